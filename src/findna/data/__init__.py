@@ -1,0 +1,1 @@
+"""Data: DNA encoding, genome FASTA windows and benchmark task datasets."""

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, linear probes, fine-tuning, embeddings and benchmark reports."""

@@ -1,0 +1,1 @@
+"""Models: ChordMixer and Transformer backbones, heads, and the student/teacher pair."""
