@@ -57,7 +57,10 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         elif origin is tuple and args:
             if len(args) != len(value):
                 raise ValueError(f"{where}: expected {len(args)} items, got {len(value)}")
-            items = [_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args))]
+            items = [
+                _coerce(v, a, f"{where}[{i}]")
+                for i, (v, a) in enumerate(zip(value, args, strict=True))
+            ]
         else:
             item_tp = args[0] if args else Any
             items = [_coerce(v, item_tp, f"{where}[{i}]") for i, v in enumerate(value)]
@@ -77,6 +80,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise ValueError(f"{where}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):
+            # YAML 1.1 reads "3e-4" (no dot) as a string; accept any Python float literal.
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError(f"{where}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where}: expected a number, got {value!r}")
         return float(value)
@@ -165,9 +174,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return dict(data)
 
 
-def load_config(
-    cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = ()
-) -> T:
+def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = ()) -> T:
     """Defaults of ``cls``, then the YAML file at ``path``, then ``key=value`` overrides."""
     data: dict[str, Any] = {}
     where = cls.__name__

@@ -1,0 +1,80 @@
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+
+from findna.config import config_to_dict, dump_config, load_config, parse_overrides
+
+
+@dataclass
+class Inner:
+    lr: float = 1e-3
+    steps: int = 10
+    mode: Literal["a", "b"] = "a"
+    names: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.lr <= 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+@dataclass
+class Outer:
+    seed: int = 0
+    inner: Inner = field(default_factory=Inner)
+    note: str | None = None
+
+
+def test_defaults_then_yaml_then_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 3\ninner:\n  lr: 0.5\n  steps: 7\n")
+    cfg = load_config(Outer, path, ["inner.steps=9", "inner.names=[x, y]"])
+    assert cfg == Outer(seed=3, inner=Inner(lr=0.5, steps=9, names=("x", "y")))
+
+
+def test_unknown_key_is_rejected_with_valid_keys(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown key\(s\) stepz; valid keys: lr, mode, names"):
+        load_config(Outer, None, ["inner.stepz=3"])
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("inner.steps=1.5", "expected an integer"),
+        ("inner.mode=c", "is not one of 'a', 'b'"),
+        ("inner.lr=-1", "lr must be positive"),
+        ("seed=true", "expected an integer"),
+        ("oops", "must look like section.key=value"),
+    ],
+)
+def test_bad_values_are_rejected(override, message):
+    with pytest.raises(ValueError, match=message):
+        load_config(Outer, None, [override])
+
+
+def test_dump_and_reload_round_trip(tmp_path):
+    cfg = Outer(seed=5, inner=Inner(mode="b", names=("q",)), note="hi")
+    dump_config(cfg, tmp_path / "out.yaml")
+    assert load_config(Outer, tmp_path / "out.yaml") == cfg
+    assert config_to_dict(cfg)["inner"]["names"] == ["q"]
+
+
+def test_yaml_errors_name_the_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("a: [1,\n")
+    with pytest.raises(ValueError, match="bad.yaml: not valid YAML"):
+        load_config(Outer, path)
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        load_config(Outer, tmp_path / "missing.yaml")
+
+
+def test_parse_overrides_types():
+    assert parse_overrides(["a.b=2", "a.c=true", "d=x"]) == {"a": {"b": 2, "c": True}, "d": "x"}
+
+
+def test_exponent_without_dot_is_a_float(tmp_path):
+    # YAML 1.1 reads 3e-4 as a string; the loader must still give the float.
+    path = tmp_path / "c.yaml"
+    path.write_text("inner:\n  lr: 3e-4\n")
+    assert load_config(Outer, path, ["inner.lr=1e-3"]).inner.lr == 1e-3
+    assert load_config(Outer, path).inner.lr == 3e-4
