@@ -1,0 +1,186 @@
+"""Text for ``findna data list`` and ``findna data info``: what lies under the data root.
+
+``format_listing`` is fast (it counts lines, it encodes nothing); ``format_info`` loads one task
+with its split protocol, or summarises one genome with :func:`findna.data.genome.genome_summary`.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from findna.data.root import data_root
+from findna.data.splits import PROTOCOLS
+from findna.data.tasks import TASKS, TaskData, TaskSpec, get_task, load_task
+
+GENOME_DIR = "genomes"
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    ]
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError
+
+
+def count_data_rows(path: Path) -> int:
+    """Lines after the header line of a text table (plain or gzip), without parsing."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    lines, last = 0, b"\n"
+    with opener(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    lines += last != b"\n"
+    return max(lines - 1, 0)
+
+
+def genome_files(root: Path) -> list[Path]:
+    """Files under ``<root>/genomes`` (sorted by name)."""
+    folder = root / GENOME_DIR
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def _file_rows(spec: TaskSpec, root: Path, cache: dict[tuple[Path, str], Any]) -> str:
+    if spec.format != "table":
+        return f"{spec.format} layout"
+    parts = []
+    for role, rel in spec.files.items():
+        path = root / rel
+        if not path.is_file():
+            parts.append(f"{role} MISSING")
+            continue
+        if spec.task_value is None:
+            n = count_data_rows(path)
+        else:
+            key = (path, "task")
+            if key not in cache:
+                sep = "\t" if ".tsv" in path.suffixes else ","
+                cache[key] = pd.read_csv(path, sep=sep, usecols=["task"], dtype=str)[
+                    "task"
+                ].value_counts()
+            n = int(cache[key].get(spec.task_value, 0))
+        parts.append(f"{role} {n}")
+    return ", ".join(parts)
+
+
+def format_listing(root: str | Path | None = None) -> str:
+    """Every genome file (name, size) and every registered task (suite, rows per file, protocol)."""
+    root = Path(root) if root is not None else data_root()
+    out = [f"data root: {root}", "", f"genomes ({GENOME_DIR}/):"]
+    genomes = genome_files(root)
+    if genomes:
+        out += _table([[p.name, _size(p.stat().st_size)] for p in genomes])
+    else:
+        out.append("  (none)")
+    out += ["", f"tasks ({len(TASKS)}; data rows per source file; `findna data info NAME`):"]
+    cache: dict[tuple[Path, str], Any] = {}
+    rows = [["name", "suite", "rows per file", "protocol"]]
+    rows += [[s.name, s.suite, _file_rows(s, root, cache), s.protocol] for s in TASKS.values()]
+    out += _table(rows)
+    out += ["", "protocols:"]
+    out += _table([[p.name, p.description] for p in PROTOCOLS.values()])
+    return "\n".join(out)
+
+
+def task_stats(data: TaskData) -> dict[str, dict[str, Any]]:
+    """Per split: rows, length min/median/max and label counts (index = label 0..C-1)."""
+    stats = {}
+    for name, part in data.splits().items():
+        lengths = part.lengths()
+        stats[name] = {
+            "rows": len(part),
+            "length": (int(lengths.min()), float(np.median(lengths)), int(lengths.max())),
+            "classes": np.bincount(part.labels, minlength=data.spec.num_classes).tolist(),
+        }
+    return stats
+
+
+def _format_task(data: TaskData) -> str:
+    spec = data.spec
+    proto = PROTOCOLS[spec.protocol]
+    out = [
+        f"task {spec.name}: {spec.description}",
+        f"  suite {spec.suite}; metric {spec.metric}; {spec.num_classes} classes; "
+        f"max_len {spec.max_len}; in paper: {'yes' if spec.in_paper else 'no'}",
+    ]
+    if spec.format == "fasta_classes":
+        out.append(f"  class files: {dict(spec.class_files)} (records > {spec.min_length} bp)")
+    else:
+        out.append("  files: " + ", ".join(f"{k} {v}" for k, v in spec.files.items()))
+    if spec.task_value is not None:
+        out.append(f"  rows with task == {spec.task_value!r}")
+    out.append(f"  protocol {proto.name} (seed {data.seed}): {proto.description}")
+    rows = [["split", "rows", "length min/median/max", "class balance"]]
+    for name, s in task_stats(data).items():
+        lo, med, hi = s["length"]
+        total = max(s["rows"], 1)
+        balance = "  ".join(
+            f"{c}: {n} ({100 * n / total:.1f}%)" for c, n in enumerate(s["classes"])
+        )
+        rows.append([name, str(s["rows"]), f"{lo}/{med:g}/{hi}", balance])
+    out += _table(rows)
+    shared = ", ".join(f"{k} {v}" for k, v in data.shared.items())
+    out.append(f"  exact-duplicate sequences shared across splits (kept, not dropped): {shared}")
+    return "\n".join(out)
+
+
+def _format_genome(summary: dict[str, Any]) -> str:
+    out = [f"genome {summary.get('path', '')}"]
+    for key, value in summary.items():
+        if key == "path":
+            continue
+        if key.endswith("_fraction") and isinstance(value, float):
+            value = f"{100 * value:.2f}%"
+        elif isinstance(value, int):
+            value = f"{value:,}"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        out.append(f"  {key}: {value}")
+    return "\n".join(out)
+
+
+def find_genome(name: str, root: Path) -> Path | None:
+    """A genome file by name, by name without its suffixes, or by path; None if none matches."""
+    for p in genome_files(root):
+        if name in (p.name, p.name.split(".")[0]):
+            return p
+    path = Path(name)
+    return path if path.exists() and name not in TASKS else None
+
+
+def format_info(name: str, root: str | Path | None = None, seed: int = 0) -> str:
+    """Split counts, lengths, class balance, duplicates and metric of a task, or a genome summary.
+
+    Args:
+        name: a registered task name or a genome (file name, name without suffix, or a path).
+        root: data root; None uses :func:`findna.data.root.data_root`.
+        seed: split seed for seeded protocols.
+    """
+    root = Path(root) if root is not None else data_root()
+    if name in TASKS:
+        return _format_task(load_task(name, seed=seed, root=root))
+    genome = find_genome(name, root)
+    if genome is not None:
+        from findna.data.genome import genome_summary
+
+        return _format_genome(genome_summary(genome))
+    try:
+        get_task(name)
+    except ValueError as err:
+        names = [p.name for p in genome_files(root)]
+        raise ValueError(f"{err} Genomes: {names}") from None
+    raise AssertionError("unreachable")

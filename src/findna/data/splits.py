@@ -1,0 +1,175 @@
+"""Split protocols: how a task's files become train / validation / test.
+
+Each protocol is explicit and named; ``findna data info`` prints its description. Validation never
+comes from the test split. Seeded splits use scikit-learn's ``train_test_split`` (stratified by
+label unless a protocol says otherwise), so a given ``seed`` always yields the same rows.
+
+===================  ====================  ====================================================
+protocol             needs files           result
+===================  ====================  ====================================================
+``official``         train, dev, test      train = train, val = dev, test = test
+``val_from_dev``     dev, test             train/val = stratified 90/10 of dev; test untouched
+``val_from_train``   train, test           train/val = stratified 90/10 of train; test untouched
+``resplit_70_10_20`` any (pooled)          stratified 70/10/20 of all rows
+``nested_60_20_20``  any (pooled)          MTcDNA reference: 80/20 train/test, then 75/25 of
+                                           train into train/val, not stratified
+===================  ====================  ====================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from findna.data.readers import LabeledSequences
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitProtocol:
+    """A named way to build train/val/test.
+
+    Attributes:
+        name: registry key.
+        needs: source file roles the protocol reads (``("*",)`` = any files, pooled).
+        description: one line for ``findna data info``.
+    """
+
+    name: str
+    needs: tuple[str, ...]
+    description: str
+
+
+PROTOCOLS: dict[str, SplitProtocol] = {
+    p.name: p
+    for p in (
+        SplitProtocol(
+            "official", ("train", "dev", "test"), "official train/dev/test; dev is the validation"
+        ),
+        SplitProtocol(
+            "val_from_dev",
+            ("dev", "test"),
+            "no train file: train/val = seeded stratified 90/10 of dev; test untouched",
+        ),
+        SplitProtocol(
+            "val_from_train",
+            ("train", "test"),
+            "official train/test: train/val = seeded stratified 90/10 of train; test untouched",
+        ),
+        SplitProtocol(
+            "resplit_70_10_20",
+            ("*",),
+            "all rows pooled, then a seeded stratified 70/10/20 train/val/test re-split",
+        ),
+        SplitProtocol(
+            "nested_60_20_20",
+            ("*",),
+            "MTcDNA reference: 80/20 train/test, then 75/25 of train into train/val "
+            "(random_state=seed, not stratified) = 60/20/20",
+        ),
+    )
+}
+
+
+def _two_way(
+    index: np.ndarray, labels: np.ndarray, test_size: float, seed: int, stratify: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``index`` into (keep, held_out) with sklearn; fall back to unstratified if needed."""
+    from sklearn.model_selection import train_test_split  # lazy: keeps `findna --help` fast
+
+    if stratify:
+        try:
+            a, b = train_test_split(
+                index, test_size=test_size, random_state=seed, stratify=labels[index]
+            )
+            return a, b
+        except ValueError as err:
+            log.warning("stratified split impossible (%s); splitting without stratification", err)
+    a, b = train_test_split(index, test_size=test_size, random_state=seed)
+    return a, b
+
+
+def split_indices(
+    labels: np.ndarray, fractions: tuple[float, ...], seed: int, *, stratify: bool = True
+) -> list[np.ndarray]:
+    """Seeded split of ``range(len(labels))`` into parts of the given fractions.
+
+    Parts are peeled off from the end: for ``(0.7, 0.1, 0.2)`` the last 20% is split off first,
+    then 0.1/0.8 of the rest. ``(0.6, 0.2, 0.2)`` therefore reproduces the MTcDNA reference
+    (``test_size=0.2`` then ``test_size=0.25``, same ``random_state``).
+
+    Args:
+        labels: (N,) class labels, used for stratification.
+        fractions: positive fractions summing to 1.
+        seed: ``random_state`` of every ``train_test_split`` call.
+        stratify: keep class proportions (falls back to unstratified with a warning when a class
+            is too small).
+
+    Returns:
+        One sorted int64 index array per fraction; together they partition ``range(N)``.
+    """
+    if len(fractions) < 2 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(f"fractions must be >= 2 positive numbers summing to 1, got {fractions}")
+    labels = np.asarray(labels)
+    rest = np.arange(len(labels))
+    if len(rest) < len(fractions):
+        raise ValueError(f"cannot split {len(rest)} rows into {len(fractions)} parts")
+    parts: list[np.ndarray] = []
+    remaining = 1.0
+    for frac in fractions[:0:-1]:
+        rest, part = _two_way(rest, labels, round(frac / remaining, 12), seed, stratify)
+        parts.append(part)
+        remaining -= frac
+    parts.append(rest)
+    return [np.sort(p).astype(np.int64) for p in parts[::-1]]
+
+
+def apply_protocol(
+    protocol: str, sources: Mapping[str, LabeledSequences], seed: int
+) -> dict[str, LabeledSequences]:
+    """Build ``{"train", "val", "test"}`` from the source files of a task.
+
+    Args:
+        protocol: a key of :data:`PROTOCOLS`.
+        sources: file role (``train``, ``dev``, ``test`` or any name for pooled protocols) ->
+            rows read from it.
+        seed: split seed.
+    """
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown split protocol {protocol!r}; choose from {sorted(PROTOCOLS)}")
+    needs = PROTOCOLS[protocol].needs
+    if needs != ("*",):
+        missing = [n for n in needs if n not in sources]
+        if missing:
+            raise ValueError(
+                f"protocol {protocol!r} needs files {list(needs)} but {missing} are missing "
+                f"(have {sorted(sources)}); pick the protocol that matches the files present"
+            )
+    if protocol == "official":
+        return {"train": sources["train"], "val": sources["dev"], "test": sources["test"]}
+    if protocol in ("val_from_dev", "val_from_train"):
+        fit = sources["dev" if protocol == "val_from_dev" else "train"]
+        tr, va = split_indices(fit.labels, (0.9, 0.1), seed)
+        return {"train": fit.subset(tr), "val": fit.subset(va), "test": sources["test"]}
+    pool = LabeledSequences.concat([sources[k] for k in sources])
+    fractions = (0.7, 0.1, 0.2) if protocol == "resplit_70_10_20" else (0.6, 0.2, 0.2)
+    stratify = protocol == "resplit_70_10_20"
+    tr, va, te = split_indices(pool.labels, fractions, seed, stratify=stratify)
+    return {"train": pool.subset(tr), "val": pool.subset(va), "test": pool.subset(te)}
+
+
+def shared_sequences(splits: Mapping[str, LabeledSequences]) -> dict[str, int]:
+    """Distinct exact-duplicate sequences shared by each pair of splits.
+
+    Returns:
+        ``{"train&val": n, "train&test": n, "val&test": n}`` (pairs in ``splits`` order).
+    """
+    sets = {k: set(v.seqs) for k, v in splits.items()}
+    return {f"{a}&{b}": len(sets[a] & sets[b]) for a, b in combinations(splits, 2)}

@@ -1,0 +1,348 @@
+"""The benchmark task registry and :func:`load_task`.
+
+``TASKS`` is a plain dict of :class:`TaskSpec`, one explicit entry per task under
+``<data root>/benchmarks`` (paths are relative to the data root; nothing is read at import).
+Adding a benchmark means adding one entry; tasks in the layouts that users download themselves
+(folders of ``.txt``, interval lists + genome, FASTA per class) are built with :func:`folder_task`,
+:func:`coordinate_task` and :func:`fasta_class_task` and passed to :func:`load_task` directly.
+
+Split protocols (see :mod:`findna.data.splits`):
+
+- GUE tasks with train/dev/test: ``official`` (dev = validation).
+- GUE tasks without train (EMP marks, prom_300_all, prom_300_notata, splice, mouse/1):
+  ``val_from_dev`` (train/val = seeded stratified 90/10 of dev.csv, test.csv untouched).
+- The two GenomicBenchmarks test-only files, the toy TSVs, the NT tasks and the DNABERT example:
+  ``resplit_70_10_20`` (seeded stratified).
+- Downloaded GenomicBenchmarks train/test: ``val_from_train``; MTcDNA: ``nested_60_20_20``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from findna.data.alphabet import OnInvalid
+from findna.data.readers import (
+    LabeledSequences,
+    read_class_folders,
+    read_coordinate_folder,
+    read_fasta_classes,
+    read_table,
+)
+from findna.data.root import data_root
+from findna.data.splits import PROTOCOLS, apply_protocol, shared_sequences
+
+log = logging.getLogger(__name__)
+
+Format = Literal["table", "class_folders", "coordinates", "fasta_classes"]
+Metric = Literal["mcc", "accuracy", "macro_f1"]
+METRICS = ("mcc", "accuracy", "macro_f1")
+FORMATS = ("table", "class_folders", "coordinates", "fasta_classes")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One downstream classification task.
+
+    Attributes:
+        name: registry key, e.g. ``gue/EMP/H3``.
+        suite: ``emp``, ``gue``, ``gb``, ``toy``, ``nt``, ``dnabert``, ``mtcdna`` or a user's own.
+        files: file role (``train``/``dev``/``test``, or any name for pooled protocols) -> path,
+            relative to the data root or absolute. For ``class_folders``/``coordinates`` the path
+            is a folder of classes; unused for ``fasta_classes``.
+        format: ``table`` (CSV/TSV incl. DNABERT k-mers), ``class_folders``, ``coordinates``,
+            ``fasta_classes``.
+        num_classes: number of classes C; labels must be ``0..C-1``.
+        metric: primary metric: ``mcc`` (GUE, as DNABERT-2; NT), ``accuracy`` (GenomicBenchmarks,
+            MTcDNA), ``macro_f1`` (multi-class virus-style tasks).
+        protocol: a key of :data:`findna.data.splits.PROTOCOLS`.
+        max_len: the task's sequence length L for models (longest sequence, or the paper's value).
+        description: one line for listings.
+        sequence_column: table column with sequences; None = ``sequence`` or ``seq``.
+        label_column: table column with labels.
+        task_value: for a multi-task table, the ``task`` column value to keep.
+        id_column: table column used as row ids (None: ``file:row``).
+        classes: class folder/file names in label order (None: integer names or sorted names).
+        genome: genome FASTA for ``coordinates``.
+        class_files: label -> FASTA paths for ``fasta_classes``.
+        min_length: ``fasta_classes`` keeps only records longer than this.
+        in_paper: whether the FinDNA paper reports this task.
+    """
+
+    name: str
+    suite: str
+    files: Mapping[str, str]
+    format: Format
+    num_classes: int
+    metric: Metric
+    protocol: str
+    max_len: int | None = None
+    description: str = ""
+    sequence_column: str | None = None
+    label_column: str = "label"
+    task_value: str | None = None
+    id_column: str | None = None
+    classes: tuple[str, ...] | None = None
+    genome: str | None = None
+    class_files: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    min_length: int = 5000
+    in_paper: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"task {self.name}: format {self.format!r} not in {FORMATS}")
+        if self.metric not in METRICS:
+            raise ValueError(f"task {self.name}: metric {self.metric!r} not in {METRICS}")
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(
+                f"task {self.name}: protocol {self.protocol!r} not in {sorted(PROTOCOLS)}"
+            )
+        if self.num_classes < 2:
+            raise ValueError(f"task {self.name}: num_classes must be >= 2, got {self.num_classes}")
+        if self.format == "fasta_classes":
+            if not self.class_files or self.max_len is None:
+                raise ValueError(f"task {self.name}: fasta_classes needs class_files and max_len")
+        elif not self.files:
+            raise ValueError(f"task {self.name}: no files")
+        if self.format == "coordinates" and self.genome is None:
+            raise ValueError(f"task {self.name}: coordinates need a genome FASTA")
+
+
+@dataclass
+class TaskData:
+    """A task after its split protocol.
+
+    Attributes:
+        spec: the task.
+        seed: split seed used.
+        train, val, test: the three splits.
+        shared: distinct exact-duplicate sequences per split pair (``train&val``, ...).
+    """
+
+    spec: TaskSpec
+    seed: int
+    train: LabeledSequences
+    val: LabeledSequences
+    test: LabeledSequences
+    shared: dict[str, int]
+
+    def splits(self) -> dict[str, LabeledSequences]:
+        """``{"train": ..., "val": ..., "test": ...}``."""
+        return {"train": self.train, "val": self.val, "test": self.test}
+
+
+def _table(name: str, files: dict[str, str], max_len: int, description: str, **kw) -> TaskSpec:
+    """A ``table`` task; defaults: binary, MCC, stratified 70/10/20 re-split."""
+    kw.setdefault("num_classes", 2)
+    kw.setdefault("metric", "mcc")
+    kw.setdefault("protocol", "resplit_70_10_20")
+    suite = kw.pop("suite", name.split("/")[0])
+    return TaskSpec(name, suite, files, "table", max_len=max_len, description=description, **kw)
+
+
+def _gue(sub: str, task: str, roles: tuple[str, ...], max_len: int, desc: str = "", **kw):
+    """GUE: MCC as DNABERT-2; ``official`` with a train file, else ``val_from_dev``."""
+    files = {r: f"benchmarks/gue/{sub}/{task}/{r}.csv" for r in roles}
+    protocol = "official" if "train" in roles else "val_from_dev"
+    suite, in_paper = ("emp", True) if sub == "EMP" else ("gue", False)
+    desc = desc or f"GUE {sub} {task}"
+    return _table(f"gue/{sub}/{task}", files, max_len, desc, protocol=protocol, suite=suite,
+                  in_paper=in_paper, **kw)  # fmt: skip
+
+
+_NT_TASKS = {  # task -> (length, classes)
+    **{m: (1000, 2) for m in ("H2AFZ", "H3K27ac", "H3K27me3", "H3K36me3", "H3K4me1")},
+    **{m: (1000, 2) for m in ("H3K4me2", "H3K4me3", "H3K9ac", "H3K9me3", "H4K20me1")},
+    **{"enhancers": (400, 2), "enhancers_types": (400, 3)},
+    **{f"promoter_{t}": (300, 2) for t in ("all", "no_tata", "tata")},
+    **{f"splice_sites_{t}": (600, 2) for t in ("acceptors", "donors")},
+    "splice_sites_all": (600, 3),
+}
+
+
+def _build_registry() -> dict[str, TaskSpec]:
+    dev_test, full = ("dev", "test"), ("train", "dev", "test")
+    emp = ("H3", "H3K36me3", "H3K4me1", "H3K4me2", "H3K79me3", "H3K9ac", "H4")
+    specs = [_gue("EMP", m, dev_test, 500, f"yeast histone mark {m} (paper task)") for m in emp]
+    specs += [_gue("prom", f"prom_core_{t}", full, 70) for t in ("all", "notata", "tata")]
+    specs += [_gue("prom", "prom_300_tata", full, 300)]
+    specs += [_gue("prom", f"prom_300_{t}", dev_test, 300) for t in ("all", "notata")]
+    specs += [_gue("tf", str(i), full, 101, f"human TF binding {i}") for i in range(5)]
+    specs += [_gue("mouse", str(i), dev_test if i == 1 else full, 101, f"mouse TF binding {i}")
+              for i in range(5)]  # fmt: skip
+    specs += [_gue("splice", "reconstructed", dev_test, 400, "splice donor/acceptor/none",
+                   num_classes=3)]  # fmt: skip
+    for name, length in (("human_enhancers_cohn", 500), ("human_nontata_promoters", 251)):
+        files = {"test": f"benchmarks/genomic_benchmarks/{name}/test.csv"}
+        desc = f"GenomicBenchmarks {name}: official test split only, re-split"
+        specs.append(_table(f"gb/{name}", files, length, desc, metric="accuracy", in_paper=True))
+    for name, length, c in (("human_ensembl_regulatory", 802, 3), ("human_ocr_ensembl", 593, 2)):
+        files = {"all": f"benchmarks/toy/{name}/train.tsv"}
+        desc = f"subsample of GenomicBenchmarks {name} (variable length)"
+        specs.append(_table(f"toy/{name}", files, length, desc, metric="accuracy", num_classes=c))
+    nt_file = {"all": "benchmarks/toy/nucleotide_transformer_tasks/train.tsv"}
+    for task, (length, c) in _NT_TASKS.items():
+        desc = f"Nucleotide Transformer task {task} (toy subsample)"
+        specs.append(_table(f"nt/{task}", nt_file, length, desc, num_classes=c,
+                            task_value=task, id_column="name"))  # fmt: skip
+    files = {"all": "benchmarks/dnabert_example/dev_6mer.tsv"}
+    desc = "DNABERT example, overlapping 6-mers decoded to 101 bp"
+    specs.append(_table("dnabert/dev_6mer", files, 101, desc))
+    return {s.name: s for s in specs}
+
+
+TASKS: dict[str, TaskSpec] = _build_registry()
+
+
+def folder_task(name: str, folder: str | Path, num_classes: int = 2, **kw) -> TaskSpec:
+    """A downloaded GenomicBenchmarks dataset ``folder/{train,test}/<class>/*.txt``.
+
+    Protocol ``val_from_train`` (validation carved from train; test untouched), metric accuracy.
+    """
+    folder = Path(folder)
+    kw.setdefault("metric", "accuracy")
+    kw.setdefault("protocol", "val_from_train")
+    return TaskSpec(
+        name=name,
+        suite=kw.pop("suite", "gb"),
+        format="class_folders",
+        files={"train": str(folder / "train"), "test": str(folder / "test")},
+        num_classes=num_classes,
+        **kw,
+    )
+
+
+def coordinate_task(
+    name: str, folder: str | Path, genome: str | Path, num_classes: int = 2, **kw
+) -> TaskSpec:
+    """GenomicBenchmarks interval lists ``folder/{train,test}/<class>.csv.gz`` plus a genome."""
+    folder = Path(folder)
+    kw.setdefault("metric", "accuracy")
+    kw.setdefault("protocol", "val_from_train")
+    return TaskSpec(
+        name=name,
+        suite=kw.pop("suite", "gb"),
+        format="coordinates",
+        files={"train": str(folder / "train"), "test": str(folder / "test")},
+        genome=str(genome),
+        num_classes=num_classes,
+        **kw,
+    )
+
+
+def fasta_class_task(
+    name: str, class_files: Mapping[int, tuple[str | Path, ...]], max_len: int, **kw
+) -> TaskSpec:
+    """One FASTA (or several) per class, e.g. MTcDNA: turtles 0, mice 1 (spec 5.4).
+
+    Defaults are the paper's protocol: keep records longer than 5000 bp, first ``max_len`` bases or
+    N-padded, ``nested_60_20_20`` split (pass ``seed=1`` to :func:`load_task` for the reference's
+    ``random_state=1``), metric accuracy.
+    """
+    kw.setdefault("metric", "accuracy")
+    kw.setdefault("protocol", "nested_60_20_20")
+    files = {int(k): tuple(str(p) for p in v) for k, v in class_files.items()}
+    return TaskSpec(
+        name=name,
+        suite=kw.pop("suite", "mtcdna"),
+        format="fasta_classes",
+        files={},
+        class_files=files,
+        max_len=max_len,
+        num_classes=kw.pop("num_classes", max(max(files) + 1, 2)),
+        **kw,
+    )
+
+
+def get_task(name: str) -> TaskSpec:
+    """The registered task called ``name``; a ValueError lists close names otherwise."""
+    if name in TASKS:
+        return TASKS[name]
+    import difflib
+
+    close = difflib.get_close_matches(name, TASKS, n=5, cutoff=0.5)
+    hint = f" Did you mean {close}?" if close else ""
+    raise ValueError(f"unknown task {name!r}.{hint} Run `findna data list` to see every task.")
+
+
+def _resolve(root: Path, p: str) -> Path:
+    return root / p  # an absolute p stays absolute
+
+
+def read_sources(
+    spec: TaskSpec, root: Path | None = None, on_invalid: OnInvalid = "error"
+) -> dict[str, LabeledSequences]:
+    """Read every source file of ``spec`` (before any split), keyed by file role."""
+    root = Path(root) if root is not None else data_root()
+    c = spec.num_classes
+    if spec.format == "fasta_classes":
+        class_files = {k: [_resolve(root, p) for p in v] for k, v in spec.class_files.items()}
+        return {
+            "all": read_fasta_classes(
+                class_files, max_len=spec.max_len, min_length=spec.min_length, on_invalid=on_invalid
+            )
+        }
+    out = {}
+    for role, rel in spec.files.items():
+        path = _resolve(root, rel)
+        if spec.format == "table":
+            out[role] = read_table(
+                path,
+                sequence_column=spec.sequence_column,
+                label_column=spec.label_column,
+                task=spec.task_value,
+                id_column=spec.id_column,
+                num_classes=c,
+                on_invalid=on_invalid,
+            )
+        elif spec.format == "class_folders":
+            out[role] = read_class_folders(
+                path, classes=spec.classes, num_classes=c, on_invalid=on_invalid
+            )
+        else:
+            out[role] = read_coordinate_folder(
+                path,
+                _resolve(root, spec.genome),
+                classes=spec.classes,
+                num_classes=c,
+                on_invalid=on_invalid,
+            )
+    return out
+
+
+def load_task(
+    task: str | TaskSpec,
+    seed: int = 0,
+    *,
+    root: str | Path | None = None,
+    on_invalid: OnInvalid = "error",
+) -> TaskData:
+    """Read a task and apply its split protocol.
+
+    Args:
+        task: a registered name (see ``TASKS``) or a :class:`TaskSpec`.
+        seed: seed of every random split (official splits ignore it).
+        root: data root for relative paths; None uses :func:`findna.data.root.data_root`.
+        on_invalid: ``"error"`` or ``"n"`` for characters outside the DNA alphabet.
+
+    Returns:
+        The train/val/test splits and the exact-duplicate sequences shared across them. Shared
+        duplicates are reported (and logged as a warning), never dropped.
+    """
+    spec = get_task(task) if isinstance(task, str) else task
+    sources = read_sources(spec, Path(root) if root is not None else None, on_invalid)
+    splits = apply_protocol(spec.protocol, sources, seed)
+    for name, part in splits.items():
+        if len(part) == 0:
+            raise ValueError(f"task {spec.name}: the {name} split is empty; the task is too small")
+    shared = shared_sequences(splits)
+    if any(shared.values()):
+        log.warning(
+            "task %s: exact-duplicate sequences shared across splits (kept): %s",
+            spec.name,
+            ", ".join(f"{k} {v}" for k, v in shared.items() if v),
+        )
+    return TaskData(spec, seed, splits["train"], splits["val"], splits["test"], shared)
