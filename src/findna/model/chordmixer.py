@@ -1,0 +1,235 @@
+"""ChordMixer backbone (method spec section 1): track rotation, blocks, layers.
+
+Reading order: the rotation (a parameter-free permutation of tokens per channel track), then the
+block (``x + rotate(dropout(MLP(prenorm(x))))``), then a layer (``ceil(log2 max_len)`` blocks) and
+the stacked backbone. There is no positional encoding: the rotation is circular, so in ``fixed``
+mode the whole backbone is equivariant to circular shifts of the token axis.
+
+Rotation: channels are cut into tracks of ``track_size`` channels (the last one shorter when
+``d`` is not a multiple). Track 0 is fixed; output position ``j`` of track ``k >= 1`` takes input
+position ``(j + 2**(k-1)) mod n``, where ``n`` is the padded tensor length (``fixed``, the
+paper) or each sequence's own length (``length_aware``; padded positions are left in place).
+
+Implementation choice (measured with bf16 autocast on the 2-core dev CPU, paper config, batch 8,
+min of 15 interleaved runs, other jobs running): rolling each track and joining them with one
+``cat`` adds ~1-2.5 ms to a ~38 ms block forward (~4.5 ms to ~115 ms forward+backward, with the
+custom backward below), against ~7 ms (~13 ms) for one gather with a precomputed (L*d) index,
+so ``fixed`` mode rolls per track. ``length_aware`` mode cannot roll (one modulus per
+sequence); it gathers with one flat (B*L*d) index built once per forward and shared by every
+block (~4.5 ms forward), and its backward gathers with the inverse permutation instead of
+scattering.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from findna.model.config import ModelConfig
+
+Rotate = Callable[[Tensor], Tensor]
+
+
+def track_bounds(d: int, track_size: int) -> list[tuple[int, int]]:
+    """Channel ranges ``[start, stop)`` of the tracks; the last one is shorter if needed."""
+    return [
+        (k * track_size, min((k + 1) * track_size, d)) for k in range(math.ceil(d / track_size))
+    ]
+
+
+def track_shifts(n_tracks: int) -> list[int]:
+    """Token offset of each track: 0 for track 0, ``2**(k-1)`` for track ``k >= 1``."""
+    return [0] + [2 ** (k - 1) for k in range(1, n_tracks)]
+
+
+def _roll_tracks(y: Tensor, track_size: int, direction: int) -> Tensor:
+    """Roll track k by ``-direction * shift_k`` along the token axis and re-join the tracks."""
+    bounds = track_bounds(y.shape[-1], track_size)
+    pieces = [
+        y[..., a:b] if s == 0 else torch.roll(y[..., a:b], -direction * s, dims=-2)
+        for (a, b), s in zip(bounds, track_shifts(len(bounds)), strict=True)
+    ]
+    return torch.cat(pieces, dim=-1)
+
+
+class _RotateFixed(torch.autograd.Function):
+    """Forward rolls the tracks; backward rolls the gradient back.
+
+    Plain autograd through ``y[..., a:b]`` slices would allocate a zero (B, L, d) gradient per
+    track and add them up; rolling the whole gradient back is one pass.
+    """
+
+    @staticmethod
+    def forward(ctx, y: Tensor, track_size: int) -> Tensor:  # type: ignore[override]
+        ctx.track_size = track_size
+        return _roll_tracks(y, track_size, 1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return _roll_tracks(grad, ctx.track_size, -1), None
+
+
+def rotate_fixed(y: Tensor, track_size: int) -> Tensor:
+    """Rotate every track modulo the tensor length ``L`` (the paper's equal-length mode).
+
+    Args:
+        y: (B, L, d) activations.
+        track_size: channels per track.
+
+    Returns:
+        (B, L, d): ``out[:, j, c] = y[:, (j + shift(c)) % L, c]``.
+    """
+    return _RotateFixed.apply(y, track_size)
+
+
+def length_aware_index(lengths: Tensor, seq_len: int, d: int, track_size: int) -> Tensor:
+    """Flat gather index that rotates each sequence modulo its own length.
+
+    Args:
+        lengths: (B,) int64 real lengths, ``1 <= lengths <= seq_len``.
+        seq_len: padded length L.
+        d: channels.
+        track_size: channels per track.
+
+    Returns:
+        (B*L*d,) int64 index into ``y.reshape(-1)``. Positions ``j >= lengths[b]`` (padding) map
+        to themselves, so padding neither moves nor leaks into real positions.
+    """
+    device = lengths.device
+    shifts = torch.tensor(track_shifts(math.ceil(d / track_size)), device=device)
+    channels = torch.arange(d, device=device)
+    shift = shifts[channels // track_size]  # (d,)
+    pos = torch.arange(seq_len, device=device)[None, :, None]  # (1, L, 1)
+    n = lengths.to(device=device, dtype=torch.long)[:, None, None]  # (B, 1, 1)
+    src = torch.where(pos < n, (pos + shift) % n, pos)  # (B, L, d) source token
+    batch = torch.arange(lengths.shape[0], device=device)[:, None, None]
+    return ((batch * seq_len + src) * d + channels).reshape(-1)
+
+
+class _Permute(torch.autograd.Function):
+    """``y.reshape(-1)[perm]`` whose backward gathers with the inverse permutation."""
+
+    @staticmethod
+    def forward(ctx, y: Tensor, perm: Tensor, inverse: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(inverse)
+        return y.reshape(-1).index_select(0, perm).view(y.shape)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        (inverse,) = ctx.saved_tensors
+        return grad.reshape(-1).index_select(0, inverse).view(grad.shape), None, None
+
+
+def make_rotation(
+    mode: str, track_size: int, shape: torch.Size, lengths: Tensor | None, device: torch.device
+) -> Rotate:
+    """The rotation every block of one forward pass applies (its index built only once).
+
+    Args:
+        mode: ``"fixed"`` or ``"length_aware"``; the latter without ``lengths`` is ``fixed``.
+        track_size: channels per track.
+        shape: (B, L, d) of the activations.
+        lengths: (B,) real lengths, or None.
+        device: where the activations live.
+    """
+    if mode == "fixed" or lengths is None:
+        return lambda y: rotate_fixed(y, track_size)
+    _, seq_len, d = shape
+    perm = length_aware_index(lengths.to(device), seq_len, d, track_size)
+    inverse = torch.empty_like(perm)
+    inverse[perm] = torch.arange(perm.numel(), device=device)
+    return lambda y: _Permute.apply(y, perm, inverse)
+
+
+class ChordMixerMLP(nn.Module):
+    """Linear(d -> h) -> GELU (exact) -> Dropout -> Linear(h -> d) -> the same Dropout."""
+
+    def __init__(self, d: int, hidden: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(d, hidden)
+        self.act = nn.GELU()
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc2 = nn.Linear(hidden, d)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(..., d) -> (..., d)."""
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class ChordMixerBlock(nn.Module):
+    """One block: ``x + rotate(layer_dropout(MLP(prenorm(x))))``; the residual is not rotated."""
+
+    def __init__(
+        self,
+        d: int,
+        hidden: int,
+        mlp_dropout: float = 0.0,
+        layer_dropout: float = 0.0,
+        prenorm: str = "none",
+    ) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(d) if prenorm == "layernorm" else nn.Identity()
+        self.mlp = ChordMixerMLP(d, hidden, mlp_dropout)
+        self.drop = nn.Dropout(layer_dropout) if layer_dropout > 0 else nn.Identity()
+
+    def forward(self, x: Tensor, rotate: Rotate) -> Tensor:
+        """(B, L, d) -> (B, L, d)."""
+        return x + rotate(self.drop(self.mlp(self.norm(x))))
+
+
+class ChordMixerLayer(nn.Module):
+    """``n_blocks`` blocks with their own weights (one ChordMixer "encoder")."""
+
+    def __init__(self, n_blocks: int, **block_kwargs: object) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(ChordMixerBlock(**block_kwargs) for _ in range(n_blocks))
+
+    def forward(self, x: Tensor, rotate: Rotate) -> Tensor:
+        """(B, L, d) -> (B, L, d)."""
+        for block in self.blocks:
+            x = block(x, rotate)
+        return x
+
+
+class ChordMixer(nn.Module):
+    """``n_layers`` ChordMixer layers of ``ceil(log2 max_len)`` blocks each.
+
+    Parameter names are ``layers.{i}.blocks.{j}.mlp.fc{1,2}.{weight,bias}``: a network built for
+    longer inputs has the same names plus extra blocks, so it can load a shorter one's weights
+    by name (see ``findna.model.network.load_pretrained_backbone_``).
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.track_size = config.track_size
+        self.length_mode = config.length_mode
+        block_kwargs = dict(
+            d=config.width,
+            hidden=config.hidden,
+            mlp_dropout=config.mlp_dropout,
+            layer_dropout=config.layer_dropout,
+            prenorm=config.prenorm,
+        )
+        self.layers = nn.ModuleList(
+            ChordMixerLayer(config.n_blocks_per_layer, **block_kwargs)
+            for _ in range(config.n_layers)
+        )
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """Mix tokens.
+
+        Args:
+            x: (B, L, d) embedded tokens. L may differ from ``max_len``; in ``fixed`` mode the
+                rotation is modulo L.
+            lengths: (B,) real lengths; used only in ``length_aware`` mode.
+
+        Returns:
+            (B, L, d) hidden states.
+        """
+        rotate = make_rotation(self.length_mode, self.track_size, x.shape, lengths, x.device)
+        for layer in self.layers:
+            x = layer(x, rotate)
+        return x
