@@ -1,0 +1,134 @@
+"""Settings of the self-distillation objective (method spec sections 2.3-2.7 and 7).
+
+The defaults follow the paper. The released reference code differs in three places that matter
+for the objective; ``SSLConfig.reference()`` returns those values so both can be compared:
+
+- centre momentum beta = 0.9 instead of the paper's 0.996 (decision table row 12);
+- the MNM loss is a per-channel BCE on the student logits divided by the student temperature, on
+  entries selected by a wrongly reshaped mask (row 4, spec 2.5);
+- the total is lambda1*L_CL + lambda2*L_MNM with lambda1 = lambda2 = 1, i.e. alpha = 0.5 with the
+  total scaled by 2 (row 15; it matters because gradients are clipped at 0.5).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Literal
+
+Variant = Literal["findna", "cm-mnm"]
+ClHead = Literal["shared", "mlp", "latent"]
+MnmLoss = Literal["ce", "reference_bce"]
+
+
+@dataclass
+class SSLConfig:
+    """Self-distillation objective.
+
+    Attributes:
+        variant: ``"findna"`` = MNM + self-distillation with an EMA teacher; ``"cm-mnm"`` = the
+            paper's ablation, masked nucleotide modelling only (no teacher, no CL loss).
+        n_cls: K, the number of all-zero CLS tokens appended at the end of each view
+            (spec 2.3). The CL loss matches student CLS token k with teacher CLS token k.
+        alpha: total = alpha * L_MNM + (1 - alpha) * L_CL (paper eq. 1, alpha = 0.5).
+            Ignored by ``cm-mnm`` (its total is L_MNM).
+        loss_scale: multiplies the total loss. 1.0 for the paper; 2.0 reproduces the reference
+            code's lambda1 = lambda2 = 1.
+        student_temp: tau_s, temperature of the student CLS softmax (0.1).
+        teacher_temp: tau_t, temperature of the centred teacher softmax (0.04). Must be smaller
+            than ``student_temp`` in practice so that the teacher target is sharper.
+        teacher_temp_warmup_start: optional DINO-style warm-up (an ablation, off by default):
+            tau_t rises linearly from this value at epoch 0 to ``teacher_temp`` at epoch
+            ``teacher_temp_warmup_epochs``. The reference config's 0.04 -> 0.04 is a no-op.
+        teacher_temp_warmup_epochs: length of that warm-up in epochs (0 = no warm-up).
+        center_momentum: beta of the centre EMA xi <- beta*xi + (1-beta)*mean_b Q. Paper 0.996;
+            the reference code's effective value is 0.9.
+        ema_start: teacher EMA momentum at step 0 of the cosine schedule (0.996).
+        ema_end: teacher EMA momentum at the last step (1.0).
+        cl_head: which outputs the CL loss compares. ``"shared"`` (default, as the reference
+            code): the network's 5-dim token head applied to the CLS tokens, softmax over those 5
+            features. ``"latent"``: the paper's eq. 8 reading, softmax directly over the d-dim
+            CLS hidden states. ``"mlp"``: a DINO-style projection head on the CLS hidden states.
+        mlp_hidden_dim: hidden width of the ``mlp`` projection head.
+        mlp_bottleneck_dim: bottleneck width of the ``mlp`` projection head.
+        mlp_out_dim: output ("prototype") dimension of the ``mlp`` projection head.
+        mnm_loss: ``"ce"`` (paper): softmax cross-entropy over the 5 classes at masked positions.
+            ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
+            scrambled (position, channel) entries (spec 2.5); kept only to reproduce it.
+    """
+
+    variant: Variant = "findna"
+    n_cls: int = 10
+    alpha: float = 0.5
+    loss_scale: float = 1.0
+    student_temp: float = 0.1
+    teacher_temp: float = 0.04
+    teacher_temp_warmup_start: float | None = None
+    teacher_temp_warmup_epochs: int = 0
+    center_momentum: float = 0.996
+    ema_start: float = 0.996
+    ema_end: float = 1.0
+    cl_head: ClHead = "shared"
+    mlp_hidden_dim: int = 512
+    mlp_bottleneck_dim: int = 128
+    mlp_out_dim: int = 256
+    mnm_loss: MnmLoss = "ce"
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("findna", "cm-mnm"):
+            raise ValueError(f"variant={self.variant!r}: use 'findna' or 'cm-mnm'")
+        if self.n_cls < 0:
+            raise ValueError(f"n_cls={self.n_cls} is negative; use 10 (the paper) or 0 for cm-mnm")
+        if self.uses_teacher and self.n_cls == 0:
+            raise ValueError(
+                "n_cls=0 leaves the contrastive loss with no CLS tokens to compare; "
+                "set n_cls >= 1 (paper: 10) or variant='cm-mnm' for MNM-only training"
+            )
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha={self.alpha} must lie in [0, 1] (paper: 0.5)")
+        if self.loss_scale <= 0:
+            raise ValueError(f"loss_scale={self.loss_scale} must be positive (paper: 1.0)")
+        for name in ("student_temp", "teacher_temp"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be positive (0.1 / 0.04)")
+        if self.teacher_temp_warmup_start is not None and self.teacher_temp_warmup_start <= 0:
+            raise ValueError(
+                f"teacher_temp_warmup_start={self.teacher_temp_warmup_start} must be positive, "
+                "or null to switch the warm-up off"
+            )
+        if self.teacher_temp_warmup_epochs < 0:
+            raise ValueError(
+                f"teacher_temp_warmup_epochs={self.teacher_temp_warmup_epochs} is negative; use 0"
+            )
+        if self.teacher_temp_warmup_epochs > 0 and self.teacher_temp_warmup_start is None:
+            raise ValueError(
+                f"teacher_temp_warmup_epochs={self.teacher_temp_warmup_epochs} needs "
+                "teacher_temp_warmup_start (e.g. 0.04); or set the epochs to 0"
+            )
+        if not 0.0 <= self.center_momentum <= 1.0:
+            raise ValueError(
+                f"center_momentum={self.center_momentum} must lie in [0, 1] (paper 0.996, code 0.9)"
+            )
+        if not 0.0 <= self.ema_start <= self.ema_end <= 1.0:
+            raise ValueError(
+                f"need 0 <= ema_start <= ema_end <= 1, got ema_start={self.ema_start}, "
+                f"ema_end={self.ema_end} (paper: 0.996 -> 1.0)"
+            )
+        if self.cl_head not in ("shared", "mlp", "latent"):
+            raise ValueError(f"cl_head={self.cl_head!r}: use 'shared', 'latent' or 'mlp'")
+        for name in ("mlp_hidden_dim", "mlp_bottleneck_dim", "mlp_out_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} must be at least 1")
+        if self.mnm_loss not in ("ce", "reference_bce"):
+            raise ValueError(f"mnm_loss={self.mnm_loss!r}: use 'ce' or 'reference_bce'")
+
+    @property
+    def uses_teacher(self) -> bool:
+        """True when the objective has an EMA teacher and a CL term (variant ``findna``)."""
+        return self.variant == "findna"
+
+    @classmethod
+    def reference(cls, **changes: object) -> SSLConfig:
+        """The released reference code's objective (``reference`` preset), with ``changes``."""
+        base = cls(center_momentum=0.9, mnm_loss="reference_bce", loss_scale=2.0)
+        return dataclasses.replace(base, **changes)

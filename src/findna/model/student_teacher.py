@@ -1,0 +1,276 @@
+"""``SelfDistillation``: the FinDNA student/teacher pair and its pretraining objective.
+
+One object holds the student network, its EMA teacher (an exact copy that never receives
+gradients and always runs in eval mode) and the centred distillation loss with its centre
+buffer. ``forward(views)`` returns the losses of one step; the trainer then does
+backward -> clip -> ``optimizer.step()`` -> ``update_teacher(m)`` (EMA *after* the optimiser step,
+decision table row 31), with ``m`` from ``findna.train.schedules.ema_momentum``.
+
+For ``variant="cm-mnm"`` (the paper's MNM-only ablation) there is no teacher and no CL loss.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor, nn
+
+from findna.model.config import ModelConfig
+from findna.model.network import FinDNANetwork
+from findna.model.ssl_config import SSLConfig
+from findna.train.losses import (
+    CenteredDistillationLoss,
+    entropy,
+    mnm_loss,
+    reference_bce_mnm_loss,
+    soft_cross_entropy,
+)
+from findna.train.schedules import teacher_temperature
+
+if TYPE_CHECKING:
+    from findna.data.views import ViewBatch
+
+
+@torch.no_grad()
+def ema_update_(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
+    """In place: ``teacher <- momentum * teacher + (1 - momentum) * student``.
+
+    Covers parameters and floating-point buffers, matched by name; integer buffers (counters) are
+    copied. ``momentum=1`` leaves the teacher unchanged, ``momentum=0`` copies the student.
+
+    Raises:
+        ValueError: when the two modules do not have the same entries and shapes.
+    """
+    if not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"EMA momentum {momentum} must lie in [0, 1]")
+    t_state = dict(teacher.named_parameters()) | dict(teacher.named_buffers())
+    s_state = dict(student.named_parameters()) | dict(student.named_buffers())
+    if t_state.keys() != s_state.keys():
+        diff = sorted(t_state.keys() ^ s_state.keys())
+        raise ValueError(f"teacher and student differ in entries {diff[:5]}: not an exact copy")
+    t_float: list[Tensor] = []
+    s_float: list[Tensor] = []
+    for name, t in t_state.items():
+        s = s_state[name]
+        if t.shape != s.shape:
+            raise ValueError(f"{name}: teacher shape {tuple(t.shape)} != student {tuple(s.shape)}")
+        if t.is_floating_point():
+            t_float.append(t)
+            s_float.append(s.detach().to(t.dtype))
+        else:
+            t.copy_(s)
+    if t_float:
+        torch._foreach_mul_(t_float, momentum)
+        torch._foreach_add_(t_float, s_float, alpha=1.0 - momentum)
+
+
+@dataclass
+class SSLOutput:
+    """Losses and diagnostics of one step. All except ``loss`` are detached 0-dim tensors.
+
+    Attributes:
+        loss: total ``loss_scale * (alpha * loss_mnm + (1 - alpha) * loss_cl)`` (cm-mnm:
+            ``loss_scale * loss_mnm``); the only differentiable field.
+        loss_mnm: masked nucleotide modelling loss.
+        mnm_acc: arg-max accuracy at masked positions.
+        loss_cl: self-distillation loss; None for cm-mnm.
+        teacher_entropy: mean entropy (nats) of the centred, sharpened teacher distributions;
+            near 0 means the teacher is collapsing onto one feature, near log D onto uniform.
+            None for cm-mnm.
+        center_norm: norm of the centre used for this step's loss; None for cm-mnm.
+    """
+
+    loss: Tensor
+    loss_mnm: Tensor
+    mnm_acc: Tensor
+    loss_cl: Tensor | None = None
+    teacher_entropy: Tensor | None = None
+    center_norm: Tensor | None = None
+
+    def metrics(self) -> dict[str, Tensor]:
+        """The applicable fields as name -> detached tensor, for logging."""
+        names = ("loss", "loss_mnm", "mnm_acc", "loss_cl", "teacher_entropy", "center_norm")
+        values = {name: getattr(self, name) for name in names}
+        return {k: v.detach() for k, v in values.items() if v is not None}
+
+
+def _projection_head(model_cfg: ModelConfig, ssl_cfg: SSLConfig) -> nn.Module:
+    from findna.model.heads import ProjectionHead
+
+    return ProjectionHead(
+        d=model_cfg.width,
+        out_dim=ssl_cfg.mlp_out_dim,
+        hidden=ssl_cfg.mlp_hidden_dim,
+        bottleneck=ssl_cfg.mlp_bottleneck_dim,
+    )
+
+
+def _frozen_copy(module: nn.Module) -> nn.Module:
+    copied = copy.deepcopy(module)
+    copied.requires_grad_(False)
+    return copied.eval()
+
+
+class SelfDistillation(nn.Module):
+    """FinDNA student, EMA teacher and objective.
+
+    Args:
+        model_cfg: architecture of both networks (identical by construction).
+        ssl_cfg: the objective. ``ssl_cfg.n_cls`` must equal the CLS rows the views carry.
+
+    Attributes:
+        student: the trained ``FinDNANetwork``.
+        teacher: its EMA copy (None for cm-mnm); the network used downstream.
+        student_head / teacher_head: ``ProjectionHead`` pair for ``cl_head="mlp"``, else None.
+        distill: the ``CenteredDistillationLoss`` holding the centre (None for cm-mnm).
+    """
+
+    def __init__(self, model_cfg: ModelConfig, ssl_cfg: SSLConfig) -> None:
+        super().__init__()
+        self.model_cfg = model_cfg
+        self.ssl_cfg = ssl_cfg
+        self.student = FinDNANetwork(model_cfg)
+        self.student_head = (
+            _projection_head(model_cfg, ssl_cfg) if ssl_cfg.cl_head == "mlp" else None
+        )
+        self.teacher: nn.Module | None = None
+        self.teacher_head: nn.Module | None = None
+        self.distill: CenteredDistillationLoss | None = None
+        if ssl_cfg.uses_teacher:
+            self.teacher = _frozen_copy(self.student)
+            if self.student_head is not None:
+                self.teacher_head = _frozen_copy(self.student_head)
+            self.distill = CenteredDistillationLoss(
+                n_cls=ssl_cfg.n_cls,
+                dim=self.cl_dim,
+                student_temp=ssl_cfg.student_temp,
+                teacher_temp=ssl_cfg.teacher_temp,
+                center_momentum=ssl_cfg.center_momentum,
+            )
+
+    @property
+    def cl_dim(self) -> int:
+        """D, the feature dimension of the CL softmax for the configured ``cl_head``."""
+        head = self.ssl_cfg.cl_head
+        if head == "shared":
+            return self.model_cfg.out_channels
+        if head == "latent":
+            return self.model_cfg.width
+        return self.ssl_cfg.mlp_out_dim
+
+    def train(self, mode: bool = True) -> SelfDistillation:
+        """Set the student's mode; the teacher (and its head) always stays in eval mode."""
+        super().train(mode)
+        for module in (self.teacher, self.teacher_head):
+            if module is not None:
+                module.eval()
+        return self
+
+    def student_parameters(self) -> Iterable[nn.Parameter]:
+        """The trainable parameters (student network and head); what the optimiser should get.
+
+        Frozen student parameters (the projection head's fixed weight-norm gain) are left out.
+        """
+        modules = [self.student] + ([self.student_head] if self.student_head is not None else [])
+        for module in modules:
+            yield from (p for p in module.parameters() if p.requires_grad)
+
+    @torch.no_grad()
+    def update_teacher(self, momentum: float) -> None:
+        """EMA step of the teacher (and head) toward the student, after ``optimizer.step()``."""
+        if self.teacher is None:
+            return
+        ema_update_(self.teacher, self.student, momentum)
+        if self.teacher_head is not None and self.student_head is not None:
+            ema_update_(self.teacher_head, self.student_head, momentum)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Apply the (optional) teacher-temperature warm-up for ``epoch``."""
+        if self.distill is not None:
+            cfg = self.ssl_cfg
+            self.distill.teacher_temp = teacher_temperature(
+                epoch,
+                cfg.teacher_temp,
+                cfg.teacher_temp_warmup_start,
+                cfg.teacher_temp_warmup_epochs,
+            )
+
+    def _cls_features(
+        self, out_hidden: Tensor, out_logits: Tensor, seq_len: int, head: nn.Module | None
+    ) -> Tensor:
+        """(B, K, D) CL features of the CLS tokens (positions ``seq_len:``)."""
+        if self.ssl_cfg.cl_head == "shared":
+            return out_logits[:, seq_len:]
+        cls_hidden = out_hidden[:, seq_len:]
+        return cls_hidden if head is None else head(cls_hidden)
+
+    def _check_views(self, views: ViewBatch) -> int:
+        b, seq_len = views.targets.shape
+        total = views.student.shape[1]
+        if views.mask.shape != views.targets.shape or views.student.shape[0] != b:
+            raise ValueError(
+                f"views disagree: student {tuple(views.student.shape)}, targets "
+                f"{tuple(views.targets.shape)}, mask {tuple(views.mask.shape)}"
+            )
+        if self.teacher is not None:
+            if total - seq_len != self.ssl_cfg.n_cls:
+                raise ValueError(
+                    f"the student view has {total - seq_len} CLS rows ({total} tokens for "
+                    f"{seq_len} targets) but ssl.n_cls={self.ssl_cfg.n_cls}; build the views "
+                    "with the same n_cls"
+                )
+            if views.teacher is None or views.teacher.shape != views.student.shape:
+                shape = None if views.teacher is None else tuple(views.teacher.shape)
+                raise ValueError(
+                    f"teacher view {shape} must match the student view {tuple(views.student.shape)}"
+                )
+        return seq_len
+
+    def forward(self, views: ViewBatch) -> SSLOutput:
+        """Losses of one step on a batch of views (fixed length, so ``lengths=None``).
+
+        Args:
+            views: ``student`` (B, L+K, 5) masked view, ``teacher`` (B, L+K, 5) (unused by
+                cm-mnm), ``targets`` (B, L) classes, ``mask`` (B, L) masked positions.
+
+        Returns:
+            ``SSLOutput``. In training mode the centre is updated with this batch's teacher CLS
+            outputs *after* the loss was computed with the previous centre.
+        """
+        cfg = self.ssl_cfg
+        seq_len = self._check_views(views)
+        s_out = self.student(views.student)
+        token_logits = s_out.logits[:, :seq_len]
+        if cfg.mnm_loss == "ce":
+            loss_mnm, acc = mnm_loss(token_logits, views.targets, views.mask)
+        else:
+            loss_mnm, acc = reference_bce_mnm_loss(
+                token_logits, views.targets, views.mask, cfg.student_temp
+            )
+        if self.teacher is None or self.distill is None:
+            return SSLOutput(
+                loss=cfg.loss_scale * loss_mnm, loss_mnm=loss_mnm.detach(), mnm_acc=acc
+            )
+
+        p = self._cls_features(s_out.hidden, s_out.logits, seq_len, self.student_head)
+        with torch.no_grad():
+            t_out = self.teacher(views.teacher)
+            q = self._cls_features(t_out.hidden, t_out.logits, seq_len, self.teacher_head)
+            q_hat = self.distill.teacher_probs(q)
+            center_norm = self.distill.center_norm()
+        loss_cl = soft_cross_entropy(p, q_hat, self.distill.student_temp)
+        if self.training:
+            self.distill.update_center(q)
+        loss = cfg.loss_scale * (cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * loss_cl)
+        return SSLOutput(
+            loss=loss,
+            loss_mnm=loss_mnm.detach(),
+            mnm_acc=acc,
+            loss_cl=loss_cl.detach(),
+            teacher_entropy=entropy(q_hat),
+            center_norm=center_norm,
+        )

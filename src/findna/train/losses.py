@@ -1,0 +1,210 @@
+"""The two FinDNA pretraining losses: masked nucleotide modelling and centred self-distillation.
+
+Every function computes in float32 whatever the input dtype, so the losses are safe under
+bf16/fp16 autocast. Masked positions are selected by weighting, not boolean indexing, so shapes
+stay static and nothing forces a host-device synchronisation.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _masked_mean(values: Tensor, weights: Tensor) -> Tensor:
+    """Sum of ``values * weights`` divided by ``sum(weights)``; 0 (with a graph) when that is 0."""
+    return (values * weights).sum() / weights.sum().clamp_min(1.0)
+
+
+def masked_accuracy(logits: Tensor, targets: Tensor, mask: Tensor) -> Tensor:
+    """Fraction of masked positions whose arg-max class is the target (0 when nothing is masked).
+
+    Args:
+        logits: (B, L, C) class scores.
+        targets: (B, L) int64 class indices.
+        mask: (B, L) bool, True where the position counts.
+
+    Returns:
+        A detached 0-dim float32 tensor.
+    """
+    with torch.no_grad():
+        hit = (logits.argmax(dim=-1) == targets).float()
+        return _masked_mean(hit, mask.float())
+
+
+def mnm_loss(logits: Tensor, targets: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+    """Masked nucleotide modelling loss as in the paper: softmax cross-entropy at masked positions.
+
+    Unmasked positions contribute nothing (their targets are never read, so they may hold any
+    value, e.g. PAD). With an empty mask the loss is an exact 0 that still has a graph.
+
+    Args:
+        logits: (B, L, C) per-token class scores of the student (C = 5 for A, C, G, T, N).
+        targets: (B, L) int64 true classes in [0, C) at masked positions.
+        mask: (B, L) bool, True at the positions that were masked.
+
+    Returns:
+        ``(loss, accuracy)``: the mean cross-entropy over masked positions (0-dim, differentiable)
+        and the detached arg-max accuracy over the same positions.
+    """
+    if logits.shape[:-1] != targets.shape or targets.shape != mask.shape:
+        raise ValueError(
+            f"mnm_loss: logits {tuple(logits.shape)}, targets {tuple(targets.shape)} and mask "
+            f"{tuple(mask.shape)} must agree on (B, L); slice the logits to the sequence tokens "
+            "(drop the CLS positions) first"
+        )
+    safe_targets = torch.where(mask, targets, torch.zeros_like(targets))
+    ce = F.cross_entropy(
+        logits.float().flatten(0, -2), safe_targets.flatten(), reduction="none"
+    ).view_as(targets)
+    weights = mask.float()
+    return _masked_mean(ce, weights), masked_accuracy(logits, safe_targets, mask)
+
+
+def reference_bce_mnm_loss(
+    logits: Tensor, targets: Tensor, mask: Tensor, student_temp: float = 0.1
+) -> tuple[Tensor, Tensor]:
+    """The released reference code's MNM loss, reproduced for the ``reference`` preset only.
+
+    BCE-with-logits between ``logits / student_temp`` and the one-hot targets, averaged over the
+    (position, channel) entries that the reference selects by tiling the (B, L) mask to
+    (C, B, L) and *reshaping* (not permuting) it to (B, L, C). That scrambles the selection: an
+    entry is chosen independently of whether its position was masked (method spec 2.5, row 4).
+
+    Args:
+        logits: (B, L, C) per-token student scores.
+        targets: (B, L) int64 classes in [0, C) at every position (the reference reconstructs
+            entries of unmasked positions too).
+        mask: (B, L) bool masked positions.
+        student_temp: the logits are divided by it (0.1 in the reference).
+
+    Returns:
+        ``(loss, accuracy)``; the accuracy is the arg-max accuracy at masked positions, as for
+        ``mnm_loss``, so both presets log a comparable number.
+    """
+    if logits.shape[:-1] != targets.shape or targets.shape != mask.shape:
+        raise ValueError(
+            f"reference_bce_mnm_loss: logits {tuple(logits.shape)}, targets "
+            f"{tuple(targets.shape)} and mask {tuple(mask.shape)} must agree on (B, L)"
+        )
+    batch, length, c = logits.shape
+    selected = mask.unsqueeze(0).expand(c, batch, length).reshape(batch, length, c).float()
+    labels = F.one_hot(targets.clamp(0, c - 1), c).float()
+    bce = F.binary_cross_entropy_with_logits(
+        logits.float() / student_temp, labels, reduction="none"
+    )
+    return _masked_mean(bce, selected), masked_accuracy(logits, targets, mask)
+
+
+def soft_cross_entropy(
+    student_logits: Tensor, teacher_probs: Tensor, student_temp: float
+) -> Tensor:
+    """Mean over all leading axes of ``-sum_i q_i log softmax(p / tau_s)_i`` (last axis = i).
+
+    Args:
+        student_logits: (B, K, D) raw student CLS outputs p.
+        teacher_probs: (B, K, D) target distributions q_hat (rows sum to 1, no gradient).
+        student_temp: tau_s.
+
+    Returns:
+        0-dim float32 loss.
+    """
+    log_p = F.log_softmax(student_logits.float() / student_temp, dim=-1)
+    return -(teacher_probs * log_p).sum(dim=-1).mean()
+
+
+def entropy(probs: Tensor) -> Tensor:
+    """Mean over leading axes of the Shannon entropy (nats) of distributions on the last axis."""
+    return -torch.special.xlogy(probs, probs).sum(dim=-1).mean()
+
+
+class CenteredDistillationLoss(nn.Module):
+    """DINO/iBOT-style self-distillation loss on K CLS tokens with a per-token centre.
+
+    The teacher output Q is centred by the running centre xi (K, D) and sharpened with tau_t;
+    the student output P is softened with tau_s; the loss is the cross-entropy between the two
+    per CLS token, averaged over batch and tokens (paper eqs. 4-8, spec 2.6). Token k of the
+    student is matched with token k of the teacher.
+
+    Args:
+        n_cls: K, the number of CLS tokens.
+        dim: D, the feature dimension the softmax runs over.
+        student_temp: tau_s (0.1).
+        teacher_temp: tau_t (0.04). A plain attribute: a trainer may change it per epoch.
+        center_momentum: beta in xi <- beta*xi + (1-beta)*mean_b Q (paper 0.996, code 0.9).
+    """
+
+    center: Tensor
+
+    def __init__(
+        self,
+        n_cls: int,
+        dim: int,
+        student_temp: float = 0.1,
+        teacher_temp: float = 0.04,
+        center_momentum: float = 0.996,
+    ) -> None:
+        super().__init__()
+        if n_cls < 1 or dim < 1:
+            raise ValueError(
+                f"CenteredDistillationLoss needs n_cls >= 1 and dim >= 1, got "
+                f"n_cls={n_cls}, dim={dim}"
+            )
+        if student_temp <= 0 or teacher_temp <= 0:
+            raise ValueError(
+                f"temperatures must be positive, got student_temp={student_temp}, "
+                f"teacher_temp={teacher_temp}"
+            )
+        if not 0.0 <= center_momentum <= 1.0:
+            raise ValueError(f"center_momentum={center_momentum} must lie in [0, 1]")
+        self.n_cls = n_cls
+        self.dim = dim
+        self.student_temp = student_temp
+        self.teacher_temp = teacher_temp
+        self.center_momentum = center_momentum
+        self.register_buffer("center", torch.zeros(n_cls, dim))
+
+    def _check(self, x: Tensor, name: str) -> None:
+        if x.dim() != 3 or tuple(x.shape[1:]) != (self.n_cls, self.dim):
+            raise ValueError(
+                f"{name} has shape {tuple(x.shape)}; expected (B, {self.n_cls}, {self.dim}) = "
+                "(batch, CLS tokens, features). Check SSLConfig.n_cls against the views' CLS rows"
+            )
+
+    @torch.no_grad()
+    def teacher_probs(self, q_teacher: Tensor) -> Tensor:
+        """Centred sharpened targets softmax((Q - xi) / tau_t) over D: (B, K, D), no grad."""
+        self._check(q_teacher, "teacher output")
+        return F.softmax((q_teacher.float() - self.center) / self.teacher_temp, dim=-1)
+
+    def forward(self, p_student: Tensor, q_teacher: Tensor) -> Tensor:
+        """CL loss between student (B, K, D) and raw teacher (B, K, D) outputs; 0-dim float32.
+
+        Does not update the centre: the caller calls ``update_center`` during training only.
+        """
+        self._check(p_student, "student output")
+        return soft_cross_entropy(p_student, self.teacher_probs(q_teacher), self.student_temp)
+
+    @torch.no_grad()
+    def update_center(self, q_teacher: Tensor) -> None:
+        """xi <- beta*xi + (1-beta)*mean_b Q, the batch mean taken over all ranks when distributed.
+
+        Args:
+            q_teacher: (B, K, D) raw (un-centred) teacher outputs of this step.
+        """
+        self._check(q_teacher, "teacher output")
+        total = q_teacher.float().sum(dim=0)
+        count = torch.tensor(float(q_teacher.shape[0]), device=total.device)
+        if dist.is_available() and dist.is_initialized():
+            # Sum and count are reduced separately so unequal per-rank batches still average right.
+            dist.all_reduce(total)
+            dist.all_reduce(count)
+        batch_center = total / count.clamp_min(1.0)
+        self.center.mul_(self.center_momentum).add_(batch_center, alpha=1 - self.center_momentum)
+
+    @torch.no_grad()
+    def center_norm(self) -> Tensor:
+        """Frobenius norm of the centre (K, D); a collapse diagnostic. Detached 0-dim tensor."""
+        return self.center.norm()
