@@ -1,0 +1,281 @@
+"""Diagnostic plots: training curves from a Lightning CSV log, and 2-D maps of embeddings.
+
+Figures are built with matplotlib's object API on an Agg canvas (never ``pyplot``), so no GUI
+backend is ever selected and nothing global is changed at import or call time.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
+
+from findna.eval.metrics import to_numpy
+
+log = logging.getLogger(__name__)
+
+INDEX_COLUMNS = ("step", "epoch")
+"""Columns of Lightning's CSVLogger ``metrics.csv`` that index rows rather than hold metrics."""
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A figure attached to an Agg canvas (PNG output without any GUI backend)."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig: Figure, out_png: str | Path, dpi: int = 120) -> Path:
+    """Write ``fig`` as PNG, creating the parent folder; return the path."""
+    out = Path(out_png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png", dpi=dpi)
+    return out
+
+
+def find_metrics_csv(run_dir_or_csv: str | Path) -> Path:
+    """Locate Lightning's ``metrics.csv`` from a run folder or the file itself.
+
+    A folder is searched recursively (CSVLogger writes ``<name>/version_<n>/metrics.csv``); when
+    several are found (a resumed run writes a new version), the most recently modified is used.
+
+    Raises:
+        FileNotFoundError: when the path does not exist or holds no ``metrics.csv``.
+    """
+    path = Path(run_dir_or_csv)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path} does not exist; pass a run folder or its metrics.csv")
+    found = sorted(path.rglob("metrics.csv"), key=lambda p: (p.stat().st_mtime, str(p)))
+    if not found:
+        raise FileNotFoundError(
+            f"no metrics.csv under {path}; was the run logged with Lightning's CSVLogger?"
+        )
+    if len(found) > 1:
+        log.warning("%d metrics.csv under %s; using the newest, %s", len(found), path, found[-1])
+    return found[-1]
+
+
+def read_metrics(run_dir_or_csv: str | Path) -> pd.DataFrame:
+    """Read a CSVLogger log: a ``step`` column plus numeric metric columns (NaN where not logged).
+
+    Raises:
+        FileNotFoundError: see :func:`find_metrics_csv`.
+        ValueError: when the file is empty, lacks a ``step`` column or has no metric column with
+            at least one number.
+    """
+    csv = find_metrics_csv(run_dir_or_csv)
+    try:
+        frame = pd.read_csv(csv)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{csv} is empty; the run logged nothing yet") from None
+    if "step" not in frame.columns:
+        raise ValueError(
+            f"{csv} has no 'step' column (columns: {', '.join(frame.columns)}); "
+            "expected a Lightning CSVLogger metrics.csv"
+        )
+    metrics = [c for c in frame.columns if c not in INDEX_COLUMNS]
+    numeric = frame[metrics].apply(pd.to_numeric, errors="coerce")
+    keep = [c for c in metrics if numeric[c].notna().any()]
+    if not keep:
+        raise ValueError(f"{csv} has no metric column with a logged value (only {list(frame)})")
+    return pd.concat([frame[["step"]], numeric[keep]], axis=1)
+
+
+def plot_run(
+    run_dir_or_metrics_csv: str | Path,
+    out_png: str | Path,
+    metrics: list[str] | None = None,
+    ncols: int = 3,
+) -> list[str]:
+    """One subplot per logged metric (``train/loss_mnm``, ``val/mnm_acc``, ...) against step.
+
+    Rows of a CSVLogger file are sparse (each metric is logged at its own steps), so each curve
+    is drawn from the rows where that metric is present.
+
+    Args:
+        run_dir_or_metrics_csv: a run folder (searched for ``metrics.csv``) or the file.
+        out_png: where to write the PNG.
+        metrics: only these columns, in this order (default: every metric column present).
+        ncols: subplots per row.
+
+    Returns:
+        The metric names drawn, in subplot order.
+
+    Raises:
+        FileNotFoundError, ValueError: missing file, no metric columns, or a requested metric
+            that is not in the file.
+    """
+    frame = read_metrics(run_dir_or_metrics_csv)
+    present = [c for c in frame.columns if c != "step"]
+    names = present if metrics is None else list(metrics)
+    missing = [m for m in names if m not in present]
+    if missing or not names:
+        raise ValueError(
+            f"metric(s) {', '.join(missing) or '(none)'} not in the log; present: "
+            f"{', '.join(present)}"
+        )
+    ncols = max(1, min(ncols, len(names)))
+    nrows = math.ceil(len(names) / ncols)
+    fig = new_figure(4.0 * ncols, 2.8 * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, name in zip(axes, names, strict=False):
+        rows = frame[["step", name]].dropna()
+        ax.plot(rows["step"], rows[name], marker="." if len(rows) < 30 else None, lw=1.2)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    save_figure(fig, out_png)
+    return names
+
+
+def stratified_subsample(labels: Any, max_points: int, seed: int = 0) -> np.ndarray:
+    """Indices of at most ``max_points`` rows keeping class proportions (largest remainder).
+
+    Every class keeps at least one point when ``max_points`` >= the number of classes.
+
+    Args:
+        labels: (N,) class labels of any hashable dtype.
+        max_points: the size of the subsample.
+        seed: seeds the ``numpy.random.Generator`` that picks rows within each class.
+
+    Returns:
+        (M,) sorted int64 indices, M = min(N, max_points).
+    """
+    labels = np.asarray(labels)
+    n = len(labels)
+    if max_points < 1:
+        raise ValueError(f"max_points must be >= 1, got {max_points}")
+    if n <= max_points:
+        return np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    quota = counts * max_points / n
+    take = np.floor(quota).astype(np.int64)
+    if max_points >= len(classes):
+        take = np.maximum(take, 1)
+    # Hand the remaining slots to the largest fractional parts (ties: the larger class).
+    order = np.lexsort((-counts, -(quota - np.floor(quota))))
+    i = 0
+    while take.sum() < max_points:
+        c = order[i % len(order)]
+        if take[c] < counts[c]:
+            take[c] += 1
+        i += 1
+    while take.sum() > max_points:  # only when the minimum of one per class overshot
+        take[np.argmax(take)] -= 1
+    picked = [
+        rng.choice(np.flatnonzero(inverse == c), size=int(k), replace=False)
+        for c, k in enumerate(take)
+    ]
+    return np.sort(np.concatenate(picked)).astype(np.int64)
+
+
+@dataclass
+class EmbeddingMap:
+    """The 2-D map drawn by :func:`plot_embeddings`.
+
+    Attributes:
+        coords: (M, 2) float coordinates of the plotted points.
+        indices: (M,) rows of the input ``features`` that were plotted.
+    """
+
+    coords: np.ndarray
+    indices: np.ndarray
+
+
+def _project(x: np.ndarray, method: str, seed: int, perplexity: float) -> np.ndarray:
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=seed).fit_transform(x)
+    from sklearn.manifold import TSNE
+
+    # scikit-learn requires perplexity < n_samples; a third of N is the usual safe ceiling.
+    perp = min(perplexity, max(1.0, (len(x) - 1) / 3))
+    if perp != perplexity:
+        log.info("t-SNE perplexity lowered from %g to %g for %d points", perplexity, perp, len(x))
+    tsne = TSNE(n_components=2, perplexity=perp, init="pca", random_state=seed)
+    return tsne.fit_transform(x)
+
+
+def plot_embeddings(
+    features: Any,
+    labels: Any,
+    out_png: str | Path,
+    method: Literal["tsne", "pca"] = "tsne",
+    seed: int = 0,
+    max_points: int = 5000,
+    perplexity: float = 30.0,
+    label_names: dict[Any, str] | None = None,
+    title: str | None = None,
+    num_threads: int | None = None,
+) -> EmbeddingMap:
+    """Scatter a 2-D t-SNE (or PCA) map of pooled embeddings coloured by label.
+
+    Args:
+        features: (N, d) float features (NumPy array or torch tensor), e.g. mean-pooled tokens.
+        labels: (N,) class labels.
+        out_png: where to write the PNG.
+        method: ``"tsne"`` (scikit-learn TSNE, ``init="pca"``, ``random_state=seed``) or ``"pca"``.
+        seed: seeds both the subsample and the projection.
+        max_points: above this N a stratified, seeded subsample is drawn (t-SNE is O(N log N)
+            per iteration; 5000 points of 308 dims took 65 s on one thread of a busy CPU).
+        perplexity: t-SNE perplexity, lowered automatically for small N.
+        label_names: optional display name per label value for the legend.
+        title: figure title (default names the method and point count).
+        num_threads: cap on the OpenMP/BLAS threads of the projection (``None``: library
+            default). On a busy shared machine, 1 avoids thread oversubscription, which can
+            make t-SNE over 10x slower.
+
+    Returns:
+        The coordinates and the rows of ``features`` they belong to.
+
+    Raises:
+        ValueError: on shapes that do not match, non-finite features, fewer than 3 points or an
+            unknown method.
+    """
+    x = to_numpy(features).astype(np.float64)
+    y = to_numpy(labels)
+    if method not in ("tsne", "pca"):
+        raise ValueError(f"method must be 'tsne' or 'pca', got {method!r}")
+    if x.ndim != 2:
+        raise ValueError(f"features must be 2-D (N, d), got shape {x.shape}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f"labels must be 1-D with {len(x)} entries, got shape {y.shape}")
+    if len(x) < 3:
+        raise ValueError(f"need at least 3 points to draw a map, got {len(x)}")
+    if not np.all(np.isfinite(x)):
+        row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+        raise ValueError(f"features row {row} is not finite (NaN/inf); check the model output")
+    idx = stratified_subsample(y, max_points, seed)
+    with threadpool_limits(limits=num_threads):
+        coords = _project(x[idx], method, seed, perplexity)
+
+    fig = new_figure(6.5, 5.5)
+    ax = fig.add_subplot()
+    classes = np.unique(y[idx])
+    colors = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
+    for k, c in enumerate(classes):
+        sel = y[idx] == c
+        name = (label_names or {}).get(c.item() if hasattr(c, "item") else c, str(c))
+        ax.scatter(*coords[sel].T, s=8, alpha=0.7, color=colors(k % colors.N), label=name)
+    ax.legend(title="label", markerscale=2, fontsize=8, loc="best")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    method_name = {"tsne": "t-SNE", "pca": "PCA"}[method]
+    ax.set_title(title or f"{method_name} of {len(idx)} embeddings (seed {seed})")
+    save_figure(fig, out_png)
+    return EmbeddingMap(coords=coords, indices=idx)

@@ -1,0 +1,310 @@
+"""Benchmark reports: per-seed results with provenance, mean ± std summaries, JSON, Markdown, plot.
+
+A :class:`BenchmarkReport` holds one :class:`SeedResult` per (task, model, mode, seed) and a
+:class:`Provenance` record (config hash, checkpoint id, data checksums, findna version, git
+commit, date, machine). ``to_json`` keeps everything, per-seed numbers included, so a summary
+can always be recomputed; ``to_markdown`` renders the comparison table that goes into papers.
+
+The intended protocol, stated in every Markdown report, is: hyperparameters and epochs are chosen
+on the validation split only, and the test split is evaluated once per seed with the selected
+model. A run that departs from it (e.g. the ``reference`` preset, where GenomicBenchmarks' test
+split doubles as validation) must say so in ``BenchmarkReport.protocol``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from findna.eval.metrics import PRIMARY_METRICS
+from findna.eval.plots import new_figure, save_figure
+from findna.eval.provenance import Provenance
+
+SCHEMA_VERSION = 1
+MODES = ("probe", "finetune")
+SPLITS = ("val", "test")
+DEFAULT_PROTOCOL = (
+    "Model selection (hyperparameters, epoch) on the validation split only; "
+    "the test split is evaluated once per seed with the selected model."
+)
+
+
+@dataclass
+class SeedResult:
+    """The outcome of one seed of one model on one task.
+
+    Attributes:
+        task: task name (as in the task registry).
+        model: model name, e.g. ``"findna"`` or ``"scratch"``.
+        mode: ``"probe"`` (frozen backbone, linear head) or ``"finetune"`` (all weights).
+        seed: the run's seed.
+        primary_metric: the task's headline metric, a key of ``PRIMARY_METRICS``.
+        val_metrics: metric name -> value on the validation split (of the selected model).
+        test_metrics: metric name -> value on the test split; must hold ``primary_metric``.
+        hyperparameters: what model selection chose, e.g. ``{"lr": 1e-3, "epochs": 20}``.
+        timings: seconds spent, e.g. ``{"train_s": 812.5, "eval_s": 3.1}``.
+    """
+
+    task: str
+    model: str
+    mode: str
+    seed: int
+    primary_metric: str
+    val_metrics: dict[str, float]
+    test_metrics: dict[str, float]
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = f"result {self.task}/{self.model}/{self.mode}/seed {self.seed}"
+        if self.mode not in MODES:
+            raise ValueError(f"{where}: mode must be one of {MODES}, got {self.mode!r}")
+        if self.primary_metric not in PRIMARY_METRICS:
+            raise ValueError(
+                f"{where}: unknown primary metric {self.primary_metric!r}; "
+                f"choose one of {', '.join(PRIMARY_METRICS)}"
+            )
+        if self.primary_metric not in self.test_metrics:
+            raise ValueError(
+                f"{where}: test_metrics lacks the primary metric {self.primary_metric}"
+            )
+        for name in ("val_metrics", "test_metrics", "timings"):
+            values = getattr(self, name)
+            try:
+                setattr(self, name, {str(k): float(v) for k, v in values.items()})
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{where}: {name} must map names to numbers, got {values}"
+                ) from None
+
+    @property
+    def label(self) -> str:
+        """The column name of this result in tables and plots: ``"model (mode)"``."""
+        return f"{self.model} ({self.mode})"
+
+
+def aggregate(results: Iterable[SeedResult]) -> pd.DataFrame:
+    """Mean and sample std (ddof=1) over seeds per (task, model, mode, split, metric).
+
+    NaN values (undefined metrics) are left out and not counted in ``n``; with ``n == 1`` the std
+    is NaN (rendered "n/a"). Rows keep the order in which tasks and models first appear.
+
+    Returns:
+        Columns ``task, model, mode, split, metric, mean, std, n``.
+    """
+    rows = [
+        (r.task, r.model, r.mode, split, metric, value)
+        for r in results
+        for split, values in (("val", r.val_metrics), ("test", r.test_metrics))
+        for metric, value in values.items()
+    ]
+    cols = ["task", "model", "mode", "split", "metric"]
+    frame = pd.DataFrame(rows, columns=[*cols, "value"])
+    grouped = frame.groupby(cols, sort=False)["value"]
+    out = grouped.agg(mean="mean", std=lambda v: v.std(ddof=1), n="count").reset_index()
+    out["n"] = out["n"].astype(int)
+    return out
+
+
+def _fmt_cell(mean: float, std: float, n: int) -> str:
+    if n == 0 or math.isnan(mean):
+        return "n/a"
+    spread = "n/a" if math.isnan(std) else f"{100 * std:.2f}"
+    return f"{100 * mean:.2f} ± {spread} ({n})"
+
+
+def _nan_to_none(values: Mapping[str, float]) -> dict[str, float | None]:
+    return {k: (None if not math.isfinite(v) else v) for k, v in values.items()}
+
+
+def _none_to_nan(values: Mapping[str, float | None]) -> dict[str, float]:
+    return {k: (math.nan if v is None else v) for k, v in values.items()}
+
+
+@dataclass
+class BenchmarkReport:
+    """Per-seed results of several models on several tasks, with provenance."""
+
+    results: list[SeedResult]
+    provenance: Provenance
+    protocol: str = DEFAULT_PROTOCOL
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[str, str, str, int]] = set()
+        primary: dict[str, str] = {}
+        for r in self.results:
+            key = (r.task, r.model, r.mode, r.seed)
+            if key in seen:
+                raise ValueError(
+                    f"duplicate result for task/model/mode/seed {key}; seeds count once"
+                )
+            seen.add(key)
+            if primary.setdefault(r.task, r.primary_metric) != r.primary_metric:
+                raise ValueError(
+                    f"task {r.task}: results name different primary metrics "
+                    f"({primary[r.task]} and {r.primary_metric}); use one per task"
+                )
+
+    def primary_metrics(self) -> dict[str, str]:
+        """Task -> primary metric, in order of first appearance."""
+        return {r.task: r.primary_metric for r in self.results}
+
+    def summary(self, split: str = "test") -> pd.DataFrame:
+        """Primary metric per task (rows) and ``"model (mode)"`` (columns): mean, std, n."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        agg = aggregate(self.results)
+        agg = agg[agg["split"] == split]
+        primary = self.primary_metrics()
+        agg = agg[agg["metric"] == agg["task"].map(primary)].copy()
+        agg["label"] = agg["model"] + " (" + agg["mode"] + ")"
+        return agg[["task", "label", "mean", "std", "n"]].reset_index(drop=True)
+
+    def to_markdown(self, split: str = "test", per_seed: bool = False) -> str:
+        """A comparison table: tasks x models, cells "mean ± std (n)" in percent, best in bold."""
+        summary = self.summary(split)
+        tasks = list(self.primary_metrics())
+        labels = list(dict.fromkeys(r.label for r in self.results))
+        primary = self.primary_metrics()
+        lines = [
+            f"## Benchmark results ({split} split)",
+            "",
+            f"Protocol: {self.protocol}",
+            "",
+            "Cells: mean ± std (ddof=1) over seeds (n seeds), in percent; "
+            "best mean per task in bold.",
+            "",
+            "| task (primary metric) | " + " | ".join(labels) + " |",
+            "|---" * (len(labels) + 1) + "|",
+        ]
+        for task in tasks:
+            rows = summary[summary["task"] == task].set_index("label")
+            best = rows["mean"].max()
+            cells = []
+            for label in labels:
+                if label not in rows.index:
+                    cells.append("–")
+                    continue
+                mean, std, n = rows.loc[label, ["mean", "std", "n"]]
+                cell = _fmt_cell(float(mean), float(std), int(n))
+                bold = not math.isnan(mean) and np.isclose(mean, best, rtol=0, atol=1e-12)
+                cells.append(f"**{cell}**" if bold else cell)
+            lines.append(f"| {task} ({primary[task]}) | " + " | ".join(cells) + " |")
+        p = self.provenance
+        lines += [
+            "",
+            f"findna {p.findna_version}, commit {p.git_commit or 'unknown'}, "
+            f"config sha256 {p.config_hash[:12]}, checkpoint "
+            f"{p.checkpoint_id if p.checkpoint_id == 'scratch' else p.checkpoint_id[:12]}, "
+            f"{p.date}, {p.machine.get('accelerator', '?')} on {p.machine.get('hostname', '?')}.",
+        ]
+        for task, files in p.data_checksums.items():
+            listed = ", ".join(f"{name} md5 {md5}" for name, md5 in files.items())
+            lines.append(f"- data {task}: {listed}")
+        if per_seed:
+            lines += [
+                "",
+                "| task | model | seed | val | test | hyperparameters |",
+                "|---" * 6 + "|",
+            ]
+            for r in self.results:
+                m = r.primary_metric
+                val = r.val_metrics.get(m, math.nan)
+                val_text = "n/a" if math.isnan(val) else f"{100 * val:.2f}"
+                hp = json.dumps(r.hyperparameters, sort_keys=True)
+                lines.append(
+                    f"| {r.task} | {r.label} | {r.seed} | {val_text} | "
+                    f"{100 * r.test_metrics[m]:.2f} | {hp} |"
+                )
+        return "\n".join(lines) + "\n"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON types (NaN metrics become null)."""
+        results = []
+        for r in self.results:
+            d = dataclasses.asdict(r)
+            for name in ("val_metrics", "test_metrics", "timings"):
+                d[name] = _nan_to_none(d[name])
+            results.append(d)
+        summary = aggregate(self.results).astype(object)
+        summary = summary.where(summary.notna(), None)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "protocol": self.protocol,
+            "provenance": dataclasses.asdict(self.provenance),
+            "results": results,
+            "summary": summary.to_dict(orient="records"),
+        }
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write :meth:`to_dict` as standard JSON (no NaN literals); return the path."""
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        return out
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> BenchmarkReport:
+        """Read a report written by :meth:`to_json` (the summary is recomputed, not trusted)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"report {path} does not exist")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON: {err}") from None
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version != SCHEMA_VERSION:
+            raise ValueError(
+                f"{path}: schema_version {version!r} is not {SCHEMA_VERSION}; "
+                "was it written by findna's BenchmarkReport.to_json?"
+            )
+        results = []
+        where = "provenance"
+        try:
+            provenance = Provenance(**data["provenance"])
+            for i, d in enumerate(data["results"]):
+                where = f"results[{i}]"
+                for name in ("val_metrics", "test_metrics", "timings"):
+                    d[name] = _none_to_nan(d.get(name, {}))
+                results.append(SeedResult(**d))
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"{path}: malformed report at {where}: {err}") from None
+        return cls(results, provenance, data.get("protocol", DEFAULT_PROTOCOL))
+
+
+def plot_comparison(report: BenchmarkReport, path: str | Path, split: str = "test") -> Path:
+    """Grouped bars (tasks x models) of the primary metric with std error bars, as PNG.
+
+    Bars are in percent; a single-seed bar has no error bar.
+    """
+    summary = report.summary(split)
+    if summary.empty:
+        raise ValueError("the report has no results to plot")
+    tasks = list(report.primary_metrics())
+    labels = list(dict.fromkeys(r.label for r in report.results))
+    width = 0.8 / len(labels)
+    fig = new_figure(max(6.0, 1.2 * len(tasks) * max(1, len(labels) / 2) + 2), 4.5)
+    ax = fig.add_subplot()
+    x = np.arange(len(tasks))
+    for k, label in enumerate(labels):
+        rows = summary[summary["label"] == label].set_index("task").reindex(tasks)
+        mean = 100 * rows["mean"].to_numpy(dtype=float)
+        err = np.nan_to_num(100 * rows["std"].to_numpy(dtype=float), nan=0.0)
+        ax.bar(
+            x + (k - (len(labels) - 1) / 2) * width, mean, width, yerr=err, capsize=3, label=label
+        )
+    primary = report.primary_metrics()
+    ax.set_xticks(x, [f"{t}\n({primary[t]})" for t in tasks], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"{split} primary metric (%)")
+    fig.legend(loc="outside upper center", ncols=min(len(labels), 4), fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return save_figure(fig, path)
