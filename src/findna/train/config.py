@@ -1,0 +1,178 @@
+"""``PretrainConfig``: everything a ``findna pretrain`` run needs, as one validated dataclass.
+
+Sections: ``data`` (genome and windows), ``model`` (one network), ``views`` (augmentations),
+``ssl`` (objective), ``optim`` and ``run`` (devices, precision, checkpoints, logging). The
+defaults are the paper's settings (spec 2.8 with the decisions of spec 7); the YAML presets in
+``configs/pretrain/`` change only what differs (``tiny``, ``small``, ``paper``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from findna.data.views import ViewConfig
+from findna.data.windows import WindowConfig
+from findna.model.config import ModelConfig
+from findna.model.ssl_config import SSLConfig
+
+
+@dataclass
+class DataConfig:
+    """Pretraining data.
+
+    Attributes:
+        genome: FASTA file(s) (comma-separated) or a directory made by ``findna prepare genome``.
+            Relative paths are looked up in the data root (``$FINDNA_DATA``) when they do not
+            exist relative to the working directory.
+        prepared_dir: where a FASTA is prepared (encoded once) before training; default
+            ``<run.out_dir>/genome``. Reused when it already holds the same inputs.
+        windows: the training windows (length, count, seed, N threshold, held-out part).
+        val_windows: held-out windows for validation (MNM accuracy); 0 disables validation.
+            They come only from ``windows.holdout_records`` / ``windows.holdout_region``.
+        view_chunk: views are drawn per chunk of this many windows of the global batch with a
+            seed of (seed, step, chunk); 0 means the per-rank batch size. Keep it equal across
+            runs that must see identical views (e.g. 1 process with batch 2b and 2 with b).
+        num_workers: DataLoader worker processes (windows are a cheap memory-mapped gather).
+    """
+
+    genome: str = "genomes/hg19_chrX_1-70Mb.fa.gz"
+    prepared_dir: str | None = None
+    windows: WindowConfig = field(
+        default_factory=lambda: WindowConfig(holdout_region="X:60000001-69999930")
+    )
+    val_windows: int = 1000
+    view_chunk: int = 0
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.windows.split != "train":
+            raise ValueError(
+                "data.windows.split must be 'train' (validation uses the held-out part)"
+            )
+        if self.val_windows < 0 or self.num_workers < 0 or self.view_chunk < 0:
+            raise ValueError("data.val_windows, data.view_chunk and data.num_workers must be >= 0")
+        held_out = self.windows.holdout_records or self.windows.holdout_region
+        if self.val_windows and not held_out:
+            raise ValueError(
+                "data.val_windows > 0 needs a held-out part: set data.windows.holdout_region "
+                "(e.g. X:60000001-69999930) or data.windows.holdout_records, or val_windows=0"
+            )
+
+
+@dataclass
+class OptimConfig:
+    """AdamW with a cosine schedule and linear warm-up (spec 2.7; paper values).
+
+    Attributes:
+        batch_size: windows per device per step (the global batch is this x devices x nodes).
+        epochs: passes over ``data.windows.num_windows`` (paper 50; reference code 30).
+        max_steps: if set, stop after this many optimizer steps instead (schedules use it).
+        lr: peak learning rate. weight_decay: AdamW decoupled weight decay.
+        betas, eps: AdamW constants (PyTorch defaults).
+        warmup_frac: share of the steps spent in linear warm-up (0.3).
+        num_cycles: cosine cycles after warm-up (0.5 = decay to 0 once).
+        grad_clip: gradient-norm clipping (0.5); 0 disables it.
+    """
+
+    batch_size: int = 64
+    epochs: int = 50
+    max_steps: int | None = None
+    lr: float = 3e-4
+    weight_decay: float = 3e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    warmup_frac: float = 0.3
+    num_cycles: float = 0.5
+    grad_clip: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.epochs < 1:
+            raise ValueError("optim.batch_size and optim.epochs must be >= 1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"optim.max_steps must be >= 1 or null, got {self.max_steps}")
+        if self.lr <= 0:
+            raise ValueError(f"optim.lr must be positive (paper: 3e-4), got {self.lr}")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise ValueError("optim.weight_decay and optim.grad_clip must be >= 0")
+        if not 0.0 <= self.warmup_frac < 1.0:
+            raise ValueError(f"optim.warmup_frac must be in [0, 1), got {self.warmup_frac}")
+
+
+@dataclass
+class RunConfig:
+    """Where and how the run executes.
+
+    Attributes:
+        out_dir: run directory (config.yaml, checkpoints/, logs/, the exported model/).
+        seed: seeds the initial weights; data and views have their own seeds.
+        accelerator: ``auto``, ``cpu``, ``gpu`` (Lightning names).
+        devices: devices per node (an int, or ``auto``).
+        num_nodes: machines (launched by torchrun or SLURM as Lightning supports).
+        strategy: ``auto``, ``ddp``, ``fsdp``... (Lightning names).
+        precision: ``32-true``, ``bf16-mixed`` (autocast; fast on CPUs with bf16 and on GPUs),
+            ``16-mixed``.
+        ckpt_every_n_steps: periodic checkpoint interval (the last one is kept as last.ckpt).
+        val_every_n_steps: validation interval (also run at the end).
+        log_every_n_steps: metric logging interval.
+        progress_bar: show the progress bar (windows per second included).
+        export_student: also export the student next to the teacher at the end.
+    """
+
+    out_dir: str = "runs/pretrain"
+    seed: int = 42
+    accelerator: str = "auto"
+    devices: int | str = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: Literal["32-true", "bf16-mixed", "16-mixed", "bf16-true"] = "bf16-mixed"
+    ckpt_every_n_steps: int = 500
+    val_every_n_steps: int = 500
+    log_every_n_steps: int = 10
+    progress_bar: bool = True
+    export_student: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("num_nodes", "ckpt_every_n_steps", "val_every_n_steps", "log_every_n_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"run.{name} must be >= 1, got {getattr(self, name)}")
+        if isinstance(self.devices, str) and self.devices != "auto":
+            raise ValueError(f"run.devices must be an integer or 'auto', got {self.devices!r}")
+
+
+@dataclass
+class PretrainConfig:
+    """A whole pretraining run; cross-section checks happen here."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    views: ViewConfig = field(default_factory=ViewConfig)
+    ssl: SSLConfig = field(default_factory=SSLConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        window = self.data.windows.window_length
+        if self.views.n_cls != self.ssl.n_cls:
+            raise ValueError(
+                f"views.n_cls={self.views.n_cls} differs from ssl.n_cls={self.ssl.n_cls}; "
+                "set both to the same K"
+            )
+        if self.model.max_len < window + self.ssl.n_cls:
+            raise ValueError(
+                f"model.max_len={self.model.max_len} is smaller than the input length "
+                f"window + K = {window} + {self.ssl.n_cls}; raise model.max_len to at least "
+                f"{window + self.ssl.n_cls}"
+            )
+        chunk = self.data.view_chunk or self.optim.batch_size
+        if self.optim.batch_size % chunk:
+            raise ValueError(
+                f"optim.batch_size={self.optim.batch_size} is not a multiple of "
+                f"data.view_chunk={self.data.view_chunk}"
+            )
+
+    @property
+    def out_dir(self) -> Path:
+        """The run directory."""
+        return Path(self.run.out_dir)

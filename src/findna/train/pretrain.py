@@ -1,0 +1,167 @@
+"""``findna pretrain``: set up the run directory and Lightning Trainer, fit, and export.
+
+Run directory layout::
+
+    OUT/config.yaml             the resolved config (also inside every checkpoint)
+    OUT/genome/                 the prepared genome, when the input was FASTA
+    OUT/checkpoints/last.ckpt   the newest periodic checkpoint (resume point)
+    OUT/checkpoints/final.ckpt  written when the run completes
+    OUT/logs/metrics.csv        CSV metrics; OUT/logs/tensorboard/ for TensorBoard
+    OUT/model/                  the exported teacher: config.json + model.safetensors
+    OUT/summary.json            final metrics
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+from findna.config import dump_config, load_config
+from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
+from findna.train.config import PretrainConfig
+from findna.train.datamodule import PretrainData
+from findna.train.module import PretrainModule, total_steps
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class PretrainResult:
+    """What a finished run produced."""
+
+    out_dir: Path
+    final_checkpoint: Path
+    model_dir: Path
+    metrics: dict[str, float]
+
+
+def _prepare_out_dir(cfg: PretrainConfig, resume: bool, force: bool) -> Path | None:
+    """Create or check the run directory; return the checkpoint to resume from (if any).
+
+    Only global rank 0 checks and creates it: the other ranks of a DDP run start later (or at
+    the same time under torchrun) and must not mistake rank 0's fresh directory for an old run.
+    """
+    out = cfg.out_dir
+    ckpt = out / "checkpoints" / "last.ckpt"
+    if rank_zero_only.rank != 0:
+        return ckpt if resume else None
+    if resume:
+        if not ckpt.is_file():
+            raise FileNotFoundError(
+                f"nothing to resume in {out}: {ckpt} does not exist (the run saved no checkpoint "
+                "yet); start it again without --resume (add --force to overwrite)"
+            )
+        read_checkpoint(ckpt)  # clear error for a corrupt or truncated file, before Lightning
+        return ckpt
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise FileExistsError(
+                f"{out} already exists and is not empty; use --resume to continue that run or "
+                "--force to overwrite it"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return None
+
+
+def load_run_config(run_dir: str | Path, overrides: list[str] = ()) -> PretrainConfig:
+    """The config saved in a run directory (for ``--resume``), with optional overrides."""
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} has no {CONFIG_FILE}: is it a findna pretrain run?")
+    return load_config(PretrainConfig, path, [*overrides, f"run.out_dir={run_dir}"])
+
+
+def build_trainer(cfg: PretrainConfig, extra_callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
+    """The Lightning Trainer for ``cfg``: devices, precision, checkpoints and loggers."""
+    out, run = cfg.out_dir, cfg.run
+    checkpoints = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="step-{step}",
+        auto_insert_metric_name=False,
+        every_n_train_steps=run.ckpt_every_n_steps,
+        save_top_k=1,
+        monitor="step",
+        mode="max",
+        save_last=True,
+    )
+    callbacks: list[Any] = [checkpoints, *extra_callbacks]
+    if run.progress_bar:
+        callbacks.append(TQDMProgressBar(refresh_rate=max(1, run.log_every_n_steps // 2)))
+    trainer = L.Trainer(
+        accelerator=run.accelerator,
+        devices=run.devices,
+        num_nodes=run.num_nodes,
+        strategy=run.strategy,
+        precision=run.precision,
+        max_steps=-1,  # set below, once Lightning has resolved the world size
+        max_epochs=-1,
+        val_check_interval=run.val_every_n_steps,
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+        gradient_clip_val=cfg.optim.grad_clip or None,
+        gradient_clip_algorithm="norm",
+        log_every_n_steps=run.log_every_n_steps,
+        logger=[
+            CSVLogger(out, name="logs", version=""),
+            TensorBoardLogger(out / "logs", name="tensorboard", version=""),
+        ],
+        callbacks=callbacks,
+        enable_progress_bar=run.progress_bar,
+        enable_model_summary=False,
+        use_distributed_sampler=False,  # StepBatchSampler shards by rank itself
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=out,
+    )
+    trainer.fit_loop.epoch_loop.max_steps = total_steps(cfg, trainer.world_size)
+    return trainer
+
+
+def run_pretrain(
+    cfg: PretrainConfig,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    extra_callbacks: Sequence[L.Callback] = (),
+) -> PretrainResult:
+    """Train (or resume) a run; export the teacher as a Hugging Face style directory.
+
+    Args:
+        cfg: the resolved config (for ``resume``, the run's own, see ``load_run_config``).
+        resume: continue from ``OUT/checkpoints/last.ckpt``.
+        force: delete an existing, non-empty ``OUT`` first.
+        extra_callbacks: more Lightning callbacks (e.g. early stopping or custom logging).
+    """
+    L.seed_everything(cfg.run.seed, workers=True, verbose=False)
+    resume_from = _prepare_out_dir(cfg, resume, force)
+    out = cfg.out_dir
+    data = PretrainData(cfg, out)
+    module = PretrainModule(cfg)
+    trainer = build_trainer(cfg, extra_callbacks)
+    if trainer.is_global_zero and not resume:
+        dump_config(cfg, out / CONFIG_FILE)
+    trainer.fit(module, datamodule=data, ckpt_path=resume_from)
+    final = out / "checkpoints" / "final.ckpt"
+    trainer.save_checkpoint(final)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    model_dir = out / "model"
+    if trainer.is_global_zero:
+        export_checkpoint(final, model_dir, "teacher" if cfg.ssl.uses_teacher else "student")
+        if cfg.run.export_student and cfg.ssl.uses_teacher:
+            export_checkpoint(final, out / "student", "student")
+        (out / "summary.json").write_text(
+            json.dumps({"global_step": trainer.global_step, **metrics}, indent=2)
+        )
+    trainer.strategy.barrier()
+    return PretrainResult(out, final, model_dir, metrics)

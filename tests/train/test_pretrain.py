@@ -1,0 +1,227 @@
+"""End-to-end pretraining on a synthetic genome: files, export, guards, resume and DDP."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from findna.cli import main
+from findna.config import load_config
+from findna.model.network import FinDNANetwork
+from findna.train.checkpoint import network_from_checkpoint, read_checkpoint
+from findna.train.config import PretrainConfig
+
+
+def write_genome(path: Path, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as f:
+        for name, n in (("chrA", 6000), ("chrB", 3000)):
+            seq = "".join(rng.choice(list("ACGT"), size=n))
+            f.write(f">{name}\n" + "\n".join(seq[i : i + 70] for i in range(0, n, 70)) + "\n")
+    return path
+
+
+def micro_config(tmp_path: Path, **sections) -> Path:
+    """A YAML config small enough for a few-second run on 2 CPU cores."""
+    cfg = {
+        "data": {
+            "genome": str(write_genome(tmp_path / "g.fa")),
+            "prepared_dir": str(tmp_path / "prepared"),
+            "windows": {"window_length": 32, "num_windows": 256, "holdout_records": ["chrB"]},
+            "val_windows": 16,
+        },
+        "model": {"track_size": 4, "hidden": 16, "n_layers": 1, "max_len": 34},
+        "views": {"n_cls": 2},
+        "ssl": {"n_cls": 2},
+        "optim": {"batch_size": 8, "max_steps": 12, "lr": 1e-3},
+        "run": {
+            "out_dir": str(tmp_path / "run"),
+            "precision": "32-true",
+            "accelerator": "cpu",
+            "ckpt_every_n_steps": 4,
+            "val_every_n_steps": 6,
+            "log_every_n_steps": 2,
+            "progress_bar": False,
+        },
+    }
+    for section, values in sections.items():
+        cfg[section].update(values)
+    path = tmp_path / "micro.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_pretrain_writes_run_files_and_a_loadable_export(tmp_path):
+    config = micro_config(tmp_path)
+    assert main(["pretrain", "--config", str(config)]) == 0
+    run = tmp_path / "run"
+    for name in (
+        "config.yaml",
+        "checkpoints/last.ckpt",
+        "checkpoints/final.ckpt",
+        "logs/metrics.csv",
+        "model/config.json",
+        "model/model.safetensors",
+        "summary.json",
+    ):
+        assert (run / name).is_file(), name
+    assert load_config(PretrainConfig, run / "config.yaml") == load_config(PretrainConfig, config)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["global_step"] == 12
+    assert 0.0 <= summary["val/mnm_acc"] <= 1.0
+
+    ckpt = read_checkpoint(run / "checkpoints" / "final.ckpt")
+    assert ckpt["findna"]["config"]["optim"]["max_steps"] == 12
+    teacher = network_from_checkpoint(ckpt, "teacher")
+    loaded = FinDNANetwork.from_pretrained(run / "model")
+    x = torch.nn.functional.one_hot(torch.randint(0, 5, (2, 34)), 5).float()
+    assert torch.equal(loaded(x).logits, teacher(x).logits)
+
+    assert main(["plot-run", str(run)]) == 0
+    assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_existing_run_dir_is_not_overwritten_without_force(tmp_path, capsys):
+    config = micro_config(tmp_path, optim={"max_steps": 2})
+    assert main(["pretrain", "--config", str(config)]) == 0
+    assert main(["pretrain", "--config", str(config)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["pretrain", "--config", str(config), "--force"]) == 0
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optim.lr=-1", "optim.lr must be positive"),
+        ("optim.lrr=1", "unknown key"),
+        ("model.max_len=20", "smaller than the input length window"),
+        ("ssl.n_cls=0", "n_cls=0 leaves the contrastive loss"),
+    ],
+)
+def test_invalid_configs_are_rejected_before_training(tmp_path, capsys, override, message):
+    config = micro_config(tmp_path)
+    assert main(["pretrain", "--config", str(config), "--set", override]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_genome_shorter_than_a_window_is_rejected(tmp_path, capsys):
+    config = micro_config(tmp_path, data={"windows": {"window_length": 7000, "num_windows": 8}})
+    code = main(["pretrain", "--config", str(config), "--set", "model.max_len=7002"])
+    assert code == 2
+    assert "window" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_gives_a_clear_error(tmp_path, capsys):
+    config = micro_config(tmp_path, optim={"max_steps": 4})
+    assert main(["pretrain", "--config", str(config)]) == 0
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    assert main(["pretrain", "--resume", str(tmp_path / "run")]) == 2
+    assert "corrupt or truncated" in capsys.readouterr().err
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    import lightning as L
+    from findna.config import load_config
+    from findna.train.config import PretrainConfig
+    from findna.train.pretrain import run_pretrain
+
+    class KillAt(L.Callback):
+        def on_train_batch_end(self, trainer, *args):
+            if trainer.global_step == int(sys.argv[2]):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    run_pretrain(load_config(PretrainConfig, sys.argv[1]), extra_callbacks=[KillAt()])
+    """
+)
+
+
+def _findna(*args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "findna.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_matches_the_uninterrupted_run(tmp_path):
+    (tmp_path / "a").mkdir()
+    full_cfg = micro_config(tmp_path / "a")
+    assert main(["pretrain", "--config", str(full_cfg)]) == 0
+
+    (tmp_path / "b").mkdir()
+    killed_cfg = micro_config(tmp_path / "b")
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    # Killed at step 7: the last checkpoint is step 4, so steps 5-7 are redone after resuming.
+    proc = subprocess.run([sys.executable, str(script), str(killed_cfg), "7"], timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    run_b = tmp_path / "b" / "run"
+    assert not (run_b / "checkpoints" / "final.ckpt").exists()
+    assert read_checkpoint(run_b / "checkpoints" / "last.ckpt")["global_step"] == 4
+
+    resumed = _findna("pretrain", "--resume", str(run_b))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a = load_file(tmp_path / "a" / "run" / "model" / "model.safetensors")
+    b = load_file(run_b / "model" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=0, atol=1e-6, msg=key)
+    ca = read_checkpoint(tmp_path / "a" / "run" / "checkpoints" / "final.ckpt")
+    cb = read_checkpoint(run_b / "checkpoints" / "final.ckpt")
+    torch.testing.assert_close(
+        cb["state_dict"]["model.distill.center"], ca["state_dict"]["model.distill.center"]
+    )
+
+
+@pytest.mark.slow
+def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    # The same global batch of 16 and the same view chunks of 8 in both runs.
+    one = micro_config(
+        tmp_path / "one", optim={"batch_size": 16, "max_steps": 6}, data={"view_chunk": 8}
+    )
+    two = micro_config(
+        tmp_path / "two", optim={"batch_size": 8, "max_steps": 6}, data={"view_chunk": 8}
+    )
+    assert main(["pretrain", "--config", str(one)]) == 0
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "findna.cli",
+        "pretrain",
+        "--config",
+        str(two),
+        "--set",
+        "run.devices=2",
+        "--set",
+        "run.strategy=ddp",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ca = read_checkpoint(tmp_path / "one" / "run" / "checkpoints" / "final.ckpt")
+    cb = read_checkpoint(tmp_path / "two" / "run" / "checkpoints" / "final.ckpt")
+    # The centre is averaged across ranks, so it equals the single-process centre.
+    torch.testing.assert_close(
+        cb["state_dict"]["model.distill.center"],
+        ca["state_dict"]["model.distill.center"],
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    # Gradients are averaged over ranks; the only difference from one process is that MNM is
+    # a mean per rank rather than over the global batch, so weights agree closely, not exactly.
+    for key, value in ca["state_dict"].items():
+        if key.startswith("model.student."):
+            torch.testing.assert_close(cb["state_dict"][key], value, rtol=1e-2, atol=2e-3, msg=key)
