@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         args.handler(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as err:
         # User errors: one clear line, no traceback (use -v for the traceback).
         if args.verbose:
             raise
