@@ -176,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # Lightning prints through its own handlers; propagating would print every line twice.
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).propagate = False
     try:
         args.handler(args)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as err:

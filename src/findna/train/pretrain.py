@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +144,9 @@ def run_pretrain(
         force: delete an existing, non-empty ``OUT`` first.
         extra_callbacks: more Lightning callbacks (e.g. early stopping or custom logging).
     """
+    # The teacher is in eval mode on purpose, and this torch/Lightning pairing warns on every run.
+    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
     resume_from = _prepare_out_dir(cfg, resume, force)
     out = cfg.out_dir
