@@ -1,0 +1,373 @@
+"""``findna embed`` and ``findna plot-embeddings``: features of a sequence file or a task split.
+
+Inputs of :func:`embed_file` (chosen by suffix, ``.gz`` allowed):
+
+- FASTA (``.fa``, ``.fasta``, ``.fna``, ``.fas``): ids are the record names;
+- CSV/TSV (``.csv``, ``.tsv``): a header line; the sequence column is ``sequence`` or ``seq``,
+  ids come from an ``id`` or ``name`` column when present, else ``<file>:<data row>``;
+- plain text (``.txt``, ``.seq``): one sequence per line, blank lines skipped, ids
+  ``<file>:<line>``.
+
+Outputs (chosen by the suffix of ``out``):
+
+- ``.npy``: an (N, D) float32 array, plus the ids one per line in ``<stem>.ids.txt`` beside it
+  (``np.load(out)``; ``Path(...).read_text().splitlines()``);
+- ``.parquet``: columns ``id`` (string) and ``f0`` .. ``f{D-1}`` (float32), one row per sequence
+  (``df = pd.read_parquet(out); x = df.drop(columns="id").to_numpy()``).
+
+:func:`read_embeddings` reads either back. Sequences are streamed in chunks of ``chunk_size``
+(features go to disk chunk by chunk), so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from findna.data.alphabet import OnInvalid, encode
+from findna.eval.features import (
+    FeatureConfig,
+    extract_features,
+    feature_dim,
+    iter_feature_chunks,
+)
+from findna.eval.sources import load_encoder
+from findna.model.config import ModelConfig
+
+if TYPE_CHECKING:
+    from findna.data.tasks import TaskSpec
+
+log = logging.getLogger(__name__)
+
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas")
+TABLE_SUFFIXES = (".csv", ".tsv")
+TEXT_SUFFIXES = (".txt", ".seq")
+OUTPUT_SUFFIXES = (".npy", ".parquet")
+SEQUENCE_COLUMNS = ("sequence", "seq")
+ID_COLUMNS = ("id", "name")
+
+
+def input_format(path: Path) -> str:
+    """``"fasta"``, ``"table"`` or ``"text"`` from the suffix (a final ``.gz`` ignored)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    for kind, known in (("fasta", FASTA_SUFFIXES), ("table", TABLE_SUFFIXES)):
+        if last in known:
+            return kind
+    if last in TEXT_SUFFIXES:
+        return "text"
+    raise ValueError(
+        f"{path}: unknown input type {last or '(no suffix)'!r}; use FASTA "
+        f"({', '.join(FASTA_SUFFIXES)}), CSV/TSV ({', '.join(TABLE_SUFFIXES)}) or plain text "
+        f"with one sequence per line ({', '.join(TEXT_SUFFIXES)}), optionally .gz"
+    )
+
+
+def _table_records(
+    path: Path, on_invalid: OnInvalid, rows: int
+) -> Iterator[tuple[str, np.ndarray]]:
+    import pandas as pd
+
+    sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
+    try:
+        reader = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, na_filter=False, chunksize=rows
+        )
+        first = True
+        row = 0
+        for frame in reader:
+            frame.columns = [str(c).strip() for c in frame.columns]
+            if first:
+                seq_col = next((c for c in SEQUENCE_COLUMNS if c in frame.columns), None)
+                if seq_col is None:
+                    raise ValueError(
+                        f"{path}: no sequence column (looked for {list(SEQUENCE_COLUMNS)}); the "
+                        f"header has {list(frame.columns)}. Rename the sequence column."
+                    )
+                id_col = next((c for c in ID_COLUMNS if c in frame.columns), None)
+                first = False
+            ids = frame[id_col].tolist() if id_col else [None] * len(frame)
+            for rid, seq in zip(ids, frame[seq_col].tolist(), strict=True):
+                row += 1
+                where = f"{path}, data row {row} (1-based, header not counted)"
+                seq = seq.strip()
+                if not seq:
+                    raise ValueError(f"{where}: empty sequence; remove the row")
+                yield (
+                    (rid if rid is not None else f"{path.name}:{row}"),
+                    encode(seq, on_invalid=on_invalid, source=where),
+                )
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: file is empty; expected a header line and rows") from None
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path}: cannot be parsed as CSV/TSV ({err})") from None
+
+
+def _text_records(path: Path, on_invalid: OnInvalid) -> Iterator[tuple[str, np.ndarray]]:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="latin-1") as f:
+        for line_no, line in enumerate(f, start=1):
+            seq = line.strip()
+            if seq:
+                where = f"{path}, line {line_no}"
+                yield f"{path.name}:{line_no}", encode(seq, on_invalid=on_invalid, source=where)
+
+
+def read_sequences(
+    path: str | Path, *, on_invalid: OnInvalid = "error", table_rows: int = 10000
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Stream ``(id, codes)`` from a FASTA, CSV/TSV or text file (see the module docstring).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: unknown suffix, missing sequence column, empty sequence or invalid
+            character, naming the file and record/row/line.
+    """
+    path = Path(path)
+    kind = input_format(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"input file {path} does not exist")
+    if kind == "fasta":
+        from findna.data.fasta import read_fasta
+
+        return ((r.name, r.codes) for r in read_fasta(path, on_invalid=on_invalid))
+    if kind == "table":
+        return _table_records(path, on_invalid, table_rows)
+    return _text_records(path, on_invalid)
+
+
+def ids_path(out: Path) -> Path:
+    """The id sidecar of an ``.npy`` output: ``emb.npy`` -> ``emb.ids.txt``."""
+    return out.with_suffix(".ids.txt")
+
+
+class _NpyWriter:
+    """Appends chunks to a raw temporary file, then writes ``.npy`` + ids atomically."""
+
+    def __init__(self, out: Path, dim: int) -> None:
+        self.out, self.dim, self.rows = out, dim, 0
+        self.raw = out.with_name(out.name + ".partial")
+        self.ids = ids_path(out).with_name(ids_path(out).name + ".partial")
+        self.raw_f = open(self.raw, "wb")  # noqa: SIM115 (closed in close/abort)
+        self.ids_f = open(self.ids, "w")  # noqa: SIM115
+
+    def write(self, ids: list[str], feats: np.ndarray) -> None:
+        self.raw_f.write(np.ascontiguousarray(feats, dtype="<f4").tobytes())
+        self.ids_f.writelines(f"{i}\n" for i in ids)
+        self.rows += len(ids)
+
+    def close(self) -> None:
+        self.raw_f.close()
+        self.ids_f.close()
+        tmp = self.out.with_name(self.out.name + ".tmp.npy")
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype="<f4", shape=(self.rows, self.dim))
+        step = max(1, (64 << 20) // (4 * self.dim))
+        with open(self.raw, "rb") as f:
+            for start in range(0, self.rows, step):
+                n = min(step, self.rows - start)
+                arr[start : start + n] = np.fromfile(f, dtype="<f4", count=n * self.dim).reshape(
+                    n, self.dim
+                )
+        arr.flush()
+        del arr
+        os.replace(tmp, self.out)
+        os.replace(self.ids, ids_path(self.out))
+        self.raw.unlink()
+
+    def abort(self) -> None:
+        self.raw_f.close()
+        self.ids_f.close()
+        for p in (self.raw, self.ids, self.out.with_name(self.out.name + ".tmp.npy")):
+            p.unlink(missing_ok=True)
+
+
+class _ParquetWriter:
+    """Writes one row group per chunk to a temporary file, renamed on close."""
+
+    def __init__(self, out: Path, dim: int) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa, self.out, self.rows = pa, out, 0
+        self.tmp = out.with_name(out.name + ".partial")
+        fields = [pa.field("id", pa.string())] + [
+            pa.field(f"f{i}", pa.float32()) for i in range(dim)
+        ]
+        self.schema = pa.schema(fields)
+        self.writer = pq.ParquetWriter(self.tmp, self.schema)
+
+    def write(self, ids: list[str], feats: np.ndarray) -> None:
+        cols = [self.pa.array(ids, self.pa.string())]
+        cols += [self.pa.array(feats[:, i]) for i in range(feats.shape[1])]
+        self.writer.write_table(self.pa.Table.from_arrays(cols, schema=self.schema))
+        self.rows += len(ids)
+
+    def close(self) -> None:
+        self.writer.close()
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class EmbedResult:
+    """What :func:`embed_file` wrote: the output, its id sidecar (``.npy`` only), N and D."""
+
+    out: Path
+    ids: Path | None
+    rows: int
+    dim: int
+    model_id: str
+
+
+def embed_file(
+    input_path: str | Path,
+    source: str | Path,
+    out: str | Path,
+    cfg: FeatureConfig | None = None,
+    *,
+    which: str = "teacher",
+    max_len: int | None = None,
+    length_mode: str = "length_aware",
+    chunk_size: int = 4096,
+    on_invalid: OnInvalid = "error",
+    scratch_config: ModelConfig | None = None,
+    seed: int = 0,
+    force: bool = False,
+    progress: bool = True,
+) -> EmbedResult:
+    """Write the pooled features of every sequence of ``input_path`` to ``out``.
+
+    Args:
+        input_path: FASTA, CSV/TSV or text file (see the module docstring).
+        source: model source (see :func:`findna.eval.sources.load_encoder`).
+        out: ``.npy`` (plus ``.ids.txt``) or ``.parquet``.
+        cfg: feature settings (default ``FeatureConfig()``).
+        which, max_len, length_mode, scratch_config, seed: passed to ``load_encoder``.
+        chunk_size: sequences held in memory at once.
+        on_invalid: ``"error"`` or ``"n"`` for characters outside the DNA alphabet.
+        force: replace an existing output.
+        progress: tqdm bar on stderr.
+
+    Raises:
+        FileExistsError: ``out`` exists and ``force`` is False.
+        ValueError: bad input (see :func:`read_sequences`) or an unknown output suffix.
+    """
+    cfg = cfg or FeatureConfig()
+    input_path, out = Path(input_path), Path(out)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} exists; pass --force to replace it")
+    records = read_sequences(input_path, on_invalid=on_invalid)
+    net, model_id = load_encoder(
+        source, which=which, max_len=max_len, length_mode=length_mode, seed=seed,
+        scratch_config=scratch_config,
+    )  # fmt: skip
+    dim = feature_dim(net, cfg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = (_NpyWriter if out.suffix.lower() == ".npy" else _ParquetWriter)(out, dim)
+    pending: list[str] = []
+
+    def codes() -> Iterator[np.ndarray]:
+        for rid, c in records:
+            if "\n" in rid or "\r" in rid:
+                raise ValueError(f"{input_path}: id {rid!r} contains a line break")
+            pending.append(rid)
+            yield c
+
+    try:
+        for feats in iter_feature_chunks(net, codes(), cfg, chunk_size, progress=progress):
+            writer.write(pending[: len(feats)], feats)
+            del pending[: len(feats)]
+        if writer.rows == 0:
+            raise ValueError(f"{input_path}: no sequences found")
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    log.info("%s: %d sequences -> %s (%d features each)", input_path, writer.rows, out, dim)
+    is_npy = out.suffix.lower() == ".npy"
+    return EmbedResult(out, ids_path(out) if is_npy else None, writer.rows, dim, model_id)
+
+
+def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """``(ids, features (N, D) float32)`` from an ``.npy`` (+ ids sidecar) or ``.parquet``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"embeddings file {path} does not exist")
+    if path.suffix.lower() == ".parquet":
+        import pandas as pd
+
+        frame = pd.read_parquet(path)
+        return frame["id"].tolist(), frame.drop(columns="id").to_numpy(dtype=np.float32)
+    feats = np.load(path)
+    sidecar = ids_path(path)
+    ids = (
+        sidecar.read_text().splitlines()
+        if sidecar.is_file()
+        else [str(i) for i in range(len(feats))]
+    )
+    return ids, feats
+
+
+def plot_task_embeddings(
+    task_name: str | TaskSpec,
+    source: str | Path,
+    out_png: str | Path,
+    *,
+    split: str = "test",
+    cfg: FeatureConfig | None = None,
+    which: str = "teacher",
+    split_seed: int = 0,
+    method: str = "tsne",
+    max_points: int = 5000,
+    num_threads: int | None = None,
+    scratch_config: ModelConfig | None = None,
+) -> Path:
+    """t-SNE (or PCA) map of one split's frozen features, coloured by label; returns the PNG.
+
+    ``task_name`` is a registered task name or a ``TaskSpec``; ``split_seed`` seeds its random
+    splits and the map's subsample/projection.
+    """
+    from findna.data.tasks import load_task
+    from findna.eval.plots import plot_embeddings
+    from findna.eval.probe import task_max_len
+
+    cfg = cfg or FeatureConfig()
+    task = load_task(task_name, seed=split_seed)
+    if split not in task.splits():
+        raise ValueError(f"split must be train, val or test, got {split!r}")
+    part = task.splits()[split]
+    net, model_id = load_encoder(
+        source, which=which, max_len=task_max_len(task, cfg), scratch_config=scratch_config
+    )
+    x = extract_features(net, part.seqs, cfg, progress=True)
+    title = f"{task.spec.name} {split}: {method} of {cfg.pooling} features ({model_id[:12]})"
+    plot_embeddings(
+        x, part.labels, out_png, method=method, max_points=max_points, title=title,
+        num_threads=num_threads, seed=split_seed,
+    )  # fmt: skip
+    return Path(out_png)
+
+
+__all__ = [
+    "EmbedResult",
+    "embed_file",
+    "ids_path",
+    "input_format",
+    "plot_task_embeddings",
+    "read_embeddings",
+    "read_sequences",
+]

@@ -1,0 +1,223 @@
+"""Where downstream models come from: a pretrained directory, run, checkpoint, or ``"scratch"``.
+
+:func:`load_encoder` turns a model *source* into a ``FinDNANetwork`` rebuilt for a task:
+
+- an HF-style directory (``config.json`` + ``model.safetensors``, from ``save_pretrained`` or
+  ``findna export``);
+- a pretraining run directory (``RUN/model`` for the teacher, else ``RUN/checkpoints/final.ckpt``
+  or ``last.ckpt``; the student is only in the checkpoints);
+- a ``.ckpt`` file written by ``findna pretrain``;
+- the string ``"scratch"``: a random network built from a ``ModelConfig``.
+
+The network is rebuilt with the task's ``max_len`` (blocks per ChordMixer layer =
+``ceil(log2 max_len)``) at the pretrained width and track size, and the pretrained weights are
+copied in by name (spec 5.1): extra blocks stay at a fresh, seeded initialisation, blocks the task
+network lacks are dropped. The returned ``model_id`` names the weights (sha256 of the file) so
+that feature caches and reports can tell models apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+
+from findna.config import config_from_dict
+from findna.eval.provenance import checkpoint_id
+from findna.model.config import ModelConfig
+from findna.model.network import FinDNANetwork, load_pretrained_backbone_
+
+log = logging.getLogger(__name__)
+
+SCRATCH = "scratch"
+WHICH = ("teacher", "student")
+LENGTH_MODES = ("fixed", "length_aware")
+_CKPT_NAMES = ("final.ckpt", "last.ckpt")
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """What a source string points at.
+
+    Attributes:
+        kind: ``"hf_dir"``, ``"checkpoint"`` or ``"scratch"``.
+        weights: the weights file (``model.safetensors`` or the ``.ckpt``); None for scratch.
+        which: ``"teacher"`` or ``"student"``.
+    """
+
+    kind: str
+    weights: Path | None
+    which: str
+
+
+def resolve_source(source: str | Path, which: str = "teacher") -> ResolvedSource:
+    """Find the weights file behind a model source without loading it.
+
+    Raises:
+        ValueError: ``which`` is unknown, or a student is asked of an HF directory.
+        FileNotFoundError: the path does not exist or holds no findna model.
+    """
+    if which not in WHICH:
+        raise ValueError(f"which must be 'teacher' or 'student', got {which!r}")
+    if str(source) == SCRATCH:
+        return ResolvedSource(SCRATCH, None, which)
+    path = Path(source)
+    if path.is_file():
+        if path.suffix != ".ckpt":
+            raise ValueError(
+                f"model source {path} is a file but not a .ckpt checkpoint; pass a findna "
+                "checkpoint, a directory with config.json + model.safetensors, a pretraining run "
+                "directory, or 'scratch'"
+            )
+        return ResolvedSource("checkpoint", path, which)
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"model source {str(source)!r} does not exist; pass a directory with config.json + "
+            "model.safetensors, a pretraining run directory, a .ckpt file, or 'scratch'"
+        )
+    if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
+        if which == "student":
+            raise ValueError(
+                f"{path} is an exported model (one network); the student is only in the "
+                "pretraining checkpoints: pass RUN/checkpoints/final.ckpt with which='student'"
+            )
+        return ResolvedSource("hf_dir", path / "model.safetensors", which)
+    model_dir = path / "model"
+    if which == "teacher" and (model_dir / "model.safetensors").is_file():
+        return ResolvedSource("hf_dir", model_dir / "model.safetensors", which)
+    for name in _CKPT_NAMES:
+        if (path / "checkpoints" / name).is_file():
+            return ResolvedSource("checkpoint", path / "checkpoints" / name, which)
+    raise FileNotFoundError(
+        f"{path} holds no findna model: expected config.json + model.safetensors, or a run "
+        f"directory with model/ or checkpoints/{{{','.join(_CKPT_NAMES)}}}"
+    )
+
+
+def _read_pretrained(resolved: ResolvedSource) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """The stored config and the chosen network's state dict (prefix removed)."""
+    assert resolved.weights is not None
+    if resolved.kind == "hf_dir":
+        folder = resolved.weights.parent
+        import json
+
+        try:
+            raw: Any = json.loads((folder / "config.json").read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{folder / 'config.json'}: not valid JSON: {err}") from None
+        cfg = config_from_dict(ModelConfig, raw, str(folder / "config.json"))
+        try:
+            state = load_file(resolved.weights)
+        except Exception as err:  # safetensors raises its own error types on damaged files
+            raise ValueError(
+                f"{resolved.weights} is not a readable safetensors file ({err}); export the "
+                "model again with `findna export`"
+            ) from None
+        return cfg, state
+    from findna.train.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(resolved.weights)
+    try:
+        raw_cfg = ckpt["findna"]["config"]["model"]
+    except (KeyError, TypeError):
+        raise ValueError(f"{resolved.weights}: the checkpoint holds no model config") from None
+    cfg = config_from_dict(ModelConfig, raw_cfg, f"{resolved.weights} model config")
+    prefix = f"model.{resolved.which}."
+    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    if not state:
+        raise ValueError(
+            f"{resolved.weights} holds no {resolved.which} weights (a cm-mnm run has no "
+            "teacher: use which='student')"
+        )
+    return cfg, state
+
+
+def _pin_width(cfg: ModelConfig) -> ModelConfig:
+    """The same config with ``d_model`` fixed, so changing ``max_len`` keeps the width."""
+    return cfg if cfg.d_model is not None else replace(cfg, d_model=cfg.width)
+
+
+def _seeded_network(cfg: ModelConfig, seed: int) -> FinDNANetwork:
+    """A freshly initialised network; the global RNG state is restored afterwards."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return FinDNANetwork(cfg)
+
+
+def load_encoder(
+    source: str | Path,
+    *,
+    which: str = "teacher",
+    max_len: int | None = None,
+    length_mode: str = "length_aware",
+    seed: int = 0,
+    scratch_config: ModelConfig | None = None,
+) -> tuple[FinDNANetwork, str]:
+    """Build the network a downstream task uses, with pretrained weights where there are any.
+
+    Args:
+        source: an HF model dir, a pretraining run dir, a ``.ckpt`` file, or ``"scratch"``.
+        which: ``"teacher"`` (downstream default, spec 2.4) or ``"student"`` (checkpoints only).
+        max_len: the longest input in tokens (appended CLS tokens included) the task network
+            is built for; sets ``ceil(log2 max_len)`` blocks per layer. None keeps the stored
+            (or scratch) config's value.
+        length_mode: ``"length_aware"`` (padding never mixes into real tokens) or ``"fixed"``
+            (the paper's rotation modulo the padded length).
+        seed: initialises the scratch network and any extra (fresh) blocks; the global RNG is
+            not touched.
+        scratch_config: the architecture for ``"scratch"`` (default ``ModelConfig()``, the
+            paper's). Its width is resolved at its own ``max_len`` before ``max_len`` is
+            replaced, like a pretrained model's, so only the block count follows the task.
+
+    Returns:
+        ``(network, model_id)``: the network on the CPU in eval mode, and the sha256 of the
+        weights file (suffixed ``-student`` for the student, and ``+fresh-seed<seed>`` when
+        some embedding/backbone weights are freshly initialised), or ``"scratch-seed<seed>"``.
+
+    Raises:
+        ValueError: bad arguments, unreadable weights, or a stored config that does not match.
+        FileNotFoundError: the source does not exist.
+    """
+    if length_mode not in LENGTH_MODES:
+        raise ValueError(f"length_mode must be one of {LENGTH_MODES}, got {length_mode!r}")
+    if max_len is not None and (not isinstance(max_len, int) or max_len < 2):
+        raise ValueError(f"max_len must be an integer >= 2 (tokens, CLS included), got {max_len!r}")
+    resolved = resolve_source(source, which)
+    if resolved.kind == SCRATCH:
+        base = _pin_width(scratch_config if scratch_config is not None else ModelConfig())
+        cfg = replace(base, max_len=max_len or base.max_len, length_mode=length_mode)
+        net = _seeded_network(cfg, seed)
+        log.info("scratch %s network, %d blocks per layer, seed %d", cfg.backbone,
+                 cfg.n_blocks_per_layer, seed)  # fmt: skip
+        return net.eval(), f"scratch-seed{seed}"
+    stored, state = _read_pretrained(resolved)
+    cfg = replace(_pin_width(stored), max_len=max_len or stored.max_len, length_mode=length_mode)
+    net = _seeded_network(cfg, seed)
+    report = load_pretrained_backbone_(net, state, include_head=True)
+    fresh = [n for n in report.fresh if not n.startswith("head.")]
+    log.info(
+        "%s from %s: %d tensors loaded, %d fresh (%s), %d unused (%s); %d blocks per layer "
+        "(pretrained %d)",
+        which,
+        resolved.weights,
+        len(report.loaded),
+        len(fresh),
+        ", ".join(fresh[:4]) + (" ..." if len(fresh) > 4 else ""),
+        len(report.skipped),
+        ", ".join(report.skipped[:4]) + (" ..." if len(report.skipped) > 4 else ""),
+        cfg.n_blocks_per_layer,
+        stored.n_blocks_per_layer,
+    )
+    model_id = checkpoint_id(resolved.weights)
+    if resolved.kind == "checkpoint" and which == "student":
+        model_id += "-student"
+    if fresh:
+        model_id += f"+fresh-seed{seed}"
+    return net.eval(), model_id
+
+
+__all__ = ["ResolvedSource", "SCRATCH", "load_encoder", "resolve_source"]

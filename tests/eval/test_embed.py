@@ -1,0 +1,134 @@
+"""`findna embed`: input formats, ids, .npy/.parquet round trips, streaming, errors, CLI."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from findna.cli import main
+from findna.eval.embed import embed_file, ids_path, read_embeddings, read_sequences
+from findna.eval.features import FeatureConfig, extract_features
+from findna.eval.sources import load_encoder
+from findna.model.config import ModelConfig
+from findna.model.network import FinDNANetwork
+
+SEQS = ["ACGTACGTAA", "GGGCCCAAATTT", "ACGTNNACGT", "TTTTGGGGCCCCAAAA", "ACG", "CATCATCATCAT"]
+NAMES = [f"rec{i}" for i in range(len(SEQS))]
+CONFIG = ModelConfig.tiny(max_len=32)
+DIM = CONFIG.width  # 24
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("m") / "model"
+    FinDNANetwork(CONFIG).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def expected(model_dir):
+    net, _ = load_encoder(model_dir)
+    return extract_features(net, SEQS, FeatureConfig())
+
+
+def _fasta(path):
+    path.write_text(
+        "".join(
+            f">{n} some description\n{s[:5]}\n{s[5:]}\n" for n, s in zip(NAMES, SEQS, strict=True)
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".parquet"])
+def test_fasta_round_trip_streamed_in_small_chunks(tmp_path, model_dir, expected, suffix):
+    fasta = _fasta(tmp_path / "in.fa")
+    out = tmp_path / f"emb{suffix}"
+    result = embed_file(fasta, model_dir, out, chunk_size=4, progress=False)
+    assert (result.rows, result.dim) == (6, DIM)
+    ids, feats = read_embeddings(out)
+    assert ids == NAMES and feats.dtype == np.float32
+    np.testing.assert_allclose(feats, expected, atol=1e-5)
+    big = embed_file(fasta, model_dir, tmp_path / f"one{suffix}", chunk_size=100, progress=False)
+    np.testing.assert_allclose(read_embeddings(big.out)[1], feats, atol=1e-6)
+    assert (
+        sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name or "tmp" in p.name) == []
+    )
+
+
+def test_npy_layout_is_plain_numpy_with_an_id_sidecar(tmp_path, model_dir):
+    out = tmp_path / "emb.npy"
+    embed_file(_fasta(tmp_path / "in.fasta"), model_dir, out, progress=False)
+    assert np.load(out).shape == (6, DIM)
+    assert ids_path(out).read_text().splitlines() == NAMES
+
+
+def test_parquet_layout_is_id_plus_float_columns(tmp_path, model_dir, expected):
+    table = tmp_path / "in.csv"
+    pd.DataFrame({"name": NAMES, "label": 0, "sequence": SEQS}).to_csv(table, index=False)
+    out = tmp_path / "emb.parquet"
+    embed_file(table, model_dir, out, chunk_size=4, progress=False)
+    frame = pd.read_parquet(out)
+    assert list(frame.columns) == ["id"] + [f"f{i}" for i in range(DIM)]
+    assert frame["id"].tolist() == NAMES and frame["f0"].dtype == np.float32
+    np.testing.assert_allclose(frame.drop(columns="id").to_numpy(), expected, atol=1e-5)
+
+
+def test_tsv_without_id_and_gzipped_text_number_their_rows(tmp_path, model_dir, expected):
+    tsv = tmp_path / "in.tsv"
+    pd.DataFrame({"seq": SEQS}).to_csv(tsv, sep="\t", index=False)
+    ids, feats = read_embeddings(embed_file(tsv, model_dir, tmp_path / "a.npy", progress=False).out)
+    assert ids == [f"in.tsv:{i}" for i in range(1, 7)]
+    np.testing.assert_allclose(feats, expected, atol=1e-5)
+    txt = tmp_path / "in.txt.gz"
+    with gzip.open(txt, "wt") as f:
+        f.write(f"{SEQS[0]}\n\n{SEQS[1]}\n")
+    ids, feats = read_embeddings(embed_file(txt, model_dir, tmp_path / "b.npy", progress=False).out)
+    assert ids == ["in.txt.gz:1", "in.txt.gz:3"]
+    np.testing.assert_allclose(feats, expected[:2], atol=1e-5)
+
+
+def test_read_sequences_errors_name_file_and_row(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,sequence\na,ACGT\nb,ACZT\n")
+    with pytest.raises(ValueError, match=r"bad.csv, data row 2 .*invalid character 'Z'"):
+        list(read_sequences(bad))
+    nocol = tmp_path / "nocol.csv"
+    nocol.write_text("id,dna\na,ACGT\n")
+    with pytest.raises(ValueError, match="no sequence column"):
+        list(read_sequences(nocol))
+    with pytest.raises(ValueError, match="unknown input type '.bam'"):
+        read_sequences(tmp_path / "reads.bam")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_sequences(tmp_path / "missing.fa")
+    assert [i for i, _ in read_sequences(bad, on_invalid="n")] == ["a", "b"]
+
+
+def test_embed_refuses_to_overwrite_and_cleans_up_after_errors(tmp_path, model_dir):
+    fasta = _fasta(tmp_path / "in.fa")
+    out = tmp_path / "emb.npy"
+    embed_file(fasta, model_dir, out, progress=False)
+    with pytest.raises(FileExistsError, match="--force"):
+        embed_file(fasta, model_dir, out, progress=False)
+    with pytest.raises(ValueError, match="must end in .npy or .parquet"):
+        embed_file(fasta, model_dir, tmp_path / "emb.csv", progress=False)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("ACGT\nACGT\nAC!T\n")
+    with pytest.raises(ValueError, match=r"bad.txt, line 3: invalid character '!'"):
+        embed_file(bad, model_dir, tmp_path / "x.parquet", chunk_size=2, progress=False)
+    assert not list(tmp_path.glob("x.*"))
+
+
+def test_cli_embed_and_one_line_errors(tmp_path, model_dir, expected, capsys):
+    fasta = _fasta(tmp_path / "in.fa")
+    out = tmp_path / "cli.npy"
+    assert main(["embed", str(fasta), "--model", str(model_dir), "--out", str(out),
+                 "--chunk-size", "2"]) == 0  # fmt: skip
+    assert f"6 x {DIM} features" in capsys.readouterr().out
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
+    code = main(["embed", str(fasta), "--model", str(tmp_path / "nope"), "--out", "x.npy"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("findna: error:") and err.count("\n") == 1
