@@ -1,0 +1,399 @@
+"""``findna benchmark``: every (task, model, seed) of a suite, probed or fine-tuned, resumably.
+
+``run_benchmark(cfg)`` resolves the suite (:mod:`findna.eval.suites`), parses the model list,
+runs ``run_probe`` or ``run_finetune`` for each (task, model, seed) not already done, and writes
+to ``out_dir``::
+
+    config.yaml      the resolved BenchmarkConfig
+    results.jsonl    one line per finished (task, model, seed): the resume log
+    results.json     BenchmarkReport: per-seed results, mean ± std summary, provenance
+    results.md       the comparison table (tasks x models, mean ± std) + per-seed rows
+    comparison.png   grouped bars of the primary metric
+
+A killed benchmark started again with the same ``out_dir`` skips every entry of
+``results.jsonl``; entries made with other settings or other weights under the same model name
+are refused (use another ``out_dir`` or ``--force``).
+
+Model specs (``--models``, comma-separated): ``[NAME=]SOURCE[:teacher|:student]``. SOURCE is an
+HF model directory, a pretraining run directory, a ``.ckpt`` file or ``scratch``. The default
+NAME is the run directory's name (``-student`` appended for the student) or ``scratch``.
+``scratch`` is the architecture of the first pretrained model (or ``scratch_model``), randomly
+initialised per seed. A FinDNA-T (transformer) run is a source like any other.
+
+Ablations (paper Tables 2, 4 and 9) as commands; the YAML presets are in ``configs/``::
+
+    # Table 2: FinDNA vs CM-MNM (masked nucleotide modelling only) vs scratch
+    findna pretrain --config configs/pretrain/tiny.yaml --out runs/tiny
+    findna pretrain --config configs/pretrain/tiny_cm_mnm.yaml --out runs/tiny_cm_mnm
+    findna benchmark --suite emp --mode finetune --config configs/benchmark/emp_finetune.yaml \\
+        --models findna=runs/tiny,cm-mnm=runs/tiny_cm_mnm,scratch --out runs/bench/table2
+
+    # Table 9: student versus teacher of one run (the student lives in the checkpoints)
+    findna benchmark --suite emp --mode probe \\
+        --models teacher=runs/tiny,student=runs/tiny:student --out runs/bench/table9
+
+    # Table 4: one pretraining per view pair, then one benchmark over the four runs
+    for p in m_noaug m_dit mdt_dit mdt_nr; do
+        findna pretrain --config configs/pretrain/ablation_$p.yaml --out runs/ablation_$p
+    done
+    findna benchmark --suite emp --mode probe --out runs/bench/table4 --models \\
+        M=runs/ablation_m_noaug,M+DIT=runs/ablation_m_dit,MDT+DIT=runs/ablation_mdt_dit,MDIT+NR=runs/ablation_mdt_nr
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from findna.config import config_from_dict, config_to_dict, dump_config, load_config
+from findna.data.root import data_root
+from findna.data.tasks import TaskData, TaskSpec, get_task, load_task
+from findna.eval.finetune import FinetuneConfig, run_finetune
+from findna.eval.probe import ProbeConfig, run_probe
+from findna.eval.provenance import Provenance, checkpoint_id, config_hash
+from findna.eval.report import BenchmarkReport, SeedResult, plot_comparison
+from findna.eval.sources import SCRATCH, load_encoder, resolve_source
+from findna.eval.suites import FINETUNE_PRESETS, TASK_PRESETS, data_files, resolve_tasks
+from findna.model.config import ModelConfig
+
+log = logging.getLogger(__name__)
+
+WHICH_SUFFIXES = (":teacher", ":student")
+
+
+@dataclass
+class BenchmarkConfig:
+    """A benchmark: tasks x models x seeds, one mode.
+
+    Attributes:
+        suite: a suite name or comma-separated task names (see :mod:`findna.eval.suites`).
+        models: model specs ``[NAME=]SOURCE[:teacher|:student]`` (see the module docstring).
+        mode: ``probe`` (frozen encoder, head on cached features) or ``finetune`` (all weights).
+        seeds: one run per seed (3 by default); each seeds initialisation, dropout, shuffling.
+        split_seed: seed of the tasks' random train/val/test splits; the same split for every
+            seed by default. None re-splits with each run's seed.
+        per_task_presets: in ``finetune`` mode, apply the per-task settings of
+            ``suites.TASK_PRESETS`` (spec 5.6) over ``finetune`` for the tasks that have one.
+        save_models: in ``finetune`` mode, save each fine-tuned classifier under
+            ``out_dir/models/<task>/<model>/seed<k>`` (usable by ``findna predict``).
+        out_dir: where the results go (see the module docstring).
+        cache_dir: the probe's feature cache; None = ``out_dir/cache``.
+        probe: settings of ``probe`` mode. finetune: settings of ``finetune`` mode.
+        scratch_model: the architecture of ``scratch``; None copies the first pretrained model.
+    """
+
+    suite: str = "emp"
+    models: list[str] = field(default_factory=list)
+    mode: Literal["probe", "finetune"] = "probe"
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    split_seed: int | None = 0
+    per_task_presets: bool = False
+    save_models: bool = False
+    out_dir: str = "runs/benchmark"
+    cache_dir: str | None = None
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    scratch_model: ModelConfig | None = None
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            raise ValueError("benchmark.seeds is empty; give at least one seed, e.g. [0, 1, 2]")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"benchmark.seeds repeats a seed: {self.seeds}")
+
+
+def load_benchmark_config(
+    path: str | Path | None = None, overrides: Sequence[str] = (), **flags: Any
+) -> BenchmarkConfig:
+    """Defaults <- YAML ``path`` <- ``--set`` overrides <- command-line flags (None = unset).
+
+    ``models`` may be a comma-separated string and ``seeds`` a string like ``"0,1,2"``.
+    """
+    cfg = load_config(BenchmarkConfig, path, overrides)
+    given = {k: v for k, v in flags.items() if v is not None}
+    if isinstance(given.get("models"), str):
+        given["models"] = [m for m in given["models"].split(",")]
+    if isinstance(given.get("seeds"), str):
+        try:
+            given["seeds"] = [int(s) for s in given["seeds"].split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(
+                f"--seeds must be comma-separated integers, got {flags['seeds']!r}"
+            ) from None
+    return config_from_dict(BenchmarkConfig, {**config_to_dict(cfg), **given}, "benchmark")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a benchmark: display name, source and which network of a run."""
+
+    name: str
+    source: str
+    which: str = "teacher"
+
+    @property
+    def is_scratch(self) -> bool:
+        return self.source == SCRATCH
+
+
+def _default_name(source: str, which: str) -> str:
+    if source == SCRATCH:
+        return SCRATCH
+    path = Path(source)
+    if path.suffix == ".ckpt":
+        path = path.parent.parent if path.parent.name == "checkpoints" else path.with_suffix("")
+    if path.name == "model" and path.parent.name:
+        path = path.parent
+    name = path.resolve().name if path.name in ("", ".", "..") else path.name
+    return f"{name}-student" if which == "student" else name
+
+
+def parse_models(specs: str | Sequence[str]) -> list[ModelSpec]:
+    """Parse ``[NAME=]SOURCE[:teacher|:student]`` items (a comma-separated string or a list).
+
+    Raises:
+        ValueError: an empty list or item, an empty name, a repeated name.
+    """
+    items = specs.split(",") if isinstance(specs, str) else [s for x in specs for s in x.split(",")]
+    items = [s.strip() for s in items]
+    if not items or not any(items):
+        raise ValueError(
+            "no models given: pass --models SRC[,SRC...] e.g. findna=runs/tiny,scratch"
+        )
+    out: list[ModelSpec] = []
+    for item in items:
+        if not item:
+            raise ValueError(f"empty model spec in {specs!r}; remove the doubled comma")
+        name, sep, source = item.partition("=")
+        if not sep:
+            name, source = "", item
+        elif not name.strip() or not source.strip():
+            raise ValueError(f"model spec {item!r} must look like NAME=SOURCE[:student]")
+        which = "teacher"
+        for suffix in WHICH_SUFFIXES:
+            if source.endswith(suffix):
+                source, which = source[: -len(suffix)], suffix[1:]
+        if source == SCRATCH and which == "student":
+            raise ValueError(f"model spec {item!r}: scratch has no student/teacher")
+        out.append(ModelSpec(name.strip() or _default_name(source, which), source, which))
+    names = [m.name for m in out]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"model name(s) {', '.join(repeated)} given twice; name them, e.g. a=RUN1,b=RUN2"
+        )
+    return out
+
+
+def _model_id(model: ModelSpec) -> str:
+    resolved = resolve_source(model.source, model.which)  # raises for a missing source
+    if resolved.weights is None:
+        return SCRATCH
+    return checkpoint_id(resolved.weights) + ("-student" if model.which == "student" else "")
+
+
+class ResultLog:
+    """Append-only JSONL of finished seeds: ``{"key", "settings", "model_id", "result"}``.
+
+    A truncated last line (a killed process) is dropped and the file rewritten on open.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[tuple, dict[str, Any]] = {}
+        if not path.is_file():
+            return
+        lines = path.read_text().splitlines()
+        good = []
+        for i, line in enumerate(lines, 1):
+            try:
+                entry = json.loads(line)
+                self.entries[tuple(entry["key"])] = entry
+                good.append(line)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                log.warning("%s line %d is incomplete or corrupt; that run is redone", path, i)
+        if len(good) != len(lines) or not path.read_text().endswith("\n"):
+            path.write_text("".join(g + "\n" for g in good))
+
+    def append(self, key: tuple, settings: str, model_id: str, result: SeedResult) -> None:
+        """Record one result durably (flushed and fsynced)."""
+        data = dataclasses.asdict(result)
+        for name in ("val_metrics", "test_metrics", "timings"):
+            data[name] = {k: (v if math.isfinite(v) else None) for k, v in data[name].items()}
+        entry = {"key": list(key), "settings": settings, "model_id": model_id, "result": data}
+        with open(self.path, "a") as f:
+            f.write(json.dumps(entry, allow_nan=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        self.entries[key] = entry
+
+    def result(self, key: tuple) -> SeedResult:
+        data = dict(self.entries[key]["result"])
+        for name in ("val_metrics", "test_metrics", "timings"):
+            data[name] = {k: (math.nan if v is None else v) for k, v in data[name].items()}
+        return SeedResult(**data)
+
+
+def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
+    """What changes a result besides the model weights (resume refuses a mismatch)."""
+    mode_cfg = cfg.probe if cfg.mode == "probe" else cfg.finetune
+    return config_hash({
+        "mode": cfg.mode, cfg.mode: config_to_dict(mode_cfg), "split_seed": cfg.split_seed,
+        "per_task_presets": cfg.per_task_presets,
+        "scratch": None if scratch is None else config_to_dict(scratch),
+    })  # fmt: skip
+
+
+def finetune_settings(cfg: BenchmarkConfig, task: str, which: str) -> FinetuneConfig:
+    """The fine-tuning settings of one task: ``cfg.finetune`` (+ its preset) and ``which``."""
+    base = config_to_dict(cfg.finetune)
+    if cfg.per_task_presets and task in TASK_PRESETS:
+        base.update(FINETUNE_PRESETS[TASK_PRESETS[task]])
+    base["which"] = which
+    return config_from_dict(FinetuneConfig, base, f"finetune settings of {task}")
+
+
+def _scratch_config(cfg: BenchmarkConfig, models: list[ModelSpec]) -> ModelConfig | None:
+    if not any(m.is_scratch for m in models):
+        return None
+    if cfg.scratch_model is not None:
+        return cfg.scratch_model
+    first = next((m for m in models if not m.is_scratch), None)
+    if first is None:
+        raise ValueError(
+            "scratch copies the architecture of the first pretrained model, and none is given: "
+            "add a pretrained model to --models or set scratch_model in the benchmark config"
+        )
+    net, _ = load_encoder(first.source, which=first.which)
+    return dataclasses.replace(net.config, d_model=net.config.width)
+
+
+def run_benchmark(
+    cfg: BenchmarkConfig,
+    *,
+    tasks: Sequence[str | TaskSpec] | None = None,
+    root: str | Path | None = None,
+    force: bool = False,
+) -> BenchmarkReport:
+    """Run (or finish) a benchmark and write its files to ``cfg.out_dir``.
+
+    Args:
+        cfg: the benchmark.
+        tasks: tasks to run instead of ``cfg.suite`` (names or ``TaskSpec`` objects).
+        root: data root (None: ``findna.data.root.data_root()``).
+        force: discard the results already in ``out_dir`` instead of resuming.
+
+    Returns:
+        The report of every requested (task, model, seed).
+
+    Raises:
+        ValueError: bad suite/model specs, or ``out_dir`` holds results of other settings.
+        FileNotFoundError: a model source or a task's data is missing.
+    """
+    specs = [get_task(t) if isinstance(t, str) else t for t in tasks] if tasks else [
+        get_task(n) for n in resolve_tasks(cfg.suite, root)
+    ]  # fmt: skip
+    models = parse_models(cfg.models)
+    model_ids = {m.name: _model_id(m) for m in models}
+    scratch = _scratch_config(cfg, models)
+    settings = _settings_hash(cfg, scratch)
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if force:
+        (out / "results.jsonl").unlink(missing_ok=True)
+    results_log = ResultLog(out / "results.jsonl")
+    for key, entry in results_log.entries.items():
+        same_weights = model_ids.get(key[1], entry["model_id"]) == entry["model_id"]
+        if entry["settings"] != settings or not same_weights:
+            raise ValueError(
+                f"{out / 'results.jsonl'} holds a result for {key} made with other settings or "
+                "other weights under that model name; use another --out, or --force to discard it"
+            )
+    dump_config(cfg, out / "config.yaml")
+    cache = Path(cfg.cache_dir) if cfg.cache_dir else out / "cache"
+    keys = [(s.name, m.name, cfg.mode, seed) for s in specs for m in models for seed in cfg.seeds]
+    todo = [k for k in keys if k not in results_log.entries]
+    log.info("benchmark: %d runs, %d already done, %d to do", len(keys), len(keys) - len(todo),
+             len(todo))  # fmt: skip
+    loaded: dict[tuple[str, int], TaskData] = {}
+    by_name = {s.name: s for s in specs}
+    for n, key in enumerate(todo, 1):
+        task_name, model_name, _, seed = key
+        split_seed = seed if cfg.split_seed is None else cfg.split_seed
+        if (task_name, split_seed) not in loaded:
+            loaded.clear()  # one task in memory at a time
+            loaded[(task_name, split_seed)] = load_task(by_name[task_name], split_seed, root=root)
+        task = loaded[(task_name, split_seed)]
+        model = next(m for m in models if m.name == model_name)
+        log.info("[%d/%d] %s / %s / seed %d", n, len(todo), task_name, model_name, seed)
+        if cfg.mode == "probe":
+            probe_cfg = dataclasses.replace(cfg.probe, which=model.which)
+            result = run_probe(
+                task, model.source, probe_cfg, seed, cache_dir=cache, scratch_config=scratch,
+                model_name=model_name,
+            )  # fmt: skip
+        else:
+            save = None
+            if cfg.save_models:
+                save = out / "models" / task_name.replace("/", "__") / model_name / f"seed{seed}"
+            result = run_finetune(
+                task, model.source, finetune_settings(cfg, task_name, model.which), seed,
+                scratch_config=scratch, model_name=model_name, save_dir=save,
+            )  # fmt: skip
+        result = dataclasses.replace(result, model=model_name)
+        results_log.append(key, settings, model_ids[model_name], result)
+    return write_report(cfg, specs, models, model_ids, results_log, keys, root)
+
+
+def write_report(
+    cfg: BenchmarkConfig,
+    specs: Sequence[TaskSpec],
+    models: Sequence[ModelSpec],
+    model_ids: dict[str, str],
+    results_log: ResultLog,
+    keys: Sequence[tuple],
+    root: str | Path | None,
+) -> BenchmarkReport:
+    """Write ``results.json``, ``results.md`` and ``comparison.png`` of the requested keys."""
+    out = Path(cfg.out_dir)
+    root_path = Path(root) if root is not None else data_root()
+    files = {s.name: [p for p in data_files(s, root_path) if p.is_file()] for s in specs}
+    plain = config_to_dict(cfg)
+    plain["resolved_models"] = [
+        {**dataclasses.asdict(m), "checkpoint_id": model_ids[m.name]} for m in models
+    ]
+    first = next((m for m in models if not m.is_scratch), None)
+    weights = resolve_source(first.source, first.which).weights if first else None
+    provenance = Provenance.collect(plain, weights, files, root_path)
+    report = BenchmarkReport([results_log.result(k) for k in keys], provenance)
+    report.to_json(out / "results.json")
+    lines = [
+        "# findna benchmark\n",
+        "| model | source | network | checkpoint |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {m.name} | {m.source} | {m.which} | {model_ids[m.name][:12]} |" for m in models]
+    (out / "results.md").write_text("\n".join(lines) + "\n\n" + report.to_markdown(per_seed=True))
+    plot_comparison(report, out / "comparison.png")
+    log.info("wrote %s, %s and %s", out / "results.json", out / "results.md",
+             out / "comparison.png")  # fmt: skip
+    return report
+
+
+__all__ = [
+    "BenchmarkConfig",
+    "ModelSpec",
+    "ResultLog",
+    "finetune_settings",
+    "load_benchmark_config",
+    "parse_models",
+    "run_benchmark",
+    "write_report",
+]

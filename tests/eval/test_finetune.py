@@ -1,0 +1,153 @@
+"""Fine-tuning: learns a separable task, selects on validation only, seeds, presets, saving."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import findna.eval.finetune as ft
+from findna.config import load_config
+from findna.data.tasks import TaskData, TaskSpec, load_task
+from findna.eval.finetune import FinetuneConfig, adapt_encoder, run_finetune
+from findna.eval.suites import FINETUNE_PRESETS, finetune_preset
+from findna.model.config import ModelConfig
+from findna.model.network import FinDNANetwork
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "finetune"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """2 shared cores: OpenMP threads of parallel test processes spin against each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def motif_task(tmp: Path, n: int = 120, noise: float = 0.0, seed: int = 0) -> TaskData:
+    """Class 1 = GC-rich, class 0 = AT-rich random sequences of 20-32 bp (labels flipped with
+    probability ``noise``), re-split 70/10/20."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        y = i % 2
+        p = [0.1, 0.4, 0.4, 0.1] if y else [0.4, 0.1, 0.1, 0.4]
+        seq = "".join(rng.choice(list("ACGT"), size=int(rng.integers(20, 33)), p=p))
+        rows.append((seq, y if rng.random() >= noise else 1 - y))
+    path = tmp / f"task_{seed}_{noise}.csv"
+    pd.DataFrame(rows, columns=["sequence", "label"]).to_csv(path, index=False)
+    spec = TaskSpec(
+        f"synthetic/gc{seed}", "toy", {"all": str(path)}, "table", num_classes=2,
+        metric="accuracy", protocol="resplit_70_10_20", max_len=32,
+    )  # fmt: skip
+    return load_task(spec, 0)
+
+
+def tiny_model(tmp: Path) -> Path:
+    out = tmp / "pretrained"
+    torch.manual_seed(0)
+    FinDNANetwork(ModelConfig.tiny(hidden=16, n_layers=1)).save_pretrained(out)
+    return out
+
+
+def test_learns_a_separable_task(tmp_path):
+    task = motif_task(tmp_path)
+    result = run_finetune(task, tiny_model(tmp_path), finetune_preset("tiny"), seed=0)
+    assert result.mode == "finetune" and result.primary_metric == "accuracy"
+    assert result.test_metrics["accuracy"] >= 0.9  # chance is 0.5
+    assert result.val_metrics["accuracy"] >= 0.9
+    assert 1 <= result.hyperparameters["best_epoch"] <= 3
+    assert result.hyperparameters["max_len"] == 32  # task max_len, no CLS for masked_mean
+
+
+def test_selection_uses_validation_and_tests_once(tmp_path, monkeypatch):
+    task = motif_task(tmp_path, n=80, noise=0.25)
+    cfg = finetune_preset("tiny", epochs=4, lr=1e-2)
+    source = tiny_model(tmp_path)
+    calls = []
+    real = ft.predict_proba
+
+    def spy(model, codes, **kw):
+        calls.append(len(codes))
+        return real(model, codes, **kw)
+
+    monkeypatch.setattr(ft, "predict_proba", spy)
+    first = run_finetune(task, source, cfg, seed=1)
+    n_val, n_test = len(task.val), len(task.test)
+    assert calls == [n_val] * 4 + [n_test]  # one val scoring per epoch, then test once
+    flipped = replace(task, test=replace(task.test, labels=1 - task.test.labels))
+    second = run_finetune(flipped, source, cfg, seed=1)
+    assert second.hyperparameters["best_epoch"] == first.hyperparameters["best_epoch"]
+    assert second.val_metrics == first.val_metrics
+    acc = first.test_metrics["accuracy"]
+    assert second.test_metrics["accuracy"] == pytest.approx(1 - acc)
+
+
+def test_seed_reproducible_and_global_rng_untouched(tmp_path):
+    task = motif_task(tmp_path, n=60)
+    cfg = finetune_preset("tiny", epochs=1, mlp_dropout=0.2)
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = run_finetune(task, "scratch", cfg, seed=5, scratch_config=ModelConfig.tiny(hidden=8))
+    after = torch.rand(1)
+    b = run_finetune(task, "scratch", cfg, seed=5, scratch_config=ModelConfig.tiny(hidden=8))
+    assert torch.equal(before, after)  # the caller's RNG stream is not consumed
+    assert a.test_metrics == b.test_metrics and a.val_metrics == b.val_metrics
+    assert (a.model, a.hyperparameters["model_id"]) == ("scratch", "scratch-seed5")
+
+
+def test_adapt_encoder_sets_dropout_track_and_layers_and_keeps_weights():
+    torch.manual_seed(0)
+    net = FinDNANetwork(ModelConfig.tiny(n_layers=2))
+    cfg = FinetuneConfig(mlp_dropout=0.2, layer_dropout=0.1, track_size=8, n_layers=1)
+    new = adapt_encoder(net, cfg)
+    assert (new.config.mlp_dropout, new.config.track_size, new.config.n_layers) == (0.2, 8, 1)
+    assert new.config.width == net.config.width
+    old_state = net.state_dict()
+    for name, value in new.state_dict().items():
+        assert torch.equal(value, old_state[name]), name
+    assert adapt_encoder(net, FinetuneConfig(mlp_dropout=0.0, layer_dropout=0.0)) is net
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="needs n_cls >= 1"):
+        FinetuneConfig(pooling="cls", n_cls=0)
+    with pytest.raises(ValueError, match="warmup_frac"):
+        FinetuneConfig(warmup_frac=1.5)
+    with pytest.raises(ValueError, match="unknown fine-tuning preset 'nope'"):
+        finetune_preset("nope")
+    assert FinetuneConfig(pooling="cls").cls_tokens == 10
+    assert FinetuneConfig().cls_tokens == 0
+
+
+@pytest.mark.parametrize("name", sorted(FINETUNE_PRESETS))
+def test_yaml_presets_match_the_code(name):
+    assert load_config(FinetuneConfig, CONFIGS / f"{name}.yaml") == finetune_preset(name)
+
+
+def test_paper_preset_is_the_paper_emp_setting():
+    cfg = finetune_preset("paper")
+    assert (cfg.batch_size, cfg.lr, cfg.epochs, cfg.warmup_frac) == (32, 5e-4, 20, 0.3)
+    assert (cfg.mlp_dropout, cfg.layer_dropout, cfg.grad_clip, cfg.pooling) == (
+        0.1, 0.1, 0.5, "masked_mean",
+    )  # fmt: skip
+    gb = finetune_preset("gb_human_nontata_promoters")
+    assert (gb.batch_size, gb.lr, gb.epochs, gb.track_size, gb.n_layers) == (1024, 5e-3, 200, 50, 4)
+
+
+def test_transformer_source_fine_tunes(tmp_path):
+    """A FinDNA-T (transformer) model is a source like any other."""
+    task = motif_task(tmp_path, n=40)
+    cfg_t = ModelConfig(backbone="transformer", d_model=16, hidden=16, n_layers=1, n_heads=2,
+                        max_len=64)  # fmt: skip
+    torch.manual_seed(0)
+    FinDNANetwork(cfg_t).save_pretrained(tmp_path / "t")
+    # Learned positions: keep the stored table size (load_encoder cannot resize it yet).
+    cfg = finetune_preset("tiny", epochs=1, max_len=64)
+    result = run_finetune(task, tmp_path / "t", cfg, seed=0)
+    assert result.hyperparameters["max_len"] == 64 and 0 <= result.test_metrics["accuracy"] <= 1

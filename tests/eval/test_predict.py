@@ -1,0 +1,141 @@
+"""Saved classifiers: round trip through `findna predict`, output format, errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from findna.cli import main
+from findna.data.tasks import TaskSpec, load_task
+from findna.eval.finetune import run_finetune
+from findna.eval.predict import (
+    SequenceClassifier,
+    encode_sequences,
+    load_classifier,
+    predict_file,
+    predict_proba,
+)
+from findna.eval.suites import finetune_preset
+from findna.model.config import ModelConfig
+from findna.model.network import FinDNANetwork
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A classifier fine-tuned for one epoch on a 3-class task of 12-30 bp, with CLS pooling."""
+    tmp = tmp_path_factory.mktemp("clf")
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGT"), size=int(rng.integers(12, 31)))) for _ in range(60)]
+    path = tmp / "task.csv"
+    pd.DataFrame({"sequence": seqs, "label": np.arange(60) % 3}).to_csv(path, index=False)
+    spec = TaskSpec("synthetic/three", "toy", {"all": str(path)}, "table", num_classes=3,
+                    metric="macro_f1", protocol="resplit_70_10_20", max_len=30)  # fmt: skip
+    task = load_task(spec, 0)
+    cfg = finetune_preset("tiny", epochs=1, pooling="mean+cls", n_cls=2)
+    scratch = ModelConfig.tiny(hidden=8, n_layers=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    result = run_finetune(task, "scratch", cfg, 0, scratch_config=scratch, save_dir=tmp / "m")
+    torch.set_num_threads(before)
+    return tmp, task, result
+
+
+def test_saved_directory_layout(saved):
+    tmp, _, result = saved
+    names = sorted(p.name for p in (tmp / "m").iterdir())
+    # README.md is the model card that huggingface_hub's save_pretrained writes.
+    assert names == [
+        "README.md",
+        "config.json",
+        "head.safetensors",
+        "model.safetensors",
+        "task.json",
+    ]
+    info = json.loads((tmp / "m" / "task.json").read_text())
+    assert info["format"] == "findna-classifier"
+    assert (info["task"], info["num_classes"], info["classes"]) == ("synthetic/three", 3,
+                                                                     ["0", "1", "2"])  # fmt: skip
+    assert (info["pooling"], info["n_cls"], info["max_len"]) == ("mean+cls", 2, 32)
+    assert info["source_model"] == result.hyperparameters["model_id"] == "scratch-seed0"
+    # The encoder directory is itself a valid encoder source (FinDNANetwork.from_pretrained).
+    assert FinDNANetwork.from_pretrained(tmp / "m").config.max_len == 32
+
+
+def test_round_trip_gives_the_same_probabilities(saved, tmp_path):
+    tmp, task, result = saved
+    model, info = load_classifier(tmp / "m")
+    seqs = task.test.seqs
+    probs = predict_proba(model, encode_sequences(seqs), batch_size=5)
+    assert probs.shape == (len(seqs), 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
+    # The reloaded model reproduces the test macro F1 that fine-tuning reported.
+    from findna.eval.metrics import compute_metrics
+
+    assert compute_metrics(task.test.labels, probs)["macro_f1"] == pytest.approx(
+        result.test_metrics["macro_f1"]
+    )
+    # Batch size and order do not change a sequence's probabilities (length-aware padding).
+    single = predict_proba(model, encode_sequences(seqs[::-1]), batch_size=1)[::-1]
+    np.testing.assert_allclose(single, probs, atol=1e-5)
+
+    fasta = tmp_path / "in.fa"
+    fasta.write_text("".join(f">s{i} desc\n{s[:7]}\n{s[7:]}\n" for i, s in enumerate(seqs)))
+    out = predict_file(tmp / "m", fasta, tmp_path / "pred.csv", batch_size=4, device="cpu")
+    frame = pd.read_csv(out)
+    chunked = predict_file(tmp / "m", fasta, tmp_path / "c.csv", chunk_size=3, device="cpu")
+    pd.testing.assert_frame_equal(pd.read_csv(chunked), frame, atol=1e-6)
+    assert list(frame.columns) == ["id", "prob_0", "prob_1", "prob_2", "predicted"]
+    assert frame["id"].tolist() == [f"s{i}" for i in range(len(seqs))]
+    np.testing.assert_allclose(frame[["prob_0", "prob_1", "prob_2"]].to_numpy(), probs, atol=1e-6)
+    assert (frame["predicted"].to_numpy() == probs.argmax(axis=1)).all()
+
+
+def test_predict_cli_reads_text_and_csv(saved, tmp_path, capsys):
+    tmp, _, _ = saved
+    (tmp_path / "in.txt").write_text("ACGTACGTAC\n\nGGGCCCAAAT\n")
+    assert main(["predict", "--model", str(tmp / "m"), str(tmp_path / "in.txt"),
+                 "--out", str(tmp_path / "a.csv"), "--device", "cpu"]) == 0  # fmt: skip
+    text = pd.read_csv(tmp_path / "a.csv")
+    assert len(text) == 2
+    pd.DataFrame({"id": ["x", "y"], "sequence": ["ACGTACGTAC", "GGGCCCAAAT"]}).to_csv(
+        tmp_path / "in.csv", index=False
+    )
+    assert main(["predict", "--model", str(tmp / "m"), str(tmp_path / "in.csv"),
+                 "--out", str(tmp_path / "b.csv"), "--device", "cpu"]) == 0  # fmt: skip
+    table = pd.read_csv(tmp_path / "b.csv")
+    assert table["id"].tolist() == ["x", "y"]
+    np.testing.assert_allclose(table.iloc[:, 1:4].to_numpy(), text.iloc[:, 1:4].to_numpy())
+
+
+def test_predict_errors(saved, tmp_path, capsys):
+    tmp, _, _ = saved
+    (tmp_path / "bad.txt").write_text("ACGT\nACXT\n")
+    code = main(["predict", "--model", str(tmp / "m"), str(tmp_path / "bad.txt"),
+                 "--out", str(tmp_path / "o.csv")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "invalid character 'X'" in err and "bad.txt" in err
+    assert main(["predict", "--model", str(tmp / "m"), str(tmp_path / "bad.txt"),
+                 "--out", str(tmp_path / "o.csv"), "--on-invalid", "n"]) == 0  # fmt: skip
+    assert pd.read_csv(tmp_path / "o.csv")["id"].tolist() == ["bad.txt:1", "bad.txt:2"]
+    code = main(["predict", "--model", str(tmp_path), str(tmp_path / "bad.txt"),
+                 "--out", str(tmp_path / "o.csv")])  # fmt: skip
+    assert code == 2 and "task.json does not exist" in capsys.readouterr().err
+
+
+def test_classifier_pads_to_max_len_only_when_outputs_depend_on_padding():
+    aware = FinDNANetwork(ModelConfig.tiny(max_len=40, length_mode="length_aware"))
+    fixed = FinDNANetwork(ModelConfig.tiny(max_len=40, length_mode="fixed"))
+    assert SequenceClassifier(aware, 2).pad_length is None
+    assert SequenceClassifier(aware, 2, pooling="mean").pad_length == 40
+    assert SequenceClassifier(fixed, 2).pad_length == 40
+    assert SequenceClassifier(aware, 2, pooling="masked_mean", n_cls=10).n_cls == 0
