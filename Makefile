@@ -19,7 +19,7 @@ $(BIN)/findna: pyproject.toml
 install: $(BIN)/findna
 
 demo: install
-	$(BIN)/findna data list
+	$(BIN)/findna demo
 
 test: install
 	$(BIN)/ruff check src tests

@@ -78,3 +78,18 @@ def test_exponent_without_dot_is_a_float(tmp_path):
     path.write_text("inner:\n  lr: 3e-4\n")
     assert load_config(Outer, path, ["inner.lr=1e-3"]).inner.lr == 1e-3
     assert load_config(Outer, path).inner.lr == 3e-4
+
+
+def test_preset_base_is_merged_under_the_file(tmp_path):
+    (tmp_path / "base.yaml").write_text("seed: 1\ninner:\n  lr: 0.5\n  steps: 7\n")
+    (tmp_path / "child.yaml").write_text("base: base.yaml\ninner:\n  steps: 9\n")
+    assert load_config(Outer, tmp_path / "child.yaml") == Outer(
+        seed=1, inner=Inner(lr=0.5, steps=9)
+    )
+
+
+def test_preset_base_loop_is_an_error(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ValueError, match="loops back"):
+        load_config(Outer, tmp_path / "a.yaml")

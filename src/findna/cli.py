@@ -451,8 +451,14 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     m.set_defaults(handler=_bench_model)
     mm = bsub.add_parser("matmul", help="best-of-N GFLOP/s of large matmuls per dtype")
     mm.add_argument("--dtypes", default="fp32,bf16,fp16")
+    mm.add_argument(
+        "--shapes",
+        default="2048x2048x2048,8080x308x512,8080x512x308,512x8080x308",
+        help="MxKxN,... (default: a square GEMM and the paper block's GEMMs at 8x1010 tokens)",
+    )
     mm.add_argument("--threads", default="all,1", help="torch threads, e.g. 2,1")
-    mm.add_argument("--repeats", type=int, default=5)
+    mm.add_argument("--repeats", type=int, default=5, help="timed calls per case (best counts)")
+    mm.add_argument("--min-time", type=float, default=0.5, help="more calls up to these seconds")
     mm.add_argument("--json", help="also write the figures and the machine to this JSON file")
     mm.set_defaults(handler=_bench_matmul)
 
@@ -478,12 +484,51 @@ def _bench_matmul(args: argparse.Namespace) -> None:
     from findna.eval.bench_machine import bench_matmul
     from findna.eval.bench_report import render_report
 
-    matmul = bench_matmul(dtypes=args.dtypes, threads=args.threads, repeats=args.repeats)
+    matmul = bench_matmul(
+        args.shapes, args.dtypes, args.threads, args.repeats, min_total_s=args.min_time
+    )
     print(render_report([], matmul, args.json))
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="the main job: pretrain tiny FinDNA and CM-MNM, probe them against scratch, report",
+        description="End to end on the bundled chrX: pretrain (configs/pretrain/tiny.yaml), the "
+        "MNM-only ablation, a linear-probe benchmark on GUE EMP tasks with several seeds, and "
+        "OUT/report.md. Rerunning resumes or reuses what is done.",
+    )
+    p.add_argument("--out", default="runs/demo", help="demo directory (default runs/demo)")
+    p.add_argument("--config", default="configs/pretrain/tiny.yaml", help="pretraining preset")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="pretraining override for both runs (repeatable)",
+    )
+    p.add_argument("--tasks", default="gue/EMP/H3,gue/EMP/H4", help="comma-separated task names")
+    p.add_argument("--seeds", default="0,1,2", help="probe seeds (default 0,1,2)")
+    p.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from findna.eval.demo import run_demo
+
+    result = run_demo(
+        args.out,
+        pretrain_config=args.config,
+        pretrain_overrides=args.overrides,
+        tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
+        seeds=[int(s) for s in args.seeds.split(",") if s.strip()],
+    )
+    print(f"report written to {result.report}")
 
 
 # Subcommands are registered in this order in `findna --help`.
 _COMMANDS = [
+    _add_demo,
     _add_data,
     _add_prepare,
     _add_pretrain,

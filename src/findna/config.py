@@ -174,12 +174,27 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return dict(data)
 
 
+def read_preset(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a YAML preset; a top-level ``base: other.yaml`` (relative to the file) is read first
+    and this file's values are merged over it, so presets state only what differs."""
+    path = Path(path).resolve()
+    if path in _seen:
+        raise ValueError(f"{path}: 'base' chain loops back to itself")
+    data = read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ValueError(f"{path}: 'base' must be a file name, got {base!r}")
+    return _merge(read_preset(path.parent / base, (*_seen, path)), data)
+
+
 def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = ()) -> T:
-    """Defaults of ``cls``, then the YAML file at ``path``, then ``key=value`` overrides."""
+    """Defaults of ``cls``, then the YAML preset at ``path``, then ``key=value`` overrides."""
     data: dict[str, Any] = {}
     where = cls.__name__
     if path is not None:
-        data = read_yaml(path)
+        data = read_preset(path)
         where = str(path)
     data = _merge(data, parse_overrides(overrides))
     return config_from_dict(cls, data, where)
