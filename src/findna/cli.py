@@ -510,6 +510,14 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--tasks", default="gue/EMP/H3,gue/EMP/H4", help="comma-separated task names")
     p.add_argument("--seeds", default="0,1,2", help="probe seeds (default 0,1,2)")
+    p.add_argument(
+        "--probe-set",
+        dest="probe_overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="benchmark override, e.g. --probe-set probe.epochs=10 (repeatable)",
+    )
     p.set_defaults(handler=_demo)
 
 
@@ -522,6 +530,7 @@ def _demo(args: argparse.Namespace) -> None:
         pretrain_overrides=args.overrides,
         tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
         seeds=[int(s) for s in args.seeds.split(",") if s.strip()],
+        probe_overrides=args.probe_overrides,
     )
     print(f"report written to {result.report}")
 

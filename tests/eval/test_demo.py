@@ -26,6 +26,7 @@ MICRO = [
 def test_demo_end_to_end_and_rerun_reuses_everything(shared_data, tmp_path):
     args = ["demo", "--out", str(tmp_path / "demo"), "--tasks", "gue/EMP/H3", "--seeds", "0,1"]
     args += [x for kv in MICRO for x in ("--set", kv)]
+    args += ["--probe-set", "probe.epochs=5", "--probe-set", "probe.lrs=[0.01]"]
     assert main(args) == 0
     demo = tmp_path / "demo"
     report = (demo / "report.md").read_text()

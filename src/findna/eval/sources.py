@@ -195,6 +195,15 @@ def load_encoder(
                  cfg.n_blocks_per_layer, seed)  # fmt: skip
         return net.eval(), f"scratch-seed{seed}"
     stored, state = _read_pretrained(resolved)
+    if stored.backbone == "transformer":
+        # A learned position table has exactly stored.max_len rows: shorter inputs use its first
+        # rows, longer ones have no trained positions at all.
+        if max_len is not None and max_len > stored.max_len:
+            raise ValueError(
+                f"{source}: the transformer was built for {stored.max_len} tokens and cannot embed "
+                f"{max_len}; truncate the inputs or pretrain with a larger model.max_len"
+            )
+        max_len = stored.max_len
     cfg = replace(_pin_width(stored), max_len=max_len or stored.max_len, length_mode=length_mode)
     net = _seeded_network(cfg, seed)
     report = load_pretrained_backbone_(net, state, include_head=True)
