@@ -1,0 +1,364 @@
+"""``findna bench model``: speed of one full FinDNA pretraining step, phase by phase.
+
+One step is what ``findna pretrain`` does per batch, without the data loader: build both views
+from (B, L) codes with a seeded generator (``build_views``), student forward + teacher forward
+(``SelfDistillation``), backward, gradient clipping + AdamW step, EMA teacher update. Mixed
+precision is ``torch.autocast(device, dtype)`` around views + forward, as Lightning's
+``bf16-mixed`` does; ``fp32`` runs without autocast.
+
+FLOPs are counted analytically (method spec section 9; 2 FLOPs per multiply-add, biases, GELU,
+losses and the optimiser ignored). For T = L + K tokens per sequence::
+
+    F_fwd  = B * T * (2*5*d + n_blocks * 4*d*h + 2*d*5)          ChordMixer network
+    F_step = 3 * F_fwd (student forward + backward) + F_fwd (teacher forward) = 4 * F_fwd
+
+(transformer backbone: n_layers * (8*T*d^2 + 4*T^2*d + 4*T*d*h) per sequence instead of the
+blocks term). The achieved rate ``F_step / step time`` is compared with the best matmul rate of
+the same dtype and thread count (``findna.eval.bench_machine``).
+
+Rotation share: the student backbone's forward + backward is timed with its real rotation and
+with the rotation replaced by the identity (interleaved, median of ``repeats`` pairs); the share
+is ``1 - t_identity / t_rotation``. ``rotation_direct_share`` times the rotation op alone (forward
+and backward on a (B, T, d) tensor, times the number of blocks) as a cross-check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+import findna
+from findna.config import load_config
+from findna.data.views import build_views
+from findna.eval.bench_machine import (
+    DTYPES,
+    MatmulResult,
+    bench_matmul,
+    best_seconds,
+    num_threads,
+    parse_dtypes,
+    parse_threads,
+    peak_gflops,
+    wait_for_quiet,
+    watch_load,
+)
+from findna.model.chordmixer import make_rotation
+from findna.model.config import ModelConfig
+from findna.model.student_teacher import SelfDistillation
+from findna.train.config import PretrainConfig
+
+logger = logging.getLogger(__name__)
+
+PHASES = ("views", "forward", "backward", "optimizer", "ema")
+STEP_FLOP_BUDGET = 250e9
+"""Default batch: the config's, capped so that one step is at most this many FLOPs (paper: 2)."""
+
+
+def resolve_preset(name: str) -> PretrainConfig:
+    """A pretraining config from a YAML path or a preset name.
+
+    ``name`` may be a YAML file, or a bare name looked up as ``configs/pretrain/<name>.yaml`` in
+    the working directory and then in the findna checkout; ``paper`` falls back to the
+    ``PretrainConfig`` defaults (which are the paper).
+    """
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") or path.is_file():
+        return load_config(PretrainConfig, path)
+    repo = Path(findna.__file__).resolve().parents[2]
+    for root in (Path.cwd(), repo):
+        candidate = root / "configs" / "pretrain" / f"{name}.yaml"
+        if candidate.is_file():
+            return load_config(PretrainConfig, candidate)
+    if name == "paper":
+        return PretrainConfig()
+    raise FileNotFoundError(
+        f"no pretraining preset {name!r}: expected configs/pretrain/{name}.yaml (in the working "
+        "directory or the findna checkout) or a YAML path"
+    )
+
+
+def forward_flops(model: ModelConfig, batch: int, tokens: int) -> float:
+    """Analytic forward FLOPs of one ``FinDNANetwork`` on a (batch, tokens) input."""
+    d, h = model.width, model.hidden
+    io = 2 * model.in_channels * d + 2 * d * model.out_channels
+    if model.backbone == "chordmixer":
+        mix = model.n_layers * model.n_blocks_per_layer * 4 * d * h
+    else:
+        mix = model.n_layers * (8 * d * d + 4 * tokens * d + 4 * d * h)
+    return float(batch) * tokens * (io + mix)
+
+
+def step_flops(model: ModelConfig, batch: int, tokens: int, teacher: bool = True) -> float:
+    """``3 * F_fwd`` (student forward + backward) ``+ F_fwd`` (teacher forward, if any)."""
+    return (4.0 if teacher else 3.0) * forward_flops(model, batch, tokens)
+
+
+def default_batch(cfg: PretrainConfig) -> int:
+    """The config's batch size, capped at :data:`STEP_FLOP_BUDGET` FLOPs per step."""
+    tokens = cfg.data.windows.window_length + cfg.ssl.n_cls
+    per_sequence = step_flops(cfg.model, 1, tokens, cfg.ssl.uses_teacher)
+    return max(1, min(cfg.optim.batch_size, int(STEP_FLOP_BUDGET // per_sequence)))
+
+
+def _autocast(dtype: str, device: torch.device) -> contextlib.AbstractContextManager:
+    if dtype == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=DTYPES[dtype])
+
+
+@dataclass
+class StepResult:
+    """Speed of one (config, dtype, threads) case; times in seconds (median over steps).
+
+    Attributes:
+        phases: seconds per step of each of :data:`PHASES`.
+        step_s: their sum. tokens_per_s: ``batch * tokens / step_s`` (student tokens; the
+            teacher processes as many again).
+        gflop_per_step, gflops: analytic FLOPs and the achieved rate.
+        peak_gflops: best measured matmul rate of the same dtype and threads; peak_share the ratio.
+        views_share: ``phases["views"] / step_s``.
+        rotation_share: share of the student backbone's forward + backward spent in rotation
+            (identity-swap method); rotation_direct_share: the same from timing the op alone.
+        load_1min, other_cpu: machine load (see ``findna.eval.bench_machine.LoadSample``).
+    """
+
+    config: str
+    dtype: str
+    threads: int
+    batch: int
+    window: int
+    tokens: int
+    n_params: int
+    phases: dict[str, float]
+    step_s: float
+    tokens_per_s: float
+    gflop_per_step: float
+    gflops: float
+    peak_gflops: float | None
+    peak_share: float | None
+    views_share: float
+    rotation_share: float | None
+    rotation_direct_share: float | None
+    load_1min: float
+    other_cpu: float | None
+    steps: int = 0
+    step_times: list[float] = field(default_factory=list)
+
+
+def _timed_step(
+    model: SelfDistillation,
+    optimizer: torch.optim.Optimizer,
+    codes: torch.Tensor,
+    cfg: PretrainConfig,
+    seed: int,
+    dtype: str,
+) -> dict[str, float]:
+    """One full pretraining step; returns the seconds of each phase."""
+    marks = [time.perf_counter()]
+    gen = torch.Generator(device=codes.device).manual_seed(seed)
+    with _autocast(dtype, codes.device):
+        views = build_views(codes, cfg.views, generator=gen)
+        marks.append(time.perf_counter())
+        out = model(views)
+        marks.append(time.perf_counter())
+    out.loss.backward()
+    marks.append(time.perf_counter())
+    if cfg.optim.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(list(model.student_parameters()), cfg.optim.grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    marks.append(time.perf_counter())
+    model.update_teacher(cfg.ssl.ema_start)
+    marks.append(time.perf_counter())
+    return {p: b - a for p, a, b in zip(PHASES, marks[:-1], marks[1:], strict=True)}
+
+
+def rotation_shares(
+    model: SelfDistillation, batch: int, tokens: int, dtype: str, repeats: int = 3, seed: int = 0
+) -> tuple[float | None, float | None]:
+    """(identity-swap share, direct share) of rotation in the student backbone's fwd + bwd."""
+    backbone = model.student.backbone
+    cfg = model.model_cfg
+    if cfg.backbone != "chordmixer":
+        return None, None
+    device = next(model.parameters()).device
+    gen = torch.Generator(device=device).manual_seed(seed)
+    x0 = torch.randn(batch, tokens, cfg.width, generator=gen, device=device)
+    real = make_rotation(cfg.length_mode, cfg.track_size, x0.shape, None, device)
+
+    def run(rotate: Callable[[torch.Tensor], torch.Tensor]) -> float:
+        x = x0.clone().requires_grad_(True)
+        t0 = time.perf_counter()
+        with _autocast(dtype, device):
+            y = x
+            for layer in backbone.layers:
+                y = layer(y, rotate)
+        y.backward(torch.ones_like(y))
+        return time.perf_counter() - t0
+
+    run(real), run(lambda y: y)  # warm-up
+    with_rot, without = [], []
+    for _ in range(repeats):
+        with_rot.append(run(real))
+        without.append(run(lambda y: y))
+    t_rot, t_id = statistics.median(with_rot), statistics.median(without)
+    backbone.zero_grad(set_to_none=True)
+
+    # The rotation sees the MLP output, i.e. the autocast dtype.
+    act_dtype = torch.float32 if dtype == "fp32" else DTYPES[dtype]
+    y0 = x0.to(act_dtype).requires_grad_(True)
+    grad = torch.ones_like(y0)
+
+    def rotate_once() -> None:
+        real(y0).backward(grad)
+
+    n_blocks = cfg.n_layers * cfg.n_blocks_per_layer
+    direct = best_seconds(rotate_once, repeats) * n_blocks
+    clamp = lambda v: min(1.0, max(0.0, v))  # noqa: E731
+    return clamp(1.0 - t_id / t_rot), clamp(direct / t_rot)
+
+
+def bench_step(
+    cfg: PretrainConfig,
+    name: str,
+    dtype: str = "fp32",
+    batch: int | None = None,
+    steps: int = 3,
+    warmup: int = 1,
+    threads: int = 2,
+    matmul: Sequence[MatmulResult] = (),
+    rotation_repeats: int = 3,
+    seed: int = 0,
+    max_other_cpu: float | None = None,
+) -> StepResult:
+    """Time ``steps`` full pretraining steps (after ``warmup``) of ``cfg`` on the CPU.
+
+    Args:
+        cfg: the pretraining config (model, views, ssl, optim are used).
+        name: label of the config in the results.
+        dtype: ``fp32`` (no autocast), ``bf16`` or ``fp16`` (autocast).
+        batch: windows per step; None means :func:`default_batch`.
+        steps, warmup: timed and untimed steps.
+        threads: ``torch.set_num_threads`` during the measurement.
+        matmul: matmul results to take the same-dtype peak from (may be empty).
+        rotation_repeats: interleaved pairs for the rotation share (0 skips it).
+        seed: seeds weights, codes and views.
+        max_other_cpu: if set, first wait (up to 3 min) until other processes use fewer
+            cores than this (``findna.eval.bench_machine.wait_for_quiet``).
+
+    Returns:
+        A :class:`StepResult`.
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+    if steps < 1 or warmup < 0:
+        raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
+    batch = default_batch(cfg) if batch is None else batch
+    if batch < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
+    window = cfg.data.windows.window_length
+    tokens = window + cfg.ssl.n_cls
+    wait_for_quiet(max_other_cpu)
+    with num_threads(threads), watch_load() as load:
+        with torch.random.fork_rng(devices=[]):  # weight init draws from the global RNG
+            torch.manual_seed(seed)
+            model = SelfDistillation(cfg.model, cfg.ssl).train()
+        o = cfg.optim
+        optimizer = torch.optim.AdamW(
+            model.student_parameters(),
+            lr=o.lr,
+            betas=o.betas,
+            eps=o.eps,
+            weight_decay=o.weight_decay,
+        )
+        gen = torch.Generator().manual_seed(seed)
+        codes = torch.randint(0, 4, (batch, window), generator=gen, dtype=torch.uint8)
+        times = [_timed_step(model, optimizer, codes, cfg, seed + i, dtype) for i in range(warmup)]
+        times = [
+            _timed_step(model, optimizer, codes, cfg, seed + warmup + i, dtype)
+            for i in range(steps)
+        ]
+        rot = (None, None)
+        if rotation_repeats > 0:
+            rot = rotation_shares(model, batch, tokens, dtype, rotation_repeats, seed)
+    phases = {p: statistics.median(t[p] for t in times) for p in PHASES}
+    step_s = sum(phases.values())
+    flops = step_flops(cfg.model, batch, tokens, model.teacher is not None)
+    peak = peak_gflops(matmul, dtype, threads)
+    gflops = flops / step_s / 1e9
+    n_params = sum(p.numel() for p in model.student.parameters())
+    logger.info("%s %s %d thread(s): %.3f s/step", name, dtype, threads, step_s)
+    return StepResult(
+        config=name,
+        dtype=dtype,
+        threads=threads,
+        batch=batch,
+        window=window,
+        tokens=tokens,
+        n_params=n_params,
+        phases=phases,
+        step_s=step_s,
+        tokens_per_s=batch * tokens / step_s,
+        gflop_per_step=flops / 1e9,
+        gflops=gflops,
+        peak_gflops=peak,
+        peak_share=None if peak is None else gflops / peak,
+        views_share=phases["views"] / step_s,
+        rotation_share=rot[0],
+        rotation_direct_share=rot[1],
+        load_1min=load.load_1min,
+        other_cpu=load.other_cpu,
+        steps=steps,
+        step_times=[sum(t.values()) for t in times],
+    )
+
+
+def bench_model(
+    configs: Sequence[str] = ("tiny", "paper"),
+    dtypes: str | Sequence[str] = ("fp32", "bf16"),
+    threads: str | int | Sequence[int] = "all",
+    batch: int | None = None,
+    steps: int = 3,
+    warmup: int = 1,
+    rotation_repeats: int = 3,
+    max_other_cpu: float | None = None,
+) -> tuple[list[StepResult], list[MatmulResult]]:
+    """Every (threads, config, dtype) case, with the matmul peaks measured first.
+
+    The peaks come from a 2048^3 matmul and the config's own block GEMMs at B*T tokens.
+    ``dtypes`` and ``threads`` may be comma-separated strings (``"fp32,bf16"``, ``"2,1"``).
+    """
+    dtypes, threads = parse_dtypes(dtypes), parse_threads(threads)
+    cfgs = {name: resolve_preset(name) for name in configs}
+    shapes: list[tuple[int, int, int]] = [(2048, 2048, 2048)]
+    for cfg in cfgs.values():
+        m = (batch or default_batch(cfg)) * (cfg.data.windows.window_length + cfg.ssl.n_cls)
+        d, h = cfg.model.width, cfg.model.hidden
+        shapes += [s for s in ((m, d, h), (m, h, d)) if s not in shapes]
+    wait_for_quiet(max_other_cpu)
+    matmul = bench_matmul(shapes, dtypes, threads)
+    results = [
+        bench_step(
+            cfg,
+            name,
+            dtype,
+            batch,
+            steps,
+            warmup,
+            n,
+            matmul,
+            rotation_repeats,
+            max_other_cpu=max_other_cpu,
+        )
+        for n in threads
+        for name, cfg in cfgs.items()
+        for dtype in dtypes
+    ]
+    return results, matmul
