@@ -125,8 +125,6 @@ def run_demo(
         "",
         "Curves: " + ", ".join(f"[{n}]({n}/curves.png)" for n in runs),
         "",
-        "## Linear probing: FinDNA vs CM-MNM vs scratch",
-        "",
         report.to_markdown(),
         "",
         "![comparison](benchmark/comparison.png)",

@@ -1,0 +1,76 @@
+"""``findna bench``: speed benchmarks of the pretraining step and of matrix products.
+
+Each ``add_*`` function registers one subcommand; handlers import lazily and hold no logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="speed of a full pretraining step (model) or of plain matmuls (matmul)",
+        description="CPU speed benchmarks; see docs/performance.md for measured figures.",
+    )
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="{model,matmul}")
+    m = bsub.add_parser(
+        "model",
+        help="tokens/s, GFLOP/s vs the matmul peak, rotation and view shares of one step",
+    )
+    m.add_argument("--configs", default="tiny,paper", help="preset names or YAML paths")
+    m.add_argument("--dtypes", default="fp32,bf16", help="fp32 (no autocast), bf16, fp16")
+    m.add_argument(
+        "--batch", type=int, help="windows per step (default: the config's, at most 250 GFLOP)"
+    )
+    m.add_argument("--steps", type=int, default=3, help="timed steps after --warmup (median)")
+    m.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    m.add_argument("--threads", default="all", help="torch threads, e.g. 2 or 2,1 ('all')")
+    m.add_argument("--rotation-repeats", type=int, default=3, help="0 skips the rotation share")
+    m.add_argument(
+        "--max-other-cpu",
+        type=float,
+        help="before each case wait (<= 3 min) until other processes use fewer cores than this",
+    )
+    m.add_argument("--json", help="also write every figure and the machine to this JSON file")
+    m.set_defaults(handler=_bench_model)
+    mm = bsub.add_parser("matmul", help="best-of-N GFLOP/s of large matmuls per dtype")
+    mm.add_argument("--dtypes", default="fp32,bf16,fp16")
+    mm.add_argument(
+        "--shapes",
+        default="2048x2048x2048,8080x308x512,8080x512x308,512x8080x308",
+        help="MxKxN,... (default: a square GEMM and the paper block's GEMMs at 8x1010 tokens)",
+    )
+    mm.add_argument("--threads", default="all,1", help="torch threads, e.g. 2,1")
+    mm.add_argument("--repeats", type=int, default=5, help="timed calls per case (best counts)")
+    mm.add_argument("--min-time", type=float, default=0.5, help="more calls up to these seconds")
+    mm.add_argument("--json", help="also write the figures and the machine to this JSON file")
+    mm.set_defaults(handler=_bench_matmul)
+
+
+def _bench_model(args: argparse.Namespace) -> None:
+    from findna.eval.bench import bench_model
+    from findna.eval.bench_report import render_report
+
+    results, matmul = bench_model(
+        configs=[c.strip() for c in args.configs.split(",")],
+        dtypes=args.dtypes,
+        threads=args.threads,
+        batch=args.batch,
+        steps=args.steps,
+        warmup=args.warmup,
+        rotation_repeats=args.rotation_repeats,
+        max_other_cpu=args.max_other_cpu,
+    )
+    print(render_report(results, matmul, args.json))
+
+
+def _bench_matmul(args: argparse.Namespace) -> None:
+    from findna.eval.bench_machine import bench_matmul
+    from findna.eval.bench_report import render_report
+
+    matmul = bench_matmul(
+        args.shapes, args.dtypes, args.threads, args.repeats, min_total_s=args.min_time
+    )
+    print(render_report([], matmul, args.json))
