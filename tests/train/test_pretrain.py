@@ -225,3 +225,28 @@ def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path):
     for key, value in ca["state_dict"].items():
         if key.startswith("model.student."):
             torch.testing.assert_close(cb["state_dict"][key], value, rtol=1e-2, atol=2e-3, msg=key)
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
+    tmp_path, capsys, monkeypatch
+):
+    from findna.model.student_teacher import SelfDistillation
+
+    forward = SelfDistillation.forward
+    calls = {"n": 0}
+
+    def poisoned(self, views):
+        out = forward(self, views)
+        calls["n"] += 1
+        if calls["n"] == 7:  # the 7th training step (index 6) produces a NaN CL loss
+            out.loss_cl = out.loss_cl * float("nan")
+        return out
+
+    monkeypatch.setattr(SelfDistillation, "forward", poisoned)
+    config = micro_config(tmp_path, run={"val_every_n_steps": 100})
+    assert main(["pretrain", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "loss_cl is nan at step 6" in err and "last good checkpoint" in err
+    ckpts = tmp_path / "run" / "checkpoints"
+    assert read_checkpoint(ckpts / "last.ckpt")["global_step"] == 4
+    assert not (ckpts / "final.ckpt").exists()
