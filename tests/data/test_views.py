@@ -192,3 +192,12 @@ def test_masked_no_aug_kl_is_near_the_paper_value():
     assert view_kl(vb.student, vb.teacher, n_cls=vb.n_cls).item() == pytest.approx(
         expected, rel=0.05
     )
+
+
+def test_position_moving_steps_after_mask_are_rejected():
+    with pytest.raises(ValueError, match=r"\['rc'\] after 'mask' move positions"):
+        ViewConfig(student_steps=("mask", "rc"))
+    # Keeping the reference code's misalignment is allowed, but only on purpose.
+    assert ViewConfig(student_steps=("mask", "rc"), mnm_target="original").recipe().target == (
+        "original"
+    )

@@ -105,6 +105,7 @@ def test_existing_run_dir_is_not_overwritten_without_force(tmp_path, capsys):
         ("optim.lrr=1", "unknown key"),
         ("model.max_len=20", "smaller than the input length window"),
         ("ssl.n_cls=0", "n_cls=0 leaves the contrastive loss"),
+        ("run.precision=bf16-true", "is not one of"),
     ],
 )
 def test_invalid_configs_are_rejected_before_training(tmp_path, capsys, override, message):
@@ -185,7 +186,7 @@ def test_resume_after_sigkill_matches_the_uninterrupted_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path):
+def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path, capsys):
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     # The same global batch of 16 and the same view chunks of 8 in both runs.
@@ -196,7 +197,8 @@ def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path):
         tmp_path / "two", optim={"batch_size": 8, "max_steps": 6}, data={"view_chunk": 8}
     )
     assert main(["pretrain", "--config", str(one)]) == 0
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    # One thread per rank: two 2-thread processes on 2 cores stall each other at OpenMP barriers.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
     cmd = [
         sys.executable,
         "-m",
@@ -225,6 +227,10 @@ def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path):
     for key, value in ca["state_dict"].items():
         if key.startswith("model.student."):
             torch.testing.assert_close(cb["state_dict"][key], value, rtol=1e-2, atol=2e-3, msg=key)
+    # Resuming on another number of processes would change the window order: refused.
+    run_two = str(tmp_path / "two" / "run")
+    assert main(["pretrain", "--resume", run_two, "--set", "run.devices=1"]) == 2
+    assert "written by 2 process(es) but this run has 1" in capsys.readouterr().err
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
@@ -250,3 +256,26 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     ckpts = tmp_path / "run" / "checkpoints"
     assert read_checkpoint(ckpts / "last.ckpt")["global_step"] == 4
     assert not (ckpts / "final.ckpt").exists()
+
+
+def test_teacher_ema_follows_the_optimizer_step(tmp_path):
+    """After one step the teacher is m0 * init + (1 - m0) * updated student (spec 7 row 31)."""
+    import lightning as L
+
+    from findna.model.student_teacher import SelfDistillation
+
+    # No warm-up, so the single step has a non-zero learning rate.
+    config = micro_config(
+        tmp_path, optim={"max_steps": 1, "warmup_frac": 0.0}, data={"val_windows": 0}
+    )
+    assert main(["pretrain", "--config", str(config)]) == 0
+    cfg = load_config(PretrainConfig, config)
+    L.seed_everything(cfg.run.seed, verbose=False)
+    init = SelfDistillation(cfg.model, cfg.ssl).student.state_dict()
+    state = read_checkpoint(tmp_path / "run" / "checkpoints" / "final.ckpt")["state_dict"]
+    m0 = cfg.ssl.ema_start
+    for key, value in init.items():
+        student = state[f"model.student.{key}"]
+        assert not torch.equal(student, value), key  # the step changed the student
+        expected = m0 * value + (1 - m0) * student
+        torch.testing.assert_close(state[f"model.teacher.{key}"], expected, msg=key)

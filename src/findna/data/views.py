@@ -70,6 +70,8 @@ VIEW_PRESETS: dict[str, ViewRecipe] = {
 }
 
 _CODE_STEPS = ("deletion", "insertion", "translocation", "inversion", "mutation", "mask")
+# Steps that move bases to other positions (mutation and noise change values in place).
+_MOVING_STEPS = ("deletion", "insertion", "translocation", "inversion", "rc")
 _STEPS = (*_CODE_STEPS, "noise", "rc")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -181,6 +183,14 @@ class ViewConfig:
         _check_chain(student, "student")
         _check_chain(teacher, "teacher")
         target = base.target if self.mnm_target == "preset" else self.mnm_target
+        moved = [s for s in student[student.index("mask") + 1 :] if s in _MOVING_STEPS]
+        if moved and target == "before_mask":
+            raise ValueError(
+                f"student steps {list(student)}: {moved} after 'mask' move positions, so the MNM "
+                "targets (the view before masking) would no longer line up with the student "
+                "rows; put them before 'mask', or set mnm_target=original to keep the reference "
+                "code's misalignment on purpose"
+            )
         rand = base.random_from if self.mask_random_from == "preset" else self.mask_random_from
         return ViewRecipe(student=student, teacher=teacher, target=target, random_from=rand)
 
@@ -192,7 +202,9 @@ class ViewBatch:
     Attributes:
         student: (B, L+K, 5) float, student view u; rows L..L+K-1 are the zero CLS rows.
         teacher: (B, L+K, 5) float, teacher view v, same layout.
-        targets: (B, L) int64 MNM targets (class indices 0..4) aligned with the student rows.
+        targets: (B, L) int64 MNM targets (class indices 0..4): the student view before masking
+            (aligned with the student rows), or the original sequence for
+            ``mnm_target="original"`` (the ``reference`` preset, misaligned where it applied RC).
         mask: (B, L) bool, the positions the MNM loss is computed on.
         n_cls: K, the number of CLS rows at the end of each view.
     """

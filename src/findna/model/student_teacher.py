@@ -27,7 +27,6 @@ from findna.train.losses import (
     entropy,
     mnm_loss,
     reference_bce_mnm_loss,
-    soft_cross_entropy,
 )
 from findna.train.schedules import teacher_temperature
 
@@ -260,9 +259,9 @@ class SelfDistillation(nn.Module):
         with torch.no_grad():
             t_out = self.teacher(views.teacher)
             q = self._cls_features(t_out.hidden, t_out.logits, seq_len, self.teacher_head)
-            q_hat = self.distill.teacher_probs(q)
             center_norm = self.distill.center_norm()
-        loss_cl = soft_cross_entropy(p, q_hat, self.distill.student_temp)
+            q_hat = self.distill.teacher_probs(q)  # for the entropy diagnostic (cheap: B x K x D)
+        loss_cl = self.distill(p, q)  # with the centre before this step's update
         if self.training:
             self.distill.update_center(q)
         loss = cfg.loss_scale * (cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * loss_cl)

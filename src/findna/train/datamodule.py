@@ -55,7 +55,8 @@ def resolve_genome(cfg: DataConfig, out_dir: Path, prepare: bool = True) -> Path
         return paths[0]
     prepared = Path(cfg.prepared_dir) if cfg.prepared_dir else out_dir / "genome"
     if prepare:
-        prepare_genome(paths, prepared)  # idempotent: reuses an identical existing output
+        # Idempotent: reuses an identical existing output.
+        prepare_genome(paths, prepared, on_invalid=cfg.on_invalid)
     return prepared
 
 

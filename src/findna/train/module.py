@@ -7,7 +7,6 @@ loss -> non-finite guard -> backward, clip and optimizer step (Lightning) -> EMA
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -113,11 +112,17 @@ class PretrainModule(L.LightningModule):
 
     # ------------------------------------------------------------------------------ steps
     def _check_finite(self, metrics: dict[str, torch.Tensor], step: int) -> None:
-        for name in ("loss_mnm", "loss_cl", "loss"):
-            value = metrics.get(name)
-            if value is not None and not torch.isfinite(value):
+        names = [n for n in ("loss_mnm", "loss_cl", "loss") if metrics.get(n) is not None]
+        finite = torch.stack([torch.isfinite(metrics[n]) for n in names]).to(torch.float32)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # Every rank must stop together, or the others hang in the next collective.
+            torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
+        for name, ok in zip(names, finite.tolist(), strict=True):
+            if not ok:
+                value = metrics[name]
                 raise NonFiniteLossError(
-                    f"{name} is {value.item()} at step {step}. The run stopped; the last good "
+                    f"{name} is {value.item()} at step {step} (on this or another rank). The run "
+                    "stopped; the last good "
                     f"checkpoint in {self.cfg.run.out_dir}/checkpoints is untouched. Lower "
                     "optim.lr, keep optim.grad_clip > 0, or try model.prenorm=layernorm."
                 )
@@ -189,7 +194,9 @@ class PretrainModule(L.LightningModule):
         checkpoint["findna"] = {
             "format": CHECKPOINT_FORMAT,
             "config": config_to_dict(self.cfg),
+            "world_size": self.trainer.world_size,
             "torch_rng_state": torch.get_rng_state(),
+            "cuda_rng_state": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -207,7 +214,17 @@ class PretrainModule(L.LightningModule):
                     f"run's own config.yaml (differences in {section}: "
                     f"{_diff(saved.get(section), current.get(section))})"
                 )
+        saved_world, world = meta.get("world_size"), self.trainer.world_size
+        if saved_world != world:
+            raise ValueError(
+                f"the checkpoint was written by {saved_world} process(es) but this run has "
+                f"{world}: the window order and the schedules depend on the world size. Resume "
+                f"with the same devices x nodes ({saved_world}), or start a new run"
+            )
         torch.set_rng_state(meta["torch_rng_state"])
+        cuda_states = meta.get("cuda_rng_state")
+        if cuda_states is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda_states)
 
 
 def _diff(a: Any, b: Any) -> str:
@@ -215,8 +232,3 @@ def _diff(a: Any, b: Any) -> str:
         keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
         return ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in keys)
     return f"{a!r} -> {b!r}"
-
-
-def is_finite_number(value: float) -> bool:
-    """True for a finite float (used when summarising logged metrics)."""
-    return isinstance(value, float) and math.isfinite(value)
