@@ -23,7 +23,6 @@ import numpy as np
 
 from findna.data.alphabet import N, OnInvalid, encode, softmask
 
-FASTA_SUFFIXES = (".fa", ".fna", ".fasta", ".fas")
 _CHUNK = 16 << 20  # bytes of decompressed text read at a time
 _LINE_BREAKS = b"\r\n\t "  # whitespace dropped from sequence lines
 _GZIP_MAGIC = b"\x1f\x8b"

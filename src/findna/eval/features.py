@@ -344,8 +344,6 @@ def cached_features(
     return feats, seconds, False
 
 
-# Older private names, imported by findna.eval.predict.
-
 __all__ = [
     "FeatureConfig",
     "pad_codes",

@@ -118,22 +118,10 @@ def _read_pretrained(resolved: ResolvedSource) -> tuple[ModelConfig, dict[str, t
                 "model again with `findna export`"
             ) from None
         return cfg, state
-    from findna.train.checkpoint import read_checkpoint
+    from findna.train.checkpoint import checkpoint_network, read_checkpoint
 
     ckpt = read_checkpoint(resolved.weights)
-    try:
-        raw_cfg = ckpt["findna"]["config"]["model"]
-    except (KeyError, TypeError):
-        raise ValueError(f"{resolved.weights}: the checkpoint holds no model config") from None
-    cfg = config_from_dict(ModelConfig, raw_cfg, f"{resolved.weights} model config")
-    prefix = f"model.{resolved.which}."
-    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
-    if not state:
-        raise ValueError(
-            f"{resolved.weights} holds no {resolved.which} weights (a cm-mnm run has no "
-            "teacher: use which='student')"
-        )
-    return cfg, state
+    return checkpoint_network(ckpt, resolved.which, str(resolved.weights))
 
 
 def _pin_width(cfg: ModelConfig) -> ModelConfig:

@@ -55,18 +55,30 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def network_from_checkpoint(ckpt: dict[str, Any], which: str = "teacher") -> FinDNANetwork:
-    """Rebuild the teacher (or student) ``FinDNANetwork`` stored in a pretraining checkpoint."""
+def checkpoint_network(
+    ckpt: dict[str, Any], which: str = "teacher", where: str = "checkpoint"
+) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """The model config and the teacher (or student) state dict, prefix removed, of a checkpoint.
+
+    Raises:
+        ValueError: ``which`` is unknown, or the checkpoint holds no such network (cm-mnm runs
+            have no teacher).
+    """
     if which not in ("teacher", "student"):
         raise ValueError(f"which must be 'teacher' or 'student', got {which!r}")
-    cfg = config_from_dict(ModelConfig, ckpt["findna"]["config"]["model"], "checkpoint model")
+    cfg = config_from_dict(ModelConfig, ckpt["findna"]["config"]["model"], f"{where} model config")
     prefix = f"model.{which}."
     state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     if not state:
         raise ValueError(
-            f"the checkpoint holds no {which} weights (a cm-mnm run has no teacher: use --which "
-            "student)"
+            f"{where} holds no {which} weights (a cm-mnm run has no teacher: use the student)"
         )
+    return cfg, state
+
+
+def network_from_checkpoint(ckpt: dict[str, Any], which: str = "teacher") -> FinDNANetwork:
+    """Rebuild the teacher (or student) ``FinDNANetwork`` stored in a pretraining checkpoint."""
+    cfg, state = checkpoint_network(ckpt, which)
     net = FinDNANetwork(cfg)
     net.load_state_dict(state, strict=True)
     return net.eval()
