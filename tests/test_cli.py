@@ -43,3 +43,30 @@ def test_module_entry_point_runs():
         [sys.executable, "-m", "findna.cli", "--help"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and "pretrain" in proc.stdout
+
+
+@pytest.mark.parametrize("extra", [["--out", "elsewhere"], ["--set", "run.out_dir=elsewhere"]])
+def test_pretrain_resume_rejects_a_new_out_dir(tmp_path, capsys, extra):
+    code = main(["pretrain", "--resume", str(tmp_path / "run"), *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert (
+        f"--resume continues the run in {tmp_path / 'run'} itself; drop {' '.join(extra)}"
+        in (err[0])
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["probe", "--task", "gue/EMP/H3", "--model", "scratch"],
+        ["finetune", "--task", "gue/EMP/H3", "--model", "scratch"],
+        ["benchmark", "--suite", "emp", "--models", "scratch"],
+        ["demo"],
+    ],
+)
+def test_bad_seeds_name_the_flag(argv, capsys, tmp_path):
+    assert main([*argv, "--seeds", "0,x", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--seeds '0,x': 'x' is not an integer" in err and "invalid literal" not in err
+    assert not (tmp_path / "o").exists()

@@ -21,4 +21,5 @@ def test_missing_default_names_both(monkeypatch, tmp_path):
     monkeypatch.setattr(root, "DEFAULT_ROOTS", (tmp_path / "a", tmp_path / "b"))
     with pytest.raises(FileNotFoundError) as err:
         data_root()
-    assert ENV_VAR in str(err.value) and str(tmp_path / "a") in str(err.value)
+    msg = str(err.value)
+    assert ENV_VAR in msg and str(tmp_path / "a") in msg and str(tmp_path / "b") in msg

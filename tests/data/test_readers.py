@@ -94,6 +94,31 @@ def test_kmer_length_must_match_across_rows(tmp_path):
         rd.read_table(f)
 
 
+def test_stray_trailing_space_keeps_plain_sequences(tmp_path):
+    f = write(tmp_path / "plain.csv", "sequence,label\nACGT ,1\n ACGTT,0\nAC,1\n")
+    out = rd.read_table(f)
+    assert out.seqs == ["ACGT", "ACGTT", "AC"]
+
+
+def test_interior_space_in_plain_file_names_the_row(tmp_path):
+    f = write(tmp_path / "plain.csv", "sequence,label\nACGT,1\nAC GT,0\nACGTT,1\n")
+    with pytest.raises(ValueError) as err:
+        rd.read_table(f)
+    msg = str(err.value)
+    assert msg.startswith(f"{f}, data row 2 ")
+    assert "sequence contains a space ('AC GT')" in msg
+    assert "data row 1 (1-based, header not counted) holds a single token" in msg
+    assert "Remove the space(s)" in msg
+
+
+def test_detect_kmers_needs_two_tokens_in_every_non_empty_row():
+    where = "row {}".format
+    assert rd.detect_kmers(["ACG CGT", "", "TTA TAC"], where) is True
+    assert rd.detect_kmers(["ACGT", "AC"], where) is False
+    with pytest.raises(ValueError, match=r"row 1: sequence contains a space.*row 0 holds a single"):
+        rd.detect_kmers(["ACG", "ACG CGT"], where)
+
+
 # ---- bad input ----------------------------------------------------------------------------------
 
 
@@ -230,7 +255,7 @@ def test_coordinate_errors_name_row(tmp_path):
     with pytest.raises(ValueError, match=r"c.csv, data row 2 .*region 'chr9' is not in the genome"):
         rd.read_coordinates(f, genome, label=0)
     f = write(tmp_path / "o.csv", "id,region,start,end,strand\na,chr1,18,21,+\n")
-    with pytest.raises(ValueError, match=r"data row 1 .*chr1:18-21 is empty or outside 0..20"):
+    with pytest.raises(ValueError, match=r"data row 1 .*chr1:18-21 is outside 0..20"):
         rd.read_coordinates(f, genome, label=0)
     f = write(tmp_path / "s.csv", "id,region,start,end,strand\na,chr1,0,2,*\n")
     with pytest.raises(ValueError, match="strand '\\*' must be"):
@@ -238,6 +263,23 @@ def test_coordinate_errors_name_row(tmp_path):
     f = write(tmp_path / "m.csv", "id,chrom,start,end\na,chr1,0,2\n")
     with pytest.raises(ValueError, match=r"no region column.*\['id', 'chrom', 'start', 'end'\]"):
         rd.read_coordinates(f, genome, label=0)
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("a,chr1,0.5,4", r"data row 1 .*: start '0.5' is not an integer\. Coordinates are whole"),
+        ("a,chr1,0,x", r"data row 1 .*: end 'x' is not an integer"),
+        ("a,chr1,-2,4", r"data row 1 .*: start -2 is negative\. Coordinates are 0-based"),
+        ("a,chr1,4,4", r"data row 1 .*: end 4 <= start 4\. .*end must be greater than start"),
+    ],
+)
+def test_coordinate_number_errors_are_worded_as_coordinates(tmp_path, row, message):
+    genome = genome_files(tmp_path)[0]
+    f = write(tmp_path / "c.csv", f"id,region,start,end\n{row}\n")
+    with pytest.raises(ValueError, match=message) as err:
+        rd.read_coordinates(f, genome, label=0)
+    assert "label" not in str(err.value)
 
 
 def test_coordinate_folder_one_file_per_class(tmp_path):

@@ -1,6 +1,7 @@
 import gzip
 import logging
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from findna.data.tasks import (
     folder_task,
     get_task,
     load_task,
+    task_max_len,
 )
 
 
@@ -113,6 +115,17 @@ def test_load_task_from_relative_root_reports_shared_duplicates(tmp_path, caplog
     assert "shared across splits" in caplog.text
     again = load_task(spec, seed=0, root=tmp_path)
     assert again.val.ids == data.val.ids
+    assert data.root == tmp_path  # provenance reads the files from the root they came from
+
+
+def test_task_max_len_is_longest_or_spec_length_plus_cls(tmp_path):
+    gue_csv(tmp_path / "all.csv", [("A" * (5 + i % 7), i % 2) for i in range(40)])
+    spec = TaskSpec("mine", "toy", {"all": "all.csv"}, "table", 2, "mcc", "resplit_70_10_20")
+    data = load_task(spec, seed=0, root=tmp_path)
+    assert task_max_len(data, 0) == 11 and task_max_len(data, 10) == 21
+    longer = load_task(replace(spec, max_len=30), seed=0, root=tmp_path)
+    assert task_max_len(longer, 2) == 32
+    assert task_max_len(longer, 2, override=64) == 64  # an explicit length wins as is
 
 
 def test_folder_task_end_to_end(tmp_path):
@@ -121,6 +134,8 @@ def test_folder_task_end_to_end(tmp_path):
             for i in range(n // 2):
                 write(tmp_path / "ds" / split / cls / f"{i}.txt", "ACGT"[i % 4] * (i + 3))
     spec = folder_task("gb/mine", tmp_path / "ds")
+    assert (spec.format, spec.suite, spec.genome) == ("class_folders", "gb", None)
+    assert spec.files == {"train": str(tmp_path / "ds/train"), "test": str(tmp_path / "ds/test")}
     data = load_task(spec, seed=0)
     assert spec.protocol == "val_from_train" and spec.metric == "accuracy"
     assert (len(data.train), len(data.val), len(data.test)) == (18, 2, 6)
@@ -136,6 +151,13 @@ def test_coordinate_task_end_to_end(tmp_path):
             with gzip.open(tmp_path / "ds" / split / f"{cls}.csv.gz", "wt") as fh:
                 fh.write("id,region,start,end,strand\n" + rows)
     spec = coordinate_task("gb/coords", tmp_path / "ds", tmp_path / "genome.fa")
+    assert (spec.format, spec.suite, spec.genome) == (
+        "coordinates",
+        "gb",
+        str(tmp_path / "genome.fa"),
+    )
+    assert spec.files == {"train": str(tmp_path / "ds/train"), "test": str(tmp_path / "ds/test")}
+    assert coordinate_task("x", "ds", "g.fa", 3, suite="mine", metric="mcc").num_classes == 3
     data = load_task(spec, seed=0)
     assert (len(data.train), len(data.val), len(data.test)) == (18, 2, 20)
     assert set(data.test.lengths().tolist()) == {8}

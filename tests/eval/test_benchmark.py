@@ -12,7 +12,13 @@ import findna.eval.benchmark as bm
 from findna.cli import main
 from findna.config import config_to_dict, load_config
 from findna.data.tasks import TaskSpec
-from findna.eval.benchmark import BenchmarkConfig, ModelSpec, parse_models, run_benchmark
+from findna.eval.benchmark import (
+    BenchmarkConfig,
+    ModelSpec,
+    parse_models,
+    parse_seeds,
+    run_benchmark,
+)
 from findna.eval.probe import ProbeConfig
 from findna.eval.suites import finetune_preset, resolve_tasks
 from findna.model.config import ModelConfig
@@ -83,6 +89,17 @@ def test_parse_models():
         parse_models("runs/a,,scratch")
     with pytest.raises(ValueError, match="no models given"):
         parse_models("")
+
+
+def test_parse_seeds_names_the_flag():
+    assert parse_seeds("0, 1,2,") == [0, 1, 2]
+    assert parse_seeds("7", flag="--probe-seeds") == [7]
+    with pytest.raises(ValueError, match=r"--seeds '0,x': 'x' is not an integer.*--seeds 0,1,2"):
+        parse_seeds("0,x")
+    with pytest.raises(ValueError, match=r"--demo-seeds ' , ' names no seed"):
+        parse_seeds(" , ", flag="--demo-seeds")
+    with pytest.raises(ValueError, match=r"--seeds '1,2,1' repeats seed\(s\) \[1\]"):
+        parse_seeds("1,2,1")
 
 
 def test_suites():
@@ -188,7 +205,7 @@ def test_bad_inputs(tmp_path, capsys):
     code = main(["benchmark", "--suite", "emp", "--models", "a=x,a=y", "--out", str(tmp_path)])
     assert code == 2 and "given twice" in capsys.readouterr().err
     code = main(["benchmark", "--seeds", "0,x", "--models", "scratch", "--out", str(tmp_path)])
-    assert code == 2 and "--seeds must be comma-separated integers" in capsys.readouterr().err
+    assert code == 2 and "--seeds '0,x': 'x' is not an integer" in capsys.readouterr().err
 
 
 def test_cli_flags_override_the_yaml(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from findna.cli import main
+from findna.data.alphabet import decode
 from findna.eval.embed import embed_file, ids_path, read_embeddings, read_sequences
 from findna.eval.features import FeatureConfig, extract_features
 from findna.eval.sources import load_encoder
@@ -105,6 +106,43 @@ def test_read_sequences_errors_name_file_and_row(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_sequences(tmp_path / "missing.fa")
     assert [i for i, _ in read_sequences(bad, on_invalid="n")] == ["a", "b"]
+
+
+def _kmers(seq, k=3):
+    return " ".join(seq[i : i + k] for i in range(len(seq) - k + 1))
+
+
+def test_dnabert_kmer_tsv_is_decoded_like_read_table(tmp_path, model_dir, expected):
+    from findna.data.readers import read_table
+
+    keep = [i for i, s in enumerate(SEQS) if len(s) > 3]  # every row needs >= 2 k-mers
+    seqs = [SEQS[i] for i in keep]
+    kmer = tmp_path / "dev_3mer.tsv"
+    kmer.write_text(
+        "sequence\tlabel\n" + "".join(f"{_kmers(s)} \t{i % 2}\n" for i, s in enumerate(seqs))
+    )
+    assert read_table(kmer).seqs == seqs  # the finetune reader accepts it ...
+    codes = [c for _, c in read_sequences(kmer, table_rows=2)]  # ... and so does embed/predict
+    assert [decode(c) for c in codes] == seqs
+    ids, feats = read_embeddings(
+        embed_file(kmer, model_dir, tmp_path / "k.npy", chunk_size=4, progress=False).out
+    )
+    assert ids == [f"dev_3mer.tsv:{i}" for i in range(1, len(seqs) + 1)]
+    np.testing.assert_allclose(feats, expected[keep], atol=1e-5)
+
+
+def test_stray_spaces_in_plain_tables(tmp_path):
+    ok = tmp_path / "ok.csv"
+    ok.write_text("sequence\nACGT \n ACG\n")
+    assert [decode(c) for _, c in read_sequences(ok)] == ["ACGT", "ACG"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sequence\nACGT\nAC GT\n")
+    with pytest.raises(ValueError, match=r"bad.csv, data row 2 .*sequence contains a space"):
+        list(read_sequences(bad))
+    late = tmp_path / "late.csv"  # the space only shows up after the first chunk
+    late.write_text("sequence\nACGT\nACGT\nAC GT\n")
+    with pytest.raises(ValueError, match=r"late.csv, data row 3 .*first rows are plain"):
+        list(read_sequences(late, table_rows=2))
 
 
 def test_embed_refuses_to_overwrite_and_cleans_up_after_errors(tmp_path, model_dir):

@@ -152,3 +152,22 @@ def test_transformer_source_fine_tunes(tmp_path):
     assert 0 <= result.test_metrics["accuracy"] <= 1
     with pytest.raises(ValueError, match="built for 64 tokens"):
         run_finetune(task, tmp_path / "t", finetune_preset("tiny", epochs=1, max_len=80), seed=0)
+
+
+def test_finetune_task_keeps_seed_results_when_provenance_fails(tmp_path, monkeypatch):
+    import json
+
+    from findna.eval.provenance import Provenance
+
+    task = motif_task(tmp_path, n=40)
+    cfg = finetune_preset("tiny", epochs=1)
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("data file went away")
+
+    monkeypatch.setattr(Provenance, "collect", broken)
+    with pytest.raises(FileNotFoundError, match="went away"):
+        ft.finetune_task(task, "scratch", cfg, [0, 1], tmp_path / "out", save_models=False,
+                         scratch_config=ModelConfig.tiny(hidden=8, n_layers=1))  # fmt: skip
+    saved = json.loads((tmp_path / "out" / "finetune_seeds.json").read_text())
+    assert [r["seed"] for r in saved] == [0, 1] and saved[0]["mode"] == "finetune"

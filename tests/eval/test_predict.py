@@ -115,6 +115,14 @@ def test_predict_cli_reads_text_and_csv(saved, tmp_path, capsys):
     table = pd.read_csv(tmp_path / "b.csv")
     assert table["id"].tolist() == ["x", "y"]
     np.testing.assert_allclose(table.iloc[:, 1:4].to_numpy(), text.iloc[:, 1:4].to_numpy())
+    kmers = [
+        " ".join(s[i : i + 6] for i in range(len(s) - 5)) for s in ["ACGTACGTAC", "GGGCCCAAAT"]
+    ]
+    (tmp_path / "dev.tsv").write_text("sequence\tlabel\n" + "".join(f"{k}\t0\n" for k in kmers))
+    assert main(["predict", "--model", str(tmp / "m"), str(tmp_path / "dev.tsv"),
+                 "--out", str(tmp_path / "c.csv"), "--device", "cpu"]) == 0  # fmt: skip
+    kmer = pd.read_csv(tmp_path / "c.csv")  # DNABERT 6-mer TSV: the same sequences, decoded
+    np.testing.assert_allclose(kmer.iloc[:, 1:4].to_numpy(), text.iloc[:, 1:4].to_numpy())
 
 
 def test_predict_errors(saved, tmp_path, capsys):

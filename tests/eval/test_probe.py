@@ -111,6 +111,7 @@ def test_train_heads_is_seeded():
         ({"lrs": (-1.0,)}, "positive"),
         ({"epochs": 0}, "epochs must be >= 1"),
         ({"warmup_frac": 1.5}, "warmup_frac"),
+        ({"max_len": 0}, "probe.max_len must be a positive number of tokens or null"),
     ],
 )
 def test_probe_config_validation(kwargs, message):
@@ -139,6 +140,32 @@ def test_probe_task_writes_report_with_provenance(task, tmp_path):
     assert list((tmp_path / "features").glob("*.npy"))  # default cache under OUT
     with pytest.raises(ValueError, match="seeds must be distinct"):
         probe_task(task, "scratch", cfg, [0, 0], tmp_path)
+
+
+def test_probe_task_checksums_files_under_the_root_the_task_came_from(tmp_path):
+    (tmp_path / "data").mkdir()
+    _gc_task_csv(tmp_path / "data" / "gc.csv", n=60)
+    spec = TaskSpec("synthetic/rel", "toy", {"all": "gc.csv"}, "table", 2, "accuracy",
+                    "resplit_70_10_20", max_len=40)  # fmt: skip
+    task = load_task(spec, seed=0, root=tmp_path / "data")  # not the default data root
+    cfg = replace(FAST, head="knn")
+    report = probe_task(task, "scratch", cfg, [0], tmp_path / "out", scratch_config=TINY)
+    assert list(report.provenance.data_checksums["synthetic/rel"]) == ["gc.csv"]
+
+
+def test_probe_task_keeps_seed_results_when_provenance_fails(task, tmp_path, monkeypatch):
+    from findna.eval.provenance import Provenance
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("data file went away")
+
+    monkeypatch.setattr(Provenance, "collect", broken)
+    with pytest.raises(FileNotFoundError, match="went away"):
+        probe_task(task, "scratch", replace(FAST, head="knn"), [0, 1], tmp_path,
+                   scratch_config=TINY)  # fmt: skip
+    saved = json.loads((tmp_path / "probe_seeds.json").read_text())
+    assert [r["seed"] for r in saved] == [0, 1] and saved[0]["task"] == "synthetic/gc"
+    assert not (tmp_path / "probe.json").exists()
 
 
 @pytest.mark.data

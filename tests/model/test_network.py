@@ -28,6 +28,10 @@ def test_presets_and_tied_width():
         ({"d_model": 10, "track_size": 28}, "lower track_size"),
         ({"backbone": "transformer", "n_heads": 5}, "not divisible by model.n_heads=5"),
         ({"hidden": 0}, "hidden must be a positive integer"),
+        ({"backbone": "mamba"}, "model.backbone='mamba' is not supported; use one of 'chordmixer'"),
+        ({"prenorm": "LayerNorm"}, "model.prenorm='LayerNorm' is not supported"),
+        ({"length_mode": "aware"}, "model.length_mode='aware' is not supported"),
+        ({"positional": "rope"}, "model.positional='rope' is not supported"),
     ],
 )
 def test_config_validation_messages(changes, message):

@@ -110,13 +110,11 @@ def _probe(args: argparse.Namespace) -> None:
 
     from findna.config import load_config
     from findna.data.tasks import load_task
+    from findna.eval.benchmark import parse_seeds
     from findna.eval.probe import ProbeConfig, probe_task
 
     cfg = load_config(ProbeConfig, args.config, args.overrides)
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    seeds = parse_seeds(args.seeds)
     task = load_task(args.task, args.split_seed)
     report = probe_task(
         task, args.model, cfg, seeds, Path(args.out), scratch_config=_scratch_config(args),
@@ -189,19 +187,15 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
 def _finetune(args: argparse.Namespace) -> None:
     from findna.config import load_config
     from findna.data.tasks import load_task
+    from findna.eval.benchmark import parse_seeds
     from findna.eval.finetune import FinetuneConfig, finetune_task
-    from findna.model.config import ModelConfig
 
     cfg = load_config(FinetuneConfig, args.config, args.overrides)
-    scratch = load_config(ModelConfig, args.scratch_model) if args.scratch_model else None
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        raise ValueError(f"--seeds must be comma-separated integers, got {args.seeds!r}") from None
+    seeds = parse_seeds(args.seeds)
     task = load_task(args.task, args.split_seed)
     report = finetune_task(
-        task, args.model, cfg, seeds, args.out, scratch_config=scratch, model_name=args.name,
-        save_models=not args.no_save,
+        task, args.model, cfg, seeds, args.out, scratch_config=_scratch_config(args),
+        model_name=args.name, save_models=not args.no_save,
     )  # fmt: skip
     print(report.to_markdown())
     print(f"wrote {args.out}/finetune.json and finetune.md")

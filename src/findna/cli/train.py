@@ -44,6 +44,13 @@ def _pretrain(args: argparse.Namespace) -> None:
     if args.resume:
         if args.config:
             raise ValueError("--resume uses the run's saved config.yaml; drop --config")
+        out_set = [o for o in args.overrides if o.replace(" ", "").startswith("run.out_dir=")]
+        if args.out or out_set:
+            flag = f"--out {args.out}" if args.out else f"--set {out_set[0]}"
+            raise ValueError(
+                f"--resume continues the run in {args.resume} itself; drop {flag} "
+                "(to start a new run elsewhere, use --out without --resume)"
+            )
         cfg = load_run_config(args.resume, overrides)
     else:
         cfg = load_config(PretrainConfig, args.config, overrides)
@@ -124,6 +131,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
+    from findna.eval.benchmark import parse_seeds
     from findna.eval.demo import run_demo
 
     result = run_demo(
@@ -131,7 +139,7 @@ def _demo(args: argparse.Namespace) -> None:
         pretrain_config=args.config,
         pretrain_overrides=args.overrides,
         tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
-        seeds=[int(s) for s in args.seeds.split(",") if s.strip()],
+        seeds=parse_seeds(args.seeds),
         probe_overrides=args.probe_overrides,
     )
     print(f"report written to {result.report}")

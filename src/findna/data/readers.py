@@ -157,6 +157,91 @@ def parse_labels(
     return labels
 
 
+def parse_ints(values: Sequence[str], where: Callable[[int], str], what: str) -> np.ndarray:
+    """Non-negative integer coordinates from strings; raise naming the row and ``what``.
+
+    Args:
+        values: the cells (surrounding spaces are ignored).
+        where: row index -> location text for messages (file and row).
+        what: the column, e.g. ``"start"``.
+
+    Returns:
+        (N,) int64 values ``>= 0``.
+    """
+    s = pd.Series(list(values), dtype=str).str.strip()
+    ok = s.str.fullmatch(r"[+-]?\d+").to_numpy(dtype=bool)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise ValueError(
+            f"{where(i)}: {what} {values[i]!r} is not an integer. Coordinates are whole 0-based "
+            "base positions (e.g. 1200); fix the row."
+        )
+    out = s.astype(np.int64).to_numpy()
+    neg = out < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise ValueError(
+            f"{where(i)}: {what} {out[i]} is negative. Coordinates are 0-based positions >= 0; "
+            "fix the row."
+        )
+    return out
+
+
+def _preview(seq: str, n: int = 40) -> str:
+    return repr(seq if len(seq) <= n else seq[:n] + "...")
+
+
+def sequence_space_error(where: str, seq: str, detail: str) -> ValueError:
+    """The error for a sequence that holds a space outside a DNABERT k-mer file."""
+    return ValueError(
+        f"{where}: sequence contains a space ({_preview(seq)}); {detail}. Remove the space(s) "
+        "from the sequence; only DNABERT k-mer files, where every row is written as at least 2 "
+        "space-separated overlapping k-mers, may contain spaces."
+    )
+
+
+def detect_kmers(seqs: Sequence[str], where: Callable[[int], str]) -> bool:
+    """Whether ``seqs`` (already stripped) are DNABERT k-mer rows.
+
+    They are when some row holds a space and every non-empty row holds at least 2
+    space-separated tokens. Rows without any space are plain sequences.
+
+    Raises:
+        ValueError: some rows hold a space but another holds a single token (a stray space in a
+            plain-sequence file), naming the first row with a space.
+    """
+    spaced = next((i for i, s in enumerate(seqs) if " " in s), None)
+    if spaced is None:
+        return False
+    single = next((i for i, s in enumerate(seqs) if s and len(s.split()) < 2), None)
+    if single is None:
+        return True
+    raise sequence_space_error(
+        where(spaced),
+        seqs[spaced],
+        f"the file is not read as k-mers because {where(single)} holds a single token",
+    )
+
+
+def table_separator(path: Path) -> str:
+    """Tab for ``.tsv``/``.txt`` files (also ``.tsv.gz``), else comma."""
+    return "\t" if {".tsv", ".txt"} & {x.lower() for x in path.suffixes} else ","
+
+
+def find_sequence_column(path: Path, columns: Sequence[str], fix: str) -> str:
+    """The first of :data:`SEQUENCE_COLUMNS` in ``columns``; raise naming the file otherwise.
+
+    ``fix`` ends the message (what the caller can do, e.g. ``"Pass sequence_column=<name>."``).
+    """
+    found = next((c for c in SEQUENCE_COLUMNS if c in columns), None)
+    if found is None:
+        raise ValueError(
+            f"{path}: no sequence column (looked for {list(SEQUENCE_COLUMNS)}); the header has "
+            f"{list(columns)}. {fix}"
+        )
+    return found
+
+
 def decode_kmers(text: str, *, source: str = "sequence", k: int | None = None) -> str:
     """Decode space-separated overlapping k-mers (DNABERT format) into bases.
 
@@ -188,8 +273,8 @@ def decode_kmers(text: str, *, source: str = "sequence", k: int | None = None) -
 def _read_frame(path: Path, sep: str | None) -> pd.DataFrame:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    if sep is None:  # tab for .tsv/.txt (also .tsv.gz), else comma
-        sep = "\t" if {".tsv", ".txt"} & {x.lower() for x in path.suffixes} else ","
+    if sep is None:
+        sep = table_separator(path)
     kind = "TSV" if sep == "\t" else "CSV"
     try:
         df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False)
@@ -238,8 +323,10 @@ def read_table(
         task_column: the column holding task names.
         id_column: a column to use as row ids; None uses ``<file name>:<data row>``.
         num_classes: when given, labels must lie in ``0..num_classes-1``.
-        kmer: True decodes space-separated overlapping k-mers; None detects them (any space in a
-            sequence); False treats spaces as invalid characters.
+        kmer: True decodes space-separated overlapping k-mers; None detects them
+            (:func:`detect_kmers`: every non-empty row holds >= 2 space-separated tokens, and a
+            stray space in a plain-sequence file is an error naming its row); False treats spaces
+            as invalid characters.
         on_invalid: ``"error"`` or ``"n"`` (see :func:`check_sequences`).
 
     Returns:
@@ -248,13 +335,9 @@ def read_table(
     path = Path(path)
     df = _read_frame(path, sep)
     if sequence_column is None:
-        found = [c for c in SEQUENCE_COLUMNS if c in df.columns]
-        if not found:
-            raise ValueError(
-                f"{path}: no sequence column (looked for {list(SEQUENCE_COLUMNS)}); the header has "
-                f"{list(df.columns)}. Pass sequence_column=<name>."
-            )
-        sequence_column = found[0]
+        sequence_column = find_sequence_column(
+            path, list(df.columns), "Rename the column or pass sequence_column=<name>."
+        )
     _require(path, df, sequence_column, "sequence")
     _require(path, df, label_column, "label")
     rows = np.arange(len(df))
@@ -275,7 +358,7 @@ def read_table(
 
     seqs = df[sequence_column].str.strip().tolist()
     if kmer is None:
-        kmer = bool(df[sequence_column].str.contains(" ", regex=False).any())
+        kmer = detect_kmers(seqs, where)
     if kmer:
         k = len(seqs[0].split()[0]) if seqs[0].split() else None
         seqs = [decode_kmers(s, source=where(i), k=k) for i, s in enumerate(seqs)]
@@ -389,8 +472,15 @@ def read_coordinates(
         _require(path, df, label_column, "label")
     g = open_genome(genome)
     where = lambda i: _row(path, i)  # noqa: E731
-    starts = parse_labels(df["start"].tolist(), where)
-    ends = parse_labels(df["end"].tolist(), where)
+    starts = parse_ints(df["start"].tolist(), where, "start")
+    ends = parse_ints(df["end"].tolist(), where, "end")
+    empty = ends <= starts
+    if empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        raise ValueError(
+            f"{where(i)}: end {ends[i]} <= start {starts[i]}. Coordinates are 0-based and "
+            "end-exclusive, so end must be greater than start; fix the row."
+        )
     strands = df["strand"].str.strip().tolist() if "strand" in df.columns else ["+"] * len(df)
     seqs = []
     for i, region in enumerate(df["region"].str.strip()):
@@ -401,10 +491,11 @@ def read_coordinates(
                 f"{' ...' if len(names) > 5 else ''}). Use the genome the coordinates refer to."
             )
         size = len(g[region])
-        if not 0 <= starts[i] < ends[i] <= size:
+        if ends[i] > size:
             raise ValueError(
-                f"{where(i)}: interval {region}:{starts[i]}-{ends[i]} is empty or outside "
-                f"0..{size} (coordinates are 0-based, end-exclusive)"
+                f"{where(i)}: interval {region}:{starts[i]}-{ends[i]} is outside 0..{size} "
+                "(coordinates are 0-based, end-exclusive). Fix the row or use the genome the "
+                "coordinates refer to."
             )
         if strands[i] not in ("+", "-"):
             raise ValueError(f"{where(i)}: strand {strands[i]!r} must be '+' or '-'")

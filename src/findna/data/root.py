@@ -15,7 +15,8 @@ def data_root() -> Path:
     """The data root directory.
 
     Raises:
-        FileNotFoundError: naming both places looked at, when neither exists.
+        FileNotFoundError: naming every place looked at (the environment variable and each
+            default root), when none exists.
     """
     env = os.environ.get(ENV_VAR)
     if env:
@@ -29,7 +30,9 @@ def data_root() -> Path:
     for path in DEFAULT_ROOTS:
         if path.is_dir():
             return path
+    looked = " and ".join(str(p) for p in DEFAULT_ROOTS)
     raise FileNotFoundError(
-        f"no data root: ${ENV_VAR} is not set and the default {DEFAULT_ROOTS[0]} does not exist. "
+        f"no data root: ${ENV_VAR} is not set and none of the default places exists "
+        f"(looked at {looked}). "
         f"Set {ENV_VAR}=/path/to/data (the folder that holds genomes/ and benchmarks/)."
     )

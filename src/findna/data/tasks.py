@@ -120,6 +120,8 @@ class TaskData:
         seed: split seed used.
         train, val, test: the three splits.
         shared: distinct exact-duplicate sequences per split pair (``train&val``, ...).
+        root: the data root the spec's relative paths were resolved against (None when the
+            splits were built by hand); provenance checksums read the files from there.
     """
 
     spec: TaskSpec
@@ -128,10 +130,30 @@ class TaskData:
     val: LabeledSequences
     test: LabeledSequences
     shared: dict[str, int]
+    root: Path | None = None
 
     def splits(self) -> dict[str, LabeledSequences]:
         """``{"train": ..., "val": ..., "test": ...}``."""
         return {"train": self.train, "val": self.val, "test": self.test}
+
+
+def task_max_len(task: TaskData, cls_tokens: int, override: int | None = None) -> int:
+    """Tokens a network for ``task`` is built for.
+
+    Args:
+        task: the loaded task.
+        cls_tokens: CLS rows appended to every sequence.
+        override: an explicit length (``max_len`` of the probe/fine-tuning settings), returned
+            as is when given.
+
+    Returns:
+        ``override``, else max(the spec's ``max_len``, the longest sequence of any split) plus
+        ``cls_tokens``.
+    """
+    if override is not None:
+        return override
+    longest = max(int(part.lengths().max()) for part in task.splits().values())
+    return max(task.spec.max_len or 0, longest) + cls_tokens
 
 
 def _table(name: str, files: dict[str, str], max_len: int, description: str, **kw) -> TaskSpec:
@@ -197,39 +219,38 @@ def _build_registry() -> dict[str, TaskSpec]:
 TASKS: dict[str, TaskSpec] = _build_registry()
 
 
-def folder_task(name: str, folder: str | Path, num_classes: int = 2, **kw) -> TaskSpec:
-    """A downloaded GenomicBenchmarks dataset ``folder/{train,test}/<class>/*.txt``.
-
-    Protocol ``val_from_train`` (validation carved from train; test untouched), metric accuracy.
-    """
+def _train_test_folder_task(
+    name: str, folder: str | Path, fmt: Format, num_classes: int, **kw
+) -> TaskSpec:
+    """A GenomicBenchmarks download ``folder/{train,test}/...``: suite ``gb``, metric accuracy,
+    protocol ``val_from_train`` unless ``kw`` says otherwise."""
     folder = Path(folder)
     kw.setdefault("metric", "accuracy")
     kw.setdefault("protocol", "val_from_train")
     return TaskSpec(
         name=name,
         suite=kw.pop("suite", "gb"),
-        format="class_folders",
+        format=fmt,
         files={"train": str(folder / "train"), "test": str(folder / "test")},
         num_classes=num_classes,
         **kw,
     )
 
 
+def folder_task(name: str, folder: str | Path, num_classes: int = 2, **kw) -> TaskSpec:
+    """A downloaded GenomicBenchmarks dataset ``folder/{train,test}/<class>/*.txt``.
+
+    Protocol ``val_from_train`` (validation carved from train; test untouched), metric accuracy.
+    """
+    return _train_test_folder_task(name, folder, "class_folders", num_classes, **kw)
+
+
 def coordinate_task(
     name: str, folder: str | Path, genome: str | Path, num_classes: int = 2, **kw
 ) -> TaskSpec:
     """GenomicBenchmarks interval lists ``folder/{train,test}/<class>.csv.gz`` plus a genome."""
-    folder = Path(folder)
-    kw.setdefault("metric", "accuracy")
-    kw.setdefault("protocol", "val_from_train")
-    return TaskSpec(
-        name=name,
-        suite=kw.pop("suite", "gb"),
-        format="coordinates",
-        files={"train": str(folder / "train"), "test": str(folder / "test")},
-        genome=str(genome),
-        num_classes=num_classes,
-        **kw,
+    return _train_test_folder_task(
+        name, folder, "coordinates", num_classes, genome=str(genome), **kw
     )
 
 
@@ -333,7 +354,8 @@ def load_task(
         duplicates are reported (and logged as a warning), never dropped.
     """
     spec = get_task(task) if isinstance(task, str) else task
-    sources = read_sources(spec, Path(root) if root is not None else None, on_invalid)
+    root = Path(root) if root is not None else data_root()
+    sources = read_sources(spec, root, on_invalid)
     splits = apply_protocol(spec.protocol, sources, seed)
     for name, part in splits.items():
         if len(part) == 0:
@@ -345,4 +367,4 @@ def load_task(
             spec.name,
             ", ".join(f"{k} {v}" for k, v in shared.items() if v),
         )
-    return TaskData(spec, seed, splits["train"], splits["val"], splits["test"], shared)
+    return TaskData(spec, seed, splits["train"], splits["val"], splits["test"], shared, root)

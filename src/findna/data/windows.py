@@ -14,10 +14,13 @@ Sampling (spec section 4; the paper's code with the recommended N filter):
 
 Every random number is a splitmix64 hash of ``(seed, split, index, attempt)`` computed in
 vectorised numpy uint64, so item ``i`` is the same window whatever the worker, rank, batch or
-order, and two datasets with the same settings agree. Under DDP a ``DistributedSampler`` gives each
-rank distinct indices of ``range(num_windows)``, and DataLoader workers fetch distinct batches of
-those indices, so no window is repeated or skipped; the set of windows is fixed for a given
-seed (as in the paper's fixed 100k-window file), only its order changes with the sampler's epoch.
+order, and two datasets with the same settings agree: the set of windows is a function of
+``(seed, split, index)`` only (as in the paper's fixed 100k-window file). Which indices are drawn
+at each step, and in what order, is decided by the batch sampler, not by this dataset: pretraining
+uses :class:`findna.train.sampling.StepBatchSampler` with Lightning's
+``use_distributed_sampler=False`` (no ``DistributedSampler``, also under DDP). It shuffles the
+indices per data epoch from ``(seed, epoch)`` and gives each rank its own slice of each step's
+global batch, so the order is a function of the optimizer step.
 
 Items are ``torch.uint8`` code tensors of shape (L,) (A=0 C=1 G=2 T=3 N=4); convert with
 :func:`findna.data.alphabet.one_hot` (float) or ``.long()`` (embedding indices) on the batch.

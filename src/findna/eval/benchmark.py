@@ -109,6 +109,33 @@ class BenchmarkConfig:
             raise ValueError(f"benchmark.seeds repeats a seed: {self.seeds}")
 
 
+def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
+    """Distinct integer seeds from a comma-separated flag value such as ``"0,1,2"``.
+
+    Raises:
+        ValueError: naming ``flag`` for a non-integer, an empty list or a repeated seed.
+    """
+    seeds = []
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        try:
+            seeds.append(int(part))
+        except ValueError:
+            raise ValueError(
+                f"{flag} {text!r}: {part!r} is not an integer; give comma-separated integer "
+                f"seeds, e.g. {flag} 0,1,2"
+            ) from None
+    if not seeds:
+        raise ValueError(f"{flag} {text!r} names no seed; give at least one, e.g. {flag} 0,1,2")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(
+            f"{flag} {text!r} repeats seed(s) {repeated}; each seed counts once, list it once"
+        )
+    return seeds
+
+
 def load_benchmark_config(
     path: str | Path | None = None, overrides: Sequence[str] = (), **flags: Any
 ) -> BenchmarkConfig:
@@ -121,12 +148,7 @@ def load_benchmark_config(
     if isinstance(given.get("models"), str):
         given["models"] = [m for m in given["models"].split(",")]
     if isinstance(given.get("seeds"), str):
-        try:
-            given["seeds"] = [int(s) for s in given["seeds"].split(",") if s.strip()]
-        except ValueError:
-            raise ValueError(
-                f"--seeds must be comma-separated integers, got {flags['seeds']!r}"
-            ) from None
+        given["seeds"] = parse_seeds(given["seeds"])
     return config_from_dict(BenchmarkConfig, {**config_to_dict(cfg), **given}, "benchmark")
 
 

@@ -4,7 +4,10 @@ Inputs of :func:`embed_file` (chosen by suffix, ``.gz`` allowed):
 
 - FASTA (``.fa``, ``.fasta``, ``.fna``, ``.fas``): ids are the record names;
 - CSV/TSV (``.csv``, ``.tsv``): a header line; the sequence column is ``sequence`` or ``seq``,
-  ids come from an ``id`` or ``name`` column when present, else ``<file>:<data row>``;
+  ids come from an ``id`` or ``name`` column when present, else ``<file>:<data row>``. Column
+  detection, separators and DNABERT k-mer rows (space-separated overlapping k-mers, decoded to
+  bases) follow :func:`findna.data.readers.read_table`, so any table ``findna finetune`` reads
+  can be embedded or predicted; the k-mer decision is made on the first chunk of rows;
 - plain text (``.txt``, ``.seq``): one sequence per line, blank lines skipped, ids
   ``<file>:<line>``.
 
@@ -32,6 +35,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from findna.data.alphabet import OnInvalid, encode
+from findna.data.readers import (
+    decode_kmers,
+    detect_kmers,
+    find_sequence_column,
+    sequence_space_error,
+    table_separator,
+)
 from findna.eval.features import (
     FeatureConfig,
     extract_features,
@@ -50,7 +60,6 @@ FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas")
 TABLE_SUFFIXES = (".csv", ".tsv")
 TEXT_SUFFIXES = (".txt", ".seq")
 OUTPUT_SUFFIXES = (".npy", ".parquet")
-SEQUENCE_COLUMNS = ("sequence", "seq")
 ID_COLUMNS = ("id", "name")
 
 
@@ -77,39 +86,56 @@ def _table_records(
 ) -> Iterator[tuple[str, np.ndarray]]:
     import pandas as pd
 
-    sep = "\t" if ".tsv" in [s.lower() for s in path.suffixes] else ","
+    sep = table_separator(path)
+    kind = "TSV" if sep == "\t" else "CSV"
     try:
         reader = pd.read_csv(
             path, sep=sep, dtype=str, keep_default_na=False, na_filter=False, chunksize=rows
         )
-        first = True
+        kmer: bool | None = None
+        k: int | None = None
         row = 0
         for frame in reader:
             frame.columns = [str(c).strip() for c in frame.columns]
-            if first:
-                seq_col = next((c for c in SEQUENCE_COLUMNS if c in frame.columns), None)
-                if seq_col is None:
-                    raise ValueError(
-                        f"{path}: no sequence column (looked for {list(SEQUENCE_COLUMNS)}); the "
-                        f"header has {list(frame.columns)}. Rename the sequence column."
-                    )
+            if kmer is None:
+                seq_col = find_sequence_column(
+                    path, list(frame.columns), "Rename the sequence column to 'sequence'."
+                )
                 id_col = next((c for c in ID_COLUMNS if c in frame.columns), None)
-                first = False
             ids = frame[id_col].tolist() if id_col else [None] * len(frame)
-            for rid, seq in zip(ids, frame[seq_col].tolist(), strict=True):
+            seqs = frame[seq_col].str.strip().tolist()
+            first_row = row
+
+            def where(i: int, first_row: int = first_row) -> str:
+                return f"{path}, data row {first_row + i + 1} (1-based, header not counted)"
+
+            if kmer is None:  # decided on the first chunk, as read_table decides on the file
+                kmer = detect_kmers(seqs, where)
+                if kmer:
+                    k = next((len(s.split()[0]) for s in seqs if s), None)
+            for i, (rid, seq) in enumerate(zip(ids, seqs, strict=True)):
                 row += 1
-                where = f"{path}, data row {row} (1-based, header not counted)"
-                seq = seq.strip()
                 if not seq:
-                    raise ValueError(f"{where}: empty sequence; remove the row")
+                    raise ValueError(f"{where(i)}: empty sequence; remove the row")
+                if kmer:
+                    seq = decode_kmers(seq, source=where(i), k=k)
+                elif " " in seq:
+                    raise sequence_space_error(
+                        where(i), seq, "the file's first rows are plain sequences, not k-mers"
+                    )
                 yield (
                     (rid if rid is not None else f"{path.name}:{row}"),
-                    encode(seq, on_invalid=on_invalid, source=where),
+                    encode(seq, on_invalid=on_invalid, source=where(i)),
                 )
     except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: file is empty; expected a header line and rows") from None
+        raise ValueError(
+            f"{path}: file is empty; expected a header line and data rows ({kind})"
+        ) from None
     except pd.errors.ParserError as err:
-        raise ValueError(f"{path}: cannot be parsed as CSV/TSV ({err})") from None
+        raise ValueError(
+            f"{path}: cannot be parsed as {kind} ({err}). Every row needs as many fields as the "
+            "header (pandas counts the header as line 1)."
+        ) from None
 
 
 def _text_records(path: Path, on_invalid: OnInvalid) -> Iterator[tuple[str, np.ndarray]]:
@@ -341,9 +367,8 @@ def plot_task_embeddings(
     ``task_name`` is a registered task name or a ``TaskSpec``; ``split_seed`` seeds its random
     splits and the map's subsample/projection.
     """
-    from findna.data.tasks import load_task
+    from findna.data.tasks import load_task, task_max_len
     from findna.eval.plots import plot_embeddings
-    from findna.eval.probe import task_max_len
 
     cfg = cfg or FeatureConfig()
     task = load_task(task_name, seed=split_seed)
@@ -351,7 +376,10 @@ def plot_task_embeddings(
         raise ValueError(f"split must be train, val or test, got {split!r}")
     part = task.splits()[split]
     net, model_id = load_encoder(
-        source, which=which, max_len=task_max_len(task, cfg), scratch_config=scratch_config
+        source,
+        which=which,
+        max_len=task_max_len(task, cfg.cls_tokens),
+        scratch_config=scratch_config,
     )
     x = extract_features(net, part.seqs, cfg, progress=True)
     title = f"{task.spec.name} {split}: {method} of {cfg.pooling} features ({model_id[:12]})"

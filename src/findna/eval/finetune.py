@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch.optim.lr_scheduler import LambdaLR
 
 from findna.config import config_to_dict, dump_config
-from findna.data.tasks import TaskData
+from findna.data.tasks import TaskData, task_max_len
 from findna.eval.features import CLS_POOLINGS
 from findna.eval.metrics import compute_metrics
 from findna.eval.predict import (
@@ -53,10 +53,11 @@ from findna.eval.predict import (
     resolve_device,
     save_classifier,
 )
-from findna.eval.probe import default_model_name, task_data_files
+from findna.eval.probe import default_model_name
 from findna.eval.provenance import Provenance
-from findna.eval.report import BenchmarkReport, SeedResult
+from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results
 from findna.eval.sources import load_encoder
+from findna.eval.suites import data_files
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork, load_pretrained_backbone_
 from findna.train.schedules import cosine_with_warmup
@@ -251,14 +252,6 @@ def adapt_encoder(encoder: FinDNANetwork, cfg: FinetuneConfig) -> FinDNANetwork:
     return rebuilt
 
 
-def task_max_len(task: TaskData, cfg: FinetuneConfig) -> int:
-    """Encoder input length: the longest sequence (or the task's ``max_len``) plus CLS rows."""
-    if cfg.max_len is not None:
-        return cfg.max_len
-    longest = max(int(part.lengths().max()) for part in task.splits().values())
-    return max(task.spec.max_len or 0, longest) + cfg.cls_tokens
-
-
 _REPORTED = (
     "which", "pooling", "lr", "batch_size", "epochs", "weight_decay", "warmup_frac",
     "mlp_dropout", "layer_dropout", "track_size", "n_layers", "length_mode", "selection",
@@ -295,7 +288,7 @@ def run_finetune(
     t0 = time.perf_counter()
     spec = task.spec
     device = resolve_device(cfg.device)
-    max_len = task_max_len(task, cfg)
+    max_len = task_max_len(task, cfg.cls_tokens, cfg.max_len)
     data = {
         name: (encode_sequences(part.seqs, f"task {spec.name} {name}"), part.labels)
         for name, part in task.splits().items()
@@ -362,7 +355,10 @@ def finetune_task(
     save_models: bool = True,
 ) -> BenchmarkReport:
     """``run_finetune`` per seed (``findna finetune``): writes ``out_dir/config.yaml``,
-    ``finetune.json``/``.md`` (a ``BenchmarkReport``) and each seed's classifier ``seed<k>/``."""
+    ``finetune.json``/``.md`` (a ``BenchmarkReport``) and each seed's classifier ``seed<k>/``.
+
+    Each finished seed is also written to ``finetune_seeds.json`` at once (results only), so a
+    later failure, e.g. while collecting provenance, never loses finished runs."""
     from findna.eval.sources import SCRATCH, resolve_source
 
     if not seeds or len(set(seeds)) != len(seeds):
@@ -370,18 +366,22 @@ def finetune_task(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dump_config(cfg, out / "config.yaml")
-    results = [
-        run_finetune(task, source, cfg, seed, scratch_config=scratch_config,
-                     model_name=model_name, save_dir=out / f"seed{seed}" if save_models else None)
-        for seed in seeds
-    ]  # fmt: skip
+    results: list[SeedResult] = []
+    for seed in seeds:
+        results.append(
+            run_finetune(task, source, cfg, seed, scratch_config=scratch_config,
+                         model_name=model_name,
+                         save_dir=out / f"seed{seed}" if save_models else None)
+        )  # fmt: skip
+        write_seed_results(results, out / "finetune_seeds.json")
     plain = {"finetune": config_to_dict(cfg), "source": str(source), "task_seed": task.seed}
     if str(source) == SCRATCH:
         plain["scratch_config"] = config_to_dict(scratch_config or ModelConfig())
     provenance = Provenance.collect(
         plain,
         checkpoint_path=resolve_source(source, cfg.which).weights,
-        data_files={task.spec.name: task_data_files(task)},
+        data_files={task.spec.name: data_files(task.spec, task.root)},
+        data_root=task.root,
     )
     report = BenchmarkReport(results, provenance)
     report.to_json(out / "finetune.json")
@@ -396,5 +396,4 @@ __all__ = [
     "finetune_task",
     "fit_classifier",
     "run_finetune",
-    "task_max_len",
 ]

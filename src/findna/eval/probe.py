@@ -29,11 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from findna.config import config_to_dict
-from findna.data.tasks import TaskData
+from findna.data.tasks import TaskData, task_max_len
 from findna.eval.features import FeatureConfig, cached_features, resolve_device
 from findna.eval.metrics import compute_metrics
-from findna.eval.report import BenchmarkReport, SeedResult
+from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results
 from findna.eval.sources import SCRATCH, load_encoder
+from findna.eval.suites import data_files
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
 from findna.train.schedules import cosine_with_warmup
@@ -92,12 +93,11 @@ class ProbeConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.warmup_frac <= 1.0:
             raise ValueError(f"warmup_frac must lie in [0, 1], got {self.warmup_frac}")
-
-
-def task_max_len(task: TaskData, features: FeatureConfig) -> int:
-    """Tokens the task network is built for: max(spec max_len, longest sequence) + CLS rows."""
-    longest = max(int(part.lengths().max()) for part in task.splits().values())
-    return max(task.spec.max_len or 0, longest) + features.cls_tokens
+        if self.max_len is not None and self.max_len < 1:
+            raise ValueError(
+                f"probe.max_len must be a positive number of tokens or null (null: the task's "
+                f"length plus the CLS tokens), got {self.max_len}"
+            )
 
 
 def _make_head(d: int, n_classes: int, cfg: ProbeConfig, seed: int) -> nn.Module:
@@ -233,7 +233,7 @@ def run_probe(
         ``eval_s``).
     """
     spec = task.spec
-    max_len = cfg.max_len or task_max_len(task, cfg.features)
+    max_len = task_max_len(task, cfg.features.cls_tokens, cfg.max_len)
     net, model_id = load_encoder(
         source, which=cfg.which, max_len=max_len, length_mode=cfg.length_mode, seed=seed,
         scratch_config=scratch_config,
@@ -295,22 +295,6 @@ def run_probe(
     )
 
 
-def task_data_files(task: TaskData) -> list[Path]:
-    """The data files a task was read from (folders expanded), for provenance checksums."""
-    from findna.data.root import data_root
-
-    spec = task.spec
-    rels = [*spec.files.values(), *(p for ps in spec.class_files.values() for p in ps)]
-    rels += [spec.genome] if spec.genome else []
-    if any(not Path(r).is_absolute() for r in rels):
-        root = data_root()
-        rels = [root / r for r in rels]
-    out: list[Path] = []
-    for p in map(Path, rels):
-        out += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-    return out
-
-
 def probe_task(
     task: TaskData,
     source: str | Path,
@@ -325,7 +309,9 @@ def probe_task(
 ) -> BenchmarkReport:
     """``run_probe`` for each seed; writes ``probe.json``, ``probe.md`` and ``config.yaml``.
 
-    ``cache_dir`` defaults to ``out_dir/features``.
+    ``cache_dir`` defaults to ``out_dir/features``. Each finished seed is also written to
+    ``probe_seeds.json`` at once (results only), so a later failure, e.g. while collecting
+    provenance, never loses finished runs.
     """
     from findna.config import dump_config
     from findna.eval.provenance import Provenance
@@ -336,19 +322,22 @@ def probe_task(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = cache_dir if cache_dir is not None else out_dir / "features"
-    results = [
-        run_probe(task, source, cfg, seed, cache_dir=cache, scratch_config=scratch_config,
-                  model_name=model_name, progress=progress)
-        for seed in seeds
-    ]  # fmt: skip
     dump_config(cfg, out_dir / "config.yaml")
+    results: list[SeedResult] = []
+    for seed in seeds:
+        results.append(
+            run_probe(task, source, cfg, seed, cache_dir=cache, scratch_config=scratch_config,
+                      model_name=model_name, progress=progress)
+        )  # fmt: skip
+        write_seed_results(results, out_dir / "probe_seeds.json")
     plain = {"probe": config_to_dict(cfg), "source": str(source), "task_seed": task.seed}
     if str(source) == SCRATCH:
         plain["scratch_config"] = config_to_dict(scratch_config or ModelConfig())
     provenance = Provenance.collect(
         plain,
         checkpoint_path=resolve_source(source, cfg.which).weights,
-        data_files={task.spec.name: task_data_files(task)},
+        data_files={task.spec.name: data_files(task.spec, task.root)},
+        data_root=task.root,
     )
     report = BenchmarkReport(results, provenance)
     report.to_json(out_dir / "probe.json")
@@ -359,10 +348,8 @@ def probe_task(
 __all__ = [
     "ProbeConfig",
     "probe_task",
-    "task_data_files",
     "default_model_name",
     "head_probs",
     "run_probe",
-    "task_max_len",
     "train_heads",
 ]

@@ -129,6 +129,28 @@ def _none_to_nan(values: Mapping[str, float | None]) -> dict[str, float]:
     return {k: (math.nan if v is None else v) for k, v in values.items()}
 
 
+def _result_dict(result: SeedResult) -> dict[str, Any]:
+    d = dataclasses.asdict(result)
+    for name in ("val_metrics", "test_metrics", "timings"):
+        d[name] = _nan_to_none(d[name])
+    return d
+
+
+def write_seed_results(results: Iterable[SeedResult], path: str | Path) -> Path:
+    """Write per-seed results alone (no provenance) as a JSON list; return the path.
+
+    Written before provenance is collected, so a failure there (e.g. a data file that went away)
+    never loses finished runs. NaN metrics become null.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps([_result_dict(r) for r in results], indent=2, allow_nan=False) + "\n"
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
+    return out
+
+
 @dataclass
 class BenchmarkReport:
     """Per-seed results of several models on several tasks, with provenance."""
@@ -228,12 +250,7 @@ class BenchmarkReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain JSON types (NaN metrics become null)."""
-        results = []
-        for r in self.results:
-            d = dataclasses.asdict(r)
-            for name in ("val_metrics", "test_metrics", "timings"):
-                d[name] = _nan_to_none(d[name])
-            results.append(d)
+        results = [_result_dict(r) for r in self.results]
         summary = aggregate(self.results).astype(object)
         summary = summary.where(summary.notna(), None)
         return {

@@ -17,12 +17,14 @@ per-task settings (spec 5.6), used by ``benchmark`` with ``per_task_presets``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from findna.config import config_from_dict
 from findna.data.root import data_root
 from findna.data.tasks import TASKS, TaskSpec, get_task
-from findna.eval.finetune import FinetuneConfig
+
+if TYPE_CHECKING:  # imported lazily: findna.eval.finetune and probe import this module
+    from findna.eval.finetune import FinetuneConfig
 
 SPECIAL_SUITES = ("emp", "gb", "gue", "all")
 
@@ -66,6 +68,8 @@ FINETUNE_PRESETS: dict[str, dict[str, Any]] = {
 
 def finetune_preset(name: str, **changes: Any) -> FinetuneConfig:
     """The preset ``name`` of :data:`FINETUNE_PRESETS`, with optional field changes."""
+    from findna.eval.finetune import FinetuneConfig
+
     if name not in FINETUNE_PRESETS:
         raise ValueError(
             f"unknown fine-tuning preset {name!r}; choose one of {', '.join(FINETUNE_PRESETS)}"
@@ -84,16 +88,31 @@ TASK_PRESETS: dict[str, str] = {
 
 
 def task_files(spec: TaskSpec, root: str | Path | None = None) -> list[Path]:
-    """The data paths of a task (files or class folders), resolved against the data root."""
-    base = Path(root) if root is not None else data_root()
-    rel = [p for paths in spec.class_files.values() for p in paths] or list(spec.files.values())
+    """The data paths of a task: its ``files`` (files or class folders), its ``class_files``
+    and its genome, resolved against ``root``.
+
+    Args:
+        spec: the task.
+        root: the data root relative paths are resolved against; None uses
+            :func:`findna.data.root.data_root` (only looked up when some path is relative).
+    """
+    rel = [*spec.files.values(), *(p for paths in spec.class_files.values() for p in paths)]
     if spec.genome is not None:
         rel.append(spec.genome)
+    if root is None and all(Path(p).is_absolute() for p in rel):
+        return [Path(p) for p in rel]
+    base = Path(root) if root is not None else data_root()
     return [base / p for p in rel]  # an absolute p stays absolute
 
 
-def data_files(spec: TaskSpec, root: str | Path | None = None) -> list[Path]:
-    """Every data file of a task (class folders expanded), for provenance checksums."""
+def data_files(spec: TaskSpec, root: str | Path | None) -> list[Path]:
+    """Every data file of a task (folders expanded), for provenance checksums.
+
+    Args:
+        spec: the task.
+        root: the data root the task was loaded with (``TaskData.root``); None: see
+            :func:`task_files`.
+    """
     out: list[Path] = []
     for p in task_files(spec, root):
         out += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]

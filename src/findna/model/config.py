@@ -65,6 +65,18 @@ class ModelConfig:
     positional: Literal["learned", "sinusoidal"] = "learned"
 
     def __post_init__(self) -> None:
+        for name, allowed in (
+            ("backbone", ("chordmixer", "transformer")),
+            ("prenorm", ("none", "layernorm")),
+            ("length_mode", ("fixed", "length_aware")),
+            ("positional", ("learned", "sinusoidal")),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(
+                    f"model.{name}={value!r} is not supported; use one of "
+                    f"{', '.join(repr(a) for a in allowed)}"
+                )
         for name in ("in_channels", "out_channels", "track_size", "hidden", "n_layers", "n_heads"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
