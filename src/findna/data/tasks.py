@@ -289,15 +289,31 @@ def get_task(name: str) -> TaskSpec:
     raise ValueError(f"unknown task {name!r}.{hint} Run `findna data list` to see every task.")
 
 
-def _resolve(root: Path, p: str) -> Path:
-    return root / p  # an absolute p stays absolute
+def task_paths(spec: TaskSpec) -> list[str]:
+    """Every file path a task names (split files, per-class files, genome), as written."""
+    paths = [*spec.files.values(), *(p for ps in spec.class_files.values() for p in ps)]
+    return paths + ([spec.genome] if spec.genome is not None else [])
+
+
+def task_root(spec: TaskSpec, root: str | Path | None = None) -> Path | None:
+    """The root relative task paths resolve against: ``root``, else the data root, which is
+    only looked up when some path is relative (a task of absolute paths needs none)."""
+    if root is not None:
+        return Path(root)
+    if all(Path(p).is_absolute() for p in task_paths(spec)):
+        return None
+    return data_root()
+
+
+def _resolve(root: Path | None, p: str) -> Path:
+    return Path(p) if root is None else root / p  # an absolute p stays absolute
 
 
 def read_sources(
     spec: TaskSpec, root: Path | None = None, on_invalid: OnInvalid = "error"
 ) -> dict[str, LabeledSequences]:
     """Read every source file of ``spec`` (before any split), keyed by file role."""
-    root = Path(root) if root is not None else data_root()
+    root = task_root(spec, root)
     c = spec.num_classes
     if spec.format == "fasta_classes":
         class_files = {k: [_resolve(root, p) for p in v] for k, v in spec.class_files.items()}
@@ -354,7 +370,7 @@ def load_task(
         duplicates are reported (and logged as a warning), never dropped.
     """
     spec = get_task(task) if isinstance(task, str) else task
-    root = Path(root) if root is not None else data_root()
+    root = task_root(spec, root)
     sources = read_sources(spec, root, on_invalid)
     splits = apply_protocol(spec.protocol, sources, seed)
     for name, part in splits.items():

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from findna.config import config_from_dict
-from findna.data.root import data_root
-from findna.data.tasks import TASKS, TaskSpec, get_task
+from findna.data.tasks import TASKS, TaskSpec, get_task, task_paths, task_root
 
 if TYPE_CHECKING:  # imported lazily: findna.eval.finetune and probe import this module
     from findna.eval.finetune import FinetuneConfig
@@ -96,13 +95,8 @@ def task_files(spec: TaskSpec, root: str | Path | None = None) -> list[Path]:
         root: the data root relative paths are resolved against; None uses
             :func:`findna.data.root.data_root` (only looked up when some path is relative).
     """
-    rel = [*spec.files.values(), *(p for paths in spec.class_files.values() for p in paths)]
-    if spec.genome is not None:
-        rel.append(spec.genome)
-    if root is None and all(Path(p).is_absolute() for p in rel):
-        return [Path(p) for p in rel]
-    base = Path(root) if root is not None else data_root()
-    return [base / p for p in rel]  # an absolute p stays absolute
+    base = task_root(spec, root)
+    return [Path(p) if base is None else base / p for p in task_paths(spec)]
 
 
 def data_files(spec: TaskSpec, root: str | Path | None) -> list[Path]:
