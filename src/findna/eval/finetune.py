@@ -54,10 +54,13 @@ from findna.eval.predict import (
     save_classifier,
 )
 from findna.eval.probe import default_model_name
-from findna.eval.provenance import Provenance
-from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results
+from findna.eval.report import (
+    BenchmarkReport,
+    SeedResult,
+    write_seed_results,
+    write_task_report,
+)
 from findna.eval.sources import load_encoder
-from findna.eval.suites import data_files
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork, load_pretrained_backbone_
 from findna.train.schedules import cosine_with_warmup
@@ -359,7 +362,6 @@ def finetune_task(
 
     Each finished seed is also written to ``finetune_seeds.json`` at once (results only), so a
     later failure, e.g. while collecting provenance, never loses finished runs."""
-    from findna.eval.sources import SCRATCH, resolve_source
 
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and non-empty, got {list(seeds)}")
@@ -374,19 +376,16 @@ def finetune_task(
                          save_dir=out / f"seed{seed}" if save_models else None)
         )  # fmt: skip
         write_seed_results(results, out / "finetune_seeds.json")
-    plain = {"finetune": config_to_dict(cfg), "source": str(source), "task_seed": task.seed}
-    if str(source) == SCRATCH:
-        plain["scratch_config"] = config_to_dict(scratch_config or ModelConfig())
-    provenance = Provenance.collect(
-        plain,
-        checkpoint_path=resolve_source(source, cfg.which).weights,
-        data_files={task.spec.name: data_files(task.spec, task.root)},
-        data_root=task.root,
+    return write_task_report(
+        results,
+        task,
+        source,
+        cfg.which,
+        {"finetune": config_to_dict(cfg)},
+        out,
+        "finetune",
+        scratch_config,
     )
-    report = BenchmarkReport(results, provenance)
-    report.to_json(out / "finetune.json")
-    (out / "finetune.md").write_text(report.to_markdown(per_seed=True))
-    return report
 
 
 __all__ = [

@@ -32,9 +32,13 @@ from findna.config import config_to_dict
 from findna.data.tasks import TaskData, task_max_len
 from findna.eval.features import FeatureConfig, cached_features, resolve_device
 from findna.eval.metrics import compute_metrics
-from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results
+from findna.eval.report import (
+    BenchmarkReport,
+    SeedResult,
+    write_seed_results,
+    write_task_report,
+)
 from findna.eval.sources import SCRATCH, load_encoder
-from findna.eval.suites import data_files
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
 from findna.train.schedules import cosine_with_warmup
@@ -314,8 +318,6 @@ def probe_task(
     provenance, never loses finished runs.
     """
     from findna.config import dump_config
-    from findna.eval.provenance import Provenance
-    from findna.eval.sources import resolve_source
 
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and non-empty, got {seeds}")
@@ -330,19 +332,16 @@ def probe_task(
                       model_name=model_name, progress=progress)
         )  # fmt: skip
         write_seed_results(results, out_dir / "probe_seeds.json")
-    plain = {"probe": config_to_dict(cfg), "source": str(source), "task_seed": task.seed}
-    if str(source) == SCRATCH:
-        plain["scratch_config"] = config_to_dict(scratch_config or ModelConfig())
-    provenance = Provenance.collect(
-        plain,
-        checkpoint_path=resolve_source(source, cfg.which).weights,
-        data_files={task.spec.name: data_files(task.spec, task.root)},
-        data_root=task.root,
+    return write_task_report(
+        results,
+        task,
+        source,
+        cfg.which,
+        {"probe": config_to_dict(cfg)},
+        out_dir,
+        "probe",
+        scratch_config,
     )
-    report = BenchmarkReport(results, provenance)
-    report.to_json(out_dir / "probe.json")
-    (out_dir / "probe.md").write_text(report.to_markdown(per_seed=True))
-    return report
 
 
 __all__ = [

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,10 @@ import pandas as pd
 from findna.eval.metrics import PRIMARY_METRICS
 from findna.eval.plots import new_figure, save_figure
 from findna.eval.provenance import Provenance
+
+if TYPE_CHECKING:
+    from findna.data.tasks import TaskData
+    from findna.model.config import ModelConfig
 
 SCHEMA_VERSION = 1
 MODES = ("probe", "finetune")
@@ -325,3 +329,44 @@ def plot_comparison(report: BenchmarkReport, path: str | Path, split: str = "tes
     fig.legend(loc="outside upper center", ncols=min(len(labels), 4), fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return save_figure(fig, path)
+
+
+def write_task_report(
+    results: list[SeedResult],
+    task: TaskData,
+    source: str | Path,
+    which: str,
+    settings: dict[str, Any],
+    out_dir: str | Path,
+    stem: str,
+    scratch_config: ModelConfig | None = None,
+) -> BenchmarkReport:
+    """Collect provenance for one task's seeds and write ``OUT/<stem>.json`` and ``<stem>.md``.
+
+    Args:
+        results: the finished per-seed results (already saved by ``write_seed_results``).
+        task: the task they ran on (its ``root`` resolves the data files to checksum).
+        source: the model source; ``which``: the network of a run that was used.
+        settings: the resolved settings, hashed into the provenance (e.g. ``{"probe": ...}``).
+        out_dir: the output directory. stem: ``probe`` or ``finetune``.
+        scratch_config: the architecture of a ``scratch`` source (default: the paper's).
+    """
+    from findna.config import config_to_dict
+    from findna.eval.sources import SCRATCH, resolve_source
+    from findna.eval.suites import data_files
+    from findna.model.config import ModelConfig
+
+    plain = {**settings, "source": str(source), "task_seed": task.seed}
+    if str(source) == SCRATCH:
+        plain["scratch_config"] = config_to_dict(scratch_config or ModelConfig())
+    provenance = Provenance.collect(
+        plain,
+        checkpoint_path=resolve_source(source, which).weights,
+        data_files={task.spec.name: data_files(task.spec, task.root)},
+        data_root=task.root,
+    )
+    report = BenchmarkReport(results, provenance)
+    out = Path(out_dir)
+    report.to_json(out / f"{stem}.json")
+    (out / f"{stem}.md").write_text(report.to_markdown(per_seed=True))
+    return report
