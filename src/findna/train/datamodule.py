@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from findna.data.genome import INDEX_FILE, load_genome, prepare_genome
 from findna.data.root import data_root
 from findna.data.windows import GenomeWindows
-from findna.train.config import DataConfig
+from findna.train.config import DataConfig, PretrainConfig
 from findna.train.module import total_steps
 from findna.train.sampling import StepBatchSampler
 
@@ -68,11 +68,12 @@ class PretrainData(L.LightningDataModule):
     """Train windows in the step-indexed order of ``StepBatchSampler``; fixed held-out val windows.
 
     Args:
-        cfg: the data section. batch_size: per-device batch. out_dir: the run directory.
-        full_cfg: the whole run config (for the schedule length).
+        full_cfg: the whole run config (the data section, the per-device batch size, and the
+            schedule length that bounds the sampler).
+        out_dir: the run directory (default home of a genome prepared from FASTA).
     """
 
-    def __init__(self, full_cfg, out_dir: Path) -> None:  # full_cfg: PretrainConfig
+    def __init__(self, full_cfg: PretrainConfig, out_dir: Path) -> None:
         super().__init__()
         self.full_cfg = full_cfg
         self.cfg: DataConfig = full_cfg.data
