@@ -45,3 +45,4 @@ def test_reference_preset_differs_where_the_code_differs():
         2.0,
     )
     assert cfg.optim.epochs == 30
+    assert cfg.data.static_views and not PretrainConfig().data.static_views

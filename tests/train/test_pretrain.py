@@ -90,6 +90,12 @@ def test_pretrain_writes_run_files_and_a_loadable_export(tmp_path):
     assert (run / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_static_views_run(tmp_path):
+    config = micro_config(tmp_path, optim={"max_steps": 3}, data={"static_views": True})
+    assert main(["pretrain", "--config", str(config)]) == 0
+    assert read_checkpoint(tmp_path / "run" / "checkpoints" / "final.ckpt")["global_step"] == 3
+
+
 def test_existing_run_dir_is_not_overwritten_without_force(tmp_path, capsys):
     config = micro_config(tmp_path, optim={"max_steps": 2})
     assert main(["pretrain", "--config", str(config)]) == 0

@@ -34,6 +34,10 @@ class DataConfig:
         view_chunk: views are drawn per chunk of this many windows of the global batch with a
             seed of (seed, step, chunk); 0 means the per-rank batch size. Keep it equal across
             runs that must see identical views (e.g. 1 process with batch 2b and 2 with b).
+        static_views: draw each window's views once, from a generator seeded by (seed, window
+            index), so every epoch sees the same views: the reference code's offline
+            augmentation (spec 7 row 3). Default False: fresh views at every step (the paper).
+            Slower (views are built window by window).
         num_workers: DataLoader worker processes (windows are a cheap memory-mapped gather).
         on_invalid: characters other than ACGTN/IUPAC/U in a FASTA genome: ``error`` stops with
             the record and position, ``n`` reads them as N (as ``findna prepare --on-invalid n``).
@@ -46,6 +50,7 @@ class DataConfig:
     )
     val_windows: int = 1000
     view_chunk: int = 0
+    static_views: bool = False
     num_workers: int = 0
     on_invalid: Literal["error", "n"] = "error"
 

@@ -60,8 +60,26 @@ def resolve_genome(cfg: DataConfig, out_dir: Path, prepare: bool = True) -> Path
     return prepared
 
 
-def _collate(items: list[torch.Tensor]) -> torch.Tensor:
-    return torch.stack(items)
+class IndexedWindows(torch.utils.data.Dataset):
+    """Batches of ``(codes (B, L) uint8, window indices (B,) int64)``.
+
+    The indices let ``views.static`` seed each window's views by its index (one batched gather
+    per batch through ``GenomeWindows.__getitems__``).
+    """
+
+    def __init__(self, windows: GenomeWindows) -> None:
+        self.windows = windows
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        codes = torch.from_numpy(self.windows.fetch(indices))
+        return codes, torch.as_tensor(indices, dtype=torch.long)
+
+
+def _batch_as_is(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    return batch  # __getitems__ already returns the stacked batch
 
 
 class PretrainData(L.LightningDataModule):
@@ -97,11 +115,11 @@ class PretrainData(L.LightningDataModule):
             )
             self.val_windows = GenomeWindows(genome, val_cfg)
 
-    def _loader(self, dataset: GenomeWindows, **kwargs) -> DataLoader:
+    def _loader(self, dataset: torch.utils.data.Dataset, **kwargs) -> DataLoader:
         workers = self.cfg.num_workers
         return DataLoader(
             dataset,
-            collate_fn=_collate,
+            collate_fn=_batch_as_is,
             num_workers=workers,
             persistent_workers=workers > 0,
             **kwargs,
@@ -119,7 +137,7 @@ class PretrainData(L.LightningDataModule):
             rank=trainer.global_rank,
             world_size=trainer.world_size,
         )
-        return self._loader(self.train_windows, batch_sampler=sampler)
+        return self._loader(IndexedWindows(self.train_windows), batch_sampler=sampler)
 
     def val_dataloader(self) -> DataLoader:
         if self.val_windows is None:
@@ -127,7 +145,7 @@ class PretrainData(L.LightningDataModule):
         trainer = self.trainer
         # Each rank validates its own share of the held-out windows.
         shard = torch.utils.data.Subset(
-            self.val_windows,
+            IndexedWindows(self.val_windows),
             list(range(trainer.global_rank, len(self.val_windows), trainer.world_size)),
         )
         return self._loader(shard, batch_size=self.batch_size, shuffle=False)

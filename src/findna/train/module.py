@@ -14,7 +14,7 @@ import lightning as L
 import torch
 
 from findna.config import config_to_dict
-from findna.data.views import ViewBatch, build_views, view_kl
+from findna.data.views import ViewBatch, ViewConfig, build_views, view_kl
 from findna.model.student_teacher import SelfDistillation
 from findna.train.config import PretrainConfig
 from findna.train.sampling import chunk_ids, mix_seed, steps_per_epoch
@@ -22,6 +22,7 @@ from findna.train.schedules import cosine_with_warmup, ema_momentum
 
 CHECKPOINT_FORMAT = 1
 _VAL_SALT = 0x7A1_5EED
+_STATIC_SALT = 0x57A7_1C
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -47,6 +48,22 @@ def concat_views(parts: list[ViewBatch]) -> ViewBatch:
         mask=torch.cat([p.mask for p in parts]),
         n_cls=parts[0].n_cls,
     )
+
+
+def window_views(codes: torch.Tensor, index: torch.Tensor, cfg: ViewConfig, seed: int) -> ViewBatch:
+    """Views drawn window by window, each from a generator seeded by (``seed``, window index).
+
+    A window gets the same views whenever it is drawn, whatever batch or rank it is in.
+
+    Args:
+        codes: (B, L) codes. index: (B,) window indices. cfg: the view recipe. seed: base seed.
+    """
+    codes = codes.long()
+    parts = []
+    for row, window in enumerate(index.tolist()):
+        g = torch.Generator(device=codes.device).manual_seed(mix_seed(seed, window))
+        parts.append(build_views(codes[row : row + 1], cfg, generator=g))
+    return concat_views(parts)
 
 
 class PretrainModule(L.LightningModule):
@@ -104,8 +121,15 @@ class PretrainModule(L.LightningModule):
             )
         return concat_views(parts)
 
-    def train_views(self, codes: torch.Tensor, step: int) -> ViewBatch:
-        """The views of global step ``step`` for this rank's batch (independent of world size)."""
+    def train_views(self, codes: torch.Tensor, index: torch.Tensor, step: int) -> ViewBatch:
+        """The views of this rank's batch at global step ``step`` (independent of world size).
+
+        Args:
+            codes: (B, L) window codes. index: (B,) their window indices. step: global step.
+        """
+        if self.cfg.data.static_views:
+            seed = mix_seed(self.cfg.run.seed, _STATIC_SALT)
+            return window_views(codes, index, self.cfg.views, seed)
         view_chunk = self.cfg.data.view_chunk or codes.shape[0]
         ids = chunk_ids(self.global_rank, codes.shape[0], view_chunk)
         return self._views(codes, mix_seed(self.cfg.run.seed, step), ids)
@@ -127,13 +151,16 @@ class PretrainModule(L.LightningModule):
                     "optim.lr, keep optim.grad_clip > 0, or try model.prenorm=layernorm."
                 )
 
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
+        codes, index = batch
         step = self.global_step
         data_epoch = step // steps_per_epoch(
             self.cfg.data.windows.num_windows, self.cfg.optim.batch_size, self.trainer.world_size
         )
         self.model.set_epoch(data_epoch)
-        views = self.train_views(batch, step)
+        views = self.train_views(codes, index, step)
         out = self.model(views)
         metrics = out.metrics()
         self._check_finite(metrics, step)
@@ -162,19 +189,20 @@ class PretrainModule(L.LightningModule):
         self.model.update_teacher(momentum)
         self.log("train/ema_momentum", momentum)
 
-    def on_train_batch_end(self, outputs: Any, batch: torch.Tensor, batch_idx: int) -> None:
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         now = time.perf_counter()
         elapsed, self._t_last = now - (self._t_last or now), now
         if elapsed > 0:
-            rate = batch.shape[0] * self.trainer.world_size / elapsed
+            rate = batch[0].shape[0] * self.trainer.world_size / elapsed
             self.log("windows_per_s", rate, prog_bar=True, logger=False)
 
     def on_validation_epoch_start(self) -> None:
         self._val_counts = torch.zeros(5, dtype=torch.long, device=self.device)
 
-    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        codes, _ = batch
         seed = mix_seed(self.cfg.run.seed, _VAL_SALT)
-        views = self._views(batch, seed, [batch_idx * self.trainer.world_size + self.global_rank])
+        views = self._views(codes, seed, [batch_idx * self.trainer.world_size + self.global_rank])
         out = self.model(views)  # eval mode: the centre is not updated
         metrics = out.metrics()
         self.log("val/loss", metrics["loss"], sync_dist=True)
