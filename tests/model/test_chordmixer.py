@@ -39,7 +39,11 @@ def test_track_layout_paper_and_ragged():
     assert len(track_bounds(308, 50)) == 7
 
 
-@pytest.mark.parametrize("seq_len, d, track_size", [(9, 10, 2), (5, 7, 2), (16, 12, 3), (1, 4, 1)])
+@pytest.mark.parametrize(
+    "seq_len, d, track_size",
+    # Narrow tracks use the gather path, wide ones (>= 12 channels) the slice-copy path.
+    [(9, 10, 2), (5, 7, 2), (16, 12, 3), (1, 4, 1), (40, 52, 12), (33, 70, 16), (3, 40, 16)],
+)
 def test_rotate_fixed_matches_naive(seq_len, d, track_size):
     # (5, 7, 2): shorter last track and shifts (4) close to L; (1, 4, 1): shifts >= L.
     y = torch.randn(2, seq_len, d, generator=torch.Generator().manual_seed(0))
@@ -198,3 +202,11 @@ def test_bf16_autocast_forward():
         out = net(torch.randn(2, 30, 5))
     assert out.logits.dtype == torch.bfloat16
     assert torch.isfinite(out.logits.float()).all()
+
+
+@pytest.mark.parametrize("track_size", [4, 12, 28])
+def test_rotation_backward_undoes_forward_on_both_paths(track_size):
+    y = torch.randn(2, 37, 60, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    out = rotate_fixed(y, track_size)
+    (grad,) = torch.autograd.grad(out, y, grad_outputs=out.detach())
+    assert torch.equal(grad, y.detach())  # the backward rolls the gradient back exactly

@@ -23,6 +23,7 @@ of scattering.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -46,15 +47,42 @@ def track_shifts(n_tracks: int) -> list[int]:
     return [0] + [2 ** (k - 1) for k in range(1, n_tracks)]
 
 
+# Below this track width, strided slice copies are slow (32-byte rows for 8 fp32 channels) and one
+# gather with a cached flat index wins. `python benchmarks/bench_rotation.py` (median of 50, 2
+# threads, load ~1.5-1.8), two runs: track 8 (32, 266, 80): gather 0.39 / 0.54 ms vs slices
+# 0.79 / 0.68 ms; track 28 (2, 1010, 308): slices 0.51 / 0.54 ms vs gather 0.68 / 0.70 ms; track 12
+# (32, 522, 132) was mixed (slices 1.63 / 2.56 ms vs gather 1.92 / 1.77 ms).
+_GATHER_BELOW_TRACK = 12
+
+
+@functools.lru_cache(maxsize=64)
+def _flat_roll_index(n: int, d: int, track_size: int, direction: int, device: str) -> Tensor:
+    """(n*d,) index into a flattened (n, d) slab: ``out[j, c] = y[(j + dir*shift(c)) % n, c]``."""
+    bounds = track_bounds(d, track_size)
+    shifts = torch.tensor(
+        [
+            s
+            for (a, b), s in zip(bounds, track_shifts(len(bounds)), strict=True)
+            for _ in range(a, b)
+        ]
+    )
+    src = (torch.arange(n)[:, None] + direction * shifts[None, :]) % n  # (n, d) source token
+    return (src * d + torch.arange(d)[None, :]).reshape(-1).to(device)
+
+
 def _roll_tracks(y: Tensor, track_size: int, direction: int) -> Tensor:
     """Roll track k by ``-direction * shift_k`` along the token axis, into one new tensor.
 
-    Each track is two slice copies into a preallocated output (no per-track ``roll`` + ``cat``
-    temporaries): 15-30% faster on the dev CPU (docs/performance.md, rotation recommendations).
+    Wide tracks: two slice copies per track into a preallocated output (no per-track ``roll`` +
+    ``cat`` temporaries; 15-30% faster, docs/performance.md). Narrow tracks: one gather.
     """
+    n, d = y.shape[-2], y.shape[-1]
+    if track_size < _GATHER_BELOW_TRACK:
+        index = _flat_roll_index(n, d, track_size, direction, str(y.device))
+        flat = y.reshape(*y.shape[:-2], n * d)
+        return flat.index_select(-1, index).view(y.shape)
     out = torch.empty_like(y)
-    n = y.shape[-2]
-    bounds = track_bounds(y.shape[-1], track_size)
+    bounds = track_bounds(d, track_size)
     for (a, b), shift in zip(bounds, track_shifts(len(bounds)), strict=True):
         s = (direction * shift) % n  # out[j] = y[(j + s) % n]
         out[..., : n - s, a:b] = y[..., s:, a:b]
