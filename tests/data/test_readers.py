@@ -4,6 +4,7 @@ import logging
 import numpy as np
 import pytest
 
+from findna.data import layouts as lay
 from findna.data import readers as rd
 from findna.data.alphabet import reverse_complement
 
@@ -198,26 +199,26 @@ def test_class_folders_sorted_names_give_labels(tmp_path):
     write(tmp_path / "train/positive/7.txt", "ACGT\n")
     write(tmp_path / "train/negative/2.txt", "GG\nTT\n")  # lines are joined
     write(tmp_path / "train/negative/1.txt", "CCCC")
-    out = rd.read_class_folders(tmp_path / "train")
+    out = lay.read_class_folders(tmp_path / "train")
     assert out.ids == ["negative/1", "negative/2", "positive/7"]
     assert out.seqs == ["CCCC", "GGTT", "ACGT"]
     assert out.labels.tolist() == [0, 0, 1]
-    swapped = rd.read_class_folders(tmp_path / "train", classes=("positive", "negative"))
+    swapped = lay.read_class_folders(tmp_path / "train", classes=("positive", "negative"))
     assert swapped.labels.tolist() == [1, 1, 0]
 
 
 def test_class_folders_integer_names_and_errors(tmp_path):
     write(tmp_path / "d/0/a.txt", "AC")
     write(tmp_path / "d/2/b.txt", "GT")
-    assert rd.read_class_folders(tmp_path / "d").labels.tolist() == [0, 2]
+    assert lay.read_class_folders(tmp_path / "d").labels.tolist() == [0, 2]
     with pytest.raises(ValueError, match="num_classes=2"):
-        rd.read_class_folders(tmp_path / "d", num_classes=2)
+        lay.read_class_folders(tmp_path / "d", num_classes=2)
     write(tmp_path / "bad/x/c.txt", "A!C")
     with pytest.raises(ValueError, match=r"bad/x/c.txt.*'!'"):
-        rd.read_class_folders(tmp_path / "bad")
+        lay.read_class_folders(tmp_path / "bad")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no class sub-folders"):
-        rd.read_class_folders(tmp_path / "empty")
+        lay.read_class_folders(tmp_path / "empty")
 
 
 # ---- coordinates + genome -----------------------------------------------------------------------
@@ -242,7 +243,7 @@ def test_coordinates_slice_zero_based_and_reverse_complement_minus(tmp_path, whi
         tmp_path / "pos.csv",
         "id,region,start,end,strand\na,chr1,0,4,+\nb,chr1,4,10,-\nc,chr2,2,8,-\n",
     )
-    out = rd.read_coordinates(f, genome, label=1)
+    out = lay.read_coordinates(f, genome, label=1)
     assert out.seqs == ["AAAA", reverse_complement("CCCCGG"), reverse_complement("ccaatt")]
     assert out.seqs[1] == "CCGGGG"
     assert out.labels.tolist() == [1, 1, 1]
@@ -253,16 +254,16 @@ def test_coordinate_errors_name_row(tmp_path):
     genome = genome_files(tmp_path)[1]
     f = write(tmp_path / "c.csv", "id,region,start,end,strand\na,chr1,0,4,+\nb,chr9,0,4,+\n")
     with pytest.raises(ValueError, match=r"c.csv, data row 2 .*region 'chr9' is not in the genome"):
-        rd.read_coordinates(f, genome, label=0)
+        lay.read_coordinates(f, genome, label=0)
     f = write(tmp_path / "o.csv", "id,region,start,end,strand\na,chr1,18,21,+\n")
     with pytest.raises(ValueError, match=r"data row 1 .*chr1:18-21 is outside 0..20"):
-        rd.read_coordinates(f, genome, label=0)
+        lay.read_coordinates(f, genome, label=0)
     f = write(tmp_path / "s.csv", "id,region,start,end,strand\na,chr1,0,2,*\n")
     with pytest.raises(ValueError, match="strand '\\*' must be"):
-        rd.read_coordinates(f, genome, label=0)
+        lay.read_coordinates(f, genome, label=0)
     f = write(tmp_path / "m.csv", "id,chrom,start,end\na,chr1,0,2\n")
     with pytest.raises(ValueError, match=r"no region column.*\['id', 'chrom', 'start', 'end'\]"):
-        rd.read_coordinates(f, genome, label=0)
+        lay.read_coordinates(f, genome, label=0)
 
 
 @pytest.mark.parametrize(
@@ -278,7 +279,7 @@ def test_coordinate_number_errors_are_worded_as_coordinates(tmp_path, row, messa
     genome = genome_files(tmp_path)[0]
     f = write(tmp_path / "c.csv", f"id,region,start,end\n{row}\n")
     with pytest.raises(ValueError, match=message) as err:
-        rd.read_coordinates(f, genome, label=0)
+        lay.read_coordinates(f, genome, label=0)
     assert "label" not in str(err.value)
 
 
@@ -287,7 +288,7 @@ def test_coordinate_folder_one_file_per_class(tmp_path):
     with gzip.open(tmp_path / "positive.csv.gz", "wt") as fh:
         fh.write("id,region,start,end,strand\np1,chr1,16,20,+\n")
     write(tmp_path / "negative.csv", "id,region,start,end,strand\nn1,chr2,0,2,+\n")
-    out = rd.read_coordinate_folder(tmp_path, genome)
+    out = lay.read_coordinate_folder(tmp_path, genome)
     assert out.seqs == ["gg", "ACGT"]
     assert out.labels.tolist() == [0, 1]
 
@@ -300,13 +301,13 @@ def test_fasta_classes_filter_truncate_and_n_pad(tmp_path):
     mouse = tmp_path / "mouse.fa.gz"
     with gzip.open(mouse, "wt") as fh:
         fh.write(">m1\n" + "G" * 25 + "T" * 25 + "\n>m2\n" + "C" * 20 + "\n")
-    out = rd.read_fasta_classes({1: [mouse], 0: [turtle]}, max_len=40, min_length=20)
+    out = lay.read_fasta_classes({1: [mouse], 0: [turtle]}, max_len=40, min_length=20)
     # t1 (10 bp) and m2 (20 bp, not longer than 20) are dropped.
     assert out.ids == ["turtle.fa:t2", "mouse.fa.gz:m1"]
     assert out.seqs == ["AC" * 15 + "N" * 10, "G" * 25 + "T" * 15]
     assert out.labels.tolist() == [0, 1]
     with pytest.raises(ValueError, match="no FASTA record longer than min_length=100"):
-        rd.read_fasta_classes({0: [turtle]}, max_len=40, min_length=100)
+        lay.read_fasta_classes({0: [turtle]}, max_len=40, min_length=100)
 
 
 def test_labeled_sequences_subset_concat_and_length_check():

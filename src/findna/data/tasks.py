@@ -25,13 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from findna.data.alphabet import OnInvalid
-from findna.data.readers import (
-    LabeledSequences,
-    read_class_folders,
-    read_coordinate_folder,
-    read_fasta_classes,
-    read_table,
-)
+from findna.data.layouts import read_class_folders, read_coordinate_folder, read_fasta_classes
+from findna.data.readers import LabeledSequences, read_table
 from findna.data.root import data_root
 from findna.data.splits import PROTOCOLS, apply_protocol, shared_sequences
 
