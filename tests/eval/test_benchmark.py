@@ -25,14 +25,6 @@ from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def synthetic_tasks(tmp, n_tasks=2):
     """GC-rich (1) versus AT-rich (0) sequences of 16-24 bp, 50 per task."""
     specs = []

@@ -19,15 +19,6 @@ from findna.model.network import FinDNANetwork
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "finetune"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """2 shared cores: OpenMP threads of parallel test processes spin against each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def motif_task(tmp: Path, n: int = 120, noise: float = 0.0, seed: int = 0) -> TaskData:
     """Class 1 = GC-rich, class 0 = AT-rich random sequences of 20-32 bp (labels flipped with
     probability ``noise``), re-split 70/10/20."""

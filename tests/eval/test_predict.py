@@ -22,14 +22,6 @@ from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A classifier fine-tuned for one epoch on a 3-class task of 12-30 bp, with CLS pooling."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from findna.cli.args import add_overrides, add_task_run_args
+
 if TYPE_CHECKING:  # annotations only; handlers import lazily
     from findna.eval.features import FeatureConfig
     from findna.model.config import ModelConfig
@@ -92,14 +94,8 @@ def add_probe(sub: argparse._SubParsersAction) -> None:
         "--model", required=True, help="HF model dir, pretraining run dir, .ckpt, or 'scratch'"
     )
     p.add_argument("--config", help="ProbeConfig YAML, e.g. configs/probe/paper.yaml")
-    p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override one setting, e.g. --set head=knn --set features.pooling=cls",
-    )  # fmt: skip
-    p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of random task splits")
-    p.add_argument("--scratch-model", help="ModelConfig YAML for --model scratch (default paper)")
-    p.add_argument("--name", help="model name in the report (default: source name)")
+    add_overrides(p, "override one setting, e.g. --set head=knn --set features.pooling=cls")
+    add_task_run_args(p, "model name in the report (default: source name)")
     p.add_argument("--out", default="runs/probe", help="output directory")
     p.add_argument("--cache-dir", help="feature cache (default OUT/features)")
     p.set_defaults(handler=_probe)
@@ -171,14 +167,8 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
         "--model", required=True, help="HF model dir, pretraining run dir, .ckpt, or 'scratch'"
     )
     p.add_argument("--config", help="YAML preset, e.g. configs/finetune/paper.yaml")
-    p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override one setting, e.g. --set lr=1e-3 --set which=student (repeatable)",
-    )  # fmt: skip
-    p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of random task splits")
-    p.add_argument("--scratch-model", help="ModelConfig YAML for --model scratch (default paper)")
-    p.add_argument("--name", help="model name in the report (default: the weights' id)")
+    add_overrides(p, "override one setting, e.g. --set lr=1e-3 --set which=student")
+    add_task_run_args(p, "model name in the report (default: the weights' id)")
     p.add_argument("--out", default="runs/finetune", help="output directory")
     p.add_argument("--no-save", action="store_true", help="do not save the fine-tuned models")
     p.set_defaults(handler=_finetune)
@@ -252,10 +242,7 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("probe", "finetune"))
     p.add_argument("--seeds", help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--config", help="YAML preset, e.g. configs/benchmark/emp_probe.yaml")
-    p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override one setting, e.g. --set finetune.epochs=5 --set probe.head=knn",
-    )  # fmt: skip
+    add_overrides(p, "override one setting, e.g. --set finetune.epochs=5 --set probe.head=knn")
     p.add_argument("--out", help="output directory (default runs/benchmark)")
     p.add_argument("--force", action="store_true", help="discard results already in --out")
     p.set_defaults(handler=_benchmark)

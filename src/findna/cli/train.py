@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from findna.cli.args import add_overrides
+
 
 def add_pretrain(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,14 +19,7 @@ def add_pretrain(sub: argparse._SubParsersAction) -> None:
         "resolved config is saved as OUT/config.yaml and inside every checkpoint.",
     )
     p.add_argument("--config", help="YAML preset, e.g. configs/pretrain/tiny.yaml")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one setting, e.g. --set optim.lr=1e-3 --set run.devices=2 (repeatable)",
-    )
+    add_overrides(p, "override one setting, e.g. --set optim.lr=1e-3 --set run.devices=2")
     p.add_argument("--out", help="run directory (same as --set run.out_dir=...)")
     p.add_argument(
         "--resume",
@@ -109,23 +104,14 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="demo directory (default runs/demo)")
     p.add_argument("--config", default="configs/pretrain/tiny.yaml", help="pretraining preset")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="pretraining override for both runs (repeatable)",
-    )
+    add_overrides(p, "pretraining override for both runs")
     p.add_argument("--tasks", default="gue/EMP/H3,gue/EMP/H4", help="comma-separated task names")
     p.add_argument("--seeds", default="0,1,2", help="probe seeds (default 0,1,2)")
-    p.add_argument(
+    add_overrides(
+        p,
+        "benchmark override, e.g. --probe-set probe.epochs=10",
         "--probe-set",
-        dest="probe_overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="benchmark override, e.g. --probe-set probe.epochs=10 (repeatable)",
+        "probe_overrides",
     )
     p.set_defaults(handler=_demo)
 
