@@ -42,9 +42,16 @@ def _check_codes(codes: torch.Tensor, op: str) -> tuple[int, int]:
     return codes.shape[0], codes.shape[1]
 
 
-def _check_span(op: str, low: int, high: int, what: str = "length") -> None:
+def _check_span(
+    op: str, low: int, high: int, what: str = "length", seq_len: int | None = None
+) -> None:
+    """Check a ``min..max`` range; with ``seq_len``, the segment must also fit in the sequence."""
     if low < 0 or high < low:
         raise ValueError(f"{op}: need 0 <= min_{what} <= max_{what}, got {low} and {high}")
+    if seq_len is not None and high > seq_len:
+        raise ValueError(
+            f"{op}: max_{what}={high} exceeds the sequence length {seq_len}; lower max_{what}"
+        )
 
 
 def _draw(low: int, high: int, batch: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -81,11 +88,7 @@ def deletion(
         (B, L) codes, same dtype.
     """
     batch, seq_len = _check_codes(codes, "deletion")
-    _check_span("deletion", min_len, max_len)
-    if max_len > seq_len:
-        raise ValueError(
-            f"deletion: max_len={max_len} exceeds the sequence length {seq_len}; lower max_len"
-        )
+    _check_span("deletion", min_len, max_len, seq_len=seq_len)
     dev = codes.device
     length = _draw(min_len, max_len, batch, generator, dev)[:, None]  # (B, 1)
     start = _draw(0, seq_len - max_len, batch, generator, dev)[:, None]  # (B, 1)
@@ -190,11 +193,7 @@ def inversion(
         (B, L) codes, same dtype.
     """
     batch, seq_len = _check_codes(codes, "inversion")
-    _check_span("inversion", min_len, max_len)
-    if max_len > seq_len:
-        raise ValueError(
-            f"inversion: max_len={max_len} exceeds the sequence length {seq_len}; lower max_len"
-        )
+    _check_span("inversion", min_len, max_len, seq_len=seq_len)
     dev = codes.device
     length = _draw(min_len, max_len, batch, generator, dev)[:, None]
     start = _draw(0, seq_len - max_len, batch, generator, dev)[:, None]

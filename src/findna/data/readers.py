@@ -17,7 +17,8 @@ Layouts:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -265,14 +266,12 @@ def decode_kmers(text: str, *, source: str = "sequence", k: int | None = None) -
     return tokens[0] + "".join(t[-1] for t in tokens[1:])
 
 
-def read_frame(path: Path, sep: str | None) -> pd.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if sep is None:
-        sep = table_separator(path)
+@contextmanager
+def table_errors(path: Path, sep: str) -> Iterator[None]:
+    """Turn pandas' empty-file and parse errors in the block into ValueErrors naming ``path``."""
     kind = "TSV" if sep == "\t" else "CSV"
     try:
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False)
+        yield
     except pd.errors.EmptyDataError:
         raise ValueError(
             f"{path}: file is empty; expected a header line and data rows ({kind})"
@@ -282,6 +281,15 @@ def read_frame(path: Path, sep: str | None) -> pd.DataFrame:
             f"{path}: cannot be parsed as {kind} ({err}). Every row needs as many fields as the "
             "header (pandas counts the header as line 1)."
         ) from None
+
+
+def read_frame(path: Path, sep: str | None) -> pd.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if sep is None:
+        sep = table_separator(path)
+    with table_errors(path, sep):
+        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False)
     df.columns = [str(c).strip() for c in df.columns]
     return df
 

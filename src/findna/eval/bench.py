@@ -51,6 +51,7 @@ from findna.eval.bench_machine import (
 )
 from findna.model.chordmixer import make_rotation
 from findna.model.config import ModelConfig
+from findna.model.network import count_parameters
 from findna.model.student_teacher import SelfDistillation
 from findna.train.config import PretrainConfig
 
@@ -293,7 +294,7 @@ def bench_step(
     flops = step_flops(cfg.model, batch, tokens, model.teacher is not None)
     peak = peak_gflops(matmul, dtype, threads)
     gflops = flops / step_s / 1e9
-    n_params = sum(p.numel() for p in model.student.parameters())
+    n_params = count_parameters(model.student)
     logger.info("%s %s %d thread(s): %.3f s/step", name, dtype, threads, step_s)
     return StepResult(
         config=name,

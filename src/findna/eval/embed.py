@@ -40,6 +40,7 @@ from findna.data.readers import (
     detect_kmers,
     find_sequence_column,
     sequence_space_error,
+    table_errors,
     table_separator,
 )
 from findna.eval.features import (
@@ -87,8 +88,7 @@ def _table_records(
     import pandas as pd
 
     sep = table_separator(path)
-    kind = "TSV" if sep == "\t" else "CSV"
-    try:
+    with table_errors(path, sep):
         reader = pd.read_csv(
             path, sep=sep, dtype=str, keep_default_na=False, na_filter=False, chunksize=rows
         )
@@ -127,15 +127,6 @@ def _table_records(
                     (rid if rid is not None else f"{path.name}:{row}"),
                     encode(seq, on_invalid=on_invalid, source=where(i)),
                 )
-    except pd.errors.EmptyDataError:
-        raise ValueError(
-            f"{path}: file is empty; expected a header line and data rows ({kind})"
-        ) from None
-    except pd.errors.ParserError as err:
-        raise ValueError(
-            f"{path}: cannot be parsed as {kind} ({err}). Every row needs as many fields as the "
-            "header (pandas counts the header as line 1)."
-        ) from None
 
 
 def _text_records(path: Path, on_invalid: OnInvalid) -> Iterator[tuple[str, np.ndarray]]:
