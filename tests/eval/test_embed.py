@@ -11,8 +11,8 @@ from findna.cli import main
 from findna.data.alphabet import decode
 from findna.eval.embed import embed_file, ids_path, read_embeddings, read_sequences
 from findna.eval.features import FeatureConfig, extract_features
-from findna.eval.sources import load_encoder
 from findna.model.config import ModelConfig
+from findna.model.loading import load_encoder
 from findna.model.network import FinDNANetwork
 
 SEQS = ["ACGTACGTAA", "GGGCCCAAATTT", "ACGTNNACGT", "TTTTGGGGCCCCAAAA", "ACG", "CATCATCATCAT"]

@@ -17,8 +17,8 @@ from findna.eval.features import (
     extract_features,
     iter_feature_chunks,
 )
-from findna.eval.sources import load_encoder, resolve_source
 from findna.model.config import ModelConfig
+from findna.model.loading import load_encoder, resolve_source
 from findna.model.network import FinDNANetwork
 
 TINY = ModelConfig.tiny(max_len=64)  # 6 blocks per layer, width 40 pinned by load_encoder
@@ -60,7 +60,7 @@ def test_hf_dir_loads_every_weight_and_is_named_by_its_sha256(hf_dir):
 
 def test_longer_max_len_keeps_width_loads_by_name_and_reports_fresh_blocks(hf_dir, caplog):
     ref = FinDNANetwork.from_pretrained(hf_dir).state_dict()
-    with caplog.at_level(logging.INFO, logger="findna.eval.sources"):
+    with caplog.at_level(logging.INFO, logger="findna.model.loading"):
         big, model_id = load_encoder(hf_dir, max_len=300, seed=3)
     assert big.config.n_blocks_per_layer == 9 and big.config.width == TINY.width
     assert model_id == _sha(hf_dir / "model.safetensors") + "+fresh-seed3"

@@ -148,7 +148,7 @@ def test_transformer_source_fine_tunes(tmp_path):
 def test_finetune_task_keeps_seed_results_when_provenance_fails(tmp_path, monkeypatch):
     import json
 
-    from findna.eval.provenance import Provenance
+    from findna.provenance import Provenance
 
     task = motif_task(tmp_path, n=40)
     cfg = finetune_preset("tiny", epochs=1)

@@ -154,7 +154,7 @@ def test_probe_task_checksums_files_under_the_root_the_task_came_from(tmp_path):
 
 
 def test_probe_task_keeps_seed_results_when_provenance_fails(task, tmp_path, monkeypatch):
-    from findna.eval.provenance import Provenance
+    from findna.provenance import Provenance
 
     def broken(*args, **kwargs):
         raise FileNotFoundError("data file went away")

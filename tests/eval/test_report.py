@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from findna.eval.provenance import (
+from findna.eval.report import BenchmarkReport, SeedResult, aggregate, plot_comparison
+from findna.provenance import (
     Provenance,
     checkpoint_id,
     config_hash,
@@ -16,7 +17,6 @@ from findna.eval.provenance import (
     file_md5,
     git_commit,
 )
-from findna.eval.report import BenchmarkReport, SeedResult, aggregate, plot_comparison
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

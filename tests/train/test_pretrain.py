@@ -242,7 +242,7 @@ def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path, caps
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     tmp_path, capsys, monkeypatch
 ):
-    from findna.model.student_teacher import SelfDistillation
+    from findna.ssl.student_teacher import SelfDistillation
 
     forward = SelfDistillation.forward
     calls = {"n": 0}
@@ -268,7 +268,7 @@ def test_teacher_ema_follows_the_optimizer_step(tmp_path):
     """After one step the teacher is m0 * init + (1 - m0) * updated student (spec 7 row 31)."""
     import lightning as L
 
-    from findna.model.student_teacher import SelfDistillation
+    from findna.ssl.student_teacher import SelfDistillation
 
     # No warm-up, so the single step has a non-zero learning rate.
     config = micro_config(

@@ -55,7 +55,7 @@ def test_mix_seed_is_order_sensitive_and_in_range():
 def test_static_views_depend_only_on_the_window_index():
     import torch
 
-    from findna.data.views import ViewConfig
+    from findna.ssl.views import ViewConfig
     from findna.train.module import window_views
 
     cfg = ViewConfig(n_cls=2)

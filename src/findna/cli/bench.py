@@ -50,8 +50,8 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _bench_model(args: argparse.Namespace) -> None:
-    from findna.eval.bench import bench_model
-    from findna.eval.bench_report import render_report
+    from findna.perf.report import render_report
+    from findna.perf.step import bench_model
 
     results, matmul = bench_model(
         configs=[c.strip() for c in args.configs.split(",")],
@@ -67,8 +67,8 @@ def _bench_model(args: argparse.Namespace) -> None:
 
 
 def _bench_matmul(args: argparse.Namespace) -> None:
-    from findna.eval.bench_machine import bench_matmul
-    from findna.eval.bench_report import render_report
+    from findna.perf.machine import bench_matmul
+    from findna.perf.report import render_report
 
     matmul = bench_matmul(
         args.shapes, args.dtypes, args.threads, args.repeats, min_total_s=args.min_time

@@ -118,7 +118,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 def _demo(args: argparse.Namespace) -> None:
     from findna.eval.benchmark import parse_seeds
-    from findna.eval.demo import run_demo
+    from findna.workflows.demo import run_demo
 
     result = run_demo(
         args.out,

@@ -57,11 +57,11 @@ from findna.data.root import data_root
 from findna.data.tasks import TaskData, TaskSpec, get_task, load_task
 from findna.eval.finetune import FinetuneConfig, run_finetune
 from findna.eval.probe import ProbeConfig, run_probe
-from findna.eval.provenance import Provenance, checkpoint_id, config_hash
 from findna.eval.report import BenchmarkReport, SeedResult, plot_comparison
-from findna.eval.sources import SCRATCH, load_encoder, resolve_source
 from findna.eval.suites import FINETUNE_PRESETS, TASK_PRESETS, data_files, resolve_tasks
 from findna.model.config import ModelConfig
+from findna.model.loading import SCRATCH, load_encoder, resolve_source
+from findna.provenance import Provenance, checkpoint_id, config_hash
 
 log = logging.getLogger(__name__)
 

@@ -49,8 +49,8 @@ from findna.eval.features import (
     feature_dim,
     iter_feature_chunks,
 )
-from findna.eval.sources import load_encoder
 from findna.model.config import ModelConfig
+from findna.model.loading import load_encoder
 
 if TYPE_CHECKING:
     from findna.data.tasks import TaskSpec
@@ -268,7 +268,7 @@ def embed_file(
 
     Args:
         input_path: FASTA, CSV/TSV or text file (see the module docstring).
-        source: model source (see :func:`findna.eval.sources.load_encoder`).
+        source: model source (see :func:`findna.model.loading.load_encoder`).
         out: ``.npy`` (plus ``.ids.txt``) or ``.parquet``.
         cfg: feature settings (default ``FeatureConfig()``).
         which, max_len, length_mode, scratch_config, seed: passed to ``load_encoder``.

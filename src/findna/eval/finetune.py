@@ -1,7 +1,7 @@
 """Fine-tuning (paper Tables 2 and 3): the whole encoder plus a classification head, per task.
 
 ``run_finetune(task, source, cfg, seed)`` builds the encoder from a model source (HF directory,
-pretraining run, ``.ckpt`` or ``"scratch"``; ``findna.eval.sources``), adds a pooling and a
+pretraining run, ``.ckpt`` or ``"scratch"``; ``findna.model.loading``), adds a pooling and a
 ``ClassificationHead`` (:class:`findna.eval.predict.SequenceClassifier`) and trains every weight
 with AdamW, a per-batch cosine schedule with linear warm-up and gradient clipping (spec 5.1).
 
@@ -60,10 +60,10 @@ from findna.eval.report import (
     write_seed_results,
     write_task_report,
 )
-from findna.eval.sources import load_encoder
 from findna.model.config import ModelConfig
+from findna.model.loading import load_encoder
 from findna.model.network import FinDNANetwork, load_pretrained_backbone_
-from findna.train.schedules import cosine_with_warmup
+from findna.ssl.schedules import cosine_with_warmup
 
 log = logging.getLogger(__name__)
 

@@ -38,10 +38,10 @@ from findna.eval.report import (
     write_seed_results,
     write_task_report,
 )
-from findna.eval.sources import SCRATCH, load_encoder
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
-from findna.train.schedules import cosine_with_warmup
+from findna.model.loading import SCRATCH, load_encoder
+from findna.ssl.schedules import cosine_with_warmup
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def run_probe(
 
     Args:
         task: the loaded task (its splits are used as they are).
-        source: a model source for :func:`findna.eval.sources.load_encoder`.
+        source: a model source for :func:`findna.model.loading.load_encoder`.
         cfg: probe settings.
         seed: seeds the scratch/fresh weights, the head initialisation and the batch order.
         cache_dir: where features are cached (None: no cache).

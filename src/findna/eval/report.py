@@ -26,7 +26,7 @@ import pandas as pd
 
 from findna.eval.metrics import PRIMARY_METRICS
 from findna.eval.plots import new_figure, save_figure
-from findna.eval.provenance import Provenance
+from findna.provenance import Provenance
 
 if TYPE_CHECKING:
     from findna.data.tasks import TaskData
@@ -352,9 +352,9 @@ def write_task_report(
         scratch_config: the architecture of a ``scratch`` source (default: the paper's).
     """
     from findna.config import config_to_dict
-    from findna.eval.sources import SCRATCH, resolve_source
     from findna.eval.suites import data_files
     from findna.model.config import ModelConfig
+    from findna.model.loading import SCRATCH, resolve_source
 
     plain = {**settings, "source": str(source), "task_seed": task.seed}
     if str(source) == SCRATCH:

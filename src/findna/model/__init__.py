@@ -1,1 +1,1 @@
-"""Models: ChordMixer and Transformer backbones, heads, and the student/teacher pair."""
+"""Models: ChordMixer and Transformer backbones, heads, networks, and loading them."""

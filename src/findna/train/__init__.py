@@ -1,1 +1,1 @@
-"""Training: losses, schedules, and the Lightning pretraining engine."""
+"""Training: the Lightning pretraining engine (config, data order, module, checkpoints)."""

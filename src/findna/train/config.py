@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from findna.data.views import ViewConfig
 from findna.data.windows import WindowConfig
 from findna.model.config import ModelConfig
-from findna.model.ssl_config import SSLConfig
+from findna.ssl.config import SSLConfig
+from findna.ssl.views import ViewConfig
 
 
 @dataclass

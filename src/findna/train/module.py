@@ -14,11 +14,11 @@ import lightning as L
 import torch
 
 from findna.config import config_to_dict
-from findna.data.views import ViewBatch, ViewConfig, build_views, view_kl
-from findna.model.student_teacher import SelfDistillation
+from findna.ssl.schedules import cosine_with_warmup, ema_momentum
+from findna.ssl.student_teacher import SelfDistillation
+from findna.ssl.views import ViewBatch, ViewConfig, build_views, view_kl
 from findna.train.config import PretrainConfig
 from findna.train.sampling import chunk_ids, mix_seed, steps_per_epoch
-from findna.train.schedules import cosine_with_warmup, ema_momentum
 
 CHECKPOINT_FORMAT = 1
 _VAL_SALT = 0x7A1_5EED

@@ -8,13 +8,8 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from findna.train.losses import (
-    CenteredDistillationLoss,
-    entropy,
-    mnm_loss,
-    reference_bce_mnm_loss,
-    soft_cross_entropy,
-)
+from findna.ssl.distill import CenteredDistillationLoss, entropy, soft_cross_entropy
+from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
 
 LN3 = math.log(3.0)
 

@@ -4,7 +4,7 @@ A view is a chain of steps applied to the (B, L) codes of a batch of pretraining
 one-hot encoded with K zero CLS rows appended at the END (spec 2.3). Step names:
 
     deletion, insertion, translocation, inversion, mutation   code edits (findna.data.augment)
-    mask                                                        MNM masking (findna.data.masking)
+    mask                                                        MNM masking (findna.ssl.masking)
     noise                                                       Gaussian noise on one-hot rows
     rc                                                          reverse complement with prob rc_prob
 
@@ -35,7 +35,7 @@ import torch
 
 from findna.data import augment
 from findna.data.alphabet import NUM_CHANNELS, one_hot
-from findna.data.masking import check_mask_params, mask_tokens
+from findna.ssl.masking import check_mask_params, mask_tokens
 
 Step = Literal[
     "deletion", "insertion", "translocation", "inversion", "mutation", "mask", "noise", "rc"

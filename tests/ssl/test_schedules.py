@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from findna.train.schedules import cosine_with_warmup, ema_momentum, teacher_temperature
+from findna.ssl.schedules import cosine_with_warmup, ema_momentum, teacher_temperature
 
 
 def test_cosine_with_warmup_endpoints_and_midpoints() -> None:

@@ -1,6 +1,6 @@
 """Machine side of ``findna bench``: matmul peaks, CPU description, load and thread control.
 
-The pretraining-step benchmark (``findna.eval.bench``) compares its achieved FLOP rate with the
+The pretraining-step benchmark (``findna.perf.step``) compares its achieved FLOP rate with the
 matmul rate measured here for the same dtype and thread count, on the same machine and in the
 same process, so that "share of peak" means "share of what this PyTorch build's GEMM reaches".
 

@@ -5,7 +5,7 @@ Usage::
     .venv/bin/python benchmarks/bench_model.py [findna bench model options]
     # same as: findna bench model --configs tiny,paper --dtypes fp32,bf16 ...
 
-See ``findna.eval.bench`` for what is timed and how FLOPs are counted, and docs/performance.md
+See ``findna.perf.step`` for what is timed and how FLOPs are counted, and docs/performance.md
 for the figures measured on the development machine.
 """
 

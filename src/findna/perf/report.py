@@ -8,8 +8,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from findna.eval.bench import StepResult
-from findna.eval.bench_machine import MatmulResult, cpu_description
+from findna.perf.machine import MatmulResult, cpu_description
+from findna.perf.step import StepResult
 
 
 def _fmt_other(value: float | None) -> str:

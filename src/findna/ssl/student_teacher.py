@@ -4,7 +4,7 @@ One object holds the student network, its EMA teacher (an exact copy that never 
 gradients and always runs in eval mode) and the centred distillation loss with its centre
 buffer. ``forward(views)`` returns the losses of one step; the trainer then does
 backward -> clip -> ``optimizer.step()`` -> ``update_teacher(m)`` (EMA *after* the optimiser step,
-decision table row 31), with ``m`` from ``findna.train.schedules.ema_momentum``.
+decision table row 31), with ``m`` from ``findna.ssl.schedules.ema_momentum``.
 
 For ``variant="cm-mnm"`` (the paper's MNM-only ablation) there is no teacher and no CL loss.
 """
@@ -21,17 +21,13 @@ from torch import Tensor, nn
 
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
-from findna.model.ssl_config import SSLConfig
-from findna.train.losses import (
-    CenteredDistillationLoss,
-    entropy,
-    mnm_loss,
-    reference_bce_mnm_loss,
-)
-from findna.train.schedules import teacher_temperature
+from findna.ssl.config import SSLConfig
+from findna.ssl.distill import CenteredDistillationLoss, entropy
+from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
+from findna.ssl.schedules import teacher_temperature
 
 if TYPE_CHECKING:
-    from findna.data.views import ViewBatch
+    from findna.ssl.views import ViewBatch
 
 
 @torch.no_grad()

@@ -10,17 +10,9 @@ import pytest
 import torch
 
 from findna.cli import main
-from findna.data.views import ViewConfig
 from findna.data.windows import WindowConfig
-from findna.eval.bench import (
-    PHASES,
-    bench_step,
-    default_batch,
-    forward_flops,
-    resolve_preset,
-    step_flops,
-)
-from findna.eval.bench_machine import (
+from findna.model.config import ModelConfig
+from findna.perf.machine import (
     MatmulResult,
     bench_matmul,
     best_seconds,
@@ -31,9 +23,17 @@ from findna.eval.bench_machine import (
     wait_for_quiet,
     watch_load,
 )
-from findna.eval.bench_report import render_report
-from findna.model.config import ModelConfig
-from findna.model.ssl_config import SSLConfig
+from findna.perf.report import render_report
+from findna.perf.step import (
+    PHASES,
+    bench_step,
+    default_batch,
+    forward_flops,
+    resolve_preset,
+    step_flops,
+)
+from findna.ssl.config import SSLConfig
+from findna.ssl.views import ViewConfig
 from findna.train.config import DataConfig, PretrainConfig
 
 

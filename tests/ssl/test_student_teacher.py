@@ -7,11 +7,11 @@ import torch
 from torch import nn
 
 from findna.config import config_from_dict
-from findna.data.views import ViewBatch, ViewConfig, build_views
 from findna.model.config import ModelConfig
-from findna.model.ssl_config import SSLConfig
-from findna.model.student_teacher import SelfDistillation, ema_update_
-from findna.train.losses import mnm_loss
+from findna.ssl.config import SSLConfig
+from findna.ssl.mnm import mnm_loss
+from findna.ssl.student_teacher import SelfDistillation, ema_update_
+from findna.ssl.views import ViewBatch, ViewConfig, build_views
 
 SEQ_LEN = 32
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from findna.data.alphabet import PAD
-from findna.data.masking import mask_tokens
+from findna.ssl.masking import mask_tokens
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -27,9 +27,9 @@ import torch
 from safetensors.torch import load_file
 
 from findna.config import config_from_dict
-from findna.eval.provenance import checkpoint_id
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork, load_pretrained_backbone_
+from findna.provenance import checkpoint_id
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ losses and the optimiser ignored). For T = L + K tokens per sequence::
 
 (transformer backbone: n_layers * (8*T*d^2 + 4*T^2*d + 4*T*d*h) per sequence instead of the
 blocks term). The achieved rate ``F_step / step time`` is compared with the best matmul rate of
-the same dtype and thread count (``findna.eval.bench_machine``).
+the same dtype and thread count (``findna.perf.machine``).
 
 Rotation share: the student backbone's forward + backward is timed with its real rotation and
 with the rotation replaced by the identity (interleaved, median of ``repeats`` pairs); the share
@@ -36,8 +36,10 @@ import torch
 
 import findna
 from findna.config import load_config
-from findna.data.views import build_views
-from findna.eval.bench_machine import (
+from findna.model.chordmixer import make_rotation
+from findna.model.config import ModelConfig
+from findna.model.network import count_parameters
+from findna.perf.machine import (
     DTYPES,
     MatmulResult,
     bench_matmul,
@@ -49,10 +51,8 @@ from findna.eval.bench_machine import (
     wait_for_quiet,
     watch_load,
 )
-from findna.model.chordmixer import make_rotation
-from findna.model.config import ModelConfig
-from findna.model.network import count_parameters
-from findna.model.student_teacher import SelfDistillation
+from findna.ssl.student_teacher import SelfDistillation
+from findna.ssl.views import build_views
 from findna.train.config import PretrainConfig
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class StepResult:
         views_share: ``phases["views"] / step_s``.
         rotation_share: share of the student backbone's forward + backward spent in rotation
             (identity-swap method); rotation_direct_share: the same from timing the op alone.
-        load_1min, other_cpu: machine load (see ``findna.eval.bench_machine.LoadSample``).
+        load_1min, other_cpu: machine load (see ``findna.perf.machine.LoadSample``).
     """
 
     config: str
@@ -252,7 +252,7 @@ def bench_step(
         rotation_repeats: interleaved pairs for the rotation share (0 skips it).
         seed: seeds weights, codes and views.
         max_other_cpu: if set, first wait (up to 3 min) until other processes use fewer
-            cores than this (``findna.eval.bench_machine.wait_for_quiet``).
+            cores than this (``findna.perf.machine.wait_for_quiet``).
 
     Returns:
         A :class:`StepResult`.

@@ -1,0 +1,1 @@
+"""Speed: step throughput, GFLOP/s against the measured matmul peak, and their report."""

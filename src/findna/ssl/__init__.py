@@ -1,0 +1,1 @@
+"""Self-distillation: views, masking, losses, the student/teacher pair and its schedules."""
