@@ -189,6 +189,39 @@ def read_preset(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
     return _merge(read_preset(path.parent / base, (*_seen, path)), data)
 
 
+PRESETS_DIR = Path(__file__).resolve().parent / "configs"
+"""The YAML presets shipped with findna (``configs/`` in the repository links here)."""
+
+
+def preset_path(kind: str, name_or_path: str | Path) -> Path:
+    """A YAML preset given as a path, or by name from the presets shipped with findna.
+
+    Args:
+        kind: the preset folder: ``pretrain``, ``finetune``, ``probe``, ``benchmark``, ``model``.
+        name_or_path: an existing file path, or a preset name such as ``tiny`` (looked up as
+            ``configs/<kind>/<name>.yaml`` inside the package).
+
+    Raises:
+        FileNotFoundError: neither a file nor a shipped preset, with the available names.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = PRESETS_DIR / kind / f"{path.stem if path.suffix == '.yaml' else path}.yaml"
+    if path.parent == Path(".") and shipped.is_file():
+        return shipped
+    names = ", ".join(preset_names(kind)) or "none"
+    raise FileNotFoundError(
+        f"{kind} preset {str(name_or_path)!r} is neither a YAML file nor a shipped preset "
+        f"(shipped: {names})"
+    )
+
+
+def preset_names(kind: str) -> list[str]:
+    """Names of the shipped presets of ``kind``, sorted."""
+    return sorted(p.stem for p in (PRESETS_DIR / kind).glob("*.yaml"))
+
+
 def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = ()) -> T:
     """Defaults of ``cls``, then the YAML preset at ``path``, then ``key=value`` overrides."""
     data: dict[str, Any] = {}

@@ -19,8 +19,9 @@ from findna.eval.benchmark import (
     parse_seeds,
     run_benchmark,
 )
+from findna.eval.finetune import finetune_preset
 from findna.eval.probe import ProbeConfig
-from findna.eval.suites import finetune_preset, resolve_tasks
+from findna.eval.suites import resolve_tasks
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import findna.eval.finetune as ft
-from findna.config import load_config
+from findna.config import load_config, preset_names
 from findna.data.tasks import TaskData, TaskSpec, load_task
-from findna.eval.finetune import FinetuneConfig, adapt_encoder, run_finetune
-from findna.eval.suites import FINETUNE_PRESETS, finetune_preset
+from findna.eval.finetune import FinetuneConfig, adapt_encoder, finetune_preset, run_finetune
+from findna.eval.suites import TASK_PRESETS
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
 
@@ -110,15 +110,22 @@ def test_config_validation():
         FinetuneConfig(pooling="cls", n_cls=0)
     with pytest.raises(ValueError, match="warmup_frac"):
         FinetuneConfig(warmup_frac=1.5)
-    with pytest.raises(ValueError, match="unknown fine-tuning preset 'nope'"):
+    with pytest.raises(FileNotFoundError, match=r"finetune preset .nope. .*\(shipped: gb_"):
         finetune_preset("nope")
     assert FinetuneConfig(pooling="cls").cls_tokens == 10
     assert FinetuneConfig().cls_tokens == 0
 
 
-@pytest.mark.parametrize("name", sorted(FINETUNE_PRESETS))
-def test_yaml_presets_match_the_code(name):
-    assert load_config(FinetuneConfig, CONFIGS / f"{name}.yaml") == finetune_preset(name)
+@pytest.mark.parametrize("name", preset_names("finetune"))
+def test_shipped_presets_load_by_name_and_by_path(name):
+    by_name = finetune_preset(name)
+    assert load_config(FinetuneConfig, CONFIGS / f"{name}.yaml") == by_name
+    assert finetune_preset(name, epochs=7).epochs == 7
+
+
+def test_every_task_preset_is_shipped():
+    assert set(TASK_PRESETS.values()) <= set(preset_names("finetune"))
+    assert {"paper", "tiny", "gue_virus"} <= set(preset_names("finetune"))
 
 
 def test_paper_preset_is_the_paper_emp_setting():

@@ -9,7 +9,7 @@ import torch
 
 from findna.cli import main
 from findna.data.tasks import TaskSpec, load_task
-from findna.eval.finetune import run_finetune
+from findna.eval.finetune import finetune_preset, run_finetune
 from findna.eval.predict import (
     SequenceClassifier,
     encode_sequences,
@@ -17,7 +17,6 @@ from findna.eval.predict import (
     predict_file,
     predict_proba,
 )
-from findna.eval.suites import finetune_preset
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
 

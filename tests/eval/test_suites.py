@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from findna.data.catalog import data_files, is_available, task_files
 from findna.data.tasks import TaskSpec, fasta_class_task, folder_task
-from findna.eval.suites import data_files, is_available, task_files
 
 
 def test_data_files_expand_folders_and_use_the_given_root(tmp_path):

@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 
 from findna.cli import main
 from findna.config import load_config
+from findna.model.loading import network_from_checkpoint, read_checkpoint
 from findna.model.network import FinDNANetwork
-from findna.train.checkpoint import network_from_checkpoint, read_checkpoint
 from findna.train.config import PretrainConfig
 
 

@@ -67,12 +67,12 @@ def add_export(sub: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from findna.model.loading import run_checkpoint
     from findna.train.checkpoint import export_checkpoint
 
     path = Path(args.checkpoint)
     if path.is_dir():
-        candidates = [path / "checkpoints" / n for n in ("final.ckpt", "last.ckpt")]
-        path = next((c for c in candidates if c.is_file()), candidates[0])
+        path = run_checkpoint(path) or path / "checkpoints" / "final.ckpt"
     out = export_checkpoint(path, args.out, args.which)
     print(f"{args.which} exported to {out} (load with FinDNANetwork.from_pretrained)")
 

@@ -1,4 +1,5 @@
-"""Text for ``findna data list`` and ``findna data info``: what lies under the data root.
+"""What lies under the data root: each task's data files, and the text of ``findna data list``
+and ``findna data info``.
 
 ``format_listing`` is fast (it counts lines, it encodes nothing); ``format_info`` loads one task
 with its split protocol, or summarises one genome with :func:`findna.data.genome.genome_summary`.
@@ -15,9 +16,41 @@ import pandas as pd
 
 from findna.data.root import data_root
 from findna.data.splits import PROTOCOLS
-from findna.data.tasks import TASKS, TaskData, TaskSpec, get_task, load_task
+from findna.data.tasks import TASKS, TaskData, TaskSpec, get_task, load_task, task_paths, task_root
 
 GENOME_DIR = "genomes"
+
+
+def task_files(spec: TaskSpec, root: str | Path | None = None) -> list[Path]:
+    """The data paths of a task: its ``files`` (files or class folders), its ``class_files``
+    and its genome, resolved against ``root``.
+
+    Args:
+        spec: the task.
+        root: the data root relative paths are resolved against; None uses
+            :func:`findna.data.root.data_root` (only looked up when some path is relative).
+    """
+    base = task_root(spec, root)
+    return [Path(p) if base is None else base / p for p in task_paths(spec)]
+
+
+def data_files(spec: TaskSpec, root: str | Path | None) -> list[Path]:
+    """Every data file of a task (folders expanded), for provenance checksums.
+
+    Args:
+        spec: the task.
+        root: the data root the task was loaded with (``TaskData.root``); None: see
+            :func:`task_files`.
+    """
+    out: list[Path] = []
+    for p in task_files(spec, root):
+        out += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    return out
+
+
+def is_available(spec: TaskSpec, root: str | Path | None = None) -> bool:
+    """Whether every data path of ``spec`` exists under the data root."""
+    return all(p.exists() for p in task_files(spec, root))
 
 
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:

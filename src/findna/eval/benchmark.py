@@ -53,12 +53,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from findna.config import config_from_dict, config_to_dict, dump_config, load_config
+from findna.data.catalog import data_files
 from findna.data.root import data_root
 from findna.data.tasks import TaskData, TaskSpec, get_task, load_task
-from findna.eval.finetune import FinetuneConfig, run_finetune
+from findna.eval.finetune import FinetuneConfig, preset_settings, run_finetune
 from findna.eval.probe import ProbeConfig, run_probe
 from findna.eval.report import BenchmarkReport, SeedResult, plot_comparison
-from findna.eval.suites import FINETUNE_PRESETS, TASK_PRESETS, data_files, resolve_tasks
+from findna.eval.suites import TASK_PRESETS, resolve_tasks
 from findna.model.config import ModelConfig
 from findna.model.loading import SCRATCH, load_encoder, resolve_source
 from findna.provenance import Provenance, checkpoint_id, config_hash
@@ -277,7 +278,7 @@ def finetune_settings(cfg: BenchmarkConfig, task: str, which: str) -> FinetuneCo
     """The fine-tuning settings of one task: ``cfg.finetune`` (+ its preset) and ``which``."""
     base = config_to_dict(cfg.finetune)
     if cfg.per_task_presets and task in TASK_PRESETS:
-        base.update(FINETUNE_PRESETS[TASK_PRESETS[task]])
+        base.update(preset_settings(TASK_PRESETS[task]))
     base["which"] = which
     return config_from_dict(FinetuneConfig, base, f"finetune settings of {task}")
 

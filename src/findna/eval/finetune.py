@@ -21,7 +21,7 @@ with AdamW, a per-batch cosine schedule with linear warm-up and gradient clippin
   chosen by name.
 
 Defaults: the paper's GUE EMP setting (batch 32, lr 5e-4, 20 epochs, 30% warm-up, dropout 0.1,
-wd 0.1). Named presets: ``findna.eval.suites.FINETUNE_PRESETS`` (= ``configs/finetune/*.yaml``).
+wd 0.1). Named presets: ``configs/finetune/*.yaml`` (:func:`finetune_preset`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch.optim.lr_scheduler import LambdaLR
 
-from findna.config import config_to_dict, dump_config
+from findna.config import config_from_dict, config_to_dict, dump_config, preset_path, read_preset
 from findna.data.tasks import TaskData, task_max_len
 from findna.eval.features import CLS_POOLINGS
 from findna.eval.metrics import compute_metrics
@@ -53,7 +53,6 @@ from findna.eval.predict import (
     resolve_device,
     save_classifier,
 )
-from findna.eval.probe import default_model_name
 from findna.eval.report import (
     BenchmarkReport,
     SeedResult,
@@ -61,7 +60,7 @@ from findna.eval.report import (
     write_task_report,
 )
 from findna.model.config import ModelConfig
-from findna.model.loading import load_encoder
+from findna.model.loading import default_model_name, load_encoder
 from findna.model.network import FinDNANetwork, load_pretrained_backbone_
 from findna.ssl.schedules import cosine_with_warmup
 
@@ -143,6 +142,20 @@ class FinetuneConfig:
     def cls_tokens(self) -> int:
         """CLS rows actually appended: ``n_cls`` for the CLS poolings, else 0."""
         return self.n_cls if self.pooling in CLS_POOLINGS else 0
+
+
+def preset_settings(name: str) -> dict:
+    """The settings the shipped fine-tuning preset ``configs/finetune/<name>.yaml`` changes."""
+    return read_preset(preset_path("finetune", name))
+
+
+def finetune_preset(name: str, **changes: object) -> FinetuneConfig:
+    """``FinetuneConfig`` of the shipped preset ``name`` (e.g. ``tiny``, ``paper``), with changes.
+
+    Raises:
+        FileNotFoundError: no such preset (the message lists the shipped ones).
+    """
+    return config_from_dict(FinetuneConfig, {**preset_settings(name), **changes}, name)
 
 
 @dataclass

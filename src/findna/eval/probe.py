@@ -40,7 +40,7 @@ from findna.eval.report import (
 )
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
-from findna.model.loading import SCRATCH, load_encoder
+from findna.model.loading import default_model_name, load_encoder
 from findna.ssl.schedules import cosine_with_warmup
 
 log = logging.getLogger(__name__)
@@ -200,14 +200,6 @@ def _score(metrics: dict[str, float], name: str) -> float:
     return -math.inf if math.isnan(value) else value
 
 
-def default_model_name(source: str | Path) -> str:
-    """``"scratch"``, or the source's directory/file name (``RUN/model`` -> ``RUN``'s name)."""
-    if str(source) == SCRATCH:
-        return SCRATCH
-    path = Path(source).resolve()
-    return path.parent.name if path.name == "model" else path.stem
-
-
 def run_probe(
     task: TaskData,
     source: str | Path,
@@ -347,7 +339,6 @@ def probe_task(
 __all__ = [
     "ProbeConfig",
     "probe_task",
-    "default_model_name",
     "head_probs",
     "run_probe",
     "train_heads",

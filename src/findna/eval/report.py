@@ -352,7 +352,7 @@ def write_task_report(
         scratch_config: the architecture of a ``scratch`` source (default: the paper's).
     """
     from findna.config import config_to_dict
-    from findna.eval.suites import data_files
+    from findna.data.catalog import data_files
     from findna.model.config import ModelConfig
     from findna.model.loading import SCRATCH, resolve_source
 

@@ -54,6 +54,15 @@ class ResolvedSource:
     which: str
 
 
+def run_checkpoint(run_dir: str | Path) -> Path | None:
+    """A pretraining run's newest complete checkpoint: ``final.ckpt``, else ``last.ckpt``."""
+    for name in _CKPT_NAMES:
+        path = Path(run_dir) / "checkpoints" / name
+        if path.is_file():
+            return path
+    return None
+
+
 def resolve_source(source: str | Path, which: str = "teacher") -> ResolvedSource:
     """Find the weights file behind a model source without loading it.
 
@@ -89,13 +98,67 @@ def resolve_source(source: str | Path, which: str = "teacher") -> ResolvedSource
     model_dir = path / "model"
     if which == "teacher" and (model_dir / "model.safetensors").is_file():
         return ResolvedSource("hf_dir", model_dir / "model.safetensors", which)
-    for name in _CKPT_NAMES:
-        if (path / "checkpoints" / name).is_file():
-            return ResolvedSource("checkpoint", path / "checkpoints" / name, which)
+    ckpt = run_checkpoint(path)
+    if ckpt is not None:
+        return ResolvedSource("checkpoint", ckpt, which)
     raise FileNotFoundError(
         f"{path} holds no findna model: expected config.json + model.safetensors, or a run "
         f"directory with model/ or checkpoints/{{{','.join(_CKPT_NAMES)}}}"
     )
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a findna checkpoint on the CPU.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is truncated, corrupt, or not a findna pretraining checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch raises several types for damaged zip/pickle data
+        raise ValueError(
+            f"checkpoint {path} is corrupt or truncated ({type(err).__name__}: {err}); resume from "
+            "an earlier checkpoint or start the run again with --force"
+        ) from None
+    meta = ckpt.get("findna") if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or "config" not in meta or "state_dict" not in ckpt:
+        raise ValueError(
+            f"{path} is not a findna pretraining checkpoint (no 'findna' metadata or state_dict)"
+        )
+    return ckpt
+
+
+def checkpoint_network(
+    ckpt: dict[str, Any], which: str = "teacher", where: str = "checkpoint"
+) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
+    """The model config and the teacher (or student) state dict, prefix removed, of a checkpoint.
+
+    Raises:
+        ValueError: ``which`` is unknown, or the checkpoint holds no such network (cm-mnm runs
+            have no teacher).
+    """
+    if which not in ("teacher", "student"):
+        raise ValueError(f"which must be 'teacher' or 'student', got {which!r}")
+    cfg = config_from_dict(ModelConfig, ckpt["findna"]["config"]["model"], f"{where} model config")
+    prefix = f"model.{which}."
+    state = {k[len(prefix) :]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    if not state:
+        raise ValueError(
+            f"{where} holds no {which} weights (a cm-mnm run has no teacher: use the student)"
+        )
+    return cfg, state
+
+
+def network_from_checkpoint(ckpt: dict[str, Any], which: str = "teacher") -> FinDNANetwork:
+    """Rebuild the teacher (or student) ``FinDNANetwork`` stored in a pretraining checkpoint."""
+    cfg, state = checkpoint_network(ckpt, which)
+    net = FinDNANetwork(cfg)
+    net.load_state_dict(state, strict=True)
+    return net.eval()
 
 
 def _read_pretrained(resolved: ResolvedSource) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
@@ -118,8 +181,6 @@ def _read_pretrained(resolved: ResolvedSource) -> tuple[ModelConfig, dict[str, t
                 "model again with `findna export`"
             ) from None
         return cfg, state
-    from findna.train.checkpoint import checkpoint_network, read_checkpoint
-
     ckpt = read_checkpoint(resolved.weights)
     return checkpoint_network(ckpt, resolved.which, str(resolved.weights))
 
@@ -134,6 +195,14 @@ def _seeded_network(cfg: ModelConfig, seed: int) -> FinDNANetwork:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return FinDNANetwork(cfg)
+
+
+def default_model_name(source: str | Path) -> str:
+    """``"scratch"``, or the source's directory/file name (``RUN/model`` -> ``RUN``'s name)."""
+    if str(source) == SCRATCH:
+        return SCRATCH
+    path = Path(source).resolve()
+    return path.parent.name if path.name == "model" else path.stem
 
 
 def load_encoder(
@@ -217,4 +286,14 @@ def load_encoder(
     return net.eval(), model_id
 
 
-__all__ = ["ResolvedSource", "SCRATCH", "load_encoder", "resolve_source"]
+__all__ = [
+    "SCRATCH",
+    "ResolvedSource",
+    "checkpoint_network",
+    "default_model_name",
+    "load_encoder",
+    "network_from_checkpoint",
+    "read_checkpoint",
+    "resolve_source",
+    "run_checkpoint",
+]
