@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from findna.config import config_to_dict, dump_config, load_config, parse_overrides
+from findna.config import config_to_dict, dump_config, load_config, parse_overrides, parse_seeds
 
 
 @dataclass
@@ -93,3 +93,14 @@ def test_preset_base_loop_is_an_error(tmp_path):
     (tmp_path / "b.yaml").write_text("base: a.yaml\n")
     with pytest.raises(ValueError, match="loops back"):
         load_config(Outer, tmp_path / "a.yaml")
+
+
+def test_parse_seeds_names_the_flag():
+    assert parse_seeds("0, 1,2,") == [0, 1, 2]
+    assert parse_seeds("7", flag="--probe-seeds") == [7]
+    with pytest.raises(ValueError, match=r"--seeds '0,x': 'x' is not an integer.*--seeds 0,1,2"):
+        parse_seeds("0,x")
+    with pytest.raises(ValueError, match=r"--demo-seeds ' , ' names no seed"):
+        parse_seeds(" , ", flag="--demo-seeds")
+    with pytest.raises(ValueError, match=r"--seeds '1,2,1' repeats seed\(s\) \[1\]"):
+        parse_seeds("1,2,1")

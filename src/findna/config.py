@@ -160,6 +160,33 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
+    """Distinct integer seeds from a comma-separated flag value such as ``"0,1,2"``.
+
+    Raises:
+        ValueError: naming ``flag`` for a non-integer, an empty list or a repeated seed.
+    """
+    seeds = []
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        try:
+            seeds.append(int(part))
+        except ValueError:
+            raise ValueError(
+                f"{flag} {text!r}: {part!r} is not an integer; give comma-separated integer "
+                f"seeds, e.g. {flag} 0,1,2"
+            ) from None
+    if not seeds:
+        raise ValueError(f"{flag} {text!r} names no seed; give at least one, e.g. {flag} 0,1,2")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise ValueError(
+            f"{flag} {text!r} repeats seed(s) {repeated}; each seed counts once, list it once"
+        )
+    return seeds
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with errors that name the file."""
     path = Path(path)

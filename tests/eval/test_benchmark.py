@@ -12,13 +12,7 @@ import findna.eval.benchmark as bm
 from findna.cli import main
 from findna.config import config_to_dict, load_config
 from findna.data.tasks import TaskSpec
-from findna.eval.benchmark import (
-    BenchmarkConfig,
-    ModelSpec,
-    parse_models,
-    parse_seeds,
-    run_benchmark,
-)
+from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.finetune import finetune_preset
 from findna.eval.probe import ProbeConfig
 from findna.eval.suites import resolve_tasks
@@ -62,37 +56,6 @@ def pretrained(tmp_path):
     torch.manual_seed(0)
     FinDNANetwork(tiny_cfg()).save_pretrained(out)
     return out
-
-
-def test_parse_models():
-    specs = parse_models("findna=runs/a,runs/b/model,scratch,st=runs/a:student,runs/c/checkpoints/"
-                         "final.ckpt:student")  # fmt: skip
-    assert specs == [
-        ModelSpec("findna", "runs/a", "teacher"),
-        ModelSpec("b", "runs/b/model", "teacher"),
-        ModelSpec("scratch", "scratch", "teacher"),
-        ModelSpec("st", "runs/a", "student"),
-        ModelSpec("c-student", "runs/c/checkpoints/final.ckpt", "student"),
-    ]
-    with pytest.raises(ValueError, match="given twice"):
-        parse_models("runs/a,other/a")
-    with pytest.raises(ValueError, match="NAME=SOURCE"):
-        parse_models("=runs/a")
-    with pytest.raises(ValueError, match="doubled comma"):
-        parse_models("runs/a,,scratch")
-    with pytest.raises(ValueError, match="no models given"):
-        parse_models("")
-
-
-def test_parse_seeds_names_the_flag():
-    assert parse_seeds("0, 1,2,") == [0, 1, 2]
-    assert parse_seeds("7", flag="--probe-seeds") == [7]
-    with pytest.raises(ValueError, match=r"--seeds '0,x': 'x' is not an integer.*--seeds 0,1,2"):
-        parse_seeds("0,x")
-    with pytest.raises(ValueError, match=r"--demo-seeds ' , ' names no seed"):
-        parse_seeds(" , ", flag="--demo-seeds")
-    with pytest.raises(ValueError, match=r"--seeds '1,2,1' repeats seed\(s\) \[1\]"):
-        parse_seeds("1,2,1")
 
 
 def test_suites():

@@ -10,14 +10,10 @@ import torch
 from findna.cli import main
 from findna.data.tasks import TaskSpec, load_task
 from findna.eval.finetune import finetune_preset, run_finetune
-from findna.eval.predict import (
-    SequenceClassifier,
-    encode_sequences,
-    load_classifier,
-    predict_file,
-    predict_proba,
-)
+from findna.eval.predict import predict_file, predict_proba
+from findna.model.classifier import SequenceClassifier, load_classifier
 from findna.model.config import ModelConfig
+from findna.model.inputs import encode_sequences
 from findna.model.network import FinDNANetwork
 
 

@@ -104,9 +104,8 @@ def add_probe(sub: argparse._SubParsersAction) -> None:
 def _probe(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from findna.config import load_config
+    from findna.config import load_config, parse_seeds
     from findna.data.tasks import load_task
-    from findna.eval.benchmark import parse_seeds
     from findna.eval.probe import ProbeConfig, probe_task
 
     cfg = load_config(ProbeConfig, args.config, args.overrides)
@@ -175,9 +174,8 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
 
 
 def _finetune(args: argparse.Namespace) -> None:
-    from findna.config import load_config
+    from findna.config import load_config, parse_seeds
     from findna.data.tasks import load_task
-    from findna.eval.benchmark import parse_seeds
     from findna.eval.finetune import FinetuneConfig, finetune_task
 
     cfg = load_config(FinetuneConfig, args.config, args.overrides)

@@ -87,7 +87,7 @@ def add_plot_run(sub: argparse._SubParsersAction) -> None:
 def _plot_run(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from findna.eval.plots import plot_run
+    from findna.train.curves import plot_run
 
     out = Path(args.out) if args.out else Path(args.run_dir) / "curves.png"
     plot_run(args.run_dir, out)
@@ -117,7 +117,7 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from findna.eval.benchmark import parse_seeds
+    from findna.config import parse_seeds
     from findna.workflows.demo import run_demo
 
     result = run_demo(

@@ -43,30 +43,27 @@ Ablations (paper Tables 2, 4 and 9) as commands; the YAML presets are in ``confi
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from findna.config import config_from_dict, config_to_dict, dump_config, load_config
+from findna.config import config_from_dict, config_to_dict, dump_config, load_config, parse_seeds
 from findna.data.catalog import data_files
 from findna.data.root import data_root
 from findna.data.tasks import TaskData, TaskSpec, get_task, load_task
 from findna.eval.finetune import FinetuneConfig, preset_settings, run_finetune
+from findna.eval.model_specs import ModelSpec, model_id, parse_models
 from findna.eval.probe import ProbeConfig, run_probe
-from findna.eval.report import BenchmarkReport, SeedResult, plot_comparison
+from findna.eval.report import BenchmarkReport, plot_comparison
+from findna.eval.results_log import ResultLog
 from findna.eval.suites import TASK_PRESETS, resolve_tasks
 from findna.model.config import ModelConfig
-from findna.model.loading import SCRATCH, load_encoder, resolve_source
-from findna.provenance import Provenance, checkpoint_id, config_hash
+from findna.model.loading import load_encoder, resolve_source
+from findna.provenance import Provenance, config_hash
 
 log = logging.getLogger(__name__)
-
-WHICH_SUFFIXES = (":teacher", ":student")
 
 
 @dataclass
@@ -110,33 +107,6 @@ class BenchmarkConfig:
             raise ValueError(f"benchmark.seeds repeats a seed: {self.seeds}")
 
 
-def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
-    """Distinct integer seeds from a comma-separated flag value such as ``"0,1,2"``.
-
-    Raises:
-        ValueError: naming ``flag`` for a non-integer, an empty list or a repeated seed.
-    """
-    seeds = []
-    for part in (p.strip() for p in str(text).split(",")):
-        if not part:
-            continue
-        try:
-            seeds.append(int(part))
-        except ValueError:
-            raise ValueError(
-                f"{flag} {text!r}: {part!r} is not an integer; give comma-separated integer "
-                f"seeds, e.g. {flag} 0,1,2"
-            ) from None
-    if not seeds:
-        raise ValueError(f"{flag} {text!r} names no seed; give at least one, e.g. {flag} 0,1,2")
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-    if repeated:
-        raise ValueError(
-            f"{flag} {text!r} repeats seed(s) {repeated}; each seed counts once, list it once"
-        )
-    return seeds
-
-
 def load_benchmark_config(
     path: str | Path | None = None, overrides: Sequence[str] = (), **flags: Any
 ) -> BenchmarkConfig:
@@ -151,117 +121,6 @@ def load_benchmark_config(
     if isinstance(given.get("seeds"), str):
         given["seeds"] = parse_seeds(given["seeds"])
     return config_from_dict(BenchmarkConfig, {**config_to_dict(cfg), **given}, "benchmark")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """One model of a benchmark: display name, source and which network of a run."""
-
-    name: str
-    source: str
-    which: str = "teacher"
-
-    @property
-    def is_scratch(self) -> bool:
-        return self.source == SCRATCH
-
-
-def _default_name(source: str, which: str) -> str:
-    if source == SCRATCH:
-        return SCRATCH
-    path = Path(source)
-    if path.suffix == ".ckpt":
-        path = path.parent.parent if path.parent.name == "checkpoints" else path.with_suffix("")
-    if path.name == "model" and path.parent.name:
-        path = path.parent
-    name = path.resolve().name if path.name in ("", ".", "..") else path.name
-    return f"{name}-student" if which == "student" else name
-
-
-def parse_models(specs: str | Sequence[str]) -> list[ModelSpec]:
-    """Parse ``[NAME=]SOURCE[:teacher|:student]`` items (a comma-separated string or a list).
-
-    Raises:
-        ValueError: an empty list or item, an empty name, a repeated name.
-    """
-    items = specs.split(",") if isinstance(specs, str) else [s for x in specs for s in x.split(",")]
-    items = [s.strip() for s in items]
-    if not items or not any(items):
-        raise ValueError(
-            "no models given: pass --models SRC[,SRC...] e.g. findna=runs/tiny,scratch"
-        )
-    out: list[ModelSpec] = []
-    for item in items:
-        if not item:
-            raise ValueError(f"empty model spec in {specs!r}; remove the doubled comma")
-        name, sep, source = item.partition("=")
-        if not sep:
-            name, source = "", item
-        elif not name.strip() or not source.strip():
-            raise ValueError(f"model spec {item!r} must look like NAME=SOURCE[:student]")
-        which = "teacher"
-        for suffix in WHICH_SUFFIXES:
-            if source.endswith(suffix):
-                source, which = source[: -len(suffix)], suffix[1:]
-        if source == SCRATCH and which == "student":
-            raise ValueError(f"model spec {item!r}: scratch has no student/teacher")
-        out.append(ModelSpec(name.strip() or _default_name(source, which), source, which))
-    names = [m.name for m in out]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(
-            f"model name(s) {', '.join(repeated)} given twice; name them, e.g. a=RUN1,b=RUN2"
-        )
-    return out
-
-
-def _model_id(model: ModelSpec) -> str:
-    resolved = resolve_source(model.source, model.which)  # raises for a missing source
-    if resolved.weights is None:
-        return SCRATCH
-    return checkpoint_id(resolved.weights) + ("-student" if model.which == "student" else "")
-
-
-class ResultLog:
-    """Append-only JSONL of finished seeds: ``{"key", "settings", "model_id", "result"}``.
-
-    A truncated last line (a killed process) is dropped and the file rewritten on open.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: dict[tuple, dict[str, Any]] = {}
-        if not path.is_file():
-            return
-        lines = path.read_text().splitlines()
-        good = []
-        for i, line in enumerate(lines, 1):
-            try:
-                entry = json.loads(line)
-                self.entries[tuple(entry["key"])] = entry
-                good.append(line)
-            except (json.JSONDecodeError, KeyError, TypeError):
-                log.warning("%s line %d is incomplete or corrupt; that run is redone", path, i)
-        if len(good) != len(lines) or not path.read_text().endswith("\n"):
-            path.write_text("".join(g + "\n" for g in good))
-
-    def append(self, key: tuple, settings: str, model_id: str, result: SeedResult) -> None:
-        """Record one result durably (flushed and fsynced)."""
-        data = dataclasses.asdict(result)
-        for name in ("val_metrics", "test_metrics", "timings"):
-            data[name] = {k: (v if math.isfinite(v) else None) for k, v in data[name].items()}
-        entry = {"key": list(key), "settings": settings, "model_id": model_id, "result": data}
-        with open(self.path, "a") as f:
-            f.write(json.dumps(entry, allow_nan=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        self.entries[key] = entry
-
-    def result(self, key: tuple) -> SeedResult:
-        data = dict(self.entries[key]["result"])
-        for name in ("val_metrics", "test_metrics", "timings"):
-            data[name] = {k: (math.nan if v is None else v) for k, v in data[name].items()}
-        return SeedResult(**data)
 
 
 def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
@@ -324,7 +183,7 @@ def run_benchmark(
         get_task(n) for n in resolve_tasks(cfg.suite, root)
     ]  # fmt: skip
     models = parse_models(cfg.models)
-    model_ids = {m.name: _model_id(m) for m in models}
+    model_ids = {m.name: model_id(m) for m in models}
     scratch = _scratch_config(cfg, models)
     settings = _settings_hash(cfg, scratch)
     out = Path(cfg.out_dir)

@@ -32,8 +32,9 @@ import torch
 from tqdm import tqdm
 
 from findna.config import config_to_dict
-from findna.data.alphabet import PAD, encode, one_hot, reverse_complement_codes
+from findna.data.alphabet import one_hot, reverse_complement_codes
 from findna.model.heads import POOL_MODES, pool, pooled_dim
+from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes, to_codes
 from findna.model.network import FinDNANetwork
 
 if TYPE_CHECKING:
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
-CLS_POOLINGS = ("cls", "mean+cls")
 PRECISIONS = ("32", "bf16")
 
 
@@ -120,58 +120,6 @@ def feature_dim(net: FinDNANetwork, cfg: FeatureConfig) -> int:
     return pooled_dim(net.config.width, cfg.pooling)
 
 
-def fixed_pad_length(net: FinDNANetwork, cfg: FeatureConfig) -> int | None:
-    """The length every batch is padded to, or None when batches pad to their longest member."""
-    fixed_mode = net.config.backbone == "chordmixer" and net.config.length_mode == "fixed"
-    if cfg.pooling == "mean" or fixed_mode:
-        return cfg.pad_to or net.config.max_len
-    return None
-
-
-def to_codes(item: str | np.ndarray, index: int) -> np.ndarray:
-    """(L,) uint8 codes of a DNA string or code array; errors name the 0-based ``index``."""
-    if isinstance(item, np.ndarray):
-        codes = item.astype(np.uint8, copy=False)
-        if codes.ndim != 1 or (codes.size and int(codes.max()) > 4):
-            raise ValueError(f"sequence {index}: code arrays must be 1-D uint8 values 0..4 (ACGTN)")
-    elif isinstance(item, str):
-        codes = encode(item, source=f"sequence {index} (0-based)")
-    else:
-        raise ValueError(f"sequence {index}: expected a str or a code array, got {type(item)}")
-    if codes.size == 0:
-        raise ValueError(f"sequence {index} (0-based) is empty; remove it from the input")
-    return codes
-
-
-def pad_codes(
-    codes: list[np.ndarray], n_cls: int, pad: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad code arrays into one batch, with ``n_cls`` CLS rows after each sequence.
-
-    Args:
-        codes: B (L_b,) uint8 code arrays.
-        n_cls: CLS rows appended after each sequence's real tokens.
-        pad: the fixed padded length P, or None for the longest ``L_b + n_cls``.
-
-    Returns:
-        (B, P) uint8 codes (CLS and padding are ``PAD``, the all-zero one-hot row) and (B,)
-        int64 lengths (CLS included).
-    """
-    lengths = np.array([len(c) + n_cls for c in codes], dtype=np.int64)
-    width = int(lengths.max()) if pad is None else pad
-    if int(lengths.max()) > width:
-        longest = int(lengths.max()) - n_cls
-        raise ValueError(
-            f"a sequence of {longest} bp (+{n_cls} CLS) is longer than the fixed padded length "
-            f"{width} used for 'mean' pooling or a fixed-mode ChordMixer; use pooling "
-            "'masked_mean' with length_mode 'length_aware', or raise pad_to / max_len"
-        )
-    out = np.full((len(codes), width), PAD, dtype=np.uint8)
-    for row, c in enumerate(codes):
-        out[row, : len(c)] = c  # CLS and padding rows stay PAD (all-zero one-hot)
-    return out, lengths
-
-
 @torch.inference_mode()
 def _forward_pooled(
     net: FinDNANetwork, codes: list[np.ndarray], cfg: FeatureConfig, pad: int | None
@@ -200,7 +148,7 @@ def _chunk_features(
     net: FinDNANetwork, codes: list[np.ndarray], cfg: FeatureConfig, bar: tqdm
 ) -> np.ndarray:
     """(n, D) features of one chunk: sorted by length for batching, returned in input order."""
-    pad = fixed_pad_length(net, cfg)
+    pad = fixed_pad_length(net, cfg.pooling, cfg.pad_to)
     order = np.argsort(np.fromiter(map(len, codes), np.int64, len(codes)), kind="stable")
     out = np.empty((len(codes), feature_dim(net, cfg)), dtype=np.float32)
     for start in range(0, len(order), cfg.batch_size):
@@ -346,12 +294,9 @@ def cached_features(
 
 __all__ = [
     "FeatureConfig",
-    "pad_codes",
-    "to_codes",
     "cached_features",
     "extract_features",
     "feature_dim",
-    "fixed_pad_length",
     "iter_feature_chunks",
     "resolve_device",
 ]

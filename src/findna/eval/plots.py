@@ -1,144 +1,20 @@
-"""Diagnostic plots: training curves from a Lightning CSV log, and 2-D maps of embeddings.
-
-Figures are built with matplotlib's object API on an Agg canvas (never ``pyplot``), so no GUI
-backend is ever selected and nothing global is changed at import or call time.
-"""
+"""2-D maps of embeddings (t-SNE or PCA), coloured by label; figures from :mod:`findna.figures`."""
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import matplotlib
 import numpy as np
-import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from threadpoolctl import threadpool_limits
 
 from findna.eval.metrics import to_numpy
+from findna.figures import new_figure, save_figure
 
 log = logging.getLogger(__name__)
-
-INDEX_COLUMNS = ("step", "epoch")
-"""Columns of Lightning's CSVLogger ``metrics.csv`` that index rows rather than hold metrics."""
-
-
-def new_figure(width: float, height: float) -> Figure:
-    """A figure attached to an Agg canvas (PNG output without any GUI backend)."""
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_figure(fig: Figure, out_png: str | Path, dpi: int = 120) -> Path:
-    """Write ``fig`` as PNG, creating the parent folder; return the path."""
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, format="png", dpi=dpi)
-    return out
-
-
-def find_metrics_csv(run_dir_or_csv: str | Path) -> Path:
-    """Locate Lightning's ``metrics.csv`` from a run folder or the file itself.
-
-    A folder is searched recursively (CSVLogger writes ``<name>/version_<n>/metrics.csv``); when
-    several are found (a resumed run writes a new version), the most recently modified is used.
-
-    Raises:
-        FileNotFoundError: when the path does not exist or holds no ``metrics.csv``.
-    """
-    path = Path(run_dir_or_csv)
-    if path.is_file():
-        return path
-    if not path.is_dir():
-        raise FileNotFoundError(f"{path} does not exist; pass a run folder or its metrics.csv")
-    found = sorted(path.rglob("metrics.csv"), key=lambda p: (p.stat().st_mtime, str(p)))
-    if not found:
-        raise FileNotFoundError(
-            f"no metrics.csv under {path}; was the run logged with Lightning's CSVLogger?"
-        )
-    if len(found) > 1:
-        log.warning("%d metrics.csv under %s; using the newest, %s", len(found), path, found[-1])
-    return found[-1]
-
-
-def read_metrics(run_dir_or_csv: str | Path) -> pd.DataFrame:
-    """Read a CSVLogger log: a ``step`` column plus numeric metric columns (NaN where not logged).
-
-    Raises:
-        FileNotFoundError: see :func:`find_metrics_csv`.
-        ValueError: when the file is empty, lacks a ``step`` column or has no metric column with
-            at least one number.
-    """
-    csv = find_metrics_csv(run_dir_or_csv)
-    try:
-        frame = pd.read_csv(csv)
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{csv} is empty; the run logged nothing yet") from None
-    if "step" not in frame.columns:
-        raise ValueError(
-            f"{csv} has no 'step' column (columns: {', '.join(frame.columns)}); "
-            "expected a Lightning CSVLogger metrics.csv"
-        )
-    metrics = [c for c in frame.columns if c not in INDEX_COLUMNS]
-    numeric = frame[metrics].apply(pd.to_numeric, errors="coerce")
-    keep = [c for c in metrics if numeric[c].notna().any()]
-    if not keep:
-        raise ValueError(f"{csv} has no metric column with a logged value (only {list(frame)})")
-    return pd.concat([frame[["step"]], numeric[keep]], axis=1)
-
-
-def plot_run(
-    run_dir_or_metrics_csv: str | Path,
-    out_png: str | Path,
-    metrics: list[str] | None = None,
-    ncols: int = 3,
-) -> list[str]:
-    """One subplot per logged metric (``train/loss_mnm``, ``val/mnm_acc``, ...) against step.
-
-    Rows of a CSVLogger file are sparse (each metric is logged at its own steps), so each curve
-    is drawn from the rows where that metric is present.
-
-    Args:
-        run_dir_or_metrics_csv: a run folder (searched for ``metrics.csv``) or the file.
-        out_png: where to write the PNG.
-        metrics: only these columns, in this order (default: every metric column present).
-        ncols: subplots per row.
-
-    Returns:
-        The metric names drawn, in subplot order.
-
-    Raises:
-        FileNotFoundError, ValueError: missing file, no metric columns, or a requested metric
-            that is not in the file.
-    """
-    frame = read_metrics(run_dir_or_metrics_csv)
-    present = [c for c in frame.columns if c != "step"]
-    names = present if metrics is None else list(metrics)
-    missing = [m for m in names if m not in present]
-    if missing or not names:
-        raise ValueError(
-            f"metric(s) {', '.join(missing) or '(none)'} not in the log; present: "
-            f"{', '.join(present)}"
-        )
-    ncols = max(1, min(ncols, len(names)))
-    nrows = math.ceil(len(names) / ncols)
-    fig = new_figure(4.0 * ncols, 2.8 * nrows)
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax, name in zip(axes, names, strict=False):
-        rows = frame[["step", name]].dropna()
-        ax.plot(rows["step"], rows[name], marker="." if len(rows) < 30 else None, lw=1.2)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    for ax in axes[len(names) :]:
-        ax.set_visible(False)
-    save_figure(fig, out_png)
-    return names
 
 
 def stratified_subsample(labels: Any, max_points: int, seed: int = 0) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from findna.eval.metrics import PRIMARY_METRICS
-from findna.eval.plots import new_figure, save_figure
+from findna.figures import new_figure, save_figure
 from findna.provenance import Provenance
 
 if TYPE_CHECKING:

@@ -197,12 +197,21 @@ def _seeded_network(cfg: ModelConfig, seed: int) -> FinDNANetwork:
         return FinDNANetwork(cfg)
 
 
-def default_model_name(source: str | Path) -> str:
-    """``"scratch"``, or the source's directory/file name (``RUN/model`` -> ``RUN``'s name)."""
+def default_model_name(source: str | Path, which: str = "teacher") -> str:
+    """A short name for a source: ``scratch``, or the run's (or file's) name.
+
+    ``RUN``, ``RUN/model`` and ``RUN/checkpoints/final.ckpt`` are all named after ``RUN``; the
+    student gets ``-student`` appended.
+    """
     if str(source) == SCRATCH:
         return SCRATCH
-    path = Path(source).resolve()
-    return path.parent.name if path.name == "model" else path.stem
+    path = Path(source)
+    if path.suffix == ".ckpt":
+        path = path.parent.parent if path.parent.name == "checkpoints" else path.with_suffix("")
+    if path.name == "model" and path.parent.name:
+        path = path.parent
+    name = path.resolve().name if path.name in ("", ".", "..") else path.name
+    return f"{name}-student" if which == "student" else name
 
 
 def load_encoder(

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from findna.config import load_config
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
-from findna.eval.plots import plot_run
 from findna.train.config import PretrainConfig
+from findna.train.curves import plot_run
 from findna.train.pretrain import run_pretrain
 
 log = logging.getLogger(__name__)

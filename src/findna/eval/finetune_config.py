@@ -1,0 +1,103 @@
+"""Fine-tuning settings (``FinetuneConfig``) and the shipped presets ``configs/finetune/*.yaml``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from findna.config import config_from_dict, preset_path, read_preset
+from findna.model.inputs import CLS_POOLINGS
+
+
+@dataclass
+class FinetuneConfig:
+    """Settings of one fine-tuning run (defaults: the paper's GUE EMP setting, spec 5.3/5.6).
+
+    Attributes:
+        which: pretrained network to start from: ``teacher`` (the paper) or ``student``.
+        pooling: ``masked_mean`` (real tokens only; default), ``mean`` (all padded positions,
+            the reference), ``cls`` or ``mean+cls`` (CLS rows appended, see ``n_cls``).
+        n_cls: CLS rows appended after each sequence for the CLS poolings.
+        head: ``linear`` (the reference) or ``mlp``. head_hidden: the ``mlp`` hidden width.
+        epochs: passes over the training split. batch_size: sequences per optimiser step.
+        eval_batch_size: sequences per forward pass when scoring val/test.
+        lr: peak learning rate. weight_decay: AdamW decoupled weight decay.
+        warmup_frac: linear warm-up share of all steps. num_cycles: cosine cycles after it.
+        grad_clip: gradient-norm clipping (0 disables it).
+        mlp_dropout, layer_dropout: ChordMixer dropouts during fine-tuning (spec 5.5).
+        track_size: rebuild the encoder with this track size (the reference's per-task value);
+            None keeps the pretrained one (spec row 19's alternative).
+        n_layers: keep only the first ``n_layers`` layers (extra ones would start fresh); None
+            keeps the pretrained count.
+        length_mode: ``length_aware`` (default) or ``fixed`` (rotation modulo the padded length).
+        max_len: the encoder's input length in tokens; None = the task's longest sequence (or
+            its registered ``max_len`` if larger) plus the CLS rows.
+        selection: ``best_val`` (best validation epoch by the task's primary metric) or ``last``.
+        precision: ``auto`` (bf16 autocast on CUDA, float32 on CPU), ``32-true``,
+            ``bf16-mixed``, ``16-mixed`` (with a gradient scaler).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+    """
+
+    which: Literal["teacher", "student"] = "teacher"
+    pooling: Literal["mean", "masked_mean", "cls", "mean+cls"] = "masked_mean"
+    n_cls: int = 10
+    head: Literal["linear", "mlp"] = "linear"
+    head_hidden: int = 256
+    epochs: int = 20
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    lr: float = 5e-4
+    weight_decay: float = 0.1
+    warmup_frac: float = 0.3
+    num_cycles: float = 0.5
+    grad_clip: float = 0.5
+    mlp_dropout: float = 0.1
+    layer_dropout: float = 0.1
+    track_size: int | None = None
+    n_layers: int | None = None
+    length_mode: Literal["length_aware", "fixed"] = "length_aware"
+    max_len: int | None = None
+    selection: Literal["best_val", "last"] = "best_val"
+    precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed"] = "auto"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size", "head_hidden", "n_cls",
+                     "track_size", "n_layers", "max_len"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None and value < (0 if name == "n_cls" else 1):
+                raise ValueError(f"finetune.{name} must be a positive integer, got {value}")
+        if self.lr <= 0 or self.weight_decay < 0 or self.grad_clip < 0:
+            raise ValueError(
+                f"finetune: lr must be > 0 and weight_decay, grad_clip >= 0 "
+                f"(got {self.lr}, {self.weight_decay}, {self.grad_clip})"
+            )
+        if not 0.0 <= self.warmup_frac <= 1.0:
+            raise ValueError(f"finetune.warmup_frac must be in [0, 1], got {self.warmup_frac}")
+        for name in ("mlp_dropout", "layer_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"finetune.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.pooling in CLS_POOLINGS and self.n_cls < 1:
+            raise ValueError(f"finetune.pooling {self.pooling!r} needs n_cls >= 1 (paper: 10)")
+
+    @property
+    def cls_tokens(self) -> int:
+        """CLS rows actually appended: ``n_cls`` for the CLS poolings, else 0."""
+        return self.n_cls if self.pooling in CLS_POOLINGS else 0
+
+
+def preset_settings(name: str) -> dict:
+    """The settings the shipped fine-tuning preset ``configs/finetune/<name>.yaml`` changes."""
+    return read_preset(preset_path("finetune", name))
+
+
+def finetune_preset(name: str, **changes: object) -> FinetuneConfig:
+    """``FinetuneConfig`` of the shipped preset ``name`` (e.g. ``tiny``, ``paper``), with changes.
+
+    Raises:
+        FileNotFoundError: no such preset (the message lists the shipped ones).
+    """
+    return config_from_dict(FinetuneConfig, {**preset_settings(name), **changes}, name)
+
+
+__all__ = ["FinetuneConfig", "finetune_preset", "preset_settings"]

@@ -1,0 +1,190 @@
+"""A fine-tuned sequence classifier: the model and its directory format.
+
+:class:`SequenceClassifier` is a ``FinDNANetwork`` encoder, a pooling of its token states and a
+``ClassificationHead``. A saved classifier is a directory::
+
+    DIR/config.json        the encoder's ModelConfig   } FinDNANetwork.save_pretrained, so DIR is
+    DIR/model.safetensors  the encoder's weights       } also a valid encoder source for probing
+    DIR/head.safetensors   the classification head
+    DIR/task.json          ClassifierInfo: task, classes, pooling, CLS count, max_len, metric
+
+Batching (:func:`batch_tensors`) is that of :mod:`findna.model.inputs`, as in frozen-feature
+extraction, so outputs are the same in training, evaluation and prediction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+import findna
+from findna.data.alphabet import one_hot
+from findna.model.heads import ClassificationHead, pool, pooled_dim
+from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes
+from findna.model.network import FinDNANetwork
+
+CLASSIFIER_FORMAT = "findna-classifier"
+CLASSIFIER_VERSION = 1
+
+
+@dataclass
+class ClassifierInfo:
+    """What ``task.json`` records about a fine-tuned classifier.
+
+    Attributes:
+        task: the task it was fine-tuned on.
+        num_classes: C, the width of the probabilities.
+        classes: class names in label order (``"0"``.. when the task has none).
+        pooling: pooling of the token states (see ``findna.model.heads.pool``).
+        n_cls: all-zero CLS rows appended after each sequence.
+        max_len: the longest input in tokens the encoder was built for (CLS included).
+        metric: the task's primary metric.
+        head_kind: ``linear`` or ``mlp``. head_hidden: hidden width of the ``mlp`` head.
+        source_model: id of the pretrained weights it started from (or ``scratch-seed<k>``).
+        seed: the fine-tuning seed.
+        findna_version: the version that wrote it.
+    """
+
+    task: str
+    num_classes: int
+    classes: list[str]
+    pooling: str
+    n_cls: int
+    max_len: int
+    metric: str
+    head_kind: str = "linear"
+    head_hidden: int = 256
+    source_model: str = ""
+    seed: int = 0
+    findna_version: str = field(default=findna.__version__)
+
+
+class SequenceClassifier(nn.Module):
+    """Encoder -> pooling -> classification head.
+
+    Args:
+        encoder: the backbone network (its per-token head is not used).
+        num_classes: C.
+        pooling: a ``findna.model.heads.POOL_MODES`` entry.
+        n_cls: CLS rows appended after each sequence (``cls`` poolings only; else 0).
+        head_kind: ``linear`` or ``mlp``. head_hidden: hidden width of the ``mlp`` head.
+    """
+
+    def __init__(
+        self,
+        encoder: FinDNANetwork,
+        num_classes: int,
+        pooling: str = "masked_mean",
+        n_cls: int = 0,
+        head_kind: str = "linear",
+        head_hidden: int = 256,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = pooling
+        self.n_cls = n_cls if pooling in CLS_POOLINGS else 0
+        d = pooled_dim(encoder.config.width, pooling)  # type: ignore[arg-type]
+        self.head = ClassificationHead(d, num_classes, kind=head_kind, hidden=head_hidden)  # type: ignore[arg-type]
+
+    @property
+    def pad_length(self) -> int | None:
+        """Fixed padded length of every batch (``fixed`` mode or ``mean`` pooling), else None."""
+        return fixed_pad_length(self.encoder, self.pooling)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Class logits.
+
+        Args:
+            x: (B, L, 5) one-hot tokens, CLS and padding rows all zero.
+            lengths: (B,) real lengths, CLS rows included.
+
+        Returns:
+            (B, C) logits.
+        """
+        hidden = self.encoder.encode(x, lengths)  # (B, L, d)
+        pooled = pool(hidden, lengths, self.pooling, self.n_cls)  # type: ignore[arg-type]
+        return self.head(pooled)
+
+
+def batch_tensors(model: SequenceClassifier, codes: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
+    """One padded one-hot batch for ``model`` (the batching of ``findna.model.inputs``).
+
+    Returns:
+        ``x`` (B, L, 5) float32 one-hot (CLS/padding rows zero) and ``lengths`` (B,) int64 =
+        L_i + CLS rows.
+    """
+    padded, lengths = pad_codes(list(codes), model.n_cls, model.pad_length)
+    return one_hot(torch.from_numpy(padded)), torch.from_numpy(lengths)
+
+
+def save_classifier(model: SequenceClassifier, info: ClassifierInfo, out_dir: str | Path) -> Path:
+    """Write ``config.json``, ``model.safetensors``, ``head.safetensors`` and ``task.json``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(out)
+    head = {k: v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}
+    save_file(head, str(out / "head.safetensors"))
+    meta = {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, **asdict(info)}
+    (out / "task.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return out
+
+
+def read_info(model_dir: str | Path) -> ClassifierInfo:
+    """``task.json`` of a saved classifier, validated."""
+    path = Path(model_dir) / "task.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist: --model must be a directory written by `findna finetune` "
+            "(config.json, model.safetensors, head.safetensors, task.json)"
+        )
+    try:
+        meta: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON: {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT:
+        raise ValueError(f"{path}: not a findna classifier (format != {CLASSIFIER_FORMAT!r})")
+    if meta.get("version") != CLASSIFIER_VERSION:
+        raise ValueError(
+            f"{path}: classifier version {meta.get('version')!r} is not {CLASSIFIER_VERSION}; "
+            "re-run `findna finetune` with this findna version"
+        )
+    meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    try:
+        return ClassifierInfo(**meta)
+    except TypeError as err:
+        raise ValueError(f"{path}: malformed task.json: {err}") from None
+
+
+def load_classifier(
+    model_dir: str | Path, map_location: str = "cpu"
+) -> tuple[SequenceClassifier, ClassifierInfo]:
+    """Rebuild a classifier saved by :func:`save_classifier` (strict loading), in eval mode."""
+    model_dir = Path(model_dir)
+    info = read_info(model_dir)
+    encoder = FinDNANetwork.from_pretrained(model_dir, map_location=map_location)
+    model = SequenceClassifier(
+        encoder, info.num_classes, info.pooling, info.n_cls, info.head_kind, info.head_hidden
+    )
+    head_path = model_dir / "head.safetensors"
+    if not head_path.is_file():
+        raise FileNotFoundError(f"{head_path} does not exist; the classifier is incomplete")
+    model.head.load_state_dict(load_file(str(head_path), device=map_location), strict=True)
+    return model.eval(), info
+
+
+__all__ = [
+    "ClassifierInfo",
+    "SequenceClassifier",
+    "batch_tensors",
+    "load_classifier",
+    "read_info",
+    "save_classifier",
+]
