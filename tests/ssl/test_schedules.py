@@ -7,7 +7,13 @@ from itertools import pairwise
 
 import pytest
 
-from findna.ssl.schedules import cosine_with_warmup, ema_momentum, teacher_temperature
+from findna.ssl.config import SSLConfig
+from findna.ssl.schedules import (
+    cosine_with_warmup,
+    ema_momentum,
+    step_schedule,
+    teacher_temperature,
+)
 
 
 def test_cosine_with_warmup_endpoints_and_midpoints() -> None:
@@ -70,3 +76,18 @@ def test_teacher_temperature_constant_and_warmup() -> None:
 def test_schedules_reject_bad_arguments(call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_step_schedule_gives_the_three_values_of_a_step() -> None:
+    ssl = SSLConfig(teacher_temp=0.07, teacher_temp_warmup_start=0.04, teacher_temp_warmup_epochs=2)
+    # 40 steps, 10 per epoch, warm-up 0.25 * 40 = 10 steps.
+    s0 = step_schedule(0, 40, 10, ssl, warmup_frac=0.25)
+    assert (s0.lr_scale, s0.ema_momentum, s0.teacher_temp) == (0.0, 0.996, 0.04)
+    s15 = step_schedule(15, 40, 10, ssl, warmup_frac=0.25)  # epoch 1: halfway through warm-up
+    assert s15.teacher_temp == pytest.approx(0.055)
+    assert s15.lr_scale == pytest.approx(0.5 * (1 + math.cos(math.pi * 5 / 30)))
+    assert s15.ema_momentum == pytest.approx(1 - 0.002 * (1 + math.cos(math.pi * 15 / 40)))
+    end = step_schedule(45, 40, 10, ssl, warmup_frac=0.25)  # past the end: final values
+    assert (end.lr_scale, end.ema_momentum, end.teacher_temp) == (0.0, 1.0, 0.07)
+    with pytest.raises(ValueError, match="steps_per_epoch=0"):
+        step_schedule(0, 40, 0, ssl)

@@ -241,12 +241,15 @@ def test_sgd_steps_on_a_fixed_batch_reduce_the_loss(ssl: dict) -> None:
     assert losses[-1] < losses[0]
 
 
-def test_set_epoch_applies_teacher_temperature_warmup() -> None:
-    model = _module(teacher_temp=0.07, teacher_temp_warmup_start=0.04, teacher_temp_warmup_epochs=2)
-    model.set_epoch(1)
-    assert model.distill.teacher_temp == pytest.approx(0.055)
-    model.set_epoch(5)
-    assert model.distill.teacher_temp == pytest.approx(0.07)
+def test_the_step_teacher_temperature_is_passed_in_and_not_stored() -> None:
+    model = _module().eval()
+    views = _views()
+    sharp, soft = model(views, teacher_temp=0.02), model(views, teacher_temp=0.5)
+    # A softer teacher target has a higher entropy; the module keeps its configured tau_t.
+    assert soft.teacher_entropy > sharp.teacher_entropy
+    assert model.distill.teacher_temp == 0.04
+    default, explicit = model(views), model(views, teacher_temp=0.04)
+    assert torch.equal(default.loss, explicit.loss)
 
 
 def test_mlp_head_pair_is_copied_frozen_and_sets_the_cl_dimension() -> None:

@@ -247,8 +247,8 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
     forward = SelfDistillation.forward
     calls = {"n": 0}
 
-    def poisoned(self, views):
-        out = forward(self, views)
+    def poisoned(self, views, teacher_temp=None):
+        out = forward(self, views, teacher_temp)
         calls["n"] += 1
         if calls["n"] == 7:  # the 7th training step (index 6) produces a NaN CL loss
             out.loss_cl = out.loss_cl * float("nan")

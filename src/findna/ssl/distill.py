@@ -45,7 +45,8 @@ class CenteredDistillationLoss(nn.Module):
         n_cls: K, the number of CLS tokens.
         dim: D, the feature dimension the softmax runs over.
         student_temp: tau_s (0.1).
-        teacher_temp: tau_t (0.04). A plain attribute: a trainer may change it per epoch.
+        teacher_temp: tau_t (0.04), the default of ``teacher_probs`` and ``forward``; a trainer
+            with a temperature schedule passes each step's value in instead.
         center_momentum: beta in xi <- beta*xi + (1-beta)*mean_b Q (paper 0.996, code 0.9).
     """
 
@@ -87,18 +88,26 @@ class CenteredDistillationLoss(nn.Module):
             )
 
     @torch.no_grad()
-    def teacher_probs(self, q_teacher: Tensor) -> Tensor:
-        """Centred sharpened targets softmax((Q - xi) / tau_t) over D: (B, K, D), no grad."""
-        self._check(q_teacher, "teacher output")
-        return F.softmax((q_teacher.float() - self.center) / self.teacher_temp, dim=-1)
+    def teacher_probs(self, q_teacher: Tensor, teacher_temp: float | None = None) -> Tensor:
+        """Centred sharpened targets softmax((Q - xi) / tau_t) over D: (B, K, D), no grad.
 
-    def forward(self, p_student: Tensor, q_teacher: Tensor) -> Tensor:
+        ``teacher_temp`` overrides the constructor's tau_t for this call.
+        """
+        self._check(q_teacher, "teacher output")
+        tau = self.teacher_temp if teacher_temp is None else teacher_temp
+        return F.softmax((q_teacher.float() - self.center) / tau, dim=-1)
+
+    def forward(
+        self, p_student: Tensor, q_teacher: Tensor, teacher_temp: float | None = None
+    ) -> Tensor:
         """CL loss between student (B, K, D) and raw teacher (B, K, D) outputs; 0-dim float32.
 
         Does not update the centre: the caller calls ``update_center`` during training only.
+        ``teacher_temp`` overrides the constructor's tau_t for this call.
         """
         self._check(p_student, "student output")
-        return soft_cross_entropy(p_student, self.teacher_probs(q_teacher), self.student_temp)
+        q_hat = self.teacher_probs(q_teacher, teacher_temp)
+        return soft_cross_entropy(p_student, q_hat, self.student_temp)
 
     @torch.no_grad()
     def update_center(self, q_teacher: Tensor) -> None:

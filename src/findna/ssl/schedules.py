@@ -8,11 +8,17 @@
   (spec 2.4).
 - ``teacher_temperature``: the optional DINO-style teacher-temperature warm-up (an ablation; the
   paper and the reference use a constant 0.04).
+- ``step_schedule``: all three for one optimiser step, computed together. The trainer asks for it
+  once per step and passes the values in (learning rate to the optimiser, temperature to the loss,
+  momentum to the EMA update); nothing holds or mutates schedule state.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+
+from findna.ssl.config import SSLConfig
 
 
 def _check_steps(step: int, total_steps: int) -> None:
@@ -80,3 +86,49 @@ def teacher_temperature(
     if warmup_start is None or warmup_epochs == 0 or epoch >= warmup_epochs:
         return final_temp
     return warmup_start + (final_temp - warmup_start) * epoch / warmup_epochs
+
+
+@dataclass(frozen=True)
+class StepSchedule:
+    """The scheduled values of one optimiser step.
+
+    Attributes:
+        lr_scale: multiplier of the peak learning rate (:func:`cosine_with_warmup`).
+        ema_momentum: teacher EMA momentum after this step's update (:func:`ema_momentum`).
+        teacher_temp: tau_t of this step's distillation loss (:func:`teacher_temperature`).
+    """
+
+    lr_scale: float
+    ema_momentum: float
+    teacher_temp: float
+
+
+def step_schedule(
+    step: int,
+    total_steps: int,
+    steps_per_epoch: int,
+    ssl: SSLConfig,
+    warmup_frac: float = 0.3,
+    num_cycles: float = 0.5,
+) -> StepSchedule:
+    """Learning-rate scale, EMA momentum and teacher temperature of global step ``step``.
+
+    Args:
+        step: optimiser steps already taken (0-based); past ``total_steps`` the final values hold.
+        total_steps: optimiser steps of the whole run.
+        steps_per_epoch: steps per pass over the windows (the temperature warm-up counts epochs).
+        ssl: the objective (EMA start/end, teacher temperature and its warm-up).
+        warmup_frac, num_cycles: the learning-rate warm-up share and cosine cycles.
+    """
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch={steps_per_epoch} must be at least 1")
+    return StepSchedule(
+        lr_scale=cosine_with_warmup(step, total_steps, warmup_frac, num_cycles),
+        ema_momentum=ema_momentum(step, total_steps, ssl.ema_start, ssl.ema_end),
+        teacher_temp=teacher_temperature(
+            step // steps_per_epoch,
+            ssl.teacher_temp,
+            ssl.teacher_temp_warmup_start,
+            ssl.teacher_temp_warmup_epochs,
+        ),
+    )

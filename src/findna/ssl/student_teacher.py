@@ -2,9 +2,10 @@
 
 One object holds the student network, its EMA teacher (an exact copy that never receives
 gradients and always runs in eval mode) and the centred distillation loss with its centre
-buffer. ``forward(views)`` returns the losses of one step; the trainer then does
+buffer. ``forward(views, teacher_temp)`` returns the losses of one step; the trainer then does
 backward -> clip -> ``optimizer.step()`` -> ``update_teacher(m)`` (EMA *after* the optimiser step,
-decision table row 31), with ``m`` from ``findna.ssl.schedules.ema_momentum``.
+decision table row 31). The step's ``teacher_temp`` and ``m`` come from
+``findna.ssl.schedules.step_schedule``; this object holds no schedule state.
 
 For ``variant="cm-mnm"`` (the paper's MNM-only ablation) there is no teacher and no CL loss.
 """
@@ -24,7 +25,6 @@ from findna.model.network import FinDNANetwork
 from findna.ssl.config import SSLConfig
 from findna.ssl.distill import CenteredDistillationLoss, entropy
 from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
-from findna.ssl.schedules import teacher_temperature
 
 if TYPE_CHECKING:
     from findna.ssl.views import ViewBatch
@@ -183,17 +183,6 @@ class SelfDistillation(nn.Module):
         if self.teacher_head is not None and self.student_head is not None:
             ema_update_(self.teacher_head, self.student_head, momentum)
 
-    def set_epoch(self, epoch: int) -> None:
-        """Apply the (optional) teacher-temperature warm-up for ``epoch``."""
-        if self.distill is not None:
-            cfg = self.ssl_cfg
-            self.distill.teacher_temp = teacher_temperature(
-                epoch,
-                cfg.teacher_temp,
-                cfg.teacher_temp_warmup_start,
-                cfg.teacher_temp_warmup_epochs,
-            )
-
     def _cls_features(
         self, out_hidden: Tensor, out_logits: Tensor, seq_len: int, head: nn.Module | None
     ) -> Tensor:
@@ -225,12 +214,14 @@ class SelfDistillation(nn.Module):
                 )
         return seq_len
 
-    def forward(self, views: ViewBatch) -> SSLOutput:
+    def forward(self, views: ViewBatch, teacher_temp: float | None = None) -> SSLOutput:
         """Losses of one step on a batch of views (fixed length, so ``lengths=None``).
 
         Args:
             views: ``student`` (B, L+K, 5) masked view, ``teacher`` (B, L+K, 5) (unused by
                 cm-mnm), ``targets`` (B, L) classes, ``mask`` (B, L) masked positions.
+            teacher_temp: this step's tau_t (from ``findna.ssl.schedules.step_schedule``); None
+                uses ``ssl_cfg.teacher_temp``.
 
         Returns:
             ``SSLOutput``. In training mode the centre is updated with this batch's teacher CLS
@@ -256,8 +247,9 @@ class SelfDistillation(nn.Module):
             t_out = self.teacher(views.teacher)
             q = self._cls_features(t_out.hidden, t_out.logits, seq_len, self.teacher_head)
             center_norm = self.distill.center_norm()
-            q_hat = self.distill.teacher_probs(q)  # for the entropy diagnostic (cheap: B x K x D)
-        loss_cl = self.distill(p, q)  # with the centre before this step's update
+            # For the entropy diagnostic (cheap: B x K x D).
+            q_hat = self.distill.teacher_probs(q, teacher_temp)
+        loss_cl = self.distill(p, q, teacher_temp)  # with the centre before this step's update
         if self.training:
             self.distill.update_center(q)
         loss = cfg.loss_scale * (cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * loss_cl)

@@ -215,6 +215,21 @@ class ViewBatch:
     mask: torch.Tensor
     n_cls: int
 
+    @classmethod
+    def cat(cls, parts: list[ViewBatch]) -> ViewBatch:
+        """The views of several batches stacked along the batch axis (in order)."""
+        if len(parts) == 1:
+            return parts[0]
+        if not parts or len({p.n_cls for p in parts}) != 1:
+            raise ValueError("ViewBatch.cat needs at least one part, all with the same n_cls")
+        return cls(
+            student=torch.cat([p.student for p in parts]),
+            teacher=torch.cat([p.teacher for p in parts]),
+            targets=torch.cat([p.targets for p in parts]),
+            mask=torch.cat([p.mask for p in parts]),
+            n_cls=parts[0].n_cls,
+        )
+
 
 _Op = Callable[[torch.Tensor, ViewConfig, torch.Generator], torch.Tensor]
 _OPS: dict[str, _Op] = {
@@ -291,6 +306,32 @@ def build_views(codes: torch.Tensor, cfg: ViewConfig, *, generator: torch.Genera
     teacher = _finish(y, cfg.n_cls, dtype)
     assert targets is not None and mask is not None  # the student chain has one 'mask' step
     return ViewBatch(student=student, teacher=teacher, targets=targets, mask=mask, n_cls=cfg.n_cls)
+
+
+def seeded_views(codes: torch.Tensor, cfg: ViewConfig, seeds: list[int]) -> ViewBatch:
+    """Views of a batch split into ``len(seeds)`` equal chunks, chunk i drawn from a generator
+    seeded by ``seeds[i]``.
+
+    A chunk's views depend only on its codes and its seed, not on the rest of the batch, so
+    seeding by (step, chunk) or by window index makes views reproducible across batch layouts,
+    ranks and resumes.
+
+    Args:
+        codes: (B, L) integer codes; B must be a multiple of ``len(seeds)``.
+        cfg: the view recipe.
+        seeds: one seed per chunk (one per window for per-window views).
+    """
+    if not seeds or codes.shape[0] % len(seeds):
+        raise ValueError(
+            f"seeded_views: a batch of {codes.shape[0]} cannot be split into {len(seeds)} "
+            "equal chunks"
+        )
+    size = codes.shape[0] // len(seeds)
+    parts = []
+    for i, seed in enumerate(seeds):
+        g = torch.Generator(device=codes.device).manual_seed(seed)
+        parts.append(build_views(codes[i * size : (i + 1) * size], cfg, generator=g))
+    return ViewBatch.cat(parts)
 
 
 def view_kl(

@@ -16,6 +16,7 @@ from findna.data.windows import WindowConfig
 from findna.model.config import ModelConfig
 from findna.ssl.config import SSLConfig
 from findna.ssl.views import ViewConfig
+from findna.train.sampling import steps_per_epoch
 
 
 @dataclass
@@ -186,3 +187,13 @@ class PretrainConfig:
     def out_dir(self) -> Path:
         """The run directory."""
         return Path(self.run.out_dir)
+
+    def steps_per_epoch(self, world_size: int) -> int:
+        """Full global batches in one pass over ``data.windows.num_windows``."""
+        return steps_per_epoch(self.data.windows.num_windows, self.optim.batch_size, world_size)
+
+    def total_steps(self, world_size: int) -> int:
+        """Optimizer steps of the run: ``optim.max_steps``, or epochs x full global batches."""
+        if self.optim.max_steps is not None:
+            return self.optim.max_steps
+        return self.optim.epochs * self.steps_per_epoch(world_size)

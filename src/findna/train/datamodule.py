@@ -14,7 +14,6 @@ from findna.data.genome import INDEX_FILE, load_genome, prepare_genome
 from findna.data.root import data_root
 from findna.data.windows import GenomeWindows
 from findna.train.config import DataConfig, PretrainConfig
-from findna.train.module import total_steps
 from findna.train.sampling import StepBatchSampler
 
 log = logging.getLogger(__name__)
@@ -131,7 +130,7 @@ class PretrainData(L.LightningDataModule):
             len(self.train_windows),
             self.batch_size,
             seed=self.cfg.windows.seed,
-            total_steps=total_steps(self.full_cfg, trainer.world_size),
+            total_steps=self.full_cfg.total_steps(trainer.world_size),
             # A resumed run starts at the restored step: the data position is a function of it.
             start_step=trainer.global_step,
             rank=trainer.global_rank,

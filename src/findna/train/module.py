@@ -1,8 +1,10 @@
 """The Lightning module of ``findna pretrain``: one self-distillation step, logging and guards.
 
-The pure pieces (views, losses, schedules, EMA) live in their own modules; this file only wires
-them into Lightning's hooks, in DINO's order: build the views -> student and teacher forward ->
-loss -> non-finite guard -> backward, clip and optimizer step (Lightning) -> EMA teacher update.
+The objective's pieces live in ``findna.ssl`` (views, losses, schedules, the student/teacher pair
+and its EMA); this file only wires them into Lightning's hooks, in DINO's order: the step's
+schedule (``step_schedule``) -> build the views -> student and teacher forward -> loss ->
+non-finite guard -> backward, clip and optimizer step (Lightning, learning rate from the same
+schedule) -> EMA teacher update with the schedule's momentum.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import lightning as L
 import torch
 
 from findna.config import config_to_dict
-from findna.ssl.schedules import cosine_with_warmup, ema_momentum
+from findna.ssl.schedules import StepSchedule, step_schedule
 from findna.ssl.student_teacher import SelfDistillation
-from findna.ssl.views import ViewBatch, ViewConfig, build_views, view_kl
+from findna.ssl.views import ViewBatch, seeded_views, view_kl
 from findna.train.config import PretrainConfig
-from findna.train.sampling import chunk_ids, mix_seed, steps_per_epoch
+from findna.train.sampling import chunk_ids, mix_seed
 
 CHECKPOINT_FORMAT = 1
 _VAL_SALT = 0x7A1_5EED
@@ -27,43 +29,6 @@ _STATIC_SALT = 0x57A7_1C
 
 class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; the run stops and earlier checkpoints stay as they are."""
-
-
-def total_steps(cfg: PretrainConfig, world_size: int) -> int:
-    """Optimizer steps of the run: ``optim.max_steps`` or epochs x full global batches."""
-    if cfg.optim.max_steps is not None:
-        return cfg.optim.max_steps
-    per_epoch = steps_per_epoch(cfg.data.windows.num_windows, cfg.optim.batch_size, world_size)
-    return cfg.optim.epochs * per_epoch
-
-
-def concat_views(parts: list[ViewBatch]) -> ViewBatch:
-    """Stack the views of several chunks along the batch axis."""
-    if len(parts) == 1:
-        return parts[0]
-    return ViewBatch(
-        student=torch.cat([p.student for p in parts]),
-        teacher=torch.cat([p.teacher for p in parts]),
-        targets=torch.cat([p.targets for p in parts]),
-        mask=torch.cat([p.mask for p in parts]),
-        n_cls=parts[0].n_cls,
-    )
-
-
-def window_views(codes: torch.Tensor, index: torch.Tensor, cfg: ViewConfig, seed: int) -> ViewBatch:
-    """Views drawn window by window, each from a generator seeded by (``seed``, window index).
-
-    A window gets the same views whenever it is drawn, whatever batch or rank it is in.
-
-    Args:
-        codes: (B, L) codes. index: (B,) window indices. cfg: the view recipe. seed: base seed.
-    """
-    codes = codes.long()
-    parts = []
-    for row, window in enumerate(index.tolist()):
-        g = torch.Generator(device=codes.device).manual_seed(mix_seed(seed, window))
-        parts.append(build_views(codes[row : row + 1], cfg, generator=g))
-    return concat_views(parts)
 
 
 class PretrainModule(L.LightningModule):
@@ -77,17 +42,23 @@ class PretrainModule(L.LightningModule):
         super().__init__()
         self.cfg = cfg
         self.model = SelfDistillation(cfg.model, cfg.ssl)
-        self._total_steps: int | None = None
+        self._steps: tuple[int, int] | None = None
         self._t_last: float | None = None
         self._val_counts: torch.Tensor | None = None
 
     # ----------------------------------------------------------------- schedule and optimiser
-    @property
-    def total_steps(self) -> int:
-        """Optimizer steps of the whole run (needs the trainer for the world size)."""
-        if self._total_steps is None:
-            self._total_steps = total_steps(self.cfg, self.trainer.world_size)
-        return self._total_steps
+    def _run_steps(self) -> tuple[int, int]:
+        """``(total_steps, steps_per_epoch)`` of the run (needs the trainer for the world size)."""
+        if self._steps is None:
+            world = self.trainer.world_size
+            self._steps = (self.cfg.total_steps(world), self.cfg.steps_per_epoch(world))
+        return self._steps
+
+    def schedule(self, step: int) -> StepSchedule:
+        """Learning-rate scale, EMA momentum and teacher temperature of global step ``step``."""
+        total, per_epoch = self._run_steps()
+        o = self.cfg.optim
+        return step_schedule(step, total, per_epoch, self.cfg.ssl, o.warmup_frac, o.num_cycles)
 
     def configure_optimizers(self) -> dict[str, Any]:
         o = self.cfg.optim
@@ -98,10 +69,8 @@ class PretrainModule(L.LightningModule):
             eps=o.eps,
             weight_decay=o.weight_decay,
         )
-        total = self.total_steps
         scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer,
-            lambda step: cosine_with_warmup(min(step, total), total, o.warmup_frac, o.num_cycles),
+            optimizer, lambda step: self.schedule(step).lr_scale
         )
         return {
             "optimizer": optimizer,
@@ -109,30 +78,24 @@ class PretrainModule(L.LightningModule):
         }
 
     # ------------------------------------------------------------------------------ views
-    def _views(self, codes: torch.Tensor, seed: int, first_chunk: list[int]) -> ViewBatch:
-        """Views of a (B, L) batch, drawn per chunk with a generator seeded by ``seed`` + chunk."""
-        codes = codes.long()
-        chunk = codes.shape[0] // len(first_chunk)
-        parts = []
-        for i, chunk_id in enumerate(first_chunk):
-            g = torch.Generator(device=codes.device).manual_seed(mix_seed(seed, chunk_id))
-            parts.append(
-                build_views(codes[i * chunk : (i + 1) * chunk], self.cfg.views, generator=g)
-            )
-        return concat_views(parts)
-
     def train_views(self, codes: torch.Tensor, index: torch.Tensor, step: int) -> ViewBatch:
         """The views of this rank's batch at global step ``step`` (independent of world size).
+
+        Per chunk of ``data.view_chunk`` windows, seeded by (seed, step, global chunk number);
+        with ``data.static_views`` per window, seeded by (seed, window index), so a window gets
+        the same views whenever it is drawn.
 
         Args:
             codes: (B, L) window codes. index: (B,) their window indices. step: global step.
         """
+        codes = codes.long()
         if self.cfg.data.static_views:
-            seed = mix_seed(self.cfg.run.seed, _STATIC_SALT)
-            return window_views(codes, index, self.cfg.views, seed)
+            base = mix_seed(self.cfg.run.seed, _STATIC_SALT)
+            return seeded_views(codes, self.cfg.views, [mix_seed(base, w) for w in index.tolist()])
         view_chunk = self.cfg.data.view_chunk or codes.shape[0]
+        base = mix_seed(self.cfg.run.seed, step)
         ids = chunk_ids(self.global_rank, codes.shape[0], view_chunk)
-        return self._views(codes, mix_seed(self.cfg.run.seed, step), ids)
+        return seeded_views(codes, self.cfg.views, [mix_seed(base, c) for c in ids])
 
     # ------------------------------------------------------------------------------ steps
     def _check_finite(self, metrics: dict[str, torch.Tensor], step: int) -> None:
@@ -156,12 +119,8 @@ class PretrainModule(L.LightningModule):
     ) -> torch.Tensor:
         codes, index = batch
         step = self.global_step
-        data_epoch = step // steps_per_epoch(
-            self.cfg.data.windows.num_windows, self.cfg.optim.batch_size, self.trainer.world_size
-        )
-        self.model.set_epoch(data_epoch)
         views = self.train_views(codes, index, step)
-        out = self.model(views)
+        out = self.model(views, teacher_temp=self.schedule(step).teacher_temp)
         metrics = out.metrics()
         self._check_finite(metrics, step)
         self.log("train/loss", metrics.pop("loss"), prog_bar=True)
@@ -171,7 +130,7 @@ class PretrainModule(L.LightningModule):
                 "train/view_kl", view_kl(views.student, views.teacher, n_cls=views.n_cls).float()
             )
         self.log("train/lr", self.lr_schedulers().get_last_lr()[0])
-        self.log("train/data_epoch", float(data_epoch))
+        self.log("train/data_epoch", float(step // self._run_steps()[1]))
         return out.loss
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
@@ -183,9 +142,7 @@ class PretrainModule(L.LightningModule):
         super().optimizer_step(*args, **kwargs)
         # The EMA follows the optimizer step directly, before any callback (e.g. a checkpoint)
         # sees the state, so a checkpoint of step s holds the teacher of step s.
-        momentum = ema_momentum(
-            step, self.total_steps, self.cfg.ssl.ema_start, self.cfg.ssl.ema_end
-        )
+        momentum = self.schedule(step).ema_momentum
         self.model.update_teacher(momentum)
         self.log("train/ema_momentum", momentum)
 
@@ -201,9 +158,11 @@ class PretrainModule(L.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         codes, _ = batch
-        seed = mix_seed(self.cfg.run.seed, _VAL_SALT)
-        views = self._views(codes, seed, [batch_idx * self.trainer.world_size + self.global_rank])
-        out = self.model(views)  # eval mode: the centre is not updated
+        chunk = batch_idx * self.trainer.world_size + self.global_rank
+        seed = mix_seed(mix_seed(self.cfg.run.seed, _VAL_SALT), chunk)
+        views = seeded_views(codes.long(), self.cfg.views, [seed])
+        # Eval mode: the centre is not updated.
+        out = self.model(views, teacher_temp=self.schedule(self.global_step).teacher_temp)
         metrics = out.metrics()
         self.log("val/loss", metrics["loss"], sync_dist=True)
         self.log("val/loss_mnm", metrics["loss_mnm"], sync_dist=True)

@@ -31,7 +31,7 @@ from findna.config import dump_config, load_config
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
 from findna.train.config import PretrainConfig
 from findna.train.datamodule import PretrainData
-from findna.train.module import PretrainModule, total_steps
+from findna.train.module import PretrainModule
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
@@ -125,7 +125,7 @@ def build_trainer(cfg: PretrainConfig, extra_callbacks: Sequence[L.Callback] = (
         plugins=[AtomicCheckpointIO()],
         default_root_dir=out,
     )
-    trainer.fit_loop.epoch_loop.max_steps = total_steps(cfg, trainer.world_size)
+    trainer.fit_loop.epoch_loop.max_steps = cfg.total_steps(trainer.world_size)
     return trainer
 
 
