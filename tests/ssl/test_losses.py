@@ -73,7 +73,8 @@ def test_mnm_loss_float32_under_half_inputs() -> None:
 
 def test_reference_bce_selects_scrambled_entries() -> None:
     # mask (1, 5) = [T, F, F, F, F] tiled to (5, 1, 5) and reshaped to (1, 5, 5): every position's
-    # row is [T, F, F, F, F], i.e. channel 0 of all five positions is selected (spec 2.5).
+    # row is [T, F, F, F, F], i.e. channel 0 of all five positions is selected
+    # (docs/method.md §2.5).
     logits = torch.zeros(1, 5, 5)
     logits[0, :, 0] = 0.1 * torch.arange(5.0)  # / student_temp 0.1 -> z_j = j
     logits[0, :, 1:] = 50.0  # never selected

@@ -265,7 +265,10 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
 
 
 def test_teacher_ema_follows_the_optimizer_step(tmp_path):
-    """After one step the teacher is m0 * init + (1 - m0) * updated student (spec 7 row 31)."""
+    """After one step the teacher is m0 * init + (1 - m0) * updated student.
+
+    The EMA follows the optimiser step: docs/method.md §7 row 31.
+    """
     import lightning as L
 
     from findna.ssl.student_teacher import SelfDistillation

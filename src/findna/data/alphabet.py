@@ -3,7 +3,7 @@
 Codes (uint8) follow the paper's channel order A, C, G, T, N:
 
     A=0, C=1, G=2, T=3, N=4, and PAD=5 for a row that one-hot encodes as the all-zero vector
-    (padding, the MNM mask token and the CLS tokens are all zero vectors, spec 2.1).
+    (padding, the MNM mask token and the CLS tokens are all zero vectors, docs/method.md §2.1).
 
 Everything is vectorised through 256-entry lookup tables; there is no Python loop per base.
 """

@@ -13,10 +13,10 @@ and never modify their input in place.
 
 The edits assume unpadded, equal-length windows (pretraining windows are all exactly L bases):
 PAD codes are moved like any other code. Random fill bases are drawn from A/C/G/T only, never N
-(spec section 7 row 9; the reference code's 5-channel fill drew N with probability 1/5).
+(docs/method.md §7 row 9; the reference code's 5-channel fill drew N with probability 1/5).
 
-Definitions follow EvoAug (spec section 8) except insertion, which crops back to L (section 7
-row 10), see :func:`insertion`.
+Definitions follow EvoAug (docs/method.md §8) except insertion, which crops back to L
+(docs/method.md §7 row 10), see :func:`insertion`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def insertion(
 
     Per sequence: l ~ U{min_len..max_len} random A/C/G/T bases are inserted before position
     p ~ U{0..L-1}. The result (length L + l) is cropped to its **first L positions**, so the last
-    l original bases are dropped (spec section 7 row 10). EvoAug instead pads every sequence to
+    l original bases are dropped (docs/method.md §7 row 10). EvoAug instead pads every sequence to
     L + max_len with random bases; cropping keeps a fixed L so the CLS slicing stays at L.
 
     Args:
@@ -249,7 +249,7 @@ def reverse_complement(
     """Reverse-complement whole sequences, each with probability ``p`` (EvoAug RandomRC).
 
     The complement is an explicit permutation (A<->T, C<->G, N fixed; zero rows stay zero),
-    not a channel flip, so it is correct for the 5-channel alphabet (spec section 7 row 7).
+    not a channel flip, so it is correct for the 5-channel alphabet (docs/method.md §7 row 7).
 
     Args:
         x: (B, L) integer codes, or (B, L, 5) one-hot / soft float rows.

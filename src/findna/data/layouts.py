@@ -5,7 +5,7 @@
 - :func:`read_coordinate_folder` / :func:`read_coordinates`: GenomicBenchmarks interval lists
   ``<split>/<class>.csv[.gz]`` with ``id,region,start,end,strand`` plus a genome FASTA.
 - :func:`read_fasta_classes`: one or more FASTA files per class (MTcDNA), with the paper's length
-  filter, truncation and N padding (spec 5.4).
+  filter, truncation and N padding (docs/method.md §5.4).
 
 Errors follow :mod:`findna.data.readers`: they name the file and the 1-based data row.
 """
@@ -205,7 +205,8 @@ def read_fasta_classes(
     pad_char: str = "N",
     on_invalid: OnInvalid = "error",
 ) -> LabeledSequences:
-    """One or more FASTA files per class (MTcDNA layout) with the paper's protocol (spec 5.4).
+    """One or more FASTA files per class (MTcDNA layout) with the reference
+    code's protocol (docs/method.md §5.4).
 
     Keeps records strictly longer than ``min_length``, upper-cases them, keeps the first
     ``max_len`` bases and right-pads shorter ones with ``pad_char`` (N, a real one-hot N channel).

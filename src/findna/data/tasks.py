@@ -252,11 +252,11 @@ def coordinate_task(
 def fasta_class_task(
     name: str, class_files: Mapping[int, tuple[str | Path, ...]], max_len: int, **kw
 ) -> TaskSpec:
-    """One FASTA (or several) per class, e.g. MTcDNA: turtles 0, mice 1 (spec 5.4).
+    """One FASTA (or several) per class, e.g. MTcDNA: turtles 0, mice 1 (docs/method.md §5.4).
 
-    Defaults are the paper's protocol: keep records longer than 5000 bp, first ``max_len`` bases or
-    N-padded, ``nested_60_20_20`` split (pass ``seed=1`` to :func:`load_task` for the reference's
-    ``random_state=1``), metric accuracy.
+    Defaults are the reference code's protocol (docs/method.md §5.4): keep records longer than 5000
+    bp, first ``max_len`` bases or N-padded, ``nested_60_20_20`` split (pass ``seed=1`` to
+    :func:`load_task` for the reference's ``random_state=1``), metric accuracy.
     """
     kw.setdefault("metric", "accuracy")
     kw.setdefault("protocol", "nested_60_20_20")

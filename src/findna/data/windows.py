@@ -1,6 +1,6 @@
 """Pretraining windows sampled from a prepared genome, deterministic by ``(seed, index)``.
 
-Sampling (spec section 4; the paper's code with the recommended N filter):
+Sampling (docs/method.md §4; the paper's code with the recommended N filter):
 
 1. a record is chosen uniformly among the eligible records (``chrom_sampling="uniform"``, the
    paper's code: uniform over chromosome names) or in proportion to its number of valid starts
@@ -57,7 +57,7 @@ class WindowConfig:
         seed: windows are a pure function of ``(seed, split, index)``.
         chrom_sampling: ``"uniform"`` over records (paper's code) or ``"length"``-weighted.
         max_n_frac: windows with a larger fraction of N are redrawn; 1.0 keeps every window
-            (the paper's code). The spec recommends 0.5.
+            (the paper's code); findna's default 0.5 follows docs/method.md §4.
         max_resample: redraws allowed per item before giving up with an error.
         holdout_records: records kept out of training (the only val source with the region).
         holdout_region: an extra held-out region ``"name:start-end"`` (1-based, inclusive, as

@@ -1,1 +1,1 @@
-"""Evaluation: metrics, linear probes, fine-tuning, embeddings and benchmark reports."""
+"""Evaluation of accuracy: features, probes, fine-tuning, prediction, task suites and reports."""

@@ -78,7 +78,8 @@ class BenchmarkConfig:
         split_seed: seed of the tasks' random train/val/test splits; the same split for every
             seed by default. None re-splits with each run's seed.
         per_task_presets: in ``finetune`` mode, apply the per-task settings of
-            ``suites.TASK_PRESETS`` (spec 5.6) over ``finetune`` for the tasks that have one.
+            ``suites.TASK_PRESETS`` (docs/method.md §5.6) over ``finetune`` for the tasks that
+            have one.
         save_models: in ``finetune`` mode, save each fine-tuned classifier under
             ``out_dir/models/<task>/<model>/seed<k>`` (usable by ``findna predict``).
         out_dir: where the results go (see the module docstring).

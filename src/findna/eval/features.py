@@ -51,7 +51,8 @@ class FeatureConfig:
     """How pooled features are computed.
 
     Attributes:
-        pooling: ``"masked_mean"`` (mean over real non-CLS tokens; the spec's recommendation),
+        pooling: ``"masked_mean"`` (mean over real non-CLS tokens; findna's default,
+            docs/method.md §5.2 and §7 row 18),
             ``"mean"`` (over all padded positions, the reference's decoder), ``"cls"`` (mean of
             the CLS outputs) or ``"mean+cls"`` (both, concatenated: width 2d).
         n_cls: CLS rows appended after each sequence when the pooling reads them (10, as in

@@ -3,15 +3,16 @@
 ``run_finetune(task, source, cfg, seed)`` builds the encoder from a model source (HF directory,
 pretraining run, ``.ckpt`` or ``"scratch"``; ``findna.model.loading``), adds a pooling and a
 ``ClassificationHead`` (:class:`findna.eval.predict.SequenceClassifier`) and trains every weight
-with AdamW, a per-batch cosine schedule with linear warm-up and gradient clipping (spec 5.1).
+with AdamW, a per-batch cosine schedule with linear warm-up and gradient clipping (docs/method.md
+§5.1).
 
 - **Inputs longer than pretraining**: the encoder is rebuilt for the task's ``max_len`` (longest
   sequence + CLS rows), ``ceil(log2 max_len)`` blocks per layer; pretrained blocks load by name,
   the extra blocks of a longer task (4776 bp: 13 per layer versus 10) start fresh and seeded, as
-  in the reference. The reference's per-task ``track_size``/``n_layers``/dropouts (spec 5.6) are
-  applied by rebuilding and copying the weights by name (the rotation has no parameters).
-- **Variable lengths** use the length-aware rotation and masked-mean pooling (spec row 18), so
-  padding never enters a representation; ``fixed``/``mean`` reproduce the reference.
+  in the reference. The reference's per-task ``track_size``/``n_layers``/dropouts (docs/method.md
+  §5.6) are applied by rebuilding and copying the weights by name (the rotation has no parameters).
+- **Variable lengths** use the length-aware rotation and masked-mean pooling (docs/method.md §7 row
+  18), so padding never enters a representation; ``fixed``/``mean`` reproduce the reference.
 - **Selection on validation only**: the validation split is scored after every epoch with the
   task's primary metric, the best epoch's weights are kept in memory, and the test split is
   evaluated ONCE with them.

@@ -11,7 +11,8 @@ from findna.model.inputs import CLS_POOLINGS
 
 @dataclass
 class FinetuneConfig:
-    """Settings of one fine-tuning run (defaults: the paper's GUE EMP setting, spec 5.3/5.6).
+    """Settings of one fine-tuning run (defaults: the paper's GUE EMP setting, docs/method.md
+    §5.3/5.6).
 
     Attributes:
         which: pretrained network to start from: ``teacher`` (the paper) or ``student``.
@@ -24,9 +25,9 @@ class FinetuneConfig:
         lr: peak learning rate. weight_decay: AdamW decoupled weight decay.
         warmup_frac: linear warm-up share of all steps. num_cycles: cosine cycles after it.
         grad_clip: gradient-norm clipping (0 disables it).
-        mlp_dropout, layer_dropout: ChordMixer dropouts during fine-tuning (spec 5.5).
+        mlp_dropout, layer_dropout: ChordMixer dropouts during fine-tuning (docs/method.md §5.5).
         track_size: rebuild the encoder with this track size (the reference's per-task value);
-            None keeps the pretrained one (spec row 19's alternative).
+            None keeps the pretrained one (findna's default; docs/method.md §7 row 19).
         n_layers: keep only the first ``n_layers`` layers (extra ones would start fresh); None
             keeps the pretrained count.
         length_mode: ``length_aware`` (default) or ``fixed`` (rotation modulo the padded length).

@@ -1,14 +1,13 @@
 """Frozen-feature probes: a linear (or MLP, or kNN) head on cached pooled features.
 
-Protocol (paper Table 1, spec 5.2): the embedding and backbone are frozen; features of the train,
-validation and test splits are extracted once per (model, task, split, feature settings) and
-cached as ``.npy``; heads are trained with AdamW and a cosine schedule with warm-up (paper: batch
-1024, lr 0.01, weight decay 0.1, 50 epochs, 30% warm-up). Several learning rates are trained in
-one pass (one head per lr, same initialisation and batch order), the lr is **selected on the
-validation split only** by the task's primary metric, and the test split is evaluated once, with
+Protocol (paper Table 1, docs/method.md §5.2): the embedding and backbone are frozen; features of
+the train, validation and test splits are extracted once per (model, task, split, feature
+settings) and cached as ``.npy``; heads are trained with AdamW and a cosine schedule with warm-up
+(paper: batch 1024, lr 0.01, weight decay 0.1, 50 epochs, 30% warm-up). Several learning rates are
+trained in one pass (one head per lr, same initialisation and batch order), the lr is **selected on
+the validation split only** by the task's primary metric, and the test split is evaluated once, with
 the selected head. ``head="knn"`` fits scikit-learn's k-nearest neighbours (k=5) instead, a cheap
 sanity check with nothing to select.
-
 Features are standardised with the train split's mean and std by default (the paper is silent;
 a linear head could learn the same affine map, this only conditions the optimisation).
 """

@@ -10,7 +10,8 @@ Suites (``findna benchmark --suite``):
 - or a comma-separated list of task names (``gue/EMP/H3,gb/human_enhancers_cohn``).
 
 :data:`TASK_PRESETS` maps a task to the fine-tuning preset (``configs/finetune/<name>.yaml``,
-read by :func:`findna.eval.finetune.finetune_preset`) holding its per-task settings (spec 5.6),
+read by :func:`findna.eval.finetune.finetune_preset`) holding its per-task settings: the
+GenomicBenchmarks rows of docs/method.md §5.6, and ``paper`` (§5.3) for the EMP tasks,
 used by ``benchmark`` with ``per_task_presets``.
 """
 

@@ -1,4 +1,4 @@
-"""ChordMixer backbone (method spec section 1): track rotation, blocks, layers.
+"""ChordMixer backbone (docs/method.md §1): track rotation, blocks, layers.
 
 Reading order: the rotation (a parameter-free permutation of tokens per channel track), then the
 block (``x + rotate(dropout(MLP(prenorm(x))))``), then a layer (``ceil(log2 max_len)`` blocks) and

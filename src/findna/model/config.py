@@ -1,6 +1,6 @@
 """``ModelConfig``: the architecture of one FinDNA network (embedding, backbone, per-token head).
 
-The defaults are the paper's pretraining network (method spec section 1.4 / 2.2): a linear
+The defaults are the paper's pretraining network (docs/method.md §1.4 / 2.2): a linear
 projector 5 -> 308, four ChordMixer layers of ceil(log2 1010) = 10 blocks each (d = 11 tracks x 28
 channels, MLP hidden 512, no dropout, no normalisation) and a per-token linear head 308 -> 5.
 ``ModelConfig.paper()`` and ``ModelConfig.tiny()`` (and the ``PRESETS`` dict) name the presets.

@@ -2,7 +2,8 @@
 
 Token layout assumed by ``pool``: each sequence holds ``lengths[b]`` real tokens (all of the L
 positions when ``lengths`` is None), of which the **last** ``n_cls`` are CLS tokens (FinDNA
-appends its K = 10 CLS tokens at the end, spec 2.3); positions ``>= lengths[b]`` are padding.
+appends its K = 10 CLS tokens at the end, docs/method.md §2.3); positions ``>= lengths[b]``
+are padding.
 """
 
 from __future__ import annotations

@@ -11,9 +11,9 @@
 
 The network is rebuilt with the task's ``max_len`` (blocks per ChordMixer layer =
 ``ceil(log2 max_len)``) at the pretrained width and track size, and the pretrained weights are
-copied in by name (spec 5.1): extra blocks stay at a fresh, seeded initialisation, blocks the task
-network lacks are dropped. The returned ``model_id`` names the weights (sha256 of the file) so
-that feature caches and reports can tell models apart.
+copied in by name (docs/method.md §5.1): extra blocks stay at a fresh, seeded initialisation,
+blocks the task network lacks are dropped. The returned ``model_id`` names the weights (sha256 of
+the file) so that feature caches and reports can tell models apart.
 """
 
 from __future__ import annotations
@@ -227,8 +227,8 @@ def load_encoder(
 
     Args:
         source: an HF model dir, a pretraining run dir, a ``.ckpt`` file, or ``"scratch"``.
-        which: ``"teacher"`` (downstream default, spec 2.4) or ``"student"`` (checkpoints only).
-        max_len: the longest input in tokens (appended CLS tokens included) the task network
+        which: ``"teacher"`` (downstream default, docs/method.md §2.4) or ``"student"`` (checkpoints
+        only). max_len: the longest input in tokens (appended CLS tokens included) the task network
             is built for; sets ``ceil(log2 max_len)`` blocks per layer. None keeps the stored
             (or scratch) config's value.
         length_mode: ``"length_aware"`` (padding never mixes into real tokens) or ``"fixed"``

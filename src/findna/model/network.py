@@ -2,7 +2,8 @@
 
 ``Linear(in_channels -> d)`` projects one-hot tokens (all-zero rows for padding, mask and CLS
 tokens), the backbone (ChordMixer or Transformer) mixes them, and ``Linear(d -> out_channels)``
-is applied to every token (spec 2.2; the MNM and the shared contrastive head both read it).
+is applied to every token (docs/method.md §2.2; the MNM and the shared contrastive head both
+read it).
 
 Saving/loading goes through ``huggingface_hub.PyTorchModelHubMixin``: ``save_pretrained(dir)``
 writes ``config.json`` (the resolved ``ModelConfig`` as a plain dict) and ``model.safetensors``;
@@ -190,7 +191,7 @@ def load_pretrained_backbone_(
 
     This is how a downstream network (e.g. 4 layers x 13 blocks for 4776 bp inputs) reuses a
     pretrained one (4 x 10 blocks): matching blocks are loaded, extra blocks stay fresh, and
-    blocks or layers the target lacks are skipped (spec 5.1).
+    blocks or layers the target lacks are skipped (docs/method.md §5.1).
 
     Args:
         model: the target network (modified in place).

@@ -6,7 +6,7 @@ from (B, L) codes with a seeded generator (``build_views``), student forward + t
 precision is ``torch.autocast(device, dtype)`` around views + forward, as Lightning's
 ``bf16-mixed`` does; ``fp32`` runs without autocast.
 
-FLOPs are counted analytically (method spec section 9; 2 FLOPs per multiply-add, biases, GELU,
+FLOPs are counted analytically (docs/method.md §9; 2 FLOPs per multiply-add, biases, GELU,
 losses and the optimiser ignored). For T = L + K tokens per sequence::
 
     F_fwd  = B * T * (2*5*d + n_blocks * 4*d*h + 2*d*5)          ChordMixer network

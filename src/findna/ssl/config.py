@@ -1,13 +1,13 @@
-"""Settings of the self-distillation objective (method spec sections 2.3-2.7 and 7).
+"""Settings of the self-distillation objective (docs/method.md §2.3-2.7 and 7).
 
 The defaults follow the paper. The released reference code differs in three places that matter
 for the objective; ``SSLConfig.reference()`` returns those values so both can be compared:
 
-- centre momentum beta = 0.9 instead of the paper's 0.996 (decision table row 12);
+- centre momentum beta = 0.9 instead of the paper's 0.996 (docs/method.md §7 row 12);
 - the MNM loss is a per-channel BCE on the student logits divided by the student temperature, on
-  entries selected by a wrongly reshaped mask (row 4, spec 2.5);
+  entries selected by a wrongly reshaped mask (docs/method.md §2.5 and §7 row 4);
 - the total is lambda1*L_CL + lambda2*L_MNM with lambda1 = lambda2 = 1, i.e. alpha = 0.5 with the
-  total scaled by 2 (row 15; it matters because gradients are clipped at 0.5).
+  total scaled by 2 (§7 row 15; it matters because gradients are clipped at 0.5).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class SSLConfig:
         variant: ``"findna"`` = MNM + self-distillation with an EMA teacher; ``"cm-mnm"`` = the
             paper's ablation, masked nucleotide modelling only (no teacher, no CL loss).
         n_cls: K, the number of all-zero CLS tokens appended at the end of each view
-            (spec 2.3). The CL loss matches student CLS token k with teacher CLS token k.
+            (docs/method.md §2.3). The CL loss matches student CLS token k with teacher CLS token k.
         alpha: total = alpha * L_MNM + (1 - alpha) * L_CL (paper eq. 1, alpha = 0.5).
             Ignored by ``cm-mnm`` (its total is L_MNM).
         loss_scale: multiplies the total loss. 1.0 for the paper; 2.0 reproduces the reference
@@ -54,7 +54,7 @@ class SSLConfig:
         mlp_out_dim: output ("prototype") dimension of the ``mlp`` projection head.
         mnm_loss: ``"ce"`` (paper): softmax cross-entropy over the 5 classes at masked positions.
             ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
-            scrambled (position, channel) entries (spec 2.5); kept only to reproduce it.
+            scrambled (position, channel) entries (docs/method.md §2.5); kept only to reproduce it.
     """
 
     variant: Variant = "findna"

@@ -38,8 +38,8 @@ class CenteredDistillationLoss(nn.Module):
 
     The teacher output Q is centred by the running centre xi (K, D) and sharpened with tau_t;
     the student output P is softened with tau_s; the loss is the cross-entropy between the two
-    per CLS token, averaged over batch and tokens (paper eqs. 4-8, spec 2.6). Token k of the
-    student is matched with token k of the teacher.
+    per CLS token, averaged over batch and tokens (paper eqs. 4-8, docs/method.md §2.6). Token k of
+    the student is matched with token k of the teacher.
 
     Args:
         n_cls: K, the number of CLS tokens.

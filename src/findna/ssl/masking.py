@@ -11,7 +11,7 @@ token and a legitimate MNM target). PAD positions (code 5: padding, already-zero
 selected. Of the selected positions, a fraction ``p_zero`` becomes the zero vector (code PAD=5),
 ``p_random`` becomes a random base and ``p_keep`` stays unchanged; ``mask`` marks all of them
 (the loss is computed on every selected position, BERT-style). Random bases come from A/C/G/T
-(spec section 7 row 6); ``random_from="acgtn"`` reproduces the reference code, which drew
+(docs/method.md §7 row 6); ``random_from="acgtn"`` reproduces the reference code, which drew
 uniformly over all 5 classes including N.
 """
 

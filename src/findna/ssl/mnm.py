@@ -70,7 +70,8 @@ def reference_bce_mnm_loss(
     BCE-with-logits between ``logits / student_temp`` and the one-hot targets, averaged over the
     (position, channel) entries that the reference selects by tiling the (B, L) mask to
     (C, B, L) and *reshaping* (not permuting) it to (B, L, C). That scrambles the selection: an
-    entry is chosen independently of whether its position was masked (method spec 2.5, row 4).
+    entry is chosen independently of whether its position was masked (docs/method.md §2.5 and
+    §7 row 4).
 
     Args:
         logits: (B, L, C) per-token student scores.

@@ -2,10 +2,10 @@
 
 - ``cosine_with_warmup``: the learning-rate multiplier of HuggingFace's
   ``get_cosine_schedule_with_warmup`` (linear 0 -> 1 over the warm-up, then cosine to 0), used by
-  the reference with a 30% warm-up and half a cosine cycle (spec 2.7). Wrap it in
+  the reference with a 30% warm-up and half a cosine cycle (docs/method.md §2.7). Wrap it in
   ``torch.optim.lr_scheduler.LambdaLR(opt, lambda s: cosine_with_warmup(s, total))``.
 - ``ema_momentum``: the teacher EMA momentum, cosine from 0.996 up to 1.0 over all iterations
-  (spec 2.4).
+  (docs/method.md §2.4).
 - ``teacher_temperature``: the optional DINO-style teacher-temperature warm-up (an ablation; the
   paper and the reference use a constant 0.04).
 - ``step_schedule``: all three for one optimiser step, computed together. The trainer asks for it

@@ -4,7 +4,7 @@ One object holds the student network, its EMA teacher (an exact copy that never 
 gradients and always runs in eval mode) and the centred distillation loss with its centre
 buffer. ``forward(views, teacher_temp)`` returns the losses of one step; the trainer then does
 backward -> clip -> ``optimizer.step()`` -> ``update_teacher(m)`` (EMA *after* the optimiser step,
-decision table row 31). The step's ``teacher_temp`` and ``m`` come from
+docs/method.md §7 row 31). The step's ``teacher_temp`` and ``m`` come from
 ``findna.ssl.schedules.step_schedule``; this object holds no schedule state.
 
 For ``variant="cm-mnm"`` (the paper's MNM-only ablation) there is no teacher and no CL loss.

@@ -1,7 +1,7 @@
 """The student and teacher views of one batch, and the view dissimilarity of Table 4.
 
 A view is a chain of steps applied to the (B, L) codes of a batch of pretraining windows, then
-one-hot encoded with K zero CLS rows appended at the END (spec 2.3). Step names:
+one-hot encoded with K zero CLS rows appended at the END (docs/method.md §2.3). Step names:
 
     deletion, insertion, translocation, inversion, mutation   code edits (findna.data.augment)
     mask                                                        MNM masking (findna.ssl.masking)
@@ -13,8 +13,8 @@ Steps before ``noise`` act on codes; ``noise`` switches to float one-hot rows, a
 target is either the student sequence just before masking (``before_mask``, the paper) or the
 original, un-augmented batch (``original``, the released code).
 
-Presets are plain data in :data:`VIEW_PRESETS` (spec 3.1, 3.3, Table 4 and section 7 rows 2, 5, 6,
-9, 27):
+Presets are plain data in :data:`VIEW_PRESETS` (docs/method.md §3.1, 3.3, Table 4 and §7
+rows 2, 5, 6, 9, 27):
 
     paper     u = D -> I -> T -> [target] -> M           v = N -> R
     reference u = M(80/10/10 over ACGTN) -> N -> R,      v = T          target = original
@@ -22,7 +22,7 @@ Presets are plain data in :data:`VIEW_PRESETS` (spec 3.1, 3.3, Table 4 and secti
     m_noaug   u = M                                      v = (none)
     m_dit     u = M                                      v = D -> I -> T
     mdt_dit   u = D -> T -> M (the label's letters)      v = D -> I -> T
-    mdt_nr    same as paper: the text says MDIT+NR, the table MDT+NR (spec 7 row 27)
+    mdt_nr    same as paper: the text says MDIT+NR, the table MDT+NR (docs/method.md §7 row 27)
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ class ViewConfig:
     """How the two views of a pretraining batch are built.
 
     Attributes:
-        preset: a key of :data:`VIEW_PRESETS`; ``paper`` is the default (spec 7 row 2).
+        preset: a key of :data:`VIEW_PRESETS`; ``paper`` is the default (docs/method.md §7 row 2).
         student_steps: overrides the preset's student chain (ablations), e.g.
             ``[deletion, mutation, mask]``; None keeps the preset's.
         teacher_steps: overrides the preset's teacher chain; None keeps the preset's.
@@ -337,14 +337,15 @@ def seeded_views(codes: torch.Tensor, cfg: ViewConfig, seeds: list[int]) -> View
 def view_kl(
     student_view: torch.Tensor, teacher_view: torch.Tensor, *, n_cls: int = 0
 ) -> torch.Tensor:
-    """Per-token KL(student view || teacher view) of the input views (paper Eq. 10, spec 3.4).
+    """Per-token KL(student view || teacher view) of the input views (paper Eq. 10, docs/method.md
+    §3.4).
 
     Each row (token) of both views is turned into a distribution by a softmax over its 5
     channels; the KL of the student row from the teacher row is averaged over all B*L sequence
     tokens (batchmean over rows, not the paper's sum: only a per-token mean is consistent with
-    the reported 0.025-0.175, spec 7 row 28). The last ``n_cls`` rows (CLS) are **excluded**;
-    the reference code included them (they are zero in both views and add 0, diluting the mean
-    by L/(L+K)).
+    the reported 0.025-0.175, docs/method.md §7 row 28). The last ``n_cls`` rows (CLS) are
+    **excluded**; the reference code included them (they are zero in both views and add 0,
+    diluting the mean by L/(L+K)).
 
     Args:
         student_view: (B, L+n_cls, 5) float.

@@ -2,8 +2,8 @@
 
 Sections: ``data`` (genome and windows), ``model`` (one network), ``views`` (augmentations),
 ``ssl`` (objective), ``optim`` and ``run`` (devices, precision, checkpoints, logging). The
-defaults are the paper's settings (spec 2.8 with the decisions of spec 7); the YAML presets in
-``configs/pretrain/`` change only what differs (``tiny``, ``small``, ``paper``).
+defaults are the paper's settings (docs/method.md §2.8 with the decisions of docs/method.md §7); the
+YAML presets in ``configs/pretrain/`` change only what differs (``tiny``, ``small``, ``paper``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ class DataConfig:
             runs that must see identical views (e.g. 1 process with batch 2b and 2 with b).
         static_views: draw each window's views once, from a generator seeded by (seed, window
             index), so every epoch sees the same views: the reference code's offline
-            augmentation (spec 7 row 3). Default False: fresh views at every step (the paper).
+            augmentation (docs/method.md §7 row 3). Default False: fresh views at every step
+            (findna's choice; the paper does not say).
             Slower (views are built window by window).
         num_workers: DataLoader worker processes (windows are a cheap memory-mapped gather).
         on_invalid: characters other than ACGTN/IUPAC/U in a FASTA genome: ``error`` stops with
@@ -72,7 +73,10 @@ class DataConfig:
 
 @dataclass
 class OptimConfig:
-    """AdamW with a cosine schedule and linear warm-up (spec 2.7; paper values).
+    """AdamW with a cosine schedule and linear warm-up (docs/method.md §2.7 and §7 row 16).
+
+    The cosine schedule, 30% warm-up and 50 epochs are the paper's; the paper gives no learning
+    rate, weight decay, batch size or clipping, so those are the reference code's.
 
     Attributes:
         batch_size: windows per device per step (the global batch is this x devices x nodes).
