@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from findna.cli import bench, data, downstream, train
+from findna.cli import bench, data, downstream, study, train
 
 # Subcommands are registered in this order in `findna --help`.
 _COMMANDS = [
@@ -22,6 +22,7 @@ _COMMANDS = [
     train.add_pretrain,
     train.add_export,
     train.add_plot_run,
+    study.add_study,
     downstream.add_finetune,
     downstream.add_predict,
     downstream.add_benchmark,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from findna.config import dump_config, load_config
+from findna.config import config_to_dict, dump_config, load_config
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
 from findna.train.config import PretrainConfig
 from findna.train.datamodule import PretrainData
@@ -169,3 +170,37 @@ def run_pretrain(
         )
     trainer.strategy.barrier()
     return PretrainResult(out, final, model_dir, metrics)
+
+
+_SAME_RUN = ("data", "model", "views", "ssl", "optim")
+
+
+def ensure_pretrained(cfg: PretrainConfig) -> float:
+    """Run, resume or reuse the run in ``cfg.run.out_dir``; return the seconds spent now.
+
+    A finished run (``summary.json`` present) is reused, an interrupted one (``last.ckpt``)
+    continues from its checkpoint, anything else starts afresh. Workflows that pretrain several
+    runs (the demo, studies) call this so that starting them again finishes what is missing.
+
+    Raises:
+        ValueError: the finished run was made with other settings (data, model, views, ssl,
+            optim or the seed); choose another output folder or delete that run.
+    """
+    out = cfg.out_dir
+    if (out / "summary.json").is_file():
+        saved = config_to_dict(load_run_config(out))
+        current = config_to_dict(cfg)
+        differ = [k for k in _SAME_RUN if saved[k] != current[k]]
+        if saved["run"]["seed"] != current["run"]["seed"]:
+            differ.append("run.seed")
+        if differ:
+            raise ValueError(
+                f"{out} holds a finished run with other settings ({', '.join(differ)}); use "
+                "another output folder, or delete that run to train it again"
+            )
+        log.info("reusing the finished run %s", out)
+        return 0.0
+    start = time.perf_counter()
+    resume = (out / "checkpoints" / "last.ckpt").is_file()
+    run_pretrain(cfg, resume=resume, force=not resume)
+    return time.perf_counter() - start

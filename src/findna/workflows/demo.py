@@ -23,7 +23,7 @@ from findna.config import load_config
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.train.config import PretrainConfig
 from findna.train.curves import plot_run
-from findna.train.pretrain import run_pretrain
+from findna.train.pretrain import ensure_pretrained
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +36,6 @@ class DemoResult:
 
     report: Path
     seconds: dict[str, float]
-
-
-def _pretrain(cfg: PretrainConfig) -> float:
-    """Run, resume or reuse one pretraining run; returns the seconds spent now."""
-    out = cfg.out_dir
-    if (out / "summary.json").is_file():
-        log.info("reusing the finished run %s", out)
-        return 0.0
-    start = time.perf_counter()
-    resume = (out / "checkpoints" / "last.ckpt").is_file()
-    run_pretrain(cfg, resume=resume, force=not resume)
-    return time.perf_counter() - start
 
 
 def _summary_rows(runs: dict[str, Path]) -> list[str]:
@@ -96,7 +84,7 @@ def run_demo(
         overrides = [f"data.prepared_dir={out / 'genome'}", *pretrain_overrides]
         overrides += [*variants[name], f"run.out_dir={run}"]
         cfg = load_config(PretrainConfig, pretrain_config, overrides)
-        seconds[f"pretrain {name}"] = _pretrain(cfg)
+        seconds[f"pretrain {name}"] = ensure_pretrained(cfg)
         plot_run(run, run / "curves.png")
 
     start = time.perf_counter()

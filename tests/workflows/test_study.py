@@ -1,0 +1,126 @@
+"""findna study: 2 variants x 2 pretraining seeds on a micro network, probed and ranked."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from findna.cli import main
+from findna.data.tasks import TaskSpec
+from findna.eval.probe import ProbeConfig
+from findna.workflows.study import StudyConfig, load_study_config, run_study
+
+BASE = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0" / "run" / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A synthetic genome and a 2-class motif task (GC-rich vs AT-rich), 24-32 bp."""
+    tmp = tmp_path_factory.mktemp("study_inputs")
+    rng = np.random.default_rng(0)
+    with open(tmp / "g.fa", "w") as f:
+        for name, n in (("chrA", 6000), ("chrB", 3000)):
+            f.write(f">{name}\n" + "".join(rng.choice(list("ACGT"), size=n)) + "\n")
+    seqs, labels = [], []
+    for i in range(90):
+        p = [0.1, 0.4, 0.4, 0.1] if i % 2 else [0.4, 0.1, 0.1, 0.4]
+        seqs.append("".join(rng.choice(list("ACGT"), size=int(rng.integers(24, 33)), p=p)))
+        labels.append(i % 2)
+    pd.DataFrame({"sequence": seqs, "label": labels}).to_csv(tmp / "task.csv", index=False)
+    files = {"all": str(tmp / "task.csv")}
+    task = TaskSpec("synthetic/gc", "toy", files, "table", num_classes=2, metric="mcc",
+                    protocol="resplit_70_10_20", max_len=32)  # fmt: skip
+    return tmp, task
+
+
+def _study(tmp: Path, out: Path, **changes) -> StudyConfig:
+    settings = dict(
+        base=str(BASE),
+        variants={"findna": [], "cm-mnm": ["ssl.variant=cm-mnm"]},
+        overrides=[
+            f"data.genome={tmp / 'g.fa'}",
+            "optim.max_steps=3",
+            "run.accelerator=cpu",
+            "run.progress_bar=false",
+        ],
+        seeds=[0, 1],
+        probe=ProbeConfig(epochs=3, lrs=(0.01,)),
+        out_dir=str(out),
+    )
+    return StudyConfig(**{**settings, **changes})
+
+
+@pytest.mark.slow
+def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys):
+    tmp, task = inputs
+    cfg = _study(tmp, tmp_path / "study")
+    result = run_study(cfg, tasks=[task])
+    out = tmp_path / "study"
+    runs = sorted(p.relative_to(out).as_posix() for p in out.glob("runs/*/seed*"))
+    assert runs == ["runs/cm-mnm/seed0", "runs/cm-mnm/seed1", "runs/findna/seed0",
+                    "runs/findna/seed1"]  # fmt: skip
+    assert all((out / r / "curves.png").is_file() for r in runs)
+    assert len((out / "runs.jsonl").read_text().splitlines()) == 4
+    assert "[4/4] pretrain cm-mnm seed 1:" in capsys.readouterr().out
+
+    # Hand-computed: the suite mean of a variant is the mean over pretraining seeds of its
+    # validation MCC (one task, one probe seed), and the std is over those two runs.
+    bench = json.loads((out / "benchmark" / "results.json").read_text())["results"]
+    val = {r["model"]: r["val_metrics"]["mcc"] for r in bench}
+    table = result.table.set_index(["variant", "task"])
+    for variant in ("findna", "cm-mnm"):
+        per_seed = [val[f"{variant}@s0"], val[f"{variant}@s1"]]
+        row = table.loc[(variant, "suite mean")]
+        assert row["mean"] == pytest.approx(np.mean(per_seed))
+        assert row["std"] == pytest.approx(np.std(per_seed, ddof=1))
+        assert row["count"] == 2
+    assert table.loc[("scratch", "suite mean"), "count"] == 1
+    ranks = result.table.drop_duplicates("variant").sort_values("rank")
+    means = [table.loc[(v, "suite mean"), "mean"] for v in ranks["variant"]]
+    assert means == sorted(means, reverse=True)
+
+    text = (out / "study.md").read_text()
+    assert "(val split)" in text and "used to rank" in text and "test split" not in text
+    assert "vs cm-mnm" in text and (out / "study.png").is_file()
+
+    # Run again: every pretraining run is reused; --final adds the one look at the test split.
+    again = run_study(cfg, final="findna", tasks=[task])
+    assert "[1/4] pretrain findna seed 0: reused" in capsys.readouterr().out
+    assert len((out / "runs.jsonl").read_text().splitlines()) == 4
+    pd.testing.assert_frame_equal(again.table, result.table)
+    final = (out / "study.md").read_text()
+    assert "(test split)" in final and "never used to rank" in final
+    assert json.loads((out / "study.json").read_text())["final"] == "findna"
+
+    # A variant changed under the same folder is refused, not silently reused.
+    changed = _study(tmp, out, variants={"findna": ["ssl.alpha=0.3"], "cm-mnm": cfg.variants[
+        "cm-mnm"]})  # fmt: skip
+    with pytest.raises(ValueError, match=r"other settings \(ssl\)"):
+        run_study(changed, tasks=[task])
+
+
+def test_study_config_errors(tmp_path):
+    with pytest.raises(ValueError, match="variant name 'a b'"):
+        StudyConfig(variants={"a b": []})
+    with pytest.raises(ValueError, match="variant name 'scratch'"):
+        StudyConfig(variants={"scratch": []})
+    with pytest.raises(ValueError, match="study.seeds must list distinct seeds"):
+        StudyConfig(seeds=[0, 0])
+    with pytest.raises(ValueError, match="study.baseline 'x' is not a variant"):
+        StudyConfig(baseline="x")
+    with pytest.raises(ValueError, match="give a list of key=value strings"):
+        StudyConfig(variants={"a": "ssl.alpha=0.3"})
+    path = tmp_path / "s.yaml"
+    path.write_text("variants:\n  a: []\n  b: [ssl.alpha=0.3]\nbaseline: b\nseeds: [3, 4]\n")
+    cfg = load_study_config(path, ["probe_seeds=[1,2]"])
+    assert (cfg.variants["b"], cfg.seeds, cfg.probe_seeds) == (["ssl.alpha=0.3"], [3, 4], [1, 2])
+    with pytest.raises(ValueError, match="--final 'c' is not a variant"):
+        run_study(cfg, final="c")
+
+
+def test_study_command_help():
+    with pytest.raises(SystemExit) as exit_info:
+        main(["study", "--help"])
+    assert exit_info.value.code == 0
