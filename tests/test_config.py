@@ -3,7 +3,16 @@ from typing import Literal
 
 import pytest
 
-from findna.config import config_to_dict, dump_config, load_config, parse_overrides, parse_seeds
+from findna.config import (
+    check_device,
+    config_to_dict,
+    dump_config,
+    load_config,
+    normalize_precision,
+    parse_overrides,
+    parse_seeds,
+    preset_path,
+)
 
 
 @dataclass
@@ -104,3 +113,40 @@ def test_parse_seeds_names_the_flag():
         parse_seeds(" , ", flag="--demo-seeds")
     with pytest.raises(ValueError, match=r"--seeds '1,2,1' repeats seed\(s\) \[1\]"):
         parse_seeds("1,2,1")
+
+
+def test_flags_come_last_and_none_means_not_given(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("seed: 3\ninner:\n  lr: 0.5\n  steps: 7\n")
+    flags = {"seed": None, "inner": {"steps": 2, "lr": None}, "note": "n"}
+    cfg = load_config(Outer, path, ["inner.steps=9", "seed=4"], flags)
+    assert cfg == Outer(seed=4, inner=Inner(lr=0.5, steps=2), note="n")
+
+
+def test_precision_names_and_old_spellings(caplog):
+    assert normalize_precision("bf16-mixed") == "bf16-mixed"
+    assert normalize_precision("32", "features.precision") == "32-true"
+    assert "features.precision '32' is deprecated; read as '32-true'" in caplog.text
+    with pytest.raises(ValueError, match="x.precision must be one of auto, 32-true, bf16-mixed, "
+                       "16-mixed, got 16"):  # fmt: skip
+        normalize_precision(16, "x.precision")
+
+
+def test_device_names():
+    for name in ("auto", "cpu", "cuda", "cuda:1"):
+        assert check_device(name) == name
+    for name in ("gpu", "cuda:", "cuda:x", "mps", 0):
+        with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N"):
+            check_device(name)
+
+
+def test_preset_path_takes_names_and_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert preset_path("probe", "paper").name == "paper.yaml"
+    assert preset_path("probe", "paper.yaml") == preset_path("probe", "paper")
+    (tmp_path / "paper.yaml").write_text("head: knn\n")
+    assert preset_path("probe", "paper.yaml") == tmp_path.joinpath("paper.yaml").relative_to(
+        tmp_path
+    )  # a file in the working directory wins over the shipped preset of that name
+    with pytest.raises(FileNotFoundError, match="shipped: knn, paper"):
+        preset_path("probe", "linear")

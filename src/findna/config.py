@@ -11,15 +11,32 @@ checkpoint can record exactly what it used.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+Precision = Literal["auto", "32-true", "bf16-mixed", "16-mixed"]
+"""Numeric precision, in Lightning's names, everywhere in findna: ``32-true`` (float32),
+``bf16-mixed`` / ``16-mixed`` (bfloat16 / float16 autocast over float32 weights) and, for the
+downstream commands, ``auto`` (``bf16-mixed`` on CUDA, ``32-true`` elsewhere). Pretraining names
+one explicitly (``run.precision``, no ``auto``)."""
+
+PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
+
+DEPRECATED_PRECISIONS = {"32": "32-true", "bf16": "bf16-mixed"}
+"""Old spellings of the feature settings (``features.precision: "32"``), still read."""
+
+DEVICES = "auto, cpu, cuda or cuda:N"
+"""The device names the downstream commands take (``auto``: CUDA when available, else CPU)."""
 
 
 def _coerce(value: Any, tp: Any, where: str) -> Any:
@@ -187,6 +204,39 @@ def parse_seeds(text: str, flag: str = "--seeds") -> list[int]:
     return seeds
 
 
+def normalize_precision(value: Any, where: str = "precision") -> str:
+    """``value`` as one of :data:`PRECISIONS`; an old spelling (``"32"``, ``"bf16"``) is mapped
+    to its new name with a warning.
+
+    Raises:
+        ValueError: naming ``where`` and the allowed names.
+    """
+    if value in PRECISIONS:
+        return value
+    if isinstance(value, str) and value in DEPRECATED_PRECISIONS:
+        new = DEPRECATED_PRECISIONS[value]
+        log.warning(
+            "%s %r is deprecated; read as %r (the same computation). Write %r instead; the old "
+            "spellings will stop working in a later release",
+            where, value, new, new,
+        )  # fmt: skip
+        return new
+    raise ValueError(f"{where} must be one of {', '.join(PRECISIONS)}, got {value!r}")
+
+
+def check_device(value: Any, where: str = "device") -> str:
+    """``value`` if it is a device name findna takes (see :data:`DEVICES`).
+
+    Raises:
+        ValueError: naming ``where`` and the allowed names.
+    """
+    if isinstance(value, str) and (
+        value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit())
+    ):
+        return value
+    raise ValueError(f"{where} must be {DEVICES}, got {value!r}")
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with errors that name the file."""
     path = Path(path)
@@ -249,14 +299,32 @@ def preset_names(kind: str) -> list[str]:
     return sorted(p.stem for p in (PRESETS_DIR / kind).glob("*.yaml"))
 
 
-def load_config(cls: type[T], path: str | Path | None = None, overrides: Sequence[str] = ()) -> T:
-    """Defaults of ``cls``, then the YAML preset at ``path``, then ``key=value`` overrides."""
+def _given(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without its None entries (nested mappings included)."""
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, Mapping):
+            v = _given(v)
+        if v is not None and v != {}:
+            out[k] = v
+    return out
+
+
+def load_config(
+    cls: type[T],
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    flags: Mapping[str, Any] | None = None,
+) -> T:
+    """Defaults of ``cls``, then the YAML preset at ``path``, then ``key=value`` overrides, then
+    ``flags`` (a nested mapping of command-line flag values; None means "not given")."""
     data: dict[str, Any] = {}
     where = cls.__name__
     if path is not None:
         data = read_preset(path)
         where = str(path)
     data = _merge(data, parse_overrides(overrides))
+    data = _merge(data, _given(flags or {}))
     return config_from_dict(cls, data, where)
 
 

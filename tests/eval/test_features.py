@@ -223,3 +223,82 @@ def test_feature_cache_reuses_and_separates_settings(net, tmp_path):
     cached_features(net, "m", task, "train", FeatureConfig(pooling="cls"), tmp_path)
     cached_features(net, "other-model", task, "train", cfg, tmp_path)
     assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def _toy_task():
+    spec = TaskSpec("toy/x", "toy", {"all": "x"}, "table", 2, "accuracy", "resplit_70_10_20")
+    part = LabeledSequences(_seqs(5, 5), np.array([0, 1, 0, 1, 0]), [str(i) for i in range(5)])
+    return TaskData(spec, 0, part, part, part, {})
+
+
+def _legacy_cache_file(net, task, cache_dir, precision):
+    """Where findna <= 0.1 (precision spelled "32"/"bf16") wrote the train split's features."""
+    import json
+
+    from findna.eval.features import CACHE_VERSION, _data_digest
+
+    key_data = {
+        "version": CACHE_VERSION, "model_id": "m", "model_config": config_to_dict(net.config),
+        "task": task.spec.name, "task_seed": task.seed, "split": "train",
+        "data_sha256": _data_digest(task.splits()["train"].seqs),
+        "features": {"pooling": "masked_mean", "cls_tokens": 0, "rc_average": False,
+                     "precision": precision, "pad_to": None},
+    }  # fmt: skip
+    key = hashlib.sha256(json.dumps(key_data, sort_keys=True).encode()).hexdigest()
+    return cache_dir / f"toy_x.train.{key[:24]}.npy"
+
+
+@pytest.mark.parametrize(
+    "legacy, names", [("32", ["32-true", "32", "auto"]), ("bf16", ["bf16-mixed", "bf16"])]
+)
+def test_feature_cache_of_the_old_precision_spelling_is_found(net, tmp_path, legacy, names):
+    # The precision names changed ("32" -> "32-true", "bf16" -> "bf16-mixed"), the computation
+    # did not: a cache written under the old name is found, not recomputed ("auto" on a CPU is
+    # 32-true). A stand-in array proves the file was read.
+    task = _toy_task()
+    path = _legacy_cache_file(net, task, tmp_path, legacy)
+    marker = np.full((5, 40), 7.0, dtype=np.float32)
+    np.save(path, marker)
+    for name in names:
+        cfg = FeatureConfig(precision=name, device="cpu")
+        feats, seconds, cached = cached_features(net, "m", task, "train", cfg, tmp_path)
+        assert cached and seconds == 0.0, name
+        np.testing.assert_array_equal(feats, marker)
+    assert len(list(tmp_path.glob("*.npy"))) == 1
+
+
+def test_feature_cache_separates_precisions(net, tmp_path):
+    task = _toy_task()
+    for name in ("32-true", "bf16-mixed", "16-mixed"):
+        cached_features(net, "m", task, "train", FeatureConfig(precision=name), tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 3
+
+
+def test_auto_precision_is_keyed_by_what_it_resolves_to(monkeypatch):
+    from findna.eval import features
+
+    assert FeatureConfig(precision="auto", device="cpu").value_key()["precision"] == "32"
+    monkeypatch.setattr(features, "resolve_device", lambda name: torch.device("cuda"))
+    assert FeatureConfig(precision="auto").value_key()["precision"] == "bf16"
+    assert FeatureConfig(precision="16-mixed").value_key()["precision"] == "16-mixed"
+
+
+@pytest.mark.parametrize("old, new", [("32", "32-true"), ("bf16", "bf16-mixed")])
+def test_old_precision_spellings_are_read_with_a_warning(old, new, caplog, net):
+    with caplog.at_level(logging.WARNING, logger="findna.config"):
+        cfg = FeatureConfig(precision=old)
+    assert cfg.precision == new
+    assert f"precision {old!r} is deprecated; read as {new!r}" in caplog.text
+    seqs = _seqs(3, 9)
+    np.testing.assert_array_equal(
+        extract_features(net, seqs, FeatureConfig(precision=old)),
+        extract_features(net, seqs, FeatureConfig(precision=new)),
+    )
+
+
+def test_bf16_features_are_close_to_float32(net):
+    seqs = _seqs(4, 11)
+    full = extract_features(net, seqs, FeatureConfig(precision="32-true"))
+    half = extract_features(net, seqs, FeatureConfig(precision="bf16-mixed"))
+    assert not np.array_equal(full, half)
+    np.testing.assert_allclose(half, full, rtol=0.1, atol=0.05)

@@ -127,6 +127,28 @@ def test_predict_errors(saved, tmp_path, capsys):
     assert code == 2 and "task.json does not exist" in capsys.readouterr().err
 
 
+def test_predict_config_and_set_give_the_same_rows(saved, tmp_path):
+    tmp, _, _ = saved
+    (tmp_path / "in.txt").write_text("ACGTACGTAC\nGGGCCCAAAT\nACGTTT\n")
+    base = ["predict", "--model", str(tmp / "m"), str(tmp_path / "in.txt")]
+    assert main([*base, "--out", str(tmp_path / "a.csv"), "--device", "cpu"]) == 0
+    (tmp_path / "p.yaml").write_text("batch_size: 1\nchunk_size: 2\nprecision: 32-true\n")
+    assert main([*base, "--out", str(tmp_path / "b.csv"), "--config", str(tmp_path / "p.yaml"),
+                 "--set", "device=cpu"]) == 0  # fmt: skip
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert a["id"].tolist() == b["id"].tolist()
+    np.testing.assert_allclose(a.iloc[:, 1:4].to_numpy(), b.iloc[:, 1:4].to_numpy(), atol=1e-6)
+
+
+def test_predict_file_checks_device_and_precision(saved, tmp_path):
+    tmp, _, _ = saved
+    (tmp_path / "in.txt").write_text("ACGT\n")
+    with pytest.raises(ValueError, match="device must be auto, cpu, cuda or cuda:N, got 'tpu'"):
+        predict_file(tmp / "m", tmp_path / "in.txt", tmp_path / "o.csv", device="tpu")
+    with pytest.raises(ValueError, match="precision must be one of auto, 32-true, bf16-mixed"):
+        predict_file(tmp / "m", tmp_path / "in.txt", tmp_path / "o.csv", precision="half")
+
+
 def test_classifier_pads_to_max_len_only_when_outputs_depend_on_padding():
     aware = FinDNANetwork(ModelConfig.tiny(max_len=40, length_mode="length_aware"))
     fixed = FinDNANetwork(ModelConfig.tiny(max_len=40, length_mode="fixed"))

@@ -1,8 +1,42 @@
-"""Argument groups that several subcommands share."""
+"""The flags that several subcommands share, each defined once, and how settings are resolved.
+
+Settings of a command: dataclass defaults <- ``--config`` (a YAML path or the name of a preset
+shipped in ``findna/configs/<kind>/``) <- ``--set key=value`` <- explicit flags. Flags default to
+None ("not given") so that they override only what the user typed; their help shows the
+dataclass default. Flag values are checked while parsing, and an error names the flag and what it
+allows. This module imports no torch, so ``findna --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from findna.config import DEPRECATED_PRECISIONS, DEVICES, PRECISIONS, check_device
+
+if TYPE_CHECKING:  # annotations only
+    from findna.model.config import ModelConfig
+
+T = TypeVar("T")
+
+MODEL_SOURCE_HELP = "HF model dir, pretraining run dir, .ckpt, or 'scratch'"
+
+
+def add_config(
+    p: argparse.ArgumentParser, kind: str, example: str | None, default: str | None = None
+) -> None:
+    """``--config NAME|YAML``: a preset of ``configs/<kind>/`` by name, or a YAML path.
+
+    ``example`` names shipped presets for the help; None for a command that ships none.
+    """
+    shown = f" (default {default})" if default else ""
+    if example is None:
+        what, metavar = "settings: a YAML file of the keys --set takes", "YAML"
+    else:
+        what = f"settings preset: a YAML file or the name of a shipped {kind} preset, e.g. "
+        what, metavar = what + example, "NAME|YAML"
+    p.add_argument("--config", default=default, metavar=metavar, help=what + shown)
 
 
 def add_overrides(
@@ -19,9 +53,151 @@ def add_overrides(
     )
 
 
+def add_settings(
+    p: argparse.ArgumentParser, kind: str, example: str | None, set_example: str
+) -> None:
+    """``--config`` and ``--set`` of a command whose settings are a config dataclass."""
+    add_config(p, kind, example)
+    add_overrides(p, f"override one setting, e.g. --set {set_example}")
+
+
+def load_settings(
+    cls: type[T], kind: str, args: argparse.Namespace, flags: Mapping[str, Any] | None = None
+) -> T:
+    """``cls`` from its defaults <- ``--config`` <- ``--set`` <- the ``flags`` given (not None).
+
+    ``flags`` is nested like the config: ``{"features": {"pooling": args.pooling}}``.
+    """
+    from findna.config import load_config, preset_path
+
+    path = preset_path(kind, args.config) if args.config else None
+    return load_config(cls, path, args.overrides, flags)
+
+
+def _checked(check: Callable[[str], Any], allowed: str) -> Callable[[str], Any]:
+    """An argparse ``type`` whose errors say what the flag allows (argparse names the flag)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return check(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use {allowed}") from None
+
+    return parse
+
+
+def _min_int(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise ValueError(text)
+        return value
+
+    return parse
+
+
+positive_int = _checked(_min_int(1), "a positive integer")
+nonnegative_int = _checked(_min_int(0), "an integer >= 0")
+
+
+def _precision(text: str) -> str:
+    if text not in PRECISIONS and text not in DEPRECATED_PRECISIONS:
+        raise ValueError(text)
+    return text  # old spellings are mapped (with a warning) by the config that reads them
+
+
+precision_name = _checked(_precision, ", ".join(PRECISIONS))
+device_name = _checked(check_device, DEVICES)
+
+
+def add_seeds(p: argparse.ArgumentParser, default: str | None = "0", help: str = "") -> None:
+    """``--seeds 0,1,2`` (parsed by :func:`findna.config.parse_seeds` in the handler, so a bad
+    list is a one-line error that names the flag)."""
+    shown = help or f"comma-separated integer seeds (default {default})"
+    p.add_argument("--seeds", default=default, metavar="S,S,...", help=shown)
+
+
+def seeds(args: argparse.Namespace) -> list[int]:
+    """The parsed ``--seeds``."""
+    from findna.config import parse_seeds
+
+    return parse_seeds(args.seeds)
+
+
+def add_split_seed(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--split-seed", type=int, default=0, help="seed of the task's random splits (default 0)"
+    )
+
+
+def add_scratch_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scratch-model",
+        metavar="NAME|YAML",
+        help="architecture of --model scratch: a ModelConfig YAML or a shipped model preset "
+        "(tiny, paper, transformer; default paper)",
+    )
+
+
+def scratch_config(args: argparse.Namespace) -> ModelConfig | None:
+    """The ``--scratch-model`` architecture, or None (the default) when not given."""
+    from findna.config import load_config, preset_path
+    from findna.model.config import ModelConfig
+
+    if not args.scratch_model:
+        return None
+    return load_config(ModelConfig, preset_path("model", args.scratch_model))
+
+
+def add_task(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True, help="a task name (see `findna data list`)")
+
+
+def add_model_source(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help=MODEL_SOURCE_HELP)
+
+
 def add_task_run_args(p: argparse.ArgumentParser, name_help: str) -> None:
     """Seeds, task split seed, scratch architecture and report name (probe and finetune)."""
-    p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of random task splits")
-    p.add_argument("--scratch-model", help="ModelConfig YAML for --model scratch (default paper)")
+    add_seeds(p)
+    add_split_seed(p)
+    add_scratch_model(p)
     p.add_argument("--name", help=name_help)
+
+
+def add_device(p: argparse.ArgumentParser, key: str) -> None:
+    p.add_argument(
+        "--device",
+        type=device_name,
+        help=f"{DEVICES}; auto is CUDA when available, else CPU (same as --set {key}=...; "
+        "default auto)",
+    )
+
+
+def add_precision(p: argparse.ArgumentParser, key: str, default: str) -> None:
+    p.add_argument(
+        "--precision",
+        type=precision_name,
+        metavar="{" + ",".join(PRECISIONS) + "}",
+        help=f"auto: bf16-mixed on CUDA, 32-true elsewhere (same as --set {key}=...; "
+        f"default {default})",
+    )
+
+
+def add_batch_size(p: argparse.ArgumentParser, key: str, default: int) -> None:
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        metavar="N",
+        help=f"sequences per forward pass (same as --set {key}=...; default {default})",
+    )
+
+
+def add_on_invalid(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--on-invalid error|n``: characters outside the DNA alphabet."""
+    p.add_argument(
+        "--on-invalid",
+        choices=("error", "n"),
+        default=default,
+        help="characters other than ACGTN/IUPAC/U: stop with an error (default) or read as N",
+    )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from findna.cli.args import add_on_invalid
+
 
 def add_data(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="list and describe the genomes and benchmark tasks")
@@ -42,12 +44,7 @@ def add_prepare(sub: argparse._SubParsersAction) -> None:
     g.add_argument("fasta", nargs="+", help="FASTA file(s); records are concatenated in order")
     g.add_argument("--out", required=True, help="output directory (created atomically)")
     g.add_argument("--force", action="store_true", help="replace an existing different output")
-    g.add_argument(
-        "--on-invalid",
-        choices=("error", "n"),
-        default="error",
-        help="characters other than ACGTN/IUPAC/U: stop with an error (default) or read as N",
-    )
+    add_on_invalid(g, "error")
     g.set_defaults(handler=_prepare_genome)
 
 

@@ -8,42 +8,47 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from findna.cli.args import add_overrides, add_task_run_args
+from findna.cli import args as shared
 
 if TYPE_CHECKING:  # annotations only; handlers import lazily
-    from findna.eval.features import FeatureConfig
-    from findna.model.config import ModelConfig
+    from findna.cli.settings import EmbedConfig, PlotEmbeddingsConfig
 
 
 def _feature_args(p: argparse.ArgumentParser) -> None:
-    """Flags shared by `findna embed` and `findna plot-embeddings` (FeatureConfig fields)."""
+    """Flags of `findna embed` and `findna plot-embeddings` (features.* and which settings).
+
+    Each overrides the --config/--set value of the same setting; unset flags leave it alone.
+    """
     p.add_argument(
-        "--pooling", default="masked_mean", choices=("masked_mean", "mean", "cls", "mean+cls"),
+        "--pooling", choices=("masked_mean", "mean", "cls", "mean+cls"),
         help="token pooling (default masked_mean: mean over real, non-CLS tokens)",
     )  # fmt: skip
-    p.add_argument("--n-cls", type=int, default=10, help="CLS rows appended for cls pooling")
-    p.add_argument("--rc-average", action="store_true", help="average with the reverse complement")
-    p.add_argument("--batch-size", type=int, default=64, help="sequences per forward pass")
-    p.add_argument("--precision", default="32", choices=("32", "bf16"))
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--which", default="teacher", choices=("teacher", "student"))
-    p.add_argument("--scratch-model", help="ModelConfig YAML for --model scratch (default paper)")
-
-
-def _feature_config(args: argparse.Namespace) -> FeatureConfig:
-    from findna.eval.features import FeatureConfig
-
-    return FeatureConfig(
-        pooling=args.pooling, n_cls=args.n_cls, rc_average=args.rc_average,
-        batch_size=args.batch_size, precision=args.precision, device=args.device,
+    p.add_argument(
+        "--n-cls",
+        type=shared.nonnegative_int,
+        metavar="N",
+        help="CLS rows appended for cls pooling (default 10)",
+    )
+    p.add_argument(
+        "--rc-average", action=argparse.BooleanOptionalAction,
+        help="average with the reverse complement (default no)",
     )  # fmt: skip
+    shared.add_batch_size(p, "features.batch_size", 64)
+    shared.add_precision(p, "features.precision", "32-true")
+    shared.add_device(p, "features.device")
+    p.add_argument("--which", choices=("teacher", "student"), help="network (default teacher)")
+    shared.add_scratch_model(p)
 
 
-def _scratch_config(args: argparse.Namespace) -> ModelConfig | None:
-    from findna.config import load_config
-    from findna.model.config import ModelConfig
-
-    return load_config(ModelConfig, args.scratch_model) if args.scratch_model else None
+def _feature_flags(args: argparse.Namespace) -> dict:
+    """The flags of :func:`_feature_args` as a settings mapping (None: not given)."""
+    return {
+        "features": {
+            "pooling": args.pooling, "n_cls": args.n_cls, "rc_average": args.rc_average,
+            "batch_size": args.batch_size, "precision": args.precision, "device": args.device,
+        },
+        "which": args.which,
+    }  # fmt: skip
 
 
 def add_embed(sub: argparse._SubParsersAction) -> None:
@@ -53,28 +58,48 @@ def add_embed(sub: argparse._SubParsersAction) -> None:
         description="INPUT: FASTA (.fa/.fasta/.fna/.fas), CSV/TSV (column sequence or seq; id "
         "or name column if present) or text with one sequence per line (.txt/.seq); .gz "
         "allowed. OUT.npy gets an (N, D) float32 array plus OUT.ids.txt (one id per line); "
-        "OUT.parquet gets columns id, f0..f{D-1}. Streams in chunks (bounded memory).",
+        "OUT.parquet gets columns id, f0..f{D-1}. Streams in chunks (bounded memory). "
+        "Settings: EmbedConfig defaults <- --config YAML <- --set <- the flags below.",
     )
     p.add_argument("input", help="FASTA, CSV/TSV or text file of sequences")
-    p.add_argument(
-        "--model", required=True, help="HF model dir, pretraining run dir, .ckpt, or 'scratch'"
-    )
+    shared.add_model_source(p)
     p.add_argument("--out", required=True, help="output .npy or .parquet")
+    shared.add_settings(p, "embed", None, "features.pooling=cls --set chunk_size=1024")
     _feature_args(p)
-    p.add_argument("--chunk-size", type=int, default=4096, help="sequences held in memory")
-    p.add_argument("--max-len", type=int, help="rebuild the network for this many tokens")
-    p.add_argument("--on-invalid", choices=("error", "n"), default="error")
+    p.add_argument(
+        "--chunk-size",
+        type=shared.positive_int,
+        metavar="N",
+        help="sequences held in memory (default 4096)",
+    )
+    p.add_argument(
+        "--max-len",
+        type=shared.positive_int,
+        metavar="N",
+        help="rebuild the network for this many tokens",
+    )
+    shared.add_on_invalid(p)
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(handler=_embed)
+
+
+def embed_settings(args: argparse.Namespace) -> EmbedConfig:
+    """The resolved settings of `findna embed`."""
+    from findna.cli.settings import EmbedConfig
+
+    flags = {**_feature_flags(args), "chunk_size": args.chunk_size, "max_len": args.max_len,
+             "on_invalid": args.on_invalid}  # fmt: skip
+    return shared.load_settings(EmbedConfig, "embed", args, flags)
 
 
 def _embed(args: argparse.Namespace) -> None:
     from findna.eval.embed import embed_file
 
+    cfg = embed_settings(args)
     result = embed_file(
-        args.input, args.model, args.out, _feature_config(args), which=args.which,
-        max_len=args.max_len, chunk_size=args.chunk_size, on_invalid=args.on_invalid,
-        scratch_config=_scratch_config(args), force=args.force,
+        args.input, args.model, args.out, cfg.features, which=cfg.which, max_len=cfg.max_len,
+        length_mode=cfg.length_mode, chunk_size=cfg.chunk_size, on_invalid=cfg.on_invalid,
+        scratch_config=shared.scratch_config(args), force=args.force,
     )  # fmt: skip
     extra = f" (ids in {result.ids})" if result.ids else ""
     print(f"wrote {result.out}: {result.rows} x {result.dim} features{extra}")
@@ -89,13 +114,10 @@ def add_probe(sub: argparse._SubParsersAction) -> None:
         "Settings: ProbeConfig defaults (the paper's: bs 1024, wd 0.1, 50 epochs, 30%% warm-up) "
         "<- --config YAML <- --set. Writes OUT/probe.json, OUT/probe.md, OUT/config.yaml.",
     )
-    p.add_argument("--task", required=True, help="a task name (see `findna data list`)")
-    p.add_argument(
-        "--model", required=True, help="HF model dir, pretraining run dir, .ckpt, or 'scratch'"
-    )
-    p.add_argument("--config", help="ProbeConfig YAML, e.g. configs/probe/paper.yaml")
-    add_overrides(p, "override one setting, e.g. --set head=knn --set features.pooling=cls")
-    add_task_run_args(p, "model name in the report (default: source name)")
+    shared.add_task(p)
+    shared.add_model_source(p)
+    shared.add_settings(p, "probe", "paper or knn", "head=knn --set features.pooling=cls")
+    shared.add_task_run_args(p, "model name in the report (default: source name)")
     p.add_argument("--out", default="runs/probe", help="output directory")
     p.add_argument("--cache-dir", help="feature cache (default OUT/features)")
     p.set_defaults(handler=_probe)
@@ -104,15 +126,14 @@ def add_probe(sub: argparse._SubParsersAction) -> None:
 def _probe(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from findna.config import load_config, parse_seeds
     from findna.data.tasks import load_task
     from findna.eval.probe import ProbeConfig, probe_task
 
-    cfg = load_config(ProbeConfig, args.config, args.overrides)
-    seeds = parse_seeds(args.seeds)
+    cfg = shared.load_settings(ProbeConfig, "probe", args)
+    seeds = shared.seeds(args)
     task = load_task(args.task, args.split_seed)
     report = probe_task(
-        task, args.model, cfg, seeds, Path(args.out), scratch_config=_scratch_config(args),
+        task, args.model, cfg, seeds, Path(args.out), scratch_config=shared.scratch_config(args),
         model_name=args.name, progress=True,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
     )  # fmt: skip
@@ -124,29 +145,47 @@ def add_plot_embeddings(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plot-embeddings",
         help="t-SNE (or PCA) map of a task split's frozen features, coloured by label",
+        description="Settings: PlotEmbeddingsConfig defaults <- --config YAML <- --set <- the "
+        "flags below.",
     )
-    p.add_argument("--task", required=True, help="a task name (see `findna data list`)")
-    p.add_argument(
-        "--model", required=True, help="HF model dir, pretraining run dir, .ckpt, or 'scratch'"
-    )
-    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    shared.add_task(p)
+    shared.add_model_source(p)
+    p.add_argument("--split", choices=("train", "val", "test"), help="task split (default test)")
     p.add_argument("--out", required=True, help="PNG path")
+    shared.add_settings(p, "plot-embeddings", None, "method=pca --set features.pooling=cls")
     _feature_args(p)
-    p.add_argument("--method", default="tsne", choices=("tsne", "pca"))
-    p.add_argument("--max-points", type=int, default=5000, help="stratified subsample above")
-    p.add_argument("--split-seed", type=int, default=0, help="seed of random task splits")
-    p.add_argument("--num-threads", type=int, help="threads of the projection (1 on busy hosts)")
+    p.add_argument("--method", choices=("tsne", "pca"), help="projection (default tsne)")
+    p.add_argument(
+        "--max-points",
+        type=shared.positive_int,
+        metavar="N",
+        help="stratified subsample above (default 5000)",
+    )
+    shared.add_split_seed(p)
+    p.add_argument(
+        "--num-threads", type=shared.positive_int, metavar="N",
+        help="threads of the projection (1 on busy hosts)",
+    )  # fmt: skip
     p.set_defaults(handler=_plot_embeddings)
+
+
+def plot_embeddings_settings(args: argparse.Namespace) -> PlotEmbeddingsConfig:
+    """The resolved settings of `findna plot-embeddings`."""
+    from findna.cli.settings import PlotEmbeddingsConfig
+
+    flags = {**_feature_flags(args), "split": args.split, "method": args.method,
+             "max_points": args.max_points, "num_threads": args.num_threads}  # fmt: skip
+    return shared.load_settings(PlotEmbeddingsConfig, "plot-embeddings", args, flags)
 
 
 def _plot_embeddings(args: argparse.Namespace) -> None:
     from findna.eval.embed import plot_task_embeddings
 
+    cfg = plot_embeddings_settings(args)
     out = plot_task_embeddings(
-        args.task, args.model, args.out, split=args.split, cfg=_feature_config(args),
-        which=args.which, split_seed=args.split_seed, method=args.method,
-        max_points=args.max_points, num_threads=args.num_threads,
-        scratch_config=_scratch_config(args),
+        args.task, args.model, args.out, split=cfg.split, cfg=cfg.features, which=cfg.which,
+        split_seed=args.split_seed, method=cfg.method, max_points=cfg.max_points,
+        num_threads=cfg.num_threads, scratch_config=shared.scratch_config(args),
     )  # fmt: skip
     print(f"wrote {out}")
 
@@ -161,28 +200,24 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
         "OUT/finetune.json, OUT/finetune.md and each seed's classifier OUT/seed<k>/ (for "
         "`findna predict`).",
     )
-    p.add_argument("--task", required=True, help="a task name (see `findna data list`)")
-    p.add_argument(
-        "--model", required=True, help="HF model dir, pretraining run dir, .ckpt, or 'scratch'"
-    )
-    p.add_argument("--config", help="YAML preset, e.g. configs/finetune/paper.yaml")
-    add_overrides(p, "override one setting, e.g. --set lr=1e-3 --set which=student")
-    add_task_run_args(p, "model name in the report (default: the weights' id)")
+    shared.add_task(p)
+    shared.add_model_source(p)
+    shared.add_settings(p, "finetune", "tiny or paper", "lr=1e-3 --set which=student")
+    shared.add_task_run_args(p, "model name in the report (default: the weights' id)")
     p.add_argument("--out", default="runs/finetune", help="output directory")
     p.add_argument("--no-save", action="store_true", help="do not save the fine-tuned models")
     p.set_defaults(handler=_finetune)
 
 
 def _finetune(args: argparse.Namespace) -> None:
-    from findna.config import load_config, parse_seeds
     from findna.data.tasks import load_task
     from findna.eval.finetune import FinetuneConfig, finetune_task
 
-    cfg = load_config(FinetuneConfig, args.config, args.overrides)
-    seeds = parse_seeds(args.seeds)
+    cfg = shared.load_settings(FinetuneConfig, "finetune", args)
+    seeds = shared.seeds(args)
     task = load_task(args.task, args.split_seed)
     report = finetune_task(
-        task, args.model, cfg, seeds, args.out, scratch_config=_scratch_config(args),
+        task, args.model, cfg, seeds, args.out, scratch_config=shared.scratch_config(args),
         model_name=args.name, save_models=not args.no_save,
     )  # fmt: skip
     print(report.to_markdown())
@@ -194,30 +229,36 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="class probabilities of sequences with a fine-tuned model",
         description="Writes a CSV with columns id, prob_0..prob_{C-1}, predicted. INPUT is FASTA, "
-        "CSV/TSV (column sequence or seq; id column if present) or one sequence per line.",
+        "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. "
+        "Settings: PredictConfig defaults <- --config YAML <- --set <- the flags below.",
     )
     p.add_argument("input", help="FASTA, CSV/TSV or text file of sequences")
     p.add_argument("--model", required=True, help="a directory written by `findna finetune`")
     p.add_argument("--out", required=True, help="output CSV")
-    p.add_argument("--batch-size", type=int, default=128, help="sequences per forward pass")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    shared.add_settings(p, "predict", None, "batch_size=256")
+    shared.add_batch_size(p, "batch_size", 128)
+    shared.add_device(p, "device")
+    shared.add_precision(p, "precision", "auto")
     p.add_argument(
-        "--precision", default="auto", choices=("auto", "32-true", "bf16-mixed", "16-mixed")
+        "--chunk-size",
+        type=shared.positive_int,
+        metavar="N",
+        help="sequences read at a time (default 65536)",
     )
-    p.add_argument("--chunk-size", type=int, default=65536, help="sequences read at a time")
-    p.add_argument(
-        "--on-invalid", choices=("error", "n"), default="error",
-        help="characters outside the DNA alphabet: stop with an error (default) or read as N",
-    )  # fmt: skip
+    shared.add_on_invalid(p)
     p.set_defaults(handler=_predict)
 
 
 def _predict(args: argparse.Namespace) -> None:
+    from findna.cli.settings import PredictConfig
     from findna.eval.predict import predict_file
 
+    flags = {"batch_size": args.batch_size, "device": args.device, "precision": args.precision,
+             "chunk_size": args.chunk_size, "on_invalid": args.on_invalid}  # fmt: skip
+    cfg = shared.load_settings(PredictConfig, "predict", args, flags)
     out = predict_file(
-        args.model, args.input, args.out, batch_size=args.batch_size, device=args.device,
-        precision=args.precision, chunk_size=args.chunk_size, on_invalid=args.on_invalid,
+        args.model, args.input, args.out, batch_size=cfg.batch_size, device=cfg.device,
+        precision=cfg.precision, chunk_size=cfg.chunk_size, on_invalid=cfg.on_invalid,
     )  # fmt: skip
     print(f"wrote {out}")
 
@@ -238,20 +279,22 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
         "findna=runs/tiny,cm-mnm=runs/tiny_cm_mnm,scratch or teacher=RUN,student=RUN:student",
     )
     p.add_argument("--mode", choices=("probe", "finetune"))
-    p.add_argument("--seeds", help="comma-separated seeds (default 0,1,2)")
-    p.add_argument("--config", help="YAML preset, e.g. configs/benchmark/emp_probe.yaml")
-    add_overrides(p, "override one setting, e.g. --set finetune.epochs=5 --set probe.head=knn")
+    shared.add_seeds(p, None, "comma-separated integer seeds (default 0,1,2)")
+    shared.add_settings(p, "benchmark", "emp_probe", "finetune.epochs=5 --set probe.head=knn")
     p.add_argument("--out", help="output directory (default runs/benchmark)")
     p.add_argument("--force", action="store_true", help="discard results already in --out")
     p.set_defaults(handler=_benchmark)
 
 
 def _benchmark(args: argparse.Namespace) -> None:
+    from findna.config import preset_path
     from findna.eval.benchmark import load_benchmark_config, run_benchmark
 
+    path = preset_path("benchmark", args.config) if args.config else None
+    seeds = shared.seeds(args) if args.seeds is not None else None
     cfg = load_benchmark_config(
-        args.config, args.overrides, suite=args.suite, models=args.models, mode=args.mode,
-        seeds=args.seeds, out_dir=args.out,
+        path, args.overrides, suite=args.suite, models=args.models, mode=args.mode,
+        seeds=seeds, out_dir=args.out,
     )  # fmt: skip
     report = run_benchmark(cfg, force=args.force)
     print(report.to_markdown())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from findna.cli.args import add_overrides
+from findna.cli import args as shared
 
 
 def add_pretrain(sub: argparse._SubParsersAction) -> None:
@@ -15,12 +15,11 @@ def add_pretrain(sub: argparse._SubParsersAction) -> None:
         "pretrain",
         help="self-distillation pretraining on a genome (CPU, one GPU or DDP)",
         description="Pretrain a FinDNA student/teacher pair. Settings: dataclass defaults (the "
-        "paper) <- --config YAML (e.g. configs/pretrain/tiny.yaml) <- --set overrides. The "
-        "resolved config is saved as OUT/config.yaml and inside every checkpoint.",
+        "paper) <- --config (a shipped preset such as tiny, or a YAML file) <- --set overrides. "
+        "The resolved config is saved as OUT/config.yaml and inside every checkpoint.",
     )
-    p.add_argument("--config", help="YAML preset, e.g. configs/pretrain/tiny.yaml")
-    add_overrides(p, "override one setting, e.g. --set optim.lr=1e-3 --set run.devices=2")
-    p.add_argument("--out", help="run directory (same as --set run.out_dir=...)")
+    shared.add_settings(p, "pretrain", "tiny, small or paper", "optim.lr=1e-3 --set run.devices=2")
+    p.add_argument("--out", help="run directory (sets run.out_dir, over --config and --set)")
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
@@ -31,11 +30,9 @@ def add_pretrain(sub: argparse._SubParsersAction) -> None:
 
 
 def _pretrain(args: argparse.Namespace) -> None:
-    from findna.config import load_config
     from findna.train.config import PretrainConfig
     from findna.train.pretrain import load_run_config, run_pretrain
 
-    overrides = list(args.overrides) + ([f"run.out_dir={args.out}"] if args.out else [])
     if args.resume:
         if args.config:
             raise ValueError("--resume uses the run's saved config.yaml; drop --config")
@@ -46,9 +43,9 @@ def _pretrain(args: argparse.Namespace) -> None:
                 f"--resume continues the run in {args.resume} itself; drop {flag} "
                 "(to start a new run elsewhere, use --out without --resume)"
             )
-        cfg = load_run_config(args.resume, overrides)
+        cfg = load_run_config(args.resume, args.overrides)
     else:
-        cfg = load_config(PretrainConfig, args.config, overrides)
+        cfg = shared.load_settings(PretrainConfig, "pretrain", args, {"run": {"out_dir": args.out}})
     result = run_pretrain(cfg, resume=bool(args.resume), force=args.force)
     print(f"pretraining done: teacher exported to {result.model_dir}")
 
@@ -98,16 +95,16 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="the main job: pretrain tiny FinDNA and CM-MNM, probe them against scratch, report",
-        description="End to end on the bundled chrX: pretrain (configs/pretrain/tiny.yaml), the "
+        description="End to end on the bundled chrX: pretrain (the tiny preset), the "
         "MNM-only ablation, a linear-probe benchmark on GUE EMP tasks with several seeds, and "
         "OUT/report.md. Rerunning resumes or reuses what is done.",
     )
     p.add_argument("--out", default="runs/demo", help="demo directory (default runs/demo)")
-    p.add_argument("--config", default="configs/pretrain/tiny.yaml", help="pretraining preset")
-    add_overrides(p, "pretraining override for both runs")
+    shared.add_config(p, "pretrain", "tiny or small", default="tiny")
+    shared.add_overrides(p, "pretraining override for both runs")
     p.add_argument("--tasks", default="gue/EMP/H3,gue/EMP/H4", help="comma-separated task names")
-    p.add_argument("--seeds", default="0,1,2", help="probe seeds (default 0,1,2)")
-    add_overrides(
+    shared.add_seeds(p, "0,1,2", "probe seeds, comma-separated (default 0,1,2)")
+    shared.add_overrides(
         p,
         "benchmark override, e.g. --probe-set probe.epochs=10",
         "--probe-set",
@@ -117,15 +114,16 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from findna.config import parse_seeds
+    from findna.config import preset_path
     from findna.workflows.demo import run_demo
 
+    seeds = shared.seeds(args)
     result = run_demo(
         args.out,
-        pretrain_config=args.config,
+        pretrain_config=preset_path("pretrain", args.config),
         pretrain_overrides=args.overrides,
         tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
-        seeds=parse_seeds(args.seeds),
+        seeds=seeds,
         probe_overrides=args.probe_overrides,
     )
     print(f"report written to {result.report}")

@@ -14,6 +14,7 @@ order is restored. :func:`iter_feature_chunks` streams any iterable in bounded m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -31,7 +32,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from findna.config import config_to_dict
+from findna.config import (
+    DEPRECATED_PRECISIONS,
+    PRECISIONS,
+    check_device,
+    config_to_dict,
+    normalize_precision,
+)
 from findna.data.alphabet import one_hot, reverse_complement_codes
 from findna.model.heads import POOL_MODES, pool, pooled_dim
 from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes, to_codes
@@ -43,7 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
-PRECISIONS = ("32", "bf16")
+
+_CACHE_PRECISION = {new: old for old, new in DEPRECATED_PRECISIONS.items()}
+"""Cache keys spell ``32-true``/``bf16-mixed`` as before the names changed (``32``/``bf16``):
+the computation is the same, so caches written then are still found."""
 
 
 @dataclass
@@ -59,10 +69,13 @@ class FeatureConfig:
             pretraining); ignored (no CLS rows) for ``"mean"``/``"masked_mean"``.
         rc_average: average the features of each sequence and of its reverse complement.
         batch_size: sequences per forward pass (does not change the features).
-        precision: ``"32"`` (float32, the default) or ``"bf16"`` (bfloat16 autocast, meant for
-            GPUs). On the 2-core Xeon (AVX512-BF16) this was developed on, bf16 was slower:
-            4.3 vs 5.7 sequences/s for the paper network on 500 bp (batch 32, median of 3),
-            with relative feature differences of about 3e-3.
+        precision: ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16 autocast,
+            meant for GPUs), ``"16-mixed"`` (float16 autocast) or ``"auto"`` (``bf16-mixed`` on
+            CUDA, else ``32-true``); see :data:`findna.config.PRECISIONS`. The old spellings
+            ``"32"`` and ``"bf16"`` are read as ``32-true`` and ``bf16-mixed`` with a warning.
+            On the 2-core Xeon (AVX512-BF16) this was developed on, bf16 was slower: 4.3 vs 5.7
+            sequences/s for the paper network on 500 bp (batch 32, median of 3), with relative
+            feature differences of about 3e-3.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or
             ``"cuda:N"``. The network is moved there.
         pad_to: the fixed padded length (tokens, CLS included) used for ``"mean"`` pooling and
@@ -73,7 +86,7 @@ class FeatureConfig:
     n_cls: int = 10
     rc_average: bool = False
     batch_size: int = 64
-    precision: Literal["32", "bf16"] = "32"
+    precision: str = "32-true"
     device: str = "auto"
     pad_to: int | None = None
 
@@ -86,12 +99,10 @@ class FeatureConfig:
             raise ValueError(f"n_cls must be >= 0, got {self.n_cls}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        self.precision = normalize_precision(self.precision)
         if self.pad_to is not None and self.pad_to < 1:
             raise ValueError(f"pad_to must be a positive integer or null, got {self.pad_to}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        check_device(self.device)
 
     @property
     def cls_tokens(self) -> int:
@@ -99,12 +110,16 @@ class FeatureConfig:
         return self.n_cls if self.pooling in CLS_POOLINGS else 0
 
     def value_key(self) -> dict[str, Any]:
-        """The settings that change feature values (for cache keys; not batch size or device)."""
+        """The settings that change feature values (for cache keys; not batch size or device).
+
+        ``auto`` precision is keyed by the precision it resolves to on ``device``.
+        """
+        precision = resolve_precision(self.precision, resolve_device(self.device))
         return {
             "pooling": self.pooling,
             "cls_tokens": self.cls_tokens,
             "rc_average": self.rc_average,
-            "precision": self.precision,
+            "precision": _CACHE_PRECISION.get(precision, precision),
             "pad_to": self.pad_to,
         }
 
@@ -114,6 +129,24 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``auto`` -> ``bf16-mixed`` on CUDA, ``32-true`` elsewhere; other names as given."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        return "bf16-mixed" if device.type == "cuda" else "32-true"
+    return precision
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The autocast context of a precision name (see :data:`findna.config.PRECISIONS`)."""
+    precision = resolve_precision(precision, device)
+    if precision == "32-true":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16-mixed" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
 
 
 def feature_dim(net: FinDNANetwork, cfg: FeatureConfig) -> int:
@@ -130,7 +163,7 @@ def _forward_pooled(
     padded, lengths = pad_codes(codes, cfg.cls_tokens, pad)
     x = one_hot(torch.from_numpy(padded).to(device))
     lens = torch.from_numpy(lengths).to(device)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+    with autocast(device, cfg.precision):
         hidden = net.encode(x, lens)
     return pool(hidden.float(), lens, cfg.pooling, cfg.cls_tokens).cpu().numpy()
 
@@ -295,9 +328,11 @@ def cached_features(
 
 __all__ = [
     "FeatureConfig",
+    "autocast",
     "cached_features",
     "extract_features",
     "feature_dim",
     "iter_feature_chunks",
     "resolve_device",
+    "resolve_precision",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from findna.config import config_from_dict, preset_path, read_preset
+from findna.config import Precision, config_from_dict, preset_path, read_preset
 from findna.model.inputs import CLS_POOLINGS
 
 
@@ -35,7 +35,8 @@ class FinetuneConfig:
             its registered ``max_len`` if larger) plus the CLS rows.
         selection: ``best_val`` (best validation epoch by the task's primary metric) or ``last``.
         precision: ``auto`` (bf16 autocast on CUDA, float32 on CPU), ``32-true``,
-            ``bf16-mixed``, ``16-mixed`` (with a gradient scaler).
+            ``bf16-mixed``, ``16-mixed`` (with a gradient scaler); see
+            :data:`findna.config.PRECISIONS`.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
     """
 
@@ -59,7 +60,7 @@ class FinetuneConfig:
     length_mode: Literal["length_aware", "fixed"] = "length_aware"
     max_len: int | None = None
     selection: Literal["best_val", "last"] = "best_val"
-    precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed"] = "auto"
+    precision: Precision = "auto"
     device: str = "auto"
 
     def __post_init__(self) -> None:

@@ -9,7 +9,6 @@ CSV/TSV or text, read as ``findna embed`` reads them) with the columns
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
 import os
@@ -19,25 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from findna.config import check_device, normalize_precision
 from findna.data.alphabet import OnInvalid
-from findna.eval.features import resolve_device
+from findna.eval.features import autocast, resolve_device
 from findna.model.classifier import SequenceClassifier, batch_tensors, load_classifier
 
 log = logging.getLogger(__name__)
-
-PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """The autocast context of a Lightning-style precision name (``auto`` = bf16 on CUDA only)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
-    if precision == "auto":
-        precision = "bf16-mixed" if device.type == "cuda" else "32-true"
-    if precision == "32-true":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16-mixed" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
 
 
 @torch.no_grad()
@@ -59,7 +45,8 @@ def predict_proba(
         codes: N arrays of (L_i,) uint8 codes (see :func:`encode_sequences`).
         batch_size: sequences per forward pass.
         device: where ``model`` lives.
-        precision: ``auto``, ``32-true``, ``bf16-mixed`` or ``16-mixed``.
+        precision: ``auto``, ``32-true``, ``bf16-mixed`` or ``16-mixed``
+            (:data:`findna.config.PRECISIONS`).
 
     Returns:
         (N, C) float64 probabilities; rows sum to 1.
@@ -104,7 +91,8 @@ def predict_file(
 
     from findna.eval.embed import read_sequences
 
-    dev = resolve_device(device)
+    precision = normalize_precision(precision)
+    dev = resolve_device(check_device(device))
     model, info = load_classifier(model_dir)
     model.to(dev)
     out = Path(out_path)

@@ -1,0 +1,104 @@
+"""Typed settings of ``findna embed``, ``plot-embeddings`` and ``predict``.
+
+The other commands' settings live with the code they configure (``PretrainConfig``,
+``ProbeConfig``, ``FinetuneConfig``, ``BenchmarkConfig``). These three commands call functions
+that take keyword arguments (:func:`findna.eval.embed.embed_file`,
+:func:`~findna.eval.embed.plot_task_embeddings`, :func:`findna.eval.predict.predict_file`);
+the dataclasses below only give their command lines the same ``--config`` / ``--set`` / flags
+order as every other command. YAML for them looks like::
+
+    features:          # FeatureConfig, as in a probe config
+      pooling: cls
+      precision: bf16-mixed
+    which: student
+    chunk_size: 1024
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from findna.config import check_device, normalize_precision
+from findna.eval.features import FeatureConfig
+
+
+def _positive(where: str, **values: int | None) -> None:
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise ValueError(f"{where}.{name} must be a positive integer, got {value}")
+
+
+@dataclass
+class EmbedConfig:
+    """Settings of ``findna embed``.
+
+    Attributes:
+        features: pooling, reverse-complement averaging, batch size, precision, device.
+        which: ``teacher`` or ``student`` network of a pretraining run.
+        chunk_size: sequences held in memory at once.
+        max_len: rebuild the network for this many tokens; None keeps the source's.
+        length_mode: ChordMixer rotation (``length_aware``: modulo each sequence's length).
+        on_invalid: characters outside the DNA alphabet: ``error`` or read as ``n``.
+    """
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    which: Literal["teacher", "student"] = "teacher"
+    chunk_size: int = 4096
+    max_len: int | None = None
+    length_mode: Literal["length_aware", "fixed"] = "length_aware"
+    on_invalid: Literal["error", "n"] = "error"
+
+    def __post_init__(self) -> None:
+        _positive("embed", chunk_size=self.chunk_size, max_len=self.max_len)
+
+
+@dataclass
+class PlotEmbeddingsConfig:
+    """Settings of ``findna plot-embeddings``.
+
+    Attributes:
+        features: pooling, reverse-complement averaging, batch size, precision, device.
+        which: ``teacher`` or ``student`` network of a pretraining run.
+        split: the task split drawn.
+        method: ``tsne`` or ``pca``.
+        max_points: stratified subsample above this many sequences.
+        num_threads: threads of the projection (None: the library's default; 1 on busy hosts).
+    """
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    which: Literal["teacher", "student"] = "teacher"
+    split: Literal["train", "val", "test"] = "test"
+    method: Literal["tsne", "pca"] = "tsne"
+    max_points: int = 5000
+    num_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        _positive("plot_embeddings", max_points=self.max_points, num_threads=self.num_threads)
+
+
+@dataclass
+class PredictConfig:
+    """Settings of ``findna predict``.
+
+    Attributes:
+        batch_size: sequences per forward pass.
+        chunk_size: sequences read at a time.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: one of :data:`findna.config.PRECISIONS` (``auto``: bf16 on CUDA only).
+        on_invalid: characters outside the DNA alphabet: ``error`` or read as ``n``.
+    """
+
+    batch_size: int = 128
+    chunk_size: int = 65536
+    device: str = "auto"
+    precision: str = "auto"
+    on_invalid: Literal["error", "n"] = "error"
+
+    def __post_init__(self) -> None:
+        _positive("predict", batch_size=self.batch_size, chunk_size=self.chunk_size)
+        self.device = check_device(self.device, "predict.device")
+        self.precision = normalize_precision(self.precision, "predict.precision")
+
+
+__all__ = ["EmbedConfig", "PlotEmbeddingsConfig", "PredictConfig"]
