@@ -10,7 +10,7 @@ import pytest
 from findna.cli import _COMMANDS, build_parser, main
 
 SUBCOMMANDS = [
-    "demo", "data", "prepare", "pretrain", "export", "plot-run", "finetune", "predict",
+    "demo", "data", "prepare", "pretrain", "export", "plot-run", "study", "finetune", "predict",
     "benchmark", "embed", "probe", "plot-embeddings", "bench",
 ]  # fmt: skip
 
@@ -184,13 +184,15 @@ def test_scratch_model_takes_a_preset_name(tmp_path):
 
 
 def test_demo_default_preset_is_found_from_any_directory(monkeypatch, tmp_path):
-    from findna.config import PRESETS_DIR
+    from findna.config import PRESETS_DIR, preset_path
 
     monkeypatch.chdir(tmp_path)
     got = _captured(monkeypatch, "findna.workflows.demo", "run_demo")
     with pytest.raises(SystemExit):
         main(["demo", "--seeds", "3"])
-    assert got["kwargs"]["pretrain_config"] == PRESETS_DIR / "pretrain" / "tiny.yaml"
+    # The demo gets the name (its report shows it) and resolves it wherever it runs.
+    assert got["kwargs"]["pretrain_config"] == "tiny"
+    assert preset_path("pretrain", "tiny") == PRESETS_DIR / "pretrain" / "tiny.yaml"
     assert got["kwargs"]["seeds"] == [3]
 
 

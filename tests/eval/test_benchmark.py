@@ -181,3 +181,19 @@ def test_benchmark_presets_load(name):
     root = Path(__file__).resolve().parents[2] / "configs" / "benchmark"
     cfg = load_config(BenchmarkConfig, root / f"{name}.yaml")
     assert resolve_tasks(cfg.suite)
+
+
+def test_settings_hash_keeps_benchmarks_written_before_the_precision_rename():
+    """Before the rename the probe's feature precision was spelled "32"; the hash that decides
+    whether results.jsonl may be resumed must not change for the same settings."""
+    from findna.provenance import config_hash
+
+    cfg = BenchmarkConfig(models=["scratch"], seeds=[0])
+    old = config_to_dict(cfg.probe)
+    old["features"]["precision"] = "32"
+    written_then = config_hash({
+        "mode": "probe", "probe": old, "split_seed": 0, "per_task_presets": False,
+        "scratch": None,
+    })  # fmt: skip
+    assert cfg.probe.features.precision == "32-true"
+    assert bm._settings_hash(cfg, None) == written_then

@@ -114,13 +114,12 @@ def add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from findna.config import preset_path
     from findna.workflows.demo import run_demo
 
     seeds = shared.seeds(args)
     result = run_demo(
         args.out,
-        pretrain_config=preset_path("pretrain", args.config),
+        pretrain_config=args.config,
         pretrain_overrides=args.overrides,
         tasks=[t.strip() for t in args.tasks.split(",") if t.strip()],
         seeds=seeds,

@@ -127,8 +127,13 @@ def load_benchmark_config(
 def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
     """What changes a result besides the model weights (resume refuses a mismatch)."""
     mode_cfg = cfg.probe if cfg.mode == "probe" else cfg.finetune
+    settings = config_to_dict(mode_cfg)
+    if cfg.mode == "probe":
+        # Keyed as the feature cache spells it ("32" for 32-true), so that benchmarks written
+        # before the precision names were unified still resume.
+        settings["features"]["precision"] = cfg.probe.features.value_key()["precision"]
     return config_hash({
-        "mode": cfg.mode, cfg.mode: config_to_dict(mode_cfg), "split_seed": cfg.split_seed,
+        "mode": cfg.mode, cfg.mode: settings, "split_seed": cfg.split_seed,
         "per_task_presets": cfg.per_task_presets,
         "scratch": None if scratch is None else config_to_dict(scratch),
     })  # fmt: skip

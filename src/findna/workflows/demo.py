@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from findna.config import load_config
+from findna.config import load_config, preset_path
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.train.config import PretrainConfig
 from findna.train.curves import plot_run
@@ -59,7 +59,7 @@ def _summary_rows(runs: dict[str, Path]) -> list[str]:
 def run_demo(
     out_dir: str | Path = "runs/demo",
     *,
-    pretrain_config: str | Path = "configs/pretrain/tiny.yaml",
+    pretrain_config: str | Path = "tiny",
     pretrain_overrides: Sequence[str] = (),
     tasks: Sequence[str] = DEFAULT_TASKS,
     seeds: Sequence[int] = (0, 1, 2),
@@ -69,7 +69,8 @@ def run_demo(
 
     Args:
         out_dir: the demo directory.
-        pretrain_config: the pretraining preset of both runs (CM-MNM adds ``ssl.variant``).
+        pretrain_config: the pretraining preset of both runs, a shipped name (``tiny``) or a YAML
+            path (CM-MNM adds ``ssl.variant``).
         pretrain_overrides: ``key=value`` overrides for both pretraining runs.
         tasks: benchmark task names (see ``findna data list``).
         seeds: probe seeds.
@@ -83,7 +84,7 @@ def run_demo(
         # Both runs share one prepared genome.
         overrides = [f"data.prepared_dir={out / 'genome'}", *pretrain_overrides]
         overrides += [*variants[name], f"run.out_dir={run}"]
-        cfg = load_config(PretrainConfig, pretrain_config, overrides)
+        cfg = load_config(PretrainConfig, preset_path("pretrain", pretrain_config), overrides)
         seconds[f"pretrain {name}"] = ensure_pretrained(cfg)
         plot_run(run, run / "curves.png")
 

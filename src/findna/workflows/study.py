@@ -261,8 +261,9 @@ def plot_study(table: pd.DataFrame, path: Path) -> Path:
 
 
 def load_study_config(path: str | Path | None, overrides: Sequence[str] = ()) -> StudyConfig:
-    """Defaults <- the study YAML <- ``--set`` overrides."""
-    return load_config(StudyConfig, path, overrides)
+    """Defaults <- the study YAML (a path, or a shipped name such as ``tiny_objectives``) <-
+    ``--set`` overrides."""
+    return load_config(StudyConfig, None if path is None else preset_path("study", path), overrides)
 
 
 def run_study(
