@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from findna.cli import main
+from findna.config import preset_names
 from findna.data.tasks import TaskSpec
 from findna.eval.probe import ProbeConfig
-from findna.workflows.study import StudyConfig, load_study_config, run_study
+from findna.workflows.study import StudyConfig, load_study_config, pretrain_config, run_study
 
 BASE = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0" / "run" / "config.yaml"
 
@@ -37,7 +38,7 @@ def inputs(tmp_path_factory):
 
 def _study(tmp: Path, out: Path, **changes) -> StudyConfig:
     settings = dict(
-        base=str(BASE),
+        preset=str(BASE),
         variants={"findna": [], "cm-mnm": ["ssl.variant=cm-mnm"]},
         overrides=[
             f"data.genome={tmp / 'g.fa'}",
@@ -124,3 +125,13 @@ def test_study_command_help():
     with pytest.raises(SystemExit) as exit_info:
         main(["study", "--help"])
     assert exit_info.value.code == 0
+
+
+@pytest.mark.parametrize("name", preset_names("study"))
+def test_shipped_studies_resolve_every_run(name, tmp_path):
+    cfg = load_study_config(name, [f"out_dir={tmp_path}"])
+    assert cfg.baseline in cfg.variants and len(cfg.seeds) >= 2
+    for variant in cfg.variants:
+        run = pretrain_config(cfg, variant, cfg.seeds[-1])
+        assert run.run.seed == cfg.seeds[-1]
+        assert run.out_dir == tmp_path / "runs" / variant / f"seed{cfg.seeds[-1]}"

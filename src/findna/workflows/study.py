@@ -57,8 +57,9 @@ class StudyConfig:
     """A study: variants x pretraining seeds, probed on a validation suite.
 
     Attributes:
-        base: the pretraining preset every variant starts from (a name such as ``tiny`` or a
-            YAML path).
+        preset: the pretraining preset every variant starts from (a name such as ``tiny`` or a
+            YAML path). (Not ``base``: a top-level ``base`` key makes a YAML preset inherit from
+            another file.)
         variants: variant name -> ``key=value`` overrides of the base (``[]`` = the base as is).
             Names become folder and table names (letters, digits, ``-``, ``_``, ``.``).
         overrides: ``key=value`` overrides applied to every variant before its own (e.g. a
@@ -75,7 +76,7 @@ class StudyConfig:
         out_dir: the study folder.
     """
 
-    base: str = "tiny"
+    preset: str = "tiny"
     variants: dict[str, list[str]] = field(
         default_factory=lambda: {"findna": [], "cm-mnm": ["ssl.variant=cm-mnm"]}
     )
@@ -135,7 +136,7 @@ def pretrain_config(cfg: StudyConfig, variant: str, seed: int) -> PretrainConfig
         f"run.seed={seed}",
         f"run.out_dir={out / 'runs' / variant / f'seed{seed}'}",
     ]
-    return load_config(PretrainConfig, preset_path("pretrain", cfg.base), sets)
+    return load_config(PretrainConfig, preset_path("pretrain", cfg.preset), sets)
 
 
 def _pretrain_all(cfg: StudyConfig) -> dict[str, float]:
