@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -10,6 +12,7 @@ from findna.model.chordmixer import (
     length_aware_index,
     make_rotation,
     rotate_fixed,
+    rotation_impl,
     track_bounds,
     track_shifts,
 )
@@ -210,3 +213,90 @@ def test_rotation_backward_undoes_forward_on_both_paths(track_size):
     out = rotate_fixed(y, track_size)
     (grad,) = torch.autograd.grad(out, y, grad_outputs=out.detach())
     assert torch.equal(grad, y.detach())  # the backward rolls the gradient back exactly
+
+
+# Fast paths (issue 10) against the plain reference implementation.
+
+
+def _fwd_bwd(net: ChordMixer, x: torch.Tensor, lengths: torch.Tensor | None, weights):
+    x = x.detach().clone().requires_grad_(True)
+    out = net(x, lengths)
+    grads = torch.autograd.grad((out.float() * weights).sum(), [x, *net.parameters()])
+    return out.detach(), grads
+
+
+def _check_fast_path(device, mode, track_size, fast, dtype=torch.float32, tol=0.0):
+    gen = torch.Generator().manual_seed(track_size)
+    cfg = ModelConfig(track_size=track_size, hidden=12, n_layers=2, max_len=33, length_mode=mode)
+    torch.manual_seed(track_size)
+    net = ChordMixer(cfg).to(device)
+    seq_len = 29  # not a power of two; shifts up to 16 for the tracks of 33 tokens
+    x = torch.randn(3, seq_len, cfg.width, generator=gen).to(device)
+    weights = torch.randn(3, seq_len, cfg.width, generator=gen).to(device)
+    lengths = torch.tensor([29, 17, 4], device=device) if mode == "length_aware" else None
+    autocast = torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32)
+    with rotation_impl("reference"), autocast:
+        ref_out, ref_grads = _fwd_bwd(net, x, lengths, weights)
+    with fast(net), autocast:
+        out, grads = _fwd_bwd(net, x, lengths, weights)
+    torch.testing.assert_close(out, ref_out, rtol=tol, atol=tol)
+    for g, r in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, r, rtol=tol, atol=tol * max(1.0, float(r.abs().max())))
+
+
+def _gather(net):
+    return rotation_impl("gather")
+
+
+@contextlib.contextmanager
+def _compiled(net, backend="aot_eager"):
+    net.compile_blocks(backend=backend)
+    try:
+        yield
+    finally:
+        net.compile_blocks(False)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [1, 2, 3, 4, 5, 8, 12, 16, 28])
+def test_gather_rotation_matches_reference(mode, track_size):
+    # Every track width (narrow, the 12-channel switch point, the paper's 28; d = 6 x track for
+    # max_len 33); the gather path must give the same outputs and gradients bit for bit.
+    _check_fast_path("cpu", mode, track_size, _gather)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [2, 5, 28])
+def test_compiled_blocks_match_reference(mode, track_size):
+    # aot_eager traces the compiled function (Dynamo + AOTAutograd) without the slow C++ codegen.
+    _check_fast_path("cpu", mode, track_size, _compiled)
+
+
+def test_compile_blocks_is_off_for_dropout_or_prenorm_and_can_be_undone():
+    net = ChordMixer(ModelConfig(track_size=2, hidden=8, n_layers=1, max_len=16, mlp_dropout=0.1))
+    assert net.compile_blocks(backend="aot_eager") is False
+    plain = ChordMixer(ModelConfig(track_size=2, hidden=8, n_layers=1, max_len=16))
+    assert plain.compile_blocks(backend="aot_eager") is True
+    assert plain.compile_blocks(False) is False and plain._compiled is None
+
+
+def test_rotation_impl_rejects_unknown_names():
+    with pytest.raises(ValueError, match="rotation impl 'fast'"), rotation_impl("fast"):
+        pass
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [2, 5, 12, 28])
+def test_cuda_fast_paths_match_reference(mode, track_size):
+    # auto = one gather per block on CUDA; inductor = the compiled block with Triton kernels.
+    _check_fast_path("cuda", mode, track_size, lambda net: rotation_impl("auto"))
+    _check_fast_path("cuda", mode, track_size, _compiled)
+    _check_fast_path("cuda", mode, track_size, lambda n: _compiled(n, "inductor"), tol=1e-4)
+    _check_fast_path(
+        "cuda", mode, track_size, lambda net: rotation_impl("auto"), torch.bfloat16, tol=0.0
+    )
+    _check_fast_path(
+        "cuda", mode, track_size, lambda n: _compiled(n, "inductor"), torch.bfloat16, tol=3e-2
+    )

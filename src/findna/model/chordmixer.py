@@ -19,13 +19,21 @@ per track plus ``torch.cat``; docs/performance.md). ``length_aware`` mode cannot
 modulus per sequence); it gathers with one flat (B*L*d) index built once per forward and shared
 by every block (~4.5 ms forward), and its backward gathers with the inverse permutation instead
 of scattering.
+
+On CUDA (issue 10) the per-track slice copies are many small strided kernels (22 per block for
+the paper's 11 tracks), so ``fixed`` mode there gathers with one cached (L*d) index per block in
+the forward and one in the backward (``rotation_impl``: ``auto`` = gather on CUDA, the measured
+CPU choice on the CPU; ``reference`` = the CPU choice everywhere; ``gather`` = always one gather).
+``ChordMixer.compile_blocks`` runs every block through one ``torch.compile``d function
+(``findna.model.compiled``), opt-in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor, nn
@@ -70,14 +78,55 @@ def _flat_roll_index(n: int, d: int, track_size: int, direction: int, device: st
     return (src * d + torch.arange(d)[None, :]).reshape(-1).to(device)
 
 
+ROTATION_IMPLS = ("auto", "reference", "gather")
+_rotation_impl = "auto"
+
+
+def set_rotation_impl(name: str) -> str:
+    """Choose how ``fixed`` mode rotates; returns the previous choice.
+
+    ``auto``: one gather per block on CUDA, the measured CPU choice (below) on the CPU.
+    ``reference``: the CPU choice on every device (slice copies for tracks of 12+ channels).
+    ``gather``: one gather with a cached index on every device.
+    """
+    global _rotation_impl
+    if name not in ROTATION_IMPLS:
+        raise ValueError(f"rotation impl {name!r} is not one of {', '.join(ROTATION_IMPLS)}")
+    old, _rotation_impl = _rotation_impl, name
+    return old
+
+
+@contextlib.contextmanager
+def rotation_impl(name: str) -> Iterator[None]:
+    """``with rotation_impl("reference"): ...`` (see :func:`set_rotation_impl`)."""
+    old = set_rotation_impl(name)
+    try:
+        yield
+    finally:
+        set_rotation_impl(old)
+
+
+def _use_gather(y: Tensor, track_size: int) -> bool:
+    if _rotation_impl == "gather" or (_rotation_impl == "auto" and y.device.type == "cuda"):
+        return True
+    return track_size < _GATHER_BELOW_TRACK
+
+
+def roll_index_pair(n: int, d: int, track_size: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """(forward, backward) flat indices of the ``fixed`` rotation of an (n, d) slab (cached)."""
+    dev = str(device)
+    return _flat_roll_index(n, d, track_size, 1, dev), _flat_roll_index(n, d, track_size, -1, dev)
+
+
 def _roll_tracks(y: Tensor, track_size: int, direction: int) -> Tensor:
     """Roll track k by ``-direction * shift_k`` along the token axis, into one new tensor.
 
-    Wide tracks: two slice copies per track into a preallocated output (no per-track ``roll`` +
-    ``cat`` temporaries; 15-30% faster, docs/performance.md). Narrow tracks: one gather.
+    Wide tracks on the CPU: two slice copies per track into a preallocated output (no per-track
+    ``roll`` + ``cat`` temporaries; 15-30% faster, docs/performance.md). Narrow tracks, and
+    every width on CUDA: one gather.
     """
     n, d = y.shape[-2], y.shape[-1]
-    if track_size < _GATHER_BELOW_TRACK:
+    if _use_gather(y, track_size):
         index = _flat_roll_index(n, d, track_size, direction, str(y.device))
         flat = y.reshape(*y.shape[:-2], n * d)
         return flat.index_select(-1, index).view(y.shape)
@@ -253,6 +302,39 @@ class ChordMixer(nn.Module):
             ChordMixerLayer(config.n_blocks_per_layer, **block_kwargs)
             for _ in range(config.n_layers)
         )
+        self.plain_blocks = (
+            config.mlp_dropout == 0 and config.layer_dropout == 0 and config.prenorm == "none"
+        )
+        self._compiled: Callable[..., Tensor] | None = None
+
+    def compile_blocks(self, enable: bool = True, **compile_kwargs: object) -> bool:
+        """Run every block through one ``torch.compile``d function (``findna.model.compiled``).
+
+        Opt-in and not saved with the weights. Blocks with dropout or a pre-norm stay eager.
+        Returns whether the compiled path is now on.
+        """
+        from findna.model.compiled import compiled_block
+
+        self._compiled = compiled_block(**compile_kwargs) if enable and self.plain_blocks else None
+        return self._compiled is not None
+
+    def _rotation_indices(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+        _, seq_len, d = x.shape
+        if self.length_mode == "fixed" or lengths is None:
+            return roll_index_pair(seq_len, d, self.track_size, x.device)
+        perm = length_aware_index(lengths.to(x.device), seq_len, d, self.track_size)
+        inverse = torch.empty_like(perm)
+        inverse[perm] = torch.arange(perm.numel(), device=x.device)
+        return perm, inverse
+
+    def _forward_compiled(self, x: Tensor, lengths: Tensor | None) -> Tensor:
+        assert self._compiled is not None
+        index, inverse = self._rotation_indices(x, lengths)
+        for layer in self.layers:
+            for block in layer.blocks:
+                fc1, fc2 = block.mlp.fc1, block.mlp.fc2
+                x = self._compiled(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, index, inverse)
+        return x
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Mix tokens.
@@ -265,6 +347,8 @@ class ChordMixer(nn.Module):
         Returns:
             (B, L, d) hidden states.
         """
+        if self._compiled is not None:
+            return self._forward_compiled(x, lengths)
         rotate = make_rotation(self.length_mode, self.track_size, x.shape, lengths, x.device)
         for layer in self.layers:
             x = layer(x, rotate)
