@@ -11,6 +11,8 @@ from findna.model.chordmixer import (
     ChordMixer,
     length_aware_index,
     make_rotation,
+    padded_width,
+    roll_index_pair,
     rotate_fixed,
     rotation_impl,
     track_bounds,
@@ -249,6 +251,12 @@ def _gather(net):
 
 
 @contextlib.contextmanager
+def _compiled_padded(net, backend="aot_eager"):
+    with rotation_impl("padded"), _compiled(net, backend):
+        yield
+
+
+@contextlib.contextmanager
 def _compiled(net, backend="aot_eager"):
     net.compile_blocks(backend=backend)
     try:
@@ -266,10 +274,36 @@ def test_gather_rotation_matches_reference(mode, track_size):
 
 
 @pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [1, 3, 4, 5, 12, 28])
+def test_padded_channels_match_reference(mode, track_size):
+    # d = 7 x track is padded to a multiple of 64 inside the backbone; the GEMMs then sum over
+    # extra zeros, which may change the float rounding slightly.
+    _check_fast_path("cpu", mode, track_size, lambda net: rotation_impl("padded"), tol=1e-5)
+
+
+def test_padded_width_and_index_keep_padding_in_place():
+    with rotation_impl("padded"):
+        assert padded_width(308) == 320 and padded_width(320) == 320 and padded_width(1) == 64
+    assert padded_width(308) == 308
+    y = torch.randn(2, 9, 16)
+    y[..., 14:] = 0.0
+    lengths = torch.tensor([9, 4])
+    for index in (
+        roll_index_pair(9, 14, 4, y.device, 16)[0],
+        length_aware_index(lengths, 9, 14, 4, 16),
+    ):
+        out = y.reshape(-1, index.numel()).index_select(1, index).view(y.shape)
+        assert out[..., 14:].abs().sum() == 0
+    out = y.reshape(2, -1).index_select(1, roll_index_pair(9, 14, 4, y.device, 16)[0])
+    assert torch.equal(out.view(y.shape)[..., :14], naive_rotate(y[..., :14], 4))
+
+
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
 @pytest.mark.parametrize("track_size", [2, 5, 28])
 def test_compiled_blocks_match_reference(mode, track_size):
     # aot_eager traces the compiled function (Dynamo + AOTAutograd) without the slow C++ codegen.
     _check_fast_path("cpu", mode, track_size, _compiled)
+    _check_fast_path("cpu", mode, track_size, _compiled_padded, tol=1e-5)
 
 
 def test_compile_blocks_is_off_for_dropout_or_prenorm_and_can_be_undone():
@@ -297,6 +331,8 @@ def test_cuda_gather_rotation_matches_reference(mode, track_size, dtype):
     # auto = one gather per block on CUDA; a permutation, so bit for bit equal in any dtype.
     _check_fast_path("cuda", mode, track_size, lambda net: rotation_impl("auto"), dtype)
     _check_fast_path("cuda", mode, track_size, _compiled, dtype)
+    tol = 1e-4 if dtype == torch.float32 else 3e-2
+    _check_fast_path("cuda", mode, track_size, lambda net: rotation_impl("padded"), dtype, tol)
 
 
 @pytest.mark.gpu
@@ -306,3 +342,4 @@ def test_cuda_gather_rotation_matches_reference(mode, track_size, dtype):
 def test_cuda_inductor_blocks_match_reference(mode, dtype, tol):
     # Inductor's Triton kernels (fused bias + GELU, gather + residual); each case compiles.
     _check_fast_path("cuda", mode, 5, lambda n: _compiled(n, "inductor"), dtype, tol)
+    _check_fast_path("cuda", mode, 5, lambda n: _compiled_padded(n, "inductor"), dtype, tol)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from findna.cli import main
-from findna.perf.compare import CompareSizes, kernel_counts, run_compare
+from findna.perf.compare import CompareSizes, kernel_counts, run_compare, split_variant
 from findna.perf.compare_report import compare_markdown, ratios
 from findna.perf.device import median_seconds, peak_memory_mib, resolve_device
 from findna.perf.kernels import count_ops
@@ -48,13 +48,16 @@ def _smoke(**changes) -> CompareSizes:
 def test_run_compare_smoke_structure_and_ratios():
     data = run_compare(
         torch.device("cpu"), ("network", "sweep", "peers"), ("reference", "gather"), "fp32",
-        _smoke(sweep_lengths=(32, 64), sweep_tokens=128),
+        _smoke(sweep_lengths=(32, 64), sweep_tokens=128), sweep_variants=("gather", "padded"),
     )  # fmt: skip
     cases = data["cases"]
     groups = [(c["group"], c["variant"]) for c in cases]
     assert groups[:2] == [("network", "reference"), ("network", "gather")]
-    assert [c["tokens"] for c in cases if c["group"] == "sweep"] == [32, 32, 64, 64]
-    assert [c["batch"] for c in cases if c["group"] == "sweep"] == [4, 4, 2, 2]
+    sweep = [(c["tokens"], c["batch"], c["variant"]) for c in cases if c["group"] == "sweep"]
+    assert sweep == [
+        (32, 4, "gather"), (32, 4, "padded"), (32, 4, "-"),
+        (64, 2, "gather"), (64, 2, "padded"), (64, 2, "-"),
+    ]  # fmt: skip
     for c in cases:
         if c["group"] == "peers" and not transformers_available():
             assert c["ms"] is None and "transformers is not installed" in c["note"]
@@ -67,6 +70,15 @@ def test_run_compare_smoke_structure_and_ratios():
     assert any(n.startswith("sweep: ChordMixer us/token at 64 / at 32") for n in names)
     text = compare_markdown(data)
     assert "| network | tiny network fwd+bwd | gather | fp32 | 2 x 266 |" in text
+
+
+def test_split_variant():
+    assert split_variant("padded+compile") == ("padded", True)
+    assert split_variant("compile") == ("auto", True)
+    assert split_variant("reference") == ("reference", False)
+    for bad in ("fast", "padded+jit"):
+        with pytest.raises(ValueError, match="unknown variant"):
+            split_variant(bad)
 
 
 def test_ratios_targets_on_fixed_numbers():
@@ -88,7 +100,7 @@ def test_ratios_targets_on_fixed_numbers():
         ]
     }
     got = {r["ratio"]: (r["value"], r["met"]) for r in ratios(data)}
-    assert got["step: reference / auto time (speed-up of the one-gather rotation)"] == (2.5, None)
+    assert got["step: reference / auto time (speed-up)"] == (2.5, None)
     assert got["step: fastest (auto) ms per step"] == (40.0, False)
     assert got["DNABERT-2-class BERT / ChordMixer network (auto) time"] == (2.1, True)
     assert got["NT-500M-class ESM / ChordMixer network (auto) time"] == (2.5, False)

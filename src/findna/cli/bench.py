@@ -36,7 +36,9 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--json", help="also write every figure and the machine to this JSON file")
     _add_device(m)
     m.add_argument(
-        "--rotation", default="auto", help="rotation impl: auto, reference or gather (see docs)"
+        "--rotation",
+        default="auto",
+        help="rotation impl: auto, reference, gather or padded (findna.model.chordmixer)",
     )
     m.add_argument(
         "--compile",
@@ -67,8 +69,10 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     c.add_argument(
         "--variants",
         default="reference,auto",
-        help="ChordMixer variants: reference, auto, gather, compile (comma-separated)",
+        help="ChordMixer variants, comma-separated: reference, auto, gather, padded, each "
+        "optionally +compile (compile = auto+compile)",
     )
+    c.add_argument("--sweep-variants", help="variants of the length sweep (default: auto)")
     c.add_argument("--compile", action="store_true", help="add the 'compile' variant")
     c.add_argument("--dtype", default="bf16", help="fp32 (no autocast), bf16 or fp16 autocast")
     c.add_argument("--batch", type=int, help="windows per step (default 64)")

@@ -36,6 +36,7 @@ import math
 from collections.abc import Callable, Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from findna.model.config import ModelConfig
@@ -64,8 +65,14 @@ _GATHER_BELOW_TRACK = 12
 
 
 @functools.lru_cache(maxsize=64)
-def _flat_roll_index(n: int, d: int, track_size: int, direction: int, device: str) -> Tensor:
-    """(n*d,) index into a flattened (n, d) slab: ``out[j, c] = y[(j + dir*shift(c)) % n, c]``."""
+def _flat_roll_index(
+    n: int, d: int, track_size: int, direction: int, device: str, width: int | None = None
+) -> Tensor:
+    """(n*w,) index into a flattened (n, w) slab: ``out[j, c] = y[(j + dir*shift(c)) % n, c]``.
+
+    ``w = width`` (default ``d``); channels ``d <= c < w`` (zero padding) stay in place.
+    """
+    width = d if width is None else width
     bounds = track_bounds(d, track_size)
     shifts = torch.tensor(
         [
@@ -73,13 +80,16 @@ def _flat_roll_index(n: int, d: int, track_size: int, direction: int, device: st
             for (a, b), s in zip(bounds, track_shifts(len(bounds)), strict=True)
             for _ in range(a, b)
         ]
+        + [0] * (width - d)
     )
-    src = (torch.arange(n)[:, None] + direction * shifts[None, :]) % n  # (n, d) source token
-    return (src * d + torch.arange(d)[None, :]).reshape(-1).to(device)
+    src = (torch.arange(n)[:, None] + direction * shifts[None, :]) % n  # (n, w) source token
+    return (src * width + torch.arange(width)[None, :]).reshape(-1).to(device)
 
 
-ROTATION_IMPLS = ("auto", "reference", "gather")
+ROTATION_IMPLS = ("auto", "reference", "gather", "padded")
 _rotation_impl = "auto"
+PAD_MULTIPLE = 64
+"""``padded``: channels are zero-padded to a multiple of this (308 -> 320) inside the backbone."""
 
 
 def set_rotation_impl(name: str) -> str:
@@ -88,6 +98,10 @@ def set_rotation_impl(name: str) -> str:
     ``auto``: one gather per block on CUDA, the measured CPU choice (below) on the CPU.
     ``reference``: the CPU choice on every device (slice copies for tracks of 12+ channels).
     ``gather``: one gather with a cached index on every device.
+    ``padded``: ``gather``, with the residual stream and the block weights zero-padded to
+    :data:`PAD_MULTIPLE` channels, so that every GEMM row is 16-byte aligned (d = 308 bf16 rows
+    are 616 bytes). Padding channels stay exactly zero and their gradients are dropped, so the
+    network computes the same function; only plain blocks (no dropout, no pre-norm) are padded.
     """
     global _rotation_impl
     if name not in ROTATION_IMPLS:
@@ -112,10 +126,23 @@ def _use_gather(y: Tensor, track_size: int) -> bool:
     return track_size < _GATHER_BELOW_TRACK
 
 
-def roll_index_pair(n: int, d: int, track_size: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """(forward, backward) flat indices of the ``fixed`` rotation of an (n, d) slab (cached)."""
+def padded_width(d: int) -> int:
+    """``d`` rounded up to :data:`PAD_MULTIPLE` when the ``padded`` impl is on, else ``d``."""
+    if _rotation_impl != "padded":
+        return d
+    return -(-d // PAD_MULTIPLE) * PAD_MULTIPLE
+
+
+def roll_index_pair(
+    n: int, d: int, track_size: int, device: torch.device, width: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """(forward, backward) flat indices of the ``fixed`` rotation of an (n, width) slab
+    (cached)."""
     dev = str(device)
-    return _flat_roll_index(n, d, track_size, 1, dev), _flat_roll_index(n, d, track_size, -1, dev)
+    return (
+        _flat_roll_index(n, d, track_size, 1, dev, width),
+        _flat_roll_index(n, d, track_size, -1, dev, width),
+    )
 
 
 def _roll_tracks(y: Tensor, track_size: int, direction: int) -> Tensor:
@@ -170,7 +197,9 @@ def rotate_fixed(y: Tensor, track_size: int) -> Tensor:
     return _RotateFixed.apply(y, track_size)
 
 
-def length_aware_index(lengths: Tensor, seq_len: int, d: int, track_size: int) -> Tensor:
+def length_aware_index(
+    lengths: Tensor, seq_len: int, d: int, track_size: int, width: int | None = None
+) -> Tensor:
     """Flat gather index that rotates each sequence modulo its own length.
 
     Args:
@@ -178,20 +207,23 @@ def length_aware_index(lengths: Tensor, seq_len: int, d: int, track_size: int) -
         seq_len: padded length L.
         d: channels.
         track_size: channels per track.
+        width: channels of the tensor (default ``d``); channels ``>= d`` stay in place.
 
     Returns:
-        (B*L*d,) int64 index into ``y.reshape(-1)``. Positions ``j >= lengths[b]`` (padding) map
+        (B*L*w,) int64 index into ``y.reshape(-1)``. Positions ``j >= lengths[b]`` (padding) map
         to themselves, so padding neither moves nor leaks into real positions.
     """
     device = lengths.device
-    shifts = torch.tensor(track_shifts(math.ceil(d / track_size)), device=device)
-    channels = torch.arange(d, device=device)
-    shift = shifts[channels // track_size]  # (d,)
+    width = d if width is None else width
+    shifts = torch.tensor(track_shifts(math.ceil(d / track_size)) + [0], device=device)
+    channels = torch.arange(width, device=device)
+    shift = shifts[torch.clamp(channels // track_size, max=len(shifts) - 1)]
+    shift = torch.where(channels < d, shift, 0)  # (w,)
     pos = torch.arange(seq_len, device=device)[None, :, None]  # (1, L, 1)
     n = lengths.to(device=device, dtype=torch.long)[:, None, None]  # (B, 1, 1)
     src = torch.where(pos < n, (pos + shift) % n, pos)  # (B, L, d) source token
     batch = torch.arange(lengths.shape[0], device=device)[:, None, None]
-    return ((batch * seq_len + src) * d + channels).reshape(-1)
+    return ((batch * seq_len + src) * width + channels).reshape(-1)
 
 
 class _Permute(torch.autograd.Function):
@@ -318,23 +350,29 @@ class ChordMixer(nn.Module):
         self._compiled = compiled_block(**compile_kwargs) if enable and self.plain_blocks else None
         return self._compiled is not None
 
-    def _rotation_indices(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        _, seq_len, d = x.shape
+    def _rotation_indices(self, x: Tensor, lengths: Tensor | None, d: int) -> tuple[Tensor, Tensor]:
+        _, seq_len, width = x.shape
         if self.length_mode == "fixed" or lengths is None:
-            return roll_index_pair(seq_len, d, self.track_size, x.device)
-        perm = length_aware_index(lengths.to(x.device), seq_len, d, self.track_size)
+            return roll_index_pair(seq_len, d, self.track_size, x.device, width)
+        perm = length_aware_index(lengths.to(x.device), seq_len, d, self.track_size, width)
         inverse = torch.empty_like(perm)
         inverse[perm] = torch.arange(perm.numel(), device=x.device)
         return perm, inverse
 
-    def _forward_compiled(self, x: Tensor, lengths: Tensor | None) -> Tensor:
-        assert self._compiled is not None
-        index, inverse = self._rotation_indices(x, lengths)
+    def _forward_functional(self, x: Tensor, lengths: Tensor | None, pad: int) -> Tensor:
+        """Every block through ``block_forward`` (compiled or eager), channels padded by ``pad``."""
+        from findna.model.compiled import block_forward
+
+        fn = self._compiled or block_forward
+        d = x.shape[-1]
+        if pad:
+            x = F.pad(x, (0, pad))
+        index, inverse = self._rotation_indices(x, lengths, d)
         for layer in self.layers:
             for block in layer.blocks:
                 fc1, fc2 = block.mlp.fc1, block.mlp.fc2
-                x = self._compiled(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, index, inverse)
-        return x
+                x = fn(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, index, inverse, pad)
+        return x[..., :d] if pad else x
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Mix tokens.
@@ -347,8 +385,9 @@ class ChordMixer(nn.Module):
         Returns:
             (B, L, d) hidden states.
         """
-        if self._compiled is not None:
-            return self._forward_compiled(x, lengths)
+        pad = padded_width(x.shape[-1]) - x.shape[-1] if self.plain_blocks else 0
+        if self._compiled is not None or pad:
+            return self._forward_functional(x, lengths, pad)
         rotate = make_rotation(self.length_mode, self.track_size, x.shape, lengths, x.device)
         for layer in self.layers:
             x = layer(x, rotate)

@@ -40,9 +40,23 @@ class FlatGather(torch.autograd.Function):
 
 
 def block_forward(
-    x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor, index: Tensor, inverse: Tensor
+    x: Tensor,
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+    index: Tensor,
+    inverse: Tensor,
+    pad: int = 0,
 ) -> Tensor:
-    """One plain block (no dropout, no pre-norm): ``x + rotate(fc2(gelu(fc1(x))))``."""
+    """One plain block (no dropout, no pre-norm): ``x + rotate(fc2(gelu(fc1(x))))``.
+
+    ``pad > 0``: ``x`` carries ``pad`` zero channels after the real ones; the weights are
+    zero-padded to match (fc1 input columns, fc2 output rows and bias), so those channels stay
+    zero and the real ones are computed exactly as without padding.
+    """
+    if pad:
+        w1, w2, b2 = F.pad(w1, (0, pad)), F.pad(w2, (0, 0, 0, pad)), F.pad(b2, (0, pad))
     y = F.linear(F.gelu(F.linear(x, w1, b1)), w2, b2)
     return x + FlatGather.apply(y, index, inverse)
 

@@ -43,7 +43,18 @@ from findna.perf.step import bench_step, forward_flops, resolve_preset
 logger = logging.getLogger(__name__)
 
 CASES = ("step", "network", "sweep", "peers", "kernels")
-VARIANTS = ("reference", "auto", "gather", "compile")
+VARIANTS = ("reference", "auto", "gather", "padded", "compile")
+"""``compile`` = ``auto+compile``; any rotation impl may take ``+compile`` (``padded+compile``)."""
+
+
+def split_variant(variant: str) -> tuple[str, bool]:
+    """``"padded+compile"`` -> ``("padded", True)``; ``"compile"`` -> ``("auto", True)``."""
+    impl, _, flag = variant.partition("+")
+    if impl == "compile":
+        return "auto", True
+    if impl not in VARIANTS or flag not in ("", "compile"):
+        raise ValueError(f"unknown variant {variant!r}: one of {VARIANTS}, optionally +compile")
+    return impl, flag == "compile"
 
 
 @dataclass
@@ -99,7 +110,7 @@ def _fill(r: CaseResult, seconds: float, flops: float | None, peak: float | None
 
 
 def _variant_context(variant: str) -> contextlib.AbstractContextManager:
-    return rotation_impl("auto" if variant == "compile" else variant)
+    return rotation_impl(split_variant(variant)[0])
 
 
 def time_train_step(
@@ -111,7 +122,7 @@ def time_train_step(
     peak: float | None,
 ) -> CaseResult:
     """Time ``step`` (its first call separately as ``compile_s`` when compiling), fill ``r``."""
-    if r.variant == "compile":
+    if r.variant != "-" and split_variant(r.variant)[1]:
         synchronize(device)
         t0 = time.perf_counter()
         step()
@@ -136,7 +147,7 @@ def network_case(
     r = replace(r, extra={})
     net = FinDNANetwork(cfg).to(device).train()
     r.n_params = count_parameters(net)
-    if r.variant == "compile" and not net.backbone.compile_blocks():
+    if split_variant(r.variant)[1] and not net.backbone.compile_blocks():
         r.note = "blocks not compilable (dropout or pre-norm): eager"
     x, codes = _one_hot_batch(r.batch, r.tokens, device)
 
@@ -211,13 +222,13 @@ def step_case(
     s = bench_step(
         cfg, sizes.preset, dtype, sizes.batch, sizes.repeats, sizes.warmup,
         torch.get_num_threads(), matmul, rotation_repeats=0, device=device,
-        rotation="auto" if variant == "compile" else variant,
-        compile_blocks=variant == "compile",
+        rotation=split_variant(variant)[0],
+        compile_blocks=split_variant(variant)[1],
     )  # fmt: skip
     r = CaseResult("step", f"{sizes.preset} pretraining step", variant, dtype, s.batch, s.tokens)
     r = _fill(r, s.step_s, s.gflop_per_step * 1e9, s.peak_gflops)
     r.n_params, r.peak_mem_mib = s.n_params, s.peak_mem_mib
-    if variant == "compile":
+    if split_variant(variant)[1]:
         r.compile_s = max(0.0, s.warmup_s - sizes.warmup * s.step_s)
     r.extra = {"phases_ms": {k: round(v * 1e3, 3) for k, v in s.phases.items()}}
     return r
@@ -233,7 +244,7 @@ def kernel_counts(variant: str, dtype: str, device: torch.device, sizes: Compare
     batch = sizes.kernel_batch or sizes.batch
     with _variant_context(variant):
         model = SelfDistillation(cfg.model, cfg.ssl).to(device).train()
-        if variant == "compile":
+        if split_variant(variant)[1]:
             for net in (model.student, model.teacher):
                 if net is not None:
                     net.backbone.compile_blocks()
@@ -264,13 +275,17 @@ def run_compare(
     variants: tuple[str, ...] = ("reference", "auto"),
     dtype: str = "bf16",
     sizes: CompareSizes | None = None,
+    sweep_variants: tuple[str, ...] | None = None,
 ) -> dict:
     """Run the case set; returns ``{"sizes", "dtype", "matmul", "peak_gflops", "cases",
     "kernels"}`` as plain data (``findna.perf.compare_report`` renders it)."""
     sizes = sizes or CompareSizes()
-    bad = [c for c in cases if c not in CASES] + [v for v in variants if v not in VARIANTS]
+    bad = [c for c in cases if c not in CASES]
     if bad:
-        raise ValueError(f"unknown case(s)/variant(s) {bad}: cases {CASES}, variants {VARIANTS}")
+        raise ValueError(f"unknown case(s) {bad}: choose from {', '.join(CASES)}")
+    sweep_variants = sweep_variants or (("auto",) if "auto" in variants else variants[-1:])
+    for v in (*variants, *sweep_variants):
+        split_variant(v)
     threads = torch.get_num_threads()
     square = 8192 if device.type == "cuda" else 1024
     matmul = bench_matmul([(square,) * 3], dtype, [threads], device=device)
@@ -292,14 +307,14 @@ def run_compare(
             stub = CaseResult("peers", spec.name, "-", dtype, batch, spec.tokens(sizes.window))
             plan.append((stub, lambda spec=spec: peer_case(spec, dtype, device, sizes, peak)))
     if "sweep" in cases:
-        sweep_variant = "auto" if "auto" in variants else variants[-1]
         d = sizes.transformer[0]
         for L in sizes.sweep_lengths:
             b, cfg = max(1, sizes.sweep_tokens // L), replace(cm, max_len=L)
-            stub = CaseResult("sweep", f"ChordMixer d={cfg.width}", sweep_variant, dtype, b, L)
-            plan.append(
-                (stub, lambda s=stub, c=cfg: network_case(s, c, dtype, device, sizes, peak))
-            )
+            for v in sweep_variants:
+                stub = CaseResult("sweep", f"ChordMixer d={cfg.width}", v, dtype, b, L)
+                plan.append(
+                    (stub, lambda s=stub, c=cfg: network_case(s, c, dtype, device, sizes, peak))
+                )
             stub = CaseResult("sweep", f"SDPA Transformer d={d}", "-", dtype, b, L)
             plan.append((stub, lambda s=stub: transformer_case(s, dtype, device, sizes, peak)))
     results = []
@@ -311,7 +326,8 @@ def run_compare(
         results.append(out)
     kernels = []
     if "kernels" in cases:
-        kvariants = ["reference", "gather"] + (["compile"] if "compile" in variants else [])
+        kvariants = ["reference"] + [v for v in variants if v not in ("reference", "auto")]
+        kvariants += [] if len(kvariants) > 1 else ["gather"]
         for v in kvariants:
             fn = lambda v=v: kernel_counts(v, dtype, device, sizes)  # noqa: E731
             kernels.append(_guard(f"kernels {v}", fn, lambda e, v=v: {"variant": v, "error": e}))

@@ -45,7 +45,8 @@ def compare_command(args: argparse.Namespace) -> dict:
     variants = _csv(args.variants) + (("compile",) if args.compile else ())
     sizes = sizes_from_args(args)
     started = time.perf_counter()
-    data = run_compare(device, cases, tuple(dict.fromkeys(variants)), dtype, sizes)
+    sweep = _csv(args.sweep_variants) if args.sweep_variants else None
+    data = run_compare(device, cases, tuple(dict.fromkeys(variants)), dtype, sizes, sweep)
     machine = cpu_description()
     machine.update(device_description(device))
     data = {

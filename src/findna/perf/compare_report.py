@@ -38,15 +38,11 @@ def ratios(data: dict) -> list[dict]:
             out.append({"ratio": label, "value": round(value, 3), "target": target, "met": met})
 
     for group in ("step", "network"):
-        ref, auto = _case(cases, group, "reference"), _case(cases, group, "auto")
-        comp = _case(cases, group, "compile")
-        if ref and auto:
-            add(f"{group}: reference / auto time (speed-up of the one-gather rotation)",
-                ref["ms"] / auto["ms"])  # fmt: skip
-        if auto and comp:
-            add(
-                f"{group}: auto / compile time (speed-up of torch.compile)", auto["ms"] / comp["ms"]
-            )
+        base = _case(cases, group, "reference") or _case(cases, group, "auto")
+        for c in cases:
+            if c["group"] == group and c["ms"] is not None and base and c is not base:
+                label = f"{group}: {base['variant']} / {c['variant']} time (speed-up)"
+                add(label, base["ms"] / c["ms"])
     step = _fastest(cases, "step")
     if step:
         add(f"step: fastest ({step['variant']}) ms per step", step["ms"], "<= 35 ms",
