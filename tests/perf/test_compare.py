@@ -67,7 +67,8 @@ def test_run_compare_smoke_structure_and_ratios():
     assert [c["tokens"] for c in cases if c["group"] == "peers"] == [22, 17]  # 100 bp / 4.5, / 6
     data["ratios"] = ratios(data)
     names = [r["ratio"] for r in data["ratios"]]
-    assert any(n.startswith("sweep: ChordMixer us/token at 64 / at 32") for n in names)
+    assert "sweep (gather): ChordMixer us/token at 64 / at 32" in names
+    assert "sweep (padded): ChordMixer us/token at 64 / at 32" in names
     text = compare_markdown(data)
     assert "| network | tiny network fwd+bwd | gather | fp32 | 2 x 266 |" in text
 
@@ -104,8 +105,8 @@ def test_ratios_targets_on_fixed_numbers():
     assert got["step: fastest (auto) ms per step"] == (40.0, False)
     assert got["DNABERT-2-class BERT / ChordMixer network (auto) time"] == (2.1, True)
     assert got["NT-500M-class ESM / ChordMixer network (auto) time"] == (2.5, False)
-    assert got["sweep: ChordMixer us/token at 16384 / at 1024"] == (2.0, False)
-    assert got["sweep L=16384: Transformer / ChordMixer us per token"] == (1.5, True)
+    assert got["sweep (auto): ChordMixer us/token at 16384 / at 1024"] == (2.0, False)
+    assert got["sweep L=16384: Transformer / ChordMixer (auto) us per token"] == (1.5, True)
 
 
 def test_kernel_counts_gather_needs_fewer_ops_than_slices(tmp_path):

@@ -22,10 +22,11 @@ of scattering.
 
 On CUDA (issue 10) the per-track slice copies are many small strided kernels (22 per block for
 the paper's 11 tracks), so ``fixed`` mode there gathers with one cached (L*d) index per block in
-the forward and one in the backward (``rotation_impl``: ``auto`` = gather on CUDA, the measured
-CPU choice on the CPU; ``reference`` = the CPU choice everywhere; ``gather`` = always one gather).
-``ChordMixer.compile_blocks`` runs every block through one ``torch.compile``d function
-(``findna.model.compiled``), opt-in.
+the forward and one in the backward, and plain blocks run with the channels zero-padded to a
+multiple of 64 (d = 308 -> 320: bf16 GEMMs with 616-byte rows ran at half the rate of aligned
+ones on an H100). ``rotation_impl``: ``auto`` = ``padded`` on CUDA, the measured CPU choice on
+the CPU; ``reference`` = the CPU choice everywhere; ``gather`` / ``padded`` on every device.
+``ChordMixer.compile_blocks`` (opt-in) runs every block through one ``torch.compile``d function.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def track_shifts(n_tracks: int) -> list[int]:
 
 
 # Below this track width, strided slice copies are slow (32-byte rows for 8 fp32 channels) and one
-# gather with a cached flat index wins. `python benchmarks/bench_rotation.py` (median of 50, 2
+# gather with a cached flat index wins. `python perf/bench_rotation.py` (median of 50, 2
 # threads, load ~1.5-1.8), two runs: track 8 (32, 266, 80): gather 0.39 / 0.54 ms vs slices
 # 0.79 / 0.68 ms; track 28 (2, 1010, 308): slices 0.51 / 0.54 ms vs gather 0.68 / 0.70 ms; track 12
 # (32, 522, 132) was mixed (slices 1.63 / 2.56 ms vs gather 1.92 / 1.77 ms).
@@ -95,7 +96,8 @@ PAD_MULTIPLE = 64
 def set_rotation_impl(name: str) -> str:
     """Choose how ``fixed`` mode rotates; returns the previous choice.
 
-    ``auto``: one gather per block on CUDA, the measured CPU choice (below) on the CPU.
+    ``auto``: ``padded`` on CUDA (the fastest measured there, docs/performance.md), the
+    measured CPU choice (below) on the CPU.
     ``reference``: the CPU choice on every device (slice copies for tracks of 12+ channels).
     ``gather``: one gather with a cached index on every device.
     ``padded``: ``gather``, with the residual stream and the block weights zero-padded to
@@ -121,16 +123,20 @@ def rotation_impl(name: str) -> Iterator[None]:
 
 
 def _use_gather(y: Tensor, track_size: int) -> bool:
-    if _rotation_impl == "gather" or (_rotation_impl == "auto" and y.device.type == "cuda"):
+    if _rotation_impl in ("gather", "padded") or (
+        _rotation_impl == "auto" and y.device.type == "cuda"
+    ):
         return True
     return track_size < _GATHER_BELOW_TRACK
 
 
-def padded_width(d: int) -> int:
-    """``d`` rounded up to :data:`PAD_MULTIPLE` when the ``padded`` impl is on, else ``d``."""
-    if _rotation_impl != "padded":
-        return d
-    return -(-d // PAD_MULTIPLE) * PAD_MULTIPLE
+def padded_width(d: int, device: torch.device | str = "cpu") -> int:
+    """``d`` rounded up to :data:`PAD_MULTIPLE` when padding is on (``padded``, or ``auto`` on
+    CUDA), else ``d``."""
+    on = _rotation_impl == "padded" or (
+        _rotation_impl == "auto" and torch.device(device).type == "cuda"
+    )
+    return -(-d // PAD_MULTIPLE) * PAD_MULTIPLE if on else d
 
 
 def roll_index_pair(
@@ -385,7 +391,7 @@ class ChordMixer(nn.Module):
         Returns:
             (B, L, d) hidden states.
         """
-        pad = padded_width(x.shape[-1]) - x.shape[-1] if self.plain_blocks else 0
+        pad = padded_width(x.shape[-1], x.device) - x.shape[-1] if self.plain_blocks else 0
         if self._compiled is not None or pad:
             return self._forward_functional(x, lengths, pad)
         rotate = make_rotation(self.length_mode, self.track_size, x.shape, lengths, x.device)

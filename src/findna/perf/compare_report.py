@@ -38,7 +38,9 @@ def ratios(data: dict) -> list[dict]:
             out.append({"ratio": label, "value": round(value, 3), "target": target, "met": met})
 
     for group in ("step", "network"):
+        timed = [c for c in cases if c["group"] == group and c["ms"] is not None]
         base = _case(cases, group, "reference") or _case(cases, group, "auto")
+        base = base or (timed[0] if timed else None)
         for c in cases:
             if c["group"] == group and c["ms"] is not None and base and c is not base:
                 label = f"{group}: {base['variant']} / {c['variant']} time (speed-up)"
@@ -60,11 +62,13 @@ def ratios(data: dict) -> list[dict]:
         key=lambda c: c["tokens"],
     )
     sweep_cm = [c for c in sweep_cm if c["ms"] is not None]
-    if len(sweep_cm) >= 2:
-        lo, hi = sweep_cm[0], sweep_cm[-1]
-        value = hi["us_per_token"] / lo["us_per_token"]
-        add(f"sweep: ChordMixer us/token at {hi['tokens']} / at {lo['tokens']}", value, "<= 1.6",
-            value <= 1.6)  # fmt: skip
+    for variant in dict.fromkeys(c["variant"] for c in sweep_cm):
+        runs = [c for c in sweep_cm if c["variant"] == variant]
+        if len(runs) >= 2:
+            lo, hi = runs[0], runs[-1]
+            value = hi["us_per_token"] / lo["us_per_token"]
+            label = f"sweep ({variant}): ChordMixer us/token at {hi['tokens']} / at {lo['tokens']}"
+            add(label, value, "<= 1.6", value <= 1.6)
     for c in sweep_cm:
         t = next(
             (x for x in cases if x["group"] == "sweep" and x["name"].startswith("SDPA")
@@ -73,8 +77,8 @@ def ratios(data: dict) -> list[dict]:
         if t:
             value = t["us_per_token"] / c["us_per_token"]
             need = c["tokens"] >= 4000
-            add(f"sweep L={c['tokens']}: Transformer / ChordMixer us per token", value,
-                "> 1 from 4k" if need else "", (value > 1.0) if need else None)  # fmt: skip
+            label = f"sweep L={c['tokens']}: Transformer / ChordMixer ({c['variant']}) us per token"
+            add(label, value, "> 1 from 4k" if need else "", (value > 1.0) if need else None)
     return out
 
 

@@ -4,7 +4,9 @@ One step is what ``findna pretrain`` does per batch, without the data loader: bu
 from (B, L) codes with a seeded generator (``build_views``), student forward + teacher forward
 (``SelfDistillation``), backward, gradient clipping + AdamW step, EMA teacher update. Mixed
 precision is ``torch.autocast(device, dtype)`` around views + forward, as Lightning's
-``bf16-mixed`` does; ``fp32`` runs without autocast.
+``bf16-mixed`` does; ``fp32`` runs without autocast. On CUDA (``device="cuda"``) every phase
+boundary synchronises the device, and the result records the peak of
+``torch.cuda.max_memory_allocated`` over the timed steps.
 
 FLOPs are counted analytically (method spec section 9; 2 FLOPs per multiply-add, biases, GELU,
 losses and the optimiser ignored). For T = L + K tokens per sequence::
