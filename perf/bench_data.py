@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_data.py [--fasta FASTA] [--out DIR] [--windows N]
+    .venv/bin/python perf/bench_data.py [--fasta FASTA] [--out DIR] [--windows N]
 
 ``prepare`` runs in a fresh subprocess so that its peak RSS (``ru_maxrss`` of the child) is
 measured alone. The sampler is timed in this process on one thread: sampling + encoding to

@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_model.py [findna bench model options]
+    .venv/bin/python perf/bench_model.py [findna bench model options]
     # same as: findna bench model --configs tiny,paper --dtypes fp32,bf16 ...
 
 See ``findna.perf.step`` for what is timed and how FLOPs are counted, and docs/performance.md

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -9,7 +11,10 @@ from findna.model.chordmixer import (
     ChordMixer,
     length_aware_index,
     make_rotation,
+    padded_width,
+    roll_index_pair,
     rotate_fixed,
+    rotation_impl,
     track_bounds,
     track_shifts,
 )
@@ -210,3 +215,136 @@ def test_rotation_backward_undoes_forward_on_both_paths(track_size):
     out = rotate_fixed(y, track_size)
     (grad,) = torch.autograd.grad(out, y, grad_outputs=out.detach())
     assert torch.equal(grad, y.detach())  # the backward rolls the gradient back exactly
+
+
+# Fast paths (issue 10) against the plain reference implementation.
+
+
+def _fwd_bwd(net: ChordMixer, x: torch.Tensor, lengths: torch.Tensor | None, weights):
+    x = x.detach().clone().requires_grad_(True)
+    out = net(x, lengths)
+    grads = torch.autograd.grad((out.float() * weights).sum(), [x, *net.parameters()])
+    return out.detach(), grads
+
+
+def _check_fast_path(device, mode, track_size, fast, dtype=torch.float32, tol=0.0):
+    gen = torch.Generator().manual_seed(track_size)
+    cfg = ModelConfig(track_size=track_size, hidden=12, n_layers=2, max_len=33, length_mode=mode)
+    torch.manual_seed(track_size)
+    net = ChordMixer(cfg).to(device)
+    seq_len = 29  # not a power of two; shifts up to 16 for the tracks of 33 tokens
+    x = torch.randn(3, seq_len, cfg.width, generator=gen).to(device)
+    weights = torch.randn(3, seq_len, cfg.width, generator=gen).to(device)
+    lengths = torch.tensor([29, 17, 4], device=device) if mode == "length_aware" else None
+    autocast = torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32)
+    with rotation_impl("reference"), autocast:
+        ref_out, ref_grads = _fwd_bwd(net, x, lengths, weights)
+    with fast(net), autocast:
+        out, grads = _fwd_bwd(net, x, lengths, weights)
+    torch.testing.assert_close(out, ref_out, rtol=tol, atol=tol)
+    for g, r in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, r, rtol=tol, atol=tol * max(1.0, float(r.abs().max())))
+
+
+def _gather(net):
+    return rotation_impl("gather")
+
+
+@contextlib.contextmanager
+def _compiled_padded(net, backend="aot_eager"):
+    with rotation_impl("padded"), _compiled(net, backend):
+        yield
+
+
+@contextlib.contextmanager
+def _compiled(net, backend="aot_eager"):
+    net.compile_blocks(backend=backend)
+    try:
+        yield
+    finally:
+        net.compile_blocks(False)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [1, 2, 3, 4, 5, 8, 12, 16, 28])
+def test_gather_rotation_matches_reference(mode, track_size):
+    # Every track width (narrow, the 12-channel switch point, the paper's 28; d = 6 x track for
+    # max_len 33); the gather path must give the same outputs and gradients bit for bit.
+    _check_fast_path("cpu", mode, track_size, _gather)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [1, 3, 4, 5, 12, 28])
+def test_padded_channels_match_reference(mode, track_size):
+    # d = 7 x track is padded to a multiple of 64 inside the backbone; the GEMMs then sum over
+    # extra zeros, which may change the float rounding slightly.
+    _check_fast_path("cpu", mode, track_size, lambda net: rotation_impl("padded"), tol=1e-5)
+
+
+def test_padded_width_and_index_keep_padding_in_place():
+    with rotation_impl("padded"):
+        assert padded_width(308) == 320 and padded_width(320) == 320 and padded_width(1) == 64
+    assert padded_width(308) == 308  # auto on the CPU: no padding
+    assert padded_width(308, "cuda") == 320  # auto on CUDA: padded
+    y = torch.randn(2, 9, 16)
+    y[..., 14:] = 0.0
+    lengths = torch.tensor([9, 4])
+    for index in (
+        roll_index_pair(9, 14, 4, y.device, 16)[0],
+        length_aware_index(lengths, 9, 14, 4, 16),
+    ):
+        out = y.reshape(-1, index.numel()).index_select(1, index).view(y.shape)
+        assert out[..., 14:].abs().sum() == 0
+    out = y.reshape(2, -1).index_select(1, roll_index_pair(9, 14, 4, y.device, 16)[0])
+    assert torch.equal(out.view(y.shape)[..., :14], naive_rotate(y[..., :14], 4))
+
+
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [2, 5, 28])
+def test_compiled_blocks_match_reference(mode, track_size):
+    # aot_eager traces the compiled function (Dynamo + AOTAutograd) without the slow C++ codegen.
+    _check_fast_path("cpu", mode, track_size, _compiled)
+    _check_fast_path("cpu", mode, track_size, _compiled_padded, tol=1e-5)
+
+
+def test_compile_blocks_is_off_for_dropout_or_prenorm_and_can_be_undone():
+    net = ChordMixer(ModelConfig(track_size=2, hidden=8, n_layers=1, max_len=16, mlp_dropout=0.1))
+    assert net.compile_blocks(backend="aot_eager") is False
+    plain = ChordMixer(ModelConfig(track_size=2, hidden=8, n_layers=1, max_len=16))
+    assert plain.compile_blocks(backend="aot_eager") is True
+    assert plain.compile_blocks(False) is False and plain._compiled is None
+
+
+def test_rotation_impl_rejects_unknown_names():
+    with pytest.raises(ValueError, match="rotation impl 'fast'"), rotation_impl("fast"):
+        pass
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("track_size", [2, 5, 12, 28])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cuda_fast_paths_match_reference(mode, track_size, dtype):
+    # gather is a permutation, so bit for bit equal in any dtype; auto (= padded on CUDA) sums
+    # over extra zero channels in its GEMMs, which may round differently.
+    _check_fast_path("cuda", mode, track_size, lambda net: rotation_impl("gather"), dtype)
+    with rotation_impl("gather"):
+        _check_fast_path("cuda", mode, track_size, _compiled, dtype)
+    tol = 1e-4 if dtype == torch.float32 else 3e-2
+    for impl in ("padded", "auto"):
+        fast = lambda net, impl=impl: rotation_impl(impl)  # noqa: E731
+        _check_fast_path("cuda", mode, track_size, fast, dtype, tol)
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("mode", ["fixed", "length_aware"])
+@pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-4), (torch.bfloat16, 3e-2)])
+def test_cuda_inductor_blocks_match_reference(mode, dtype, tol):
+    # Inductor's Triton kernels (fused bias + GELU, gather + residual); each case compiles.
+    _check_fast_path("cuda", mode, 5, lambda n: _compiled(n, "inductor"), dtype, tol)
+    _check_fast_path("cuda", mode, 5, lambda n: _compiled_padded(n, "inductor"), dtype, tol)

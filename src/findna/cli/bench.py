@@ -11,10 +11,10 @@ import argparse
 def add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="speed of a full pretraining step (model) or of plain matmuls (matmul)",
-        description="CPU speed benchmarks; see docs/performance.md for measured figures.",
+        help="speed of a pretraining step (model), matmuls (matmul), side by side (compare)",
+        description="CPU and CUDA speed benchmarks; see docs/performance.md for measured figures.",
     )
-    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="{model,matmul}")
+    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="{model,matmul,compare}")
     m = bsub.add_parser(
         "model",
         help="tokens/s, GFLOP/s vs the matmul peak, rotation and view shares of one step",
@@ -34,6 +34,17 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
         help="before each case wait (<= 3 min) until other processes use fewer cores than this",
     )
     m.add_argument("--json", help="also write every figure and the machine to this JSON file")
+    _add_device(m)
+    m.add_argument(
+        "--rotation",
+        default="auto",
+        help="rotation impl: auto, reference, gather or padded (findna.model.chordmixer)",
+    )
+    m.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the blocks (ChordMixer.compile_blocks)",
+    )
     m.set_defaults(handler=_bench_model)
     mm = bsub.add_parser("matmul", help="best-of-N GFLOP/s of large matmuls per dtype")
     mm.add_argument("--dtypes", default="fp32,bf16,fp16")
@@ -46,7 +57,43 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     mm.add_argument("--repeats", type=int, default=5, help="timed calls per case (best counts)")
     mm.add_argument("--min-time", type=float, default=0.5, help="more calls up to these seconds")
     mm.add_argument("--json", help="also write the figures and the machine to this JSON file")
+    _add_device(mm)
     mm.set_defaults(handler=_bench_matmul)
+    c = bsub.add_parser(
+        "compare",
+        help="side by side: pretraining step, network fwd+bwd, length sweep vs an SDPA "
+        "Transformer, peer-class MLMs, kernels per step (issue 10)",
+    )
+    _add_device(c)
+    c.add_argument("--cases", default="step,network,peers,sweep,kernels", help="which cases")
+    c.add_argument(
+        "--variants",
+        default="reference,auto",
+        help="ChordMixer variants, comma-separated: reference, auto, gather, padded, each "
+        "optionally +compile (compile = auto+compile)",
+    )
+    c.add_argument("--sweep-variants", help="variants of the length sweep (default: auto)")
+    c.add_argument("--compile", action="store_true", help="add the 'compile' variant")
+    c.add_argument("--dtype", default="bf16", help="fp32 (no autocast), bf16 or fp16 autocast")
+    c.add_argument("--batch", type=int, help="windows per step (default 64)")
+    c.add_argument("--sweep-lengths", help="e.g. 1024,4096,16384 (the default)")
+    c.add_argument("--sweep-tokens", type=int, help="tokens per batch in the sweep (65536)")
+    c.add_argument("--repeats", type=int, help="timed calls per case (median; default 10)")
+    c.add_argument("--warmup", type=int, help="untimed calls first (default 3)")
+    c.add_argument("--kernel-batch", type=int, help="batch of the operator count (default --batch)")
+    c.add_argument(
+        "--smoke", action="store_true", help="tiny sizes (seconds on a CPU): checks the plumbing"
+    )
+    c.add_argument("--json", help="also write every figure, ratio and the machine to this file")
+    c.set_defaults(handler=_bench_compare)
+
+
+def _add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="cpu, cuda or auto (CUDA when available); CUDA timings synchronise the device",
+    )
 
 
 def _bench_model(args: argparse.Namespace) -> None:
@@ -62,6 +109,9 @@ def _bench_model(args: argparse.Namespace) -> None:
         warmup=args.warmup,
         rotation_repeats=args.rotation_repeats,
         max_other_cpu=args.max_other_cpu,
+        device=args.device,
+        rotation=args.rotation,
+        compile_blocks=args.compile,
     )
     print(render_report(results, matmul, args.json))
 
@@ -71,6 +121,17 @@ def _bench_matmul(args: argparse.Namespace) -> None:
     from findna.perf.report import render_report
 
     matmul = bench_matmul(
-        args.shapes, args.dtypes, args.threads, args.repeats, min_total_s=args.min_time
+        args.shapes,
+        args.dtypes,
+        args.threads,
+        args.repeats,
+        min_total_s=args.min_time,
+        device=args.device,
     )
     print(render_report([], matmul, args.json))
+
+
+def _bench_compare(args: argparse.Namespace) -> None:
+    from findna.perf.compare_cli import compare_command
+
+    compare_command(args)

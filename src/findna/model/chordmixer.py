@@ -19,15 +19,25 @@ per track plus ``torch.cat``; docs/performance.md). ``length_aware`` mode cannot
 modulus per sequence); it gathers with one flat (B*L*d) index built once per forward and shared
 by every block (~4.5 ms forward), and its backward gathers with the inverse permutation instead
 of scattering.
+
+On CUDA (issue 10) the per-track slice copies are many small strided kernels (22 per block for
+the paper's 11 tracks), so ``fixed`` mode there gathers with one cached (L*d) index per block in
+the forward and one in the backward, and plain blocks run with the channels zero-padded to a
+multiple of 64 (d = 308 -> 320: bf16 GEMMs with 616-byte rows ran at half the rate of aligned
+ones on an H100). ``rotation_impl``: ``auto`` = ``padded`` on CUDA, the measured CPU choice on
+the CPU; ``reference`` = the CPU choice everywhere; ``gather`` / ``padded`` on every device.
+``ChordMixer.compile_blocks`` (opt-in) runs every block through one ``torch.compile``d function.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from findna.model.config import ModelConfig
@@ -48,7 +58,7 @@ def track_shifts(n_tracks: int) -> list[int]:
 
 
 # Below this track width, strided slice copies are slow (32-byte rows for 8 fp32 channels) and one
-# gather with a cached flat index wins. `python benchmarks/bench_rotation.py` (median of 50, 2
+# gather with a cached flat index wins. `python perf/bench_rotation.py` (median of 50, 2
 # threads, load ~1.5-1.8), two runs: track 8 (32, 266, 80): gather 0.39 / 0.54 ms vs slices
 # 0.79 / 0.68 ms; track 28 (2, 1010, 308): slices 0.51 / 0.54 ms vs gather 0.68 / 0.70 ms; track 12
 # (32, 522, 132) was mixed (slices 1.63 / 2.56 ms vs gather 1.92 / 1.77 ms).
@@ -56,8 +66,14 @@ _GATHER_BELOW_TRACK = 12
 
 
 @functools.lru_cache(maxsize=64)
-def _flat_roll_index(n: int, d: int, track_size: int, direction: int, device: str) -> Tensor:
-    """(n*d,) index into a flattened (n, d) slab: ``out[j, c] = y[(j + dir*shift(c)) % n, c]``."""
+def _flat_roll_index(
+    n: int, d: int, track_size: int, direction: int, device: str, width: int | None = None
+) -> Tensor:
+    """(n*w,) index into a flattened (n, w) slab: ``out[j, c] = y[(j + dir*shift(c)) % n, c]``.
+
+    ``w = width`` (default ``d``); channels ``d <= c < w`` (zero padding) stay in place.
+    """
+    width = d if width is None else width
     bounds = track_bounds(d, track_size)
     shifts = torch.tensor(
         [
@@ -65,19 +81,85 @@ def _flat_roll_index(n: int, d: int, track_size: int, direction: int, device: st
             for (a, b), s in zip(bounds, track_shifts(len(bounds)), strict=True)
             for _ in range(a, b)
         ]
+        + [0] * (width - d)
     )
-    src = (torch.arange(n)[:, None] + direction * shifts[None, :]) % n  # (n, d) source token
-    return (src * d + torch.arange(d)[None, :]).reshape(-1).to(device)
+    src = (torch.arange(n)[:, None] + direction * shifts[None, :]) % n  # (n, w) source token
+    return (src * width + torch.arange(width)[None, :]).reshape(-1).to(device)
+
+
+ROTATION_IMPLS = ("auto", "reference", "gather", "padded")
+_rotation_impl = "auto"
+PAD_MULTIPLE = 64
+"""``padded``: channels are zero-padded to a multiple of this (308 -> 320) inside the backbone."""
+
+
+def set_rotation_impl(name: str) -> str:
+    """Choose how ``fixed`` mode rotates; returns the previous choice.
+
+    ``auto``: ``padded`` on CUDA (the fastest measured there, docs/performance.md), the
+    measured CPU choice (below) on the CPU.
+    ``reference``: the CPU choice on every device (slice copies for tracks of 12+ channels).
+    ``gather``: one gather with a cached index on every device.
+    ``padded``: ``gather``, with the residual stream and the block weights zero-padded to
+    :data:`PAD_MULTIPLE` channels, so that every GEMM row is 16-byte aligned (d = 308 bf16 rows
+    are 616 bytes). Padding channels stay exactly zero and their gradients are dropped, so the
+    network computes the same function; only plain blocks (no dropout, no pre-norm) are padded.
+    """
+    global _rotation_impl
+    if name not in ROTATION_IMPLS:
+        raise ValueError(f"rotation impl {name!r} is not one of {', '.join(ROTATION_IMPLS)}")
+    old, _rotation_impl = _rotation_impl, name
+    return old
+
+
+@contextlib.contextmanager
+def rotation_impl(name: str) -> Iterator[None]:
+    """``with rotation_impl("reference"): ...`` (see :func:`set_rotation_impl`)."""
+    old = set_rotation_impl(name)
+    try:
+        yield
+    finally:
+        set_rotation_impl(old)
+
+
+def _use_gather(y: Tensor, track_size: int) -> bool:
+    if _rotation_impl in ("gather", "padded") or (
+        _rotation_impl == "auto" and y.device.type == "cuda"
+    ):
+        return True
+    return track_size < _GATHER_BELOW_TRACK
+
+
+def padded_width(d: int, device: torch.device | str = "cpu") -> int:
+    """``d`` rounded up to :data:`PAD_MULTIPLE` when padding is on (``padded``, or ``auto`` on
+    CUDA), else ``d``."""
+    on = _rotation_impl == "padded" or (
+        _rotation_impl == "auto" and torch.device(device).type == "cuda"
+    )
+    return -(-d // PAD_MULTIPLE) * PAD_MULTIPLE if on else d
+
+
+def roll_index_pair(
+    n: int, d: int, track_size: int, device: torch.device, width: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """(forward, backward) flat indices of the ``fixed`` rotation of an (n, width) slab
+    (cached)."""
+    dev = str(device)
+    return (
+        _flat_roll_index(n, d, track_size, 1, dev, width),
+        _flat_roll_index(n, d, track_size, -1, dev, width),
+    )
 
 
 def _roll_tracks(y: Tensor, track_size: int, direction: int) -> Tensor:
     """Roll track k by ``-direction * shift_k`` along the token axis, into one new tensor.
 
-    Wide tracks: two slice copies per track into a preallocated output (no per-track ``roll`` +
-    ``cat`` temporaries; 15-30% faster, docs/performance.md). Narrow tracks: one gather.
+    Wide tracks on the CPU: two slice copies per track into a preallocated output (no per-track
+    ``roll`` + ``cat`` temporaries; 15-30% faster, docs/performance.md). Narrow tracks, and
+    every width on CUDA: one gather.
     """
     n, d = y.shape[-2], y.shape[-1]
-    if track_size < _GATHER_BELOW_TRACK:
+    if _use_gather(y, track_size):
         index = _flat_roll_index(n, d, track_size, direction, str(y.device))
         flat = y.reshape(*y.shape[:-2], n * d)
         return flat.index_select(-1, index).view(y.shape)
@@ -121,7 +203,9 @@ def rotate_fixed(y: Tensor, track_size: int) -> Tensor:
     return _RotateFixed.apply(y, track_size)
 
 
-def length_aware_index(lengths: Tensor, seq_len: int, d: int, track_size: int) -> Tensor:
+def length_aware_index(
+    lengths: Tensor, seq_len: int, d: int, track_size: int, width: int | None = None
+) -> Tensor:
     """Flat gather index that rotates each sequence modulo its own length.
 
     Args:
@@ -129,20 +213,23 @@ def length_aware_index(lengths: Tensor, seq_len: int, d: int, track_size: int) -
         seq_len: padded length L.
         d: channels.
         track_size: channels per track.
+        width: channels of the tensor (default ``d``); channels ``>= d`` stay in place.
 
     Returns:
-        (B*L*d,) int64 index into ``y.reshape(-1)``. Positions ``j >= lengths[b]`` (padding) map
+        (B*L*w,) int64 index into ``y.reshape(-1)``. Positions ``j >= lengths[b]`` (padding) map
         to themselves, so padding neither moves nor leaks into real positions.
     """
     device = lengths.device
-    shifts = torch.tensor(track_shifts(math.ceil(d / track_size)), device=device)
-    channels = torch.arange(d, device=device)
-    shift = shifts[channels // track_size]  # (d,)
+    width = d if width is None else width
+    shifts = torch.tensor(track_shifts(math.ceil(d / track_size)) + [0], device=device)
+    channels = torch.arange(width, device=device)
+    shift = shifts[torch.clamp(channels // track_size, max=len(shifts) - 1)]
+    shift = torch.where(channels < d, shift, 0)  # (w,)
     pos = torch.arange(seq_len, device=device)[None, :, None]  # (1, L, 1)
     n = lengths.to(device=device, dtype=torch.long)[:, None, None]  # (B, 1, 1)
     src = torch.where(pos < n, (pos + shift) % n, pos)  # (B, L, d) source token
     batch = torch.arange(lengths.shape[0], device=device)[:, None, None]
-    return ((batch * seq_len + src) * d + channels).reshape(-1)
+    return ((batch * seq_len + src) * width + channels).reshape(-1)
 
 
 class _Permute(torch.autograd.Function):
@@ -253,6 +340,45 @@ class ChordMixer(nn.Module):
             ChordMixerLayer(config.n_blocks_per_layer, **block_kwargs)
             for _ in range(config.n_layers)
         )
+        self.plain_blocks = (
+            config.mlp_dropout == 0 and config.layer_dropout == 0 and config.prenorm == "none"
+        )
+        self._compiled: Callable[..., Tensor] | None = None
+
+    def compile_blocks(self, enable: bool = True, **compile_kwargs: object) -> bool:
+        """Run every block through one ``torch.compile``d function (``findna.model.compiled``).
+
+        Opt-in and not saved with the weights. Blocks with dropout or a pre-norm stay eager.
+        Returns whether the compiled path is now on.
+        """
+        from findna.model.compiled import compiled_block
+
+        self._compiled = compiled_block(**compile_kwargs) if enable and self.plain_blocks else None
+        return self._compiled is not None
+
+    def _rotation_indices(self, x: Tensor, lengths: Tensor | None, d: int) -> tuple[Tensor, Tensor]:
+        _, seq_len, width = x.shape
+        if self.length_mode == "fixed" or lengths is None:
+            return roll_index_pair(seq_len, d, self.track_size, x.device, width)
+        perm = length_aware_index(lengths.to(x.device), seq_len, d, self.track_size, width)
+        inverse = torch.empty_like(perm)
+        inverse[perm] = torch.arange(perm.numel(), device=x.device)
+        return perm, inverse
+
+    def _forward_functional(self, x: Tensor, lengths: Tensor | None, pad: int) -> Tensor:
+        """Every block through ``block_forward`` (compiled or eager), channels padded by ``pad``."""
+        from findna.model.compiled import block_forward
+
+        fn = self._compiled or block_forward
+        d = x.shape[-1]
+        if pad:
+            x = F.pad(x, (0, pad))
+        index, inverse = self._rotation_indices(x, lengths, d)
+        for layer in self.layers:
+            for block in layer.blocks:
+                fc1, fc2 = block.mlp.fc1, block.mlp.fc2
+                x = fn(x, fc1.weight, fc1.bias, fc2.weight, fc2.bias, index, inverse, pad)
+        return x[..., :d] if pad else x
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Mix tokens.
@@ -265,6 +391,9 @@ class ChordMixer(nn.Module):
         Returns:
             (B, L, d) hidden states.
         """
+        pad = padded_width(x.shape[-1], x.device) - x.shape[-1] if self.plain_blocks else 0
+        if self._compiled is not None or pad:
+            return self._forward_functional(x, lengths, pad)
         rotate = make_rotation(self.length_mode, self.track_size, x.shape, lengths, x.device)
         for layer in self.layers:
             x = layer(x, rotate)

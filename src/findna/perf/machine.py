@@ -218,6 +218,7 @@ class MatmulResult:
     gflops: float
     load_1min: float
     other_cpu: float | None
+    device: str = "cpu"
 
 
 def bench_matmul(
@@ -227,6 +228,7 @@ def bench_matmul(
     repeats: int = 5,
     seed: int = 0,
     min_total_s: float = MIN_WATCH_S,
+    device: str | torch.device = "cpu",
 ) -> list[MatmulResult]:
     """Best-of-``repeats`` GFLOP/s of plain ``a @ b`` (inputs already in the dtype).
 
@@ -239,6 +241,8 @@ def bench_matmul(
         min_total_s: more calls until they add up to this, so that small GEMMs are timed
             often enough and the load of the case can be measured.
         seed: seeds the random inputs.
+        device: ``cpu`` or ``cuda`` (each call then synchronises the device; ``threads`` only
+            sets the host threads).
 
     Returns:
         One :class:`MatmulResult` per (threads, shape, dtype).
@@ -247,25 +251,50 @@ def bench_matmul(
     shapes = parse_shapes(shapes)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
+    from findna.perf.device import resolve_device, synchronize
+
+    dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)
     results = []
+
+    def call(a: torch.Tensor, b: torch.Tensor) -> None:
+        a @ b
+        synchronize(dev)
+
     for n_threads in threads:
         with num_threads(n_threads):
             for m, k, n in shapes:
                 a32 = torch.randn(m, k, generator=gen)
                 b32 = torch.randn(k, n, generator=gen)
                 for name in dtypes:
-                    a, b = a32.to(DTYPES[name]), b32.to(DTYPES[name])
+                    a, b = a32.to(dev, DTYPES[name]), b32.to(dev, DTYPES[name])
                     with watch_load() as load:
-                        sec = best_seconds(lambda a=a, b=b: a @ b, repeats, min_total_s=min_total_s)
+                        sec = best_seconds(lambda a=a, b=b: call(a, b), repeats, 2, min_total_s)
                     flops = 2.0 * m * k * n
                     results.append(
-                        MatmulResult(m, k, n, name, n_threads, sec, flops / sec / 1e9, **vars(load))
+                        MatmulResult(
+                            m,
+                            k,
+                            n,
+                            name,
+                            n_threads,
+                            sec,
+                            flops / sec / 1e9,
+                            **vars(load),
+                            device=dev.type,
+                        )
                     )
+                    del a, b
     return results
 
 
-def peak_gflops(results: Sequence[MatmulResult], dtype: str, threads: int) -> float | None:
-    """Best measured GFLOP/s for ``dtype`` at ``threads``, None when not measured."""
-    rates = [r.gflops for r in results if r.dtype == dtype and r.threads == threads]
+def peak_gflops(
+    results: Sequence[MatmulResult], dtype: str, threads: int, device: str = "cpu"
+) -> float | None:
+    """Best measured GFLOP/s for ``dtype`` at ``threads`` (any threads on CUDA) on ``device``."""
+    rates = [
+        r.gflops
+        for r in results
+        if r.dtype == dtype and r.device == device and (device != "cpu" or r.threads == threads)
+    ]
     return max(rates) if rates else None

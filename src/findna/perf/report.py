@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from findna.perf.device import device_description
 from findna.perf.machine import MatmulResult, cpu_description
 from findna.perf.step import StepResult
 
@@ -37,9 +38,14 @@ def matmul_markdown(results: Sequence[MatmulResult]) -> str:
 
 def results_json(results: Sequence[StepResult], matmul: Sequence[MatmulResult]) -> dict:
     """Plain-data form of a benchmark run (machine description included), for ``--json``."""
+    machine = cpu_description()
+    if any(r.device == "cuda" for r in [*results, *matmul]):
+        import torch
+
+        machine.update(device_description(torch.device("cuda")))
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": cpu_description(),
+        "machine": machine,
         "steps": [dataclasses.asdict(r) for r in results],
         "matmul": [dataclasses.asdict(r) for r in matmul],
     }
@@ -52,16 +58,27 @@ def render_report(
     data = results_json(results, matmul)
     if json_path:
         Path(json_path).write_text(json.dumps(data, indent=1) + "\n")
-    m = data["machine"]
-    parts = [
-        f"{data['date']}, {m['cpu_model']}, {m['cpu_count']} CPUs, torch {m['torch']} "
-        f"({m['torch_cpu_capability']}); flags: {m['bf16_flags']}; absent: {m['missing_flags']}"
-    ]
+    parts = [machine_line(data)]
     if results:
         parts.append(step_markdown(results))
     if matmul:
         parts.append(matmul_markdown(matmul))
     return "\n\n".join(parts)
+
+
+def machine_line(data: dict) -> str:
+    """One line: date, CPU, torch, bf16 flags, and the GPU when one was used."""
+    m = data["machine"]
+    line = (
+        f"{data['date']}, {m['cpu_model']}, {m['cpu_count']} CPUs, torch {m['torch']} "
+        f"({m['torch_cpu_capability']}); flags: {m['bf16_flags']}; absent: {m['missing_flags']}"
+    )
+    if "gpu" in m:
+        line += (
+            f"; GPU {m['gpu']} ({m['gpu_memory_gib']} GiB, sm {m['gpu_capability']}, "
+            f"CUDA {m['cuda']})"
+        )
+    return line
 
 
 def _pct(value: float | None) -> str:
@@ -74,9 +91,9 @@ def step_markdown(results: Sequence[StepResult]) -> str:
     head = (
         "| config | dtype | threads | batch x tokens | s/step | tokens/s | GFLOP/step | GFLOP/s "
         "| matmul peak | of peak | views | fwd | bwd | opt+EMA | rotation (direct) | load "
-        "| other CPU |"
+        "| other CPU | device | peak mem MiB |"
     )
-    lines = [head, "|---" * 17 + "|"]
+    lines = [head, "|---" * 19 + "|"]
     for r in results:
         p = r.phases
         other = "?" if r.other_cpu is None else f"{r.other_cpu:.2f}"
@@ -88,6 +105,7 @@ def step_markdown(results: Sequence[StepResult]) -> str:
             f"{_pct(p['forward'] / r.step_s)} | {_pct(p['backward'] / r.step_s)} | "
             f"{_pct((p['optimizer'] + p['ema']) / r.step_s)} | "
             f"{_pct(r.rotation_share)} ({_pct(r.rotation_direct_share)}) | "
-            f"{r.load_1min:.2f} | {other} |"
+            f"{r.load_1min:.2f} | {other} | {r.device} | "
+            f"{'-' if r.peak_mem_mib is None else f'{r.peak_mem_mib:.0f}'} |"
         )
     return "\n".join(lines)

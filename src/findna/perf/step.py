@@ -4,7 +4,9 @@ One step is what ``findna pretrain`` does per batch, without the data loader: bu
 from (B, L) codes with a seeded generator (``build_views``), student forward + teacher forward
 (``SelfDistillation``), backward, gradient clipping + AdamW step, EMA teacher update. Mixed
 precision is ``torch.autocast(device, dtype)`` around views + forward, as Lightning's
-``bf16-mixed`` does; ``fp32`` runs without autocast.
+``bf16-mixed`` does; ``fp32`` runs without autocast. On CUDA (``device="cuda"``) every phase
+boundary synchronises the device, and the result records the peak of
+``torch.cuda.max_memory_allocated`` over the timed steps.
 
 FLOPs are counted analytically (docs/method.md §9; 2 FLOPs per multiply-add, biases, GELU,
 losses and the optimiser ignored). For T = L + K tokens per sequence::
@@ -24,11 +26,10 @@ and backward on a (B, T, d) tensor, times the number of blocks) as a cross-check
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,14 +37,14 @@ import torch
 
 import findna
 from findna.config import load_config
-from findna.model.chordmixer import make_rotation
+from findna.model.chordmixer import rotation_impl
 from findna.model.config import ModelConfig
 from findna.model.network import count_parameters
+from findna.perf.device import peak_memory_mib, reset_peak_memory, resolve_device, synchronize
 from findna.perf.machine import (
     DTYPES,
     MatmulResult,
     bench_matmul,
-    best_seconds,
     num_threads,
     parse_dtypes,
     parse_threads,
@@ -51,6 +52,8 @@ from findna.perf.machine import (
     wait_for_quiet,
     watch_load,
 )
+from findna.perf.rotation import autocast_for as _autocast
+from findna.perf.rotation import rotation_shares
 from findna.ssl.student_teacher import SelfDistillation
 from findna.ssl.views import build_views
 from findna.train.config import PretrainConfig
@@ -108,12 +111,6 @@ def default_batch(cfg: PretrainConfig) -> int:
     return max(1, min(cfg.optim.batch_size, int(STEP_FLOP_BUDGET // per_sequence)))
 
 
-def _autocast(dtype: str, device: torch.device) -> contextlib.AbstractContextManager:
-    if dtype == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=DTYPES[dtype])
-
-
 @dataclass
 class StepResult:
     """Speed of one (config, dtype, threads) case; times in seconds (median over steps).
@@ -151,6 +148,11 @@ class StepResult:
     other_cpu: float | None
     steps: int = 0
     step_times: list[float] = field(default_factory=list)
+    device: str = "cpu"
+    peak_mem_mib: float | None = None
+    rotation: str = "auto"
+    compiled: bool = False
+    warmup_s: float = 0.0
 
 
 def _timed_step(
@@ -161,69 +163,30 @@ def _timed_step(
     seed: int,
     dtype: str,
 ) -> dict[str, float]:
-    """One full pretraining step; returns the seconds of each phase."""
-    marks = [time.perf_counter()]
+    """One full pretraining step; returns the seconds of each phase (device synchronised)."""
+    device = codes.device
+
+    def now() -> float:
+        synchronize(device)
+        return time.perf_counter()
+
+    marks = [now()]
     gen = torch.Generator(device=codes.device).manual_seed(seed)
     with _autocast(dtype, codes.device):
         views = build_views(codes, cfg.views, generator=gen)
-        marks.append(time.perf_counter())
+        marks.append(now())
         out = model(views)
-        marks.append(time.perf_counter())
+        marks.append(now())
     out.loss.backward()
-    marks.append(time.perf_counter())
+    marks.append(now())
     if cfg.optim.grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(list(model.student_parameters()), cfg.optim.grad_clip)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    marks.append(time.perf_counter())
+    marks.append(now())
     model.update_teacher(cfg.ssl.ema_start)
-    marks.append(time.perf_counter())
+    marks.append(now())
     return {p: b - a for p, a, b in zip(PHASES, marks[:-1], marks[1:], strict=True)}
-
-
-def rotation_shares(
-    model: SelfDistillation, batch: int, tokens: int, dtype: str, repeats: int = 3, seed: int = 0
-) -> tuple[float | None, float | None]:
-    """(identity-swap share, direct share) of rotation in the student backbone's fwd + bwd."""
-    backbone = model.student.backbone
-    cfg = model.model_cfg
-    if cfg.backbone != "chordmixer":
-        return None, None
-    device = next(model.parameters()).device
-    gen = torch.Generator(device=device).manual_seed(seed)
-    x0 = torch.randn(batch, tokens, cfg.width, generator=gen, device=device)
-    real = make_rotation(cfg.length_mode, cfg.track_size, x0.shape, None, device)
-
-    def run(rotate: Callable[[torch.Tensor], torch.Tensor]) -> float:
-        x = x0.clone().requires_grad_(True)
-        t0 = time.perf_counter()
-        with _autocast(dtype, device):
-            y = x
-            for layer in backbone.layers:
-                y = layer(y, rotate)
-        y.backward(torch.ones_like(y))
-        return time.perf_counter() - t0
-
-    run(real), run(lambda y: y)  # warm-up
-    with_rot, without = [], []
-    for _ in range(repeats):
-        with_rot.append(run(real))
-        without.append(run(lambda y: y))
-    t_rot, t_id = statistics.median(with_rot), statistics.median(without)
-    backbone.zero_grad(set_to_none=True)
-
-    # The rotation sees the MLP output, i.e. the autocast dtype.
-    act_dtype = torch.float32 if dtype == "fp32" else DTYPES[dtype]
-    y0 = x0.to(act_dtype).requires_grad_(True)
-    grad = torch.ones_like(y0)
-
-    def rotate_once() -> None:
-        real(y0).backward(grad)
-
-    n_blocks = cfg.n_layers * cfg.n_blocks_per_layer
-    direct = best_seconds(rotate_once, repeats) * n_blocks
-    clamp = lambda v: min(1.0, max(0.0, v))  # noqa: E731
-    return clamp(1.0 - t_id / t_rot), clamp(direct / t_rot)
 
 
 def bench_step(
@@ -238,8 +201,11 @@ def bench_step(
     rotation_repeats: int = 3,
     seed: int = 0,
     max_other_cpu: float | None = None,
+    device: str | torch.device = "cpu",
+    rotation: str = "auto",
+    compile_blocks: bool = False,
 ) -> StepResult:
-    """Time ``steps`` full pretraining steps (after ``warmup``) of ``cfg`` on the CPU.
+    """Time ``steps`` full pretraining steps (after ``warmup``) of ``cfg`` on ``device``.
 
     Args:
         cfg: the pretraining config (model, views, ssl, optim are used).
@@ -253,6 +219,11 @@ def bench_step(
         seed: seeds weights, codes and views.
         max_other_cpu: if set, first wait (up to 3 min) until other processes use fewer
             cores than this (``findna.perf.machine.wait_for_quiet``).
+        device: ``cpu``, ``cuda`` or ``auto``; CUDA timings synchronise the device and the
+            result records ``torch.cuda.max_memory_allocated`` over the timed steps.
+        rotation: ``findna.model.chordmixer.rotation_impl`` for the whole measurement.
+        compile_blocks: ``ChordMixer.compile_blocks()`` on student and teacher; the warm-up
+            steps (``warmup_s``) then include the compile time.
 
     Returns:
         A :class:`StepResult`.
@@ -266,11 +237,17 @@ def bench_step(
         raise ValueError(f"batch must be >= 1, got {batch}")
     window = cfg.data.windows.window_length
     tokens = window + cfg.ssl.n_cls
+    dev = resolve_device(device)
     wait_for_quiet(max_other_cpu)
-    with num_threads(threads), watch_load() as load:
+    with num_threads(threads), watch_load() as load, rotation_impl(rotation):
         with torch.random.fork_rng(devices=[]):  # weight init draws from the global RNG
             torch.manual_seed(seed)
-            model = SelfDistillation(cfg.model, cfg.ssl).train()
+            model = SelfDistillation(cfg.model, cfg.ssl).to(dev).train()
+        compiled = compile_blocks and all(
+            net.backbone.compile_blocks()
+            for net in (model.student, model.teacher)
+            if net is not None and hasattr(net.backbone, "compile_blocks")
+        )
         o = cfg.optim
         optimizer = torch.optim.AdamW(
             model.student_parameters(),
@@ -280,19 +257,22 @@ def bench_step(
             weight_decay=o.weight_decay,
         )
         gen = torch.Generator().manual_seed(seed)
-        codes = torch.randint(0, 4, (batch, window), generator=gen, dtype=torch.uint8)
+        codes = torch.randint(0, 4, (batch, window), generator=gen, dtype=torch.uint8).to(dev)
         times = [_timed_step(model, optimizer, codes, cfg, seed + i, dtype) for i in range(warmup)]
+        warmup_s = sum(sum(t.values()) for t in times)
+        reset_peak_memory(dev)
         times = [
             _timed_step(model, optimizer, codes, cfg, seed + warmup + i, dtype)
             for i in range(steps)
         ]
+        peak_mem = peak_memory_mib(dev)
         rot = (None, None)
         if rotation_repeats > 0:
             rot = rotation_shares(model, batch, tokens, dtype, rotation_repeats, seed)
     phases = {p: statistics.median(t[p] for t in times) for p in PHASES}
     step_s = sum(phases.values())
     flops = step_flops(cfg.model, batch, tokens, model.teacher is not None)
-    peak = peak_gflops(matmul, dtype, threads)
+    peak = peak_gflops(matmul, dtype, threads, dev.type)
     gflops = flops / step_s / 1e9
     n_params = count_parameters(model.student)
     logger.info("%s %s %d thread(s): %.3f s/step", name, dtype, threads, step_s)
@@ -318,6 +298,11 @@ def bench_step(
         other_cpu=load.other_cpu,
         steps=steps,
         step_times=[sum(t.values()) for t in times],
+        device=dev.type,
+        peak_mem_mib=peak_mem,
+        rotation=rotation,
+        compiled=compiled,
+        warmup_s=warmup_s,
     )
 
 
@@ -330,21 +315,27 @@ def bench_model(
     warmup: int = 1,
     rotation_repeats: int = 3,
     max_other_cpu: float | None = None,
+    device: str | torch.device = "cpu",
+    rotation: str = "auto",
+    compile_blocks: bool = False,
 ) -> tuple[list[StepResult], list[MatmulResult]]:
     """Every (threads, config, dtype) case, with the matmul peaks measured first.
 
-    The peaks come from a 2048^3 matmul and the config's own block GEMMs at B*T tokens.
+    The peaks come from a 2048^3 matmul (8192^3 on CUDA) and the config's own block GEMMs at
+    B*T tokens, on the same device.
     ``dtypes`` and ``threads`` may be comma-separated strings (``"fp32,bf16"``, ``"2,1"``).
     """
     dtypes, threads = parse_dtypes(dtypes), parse_threads(threads)
     cfgs = {name: resolve_preset(name) for name in configs}
-    shapes: list[tuple[int, int, int]] = [(2048, 2048, 2048)]
+    dev = resolve_device(device)
+    square = 8192 if dev.type == "cuda" else 2048
+    shapes: list[tuple[int, int, int]] = [(square, square, square)]
     for cfg in cfgs.values():
         m = (batch or default_batch(cfg)) * (cfg.data.windows.window_length + cfg.ssl.n_cls)
         d, h = cfg.model.width, cfg.model.hidden
         shapes += [s for s in ((m, d, h), (m, h, d)) if s not in shapes]
     wait_for_quiet(max_other_cpu)
-    matmul = bench_matmul(shapes, dtypes, threads)
+    matmul = bench_matmul(shapes, dtypes, threads, device=dev)
     results = [
         bench_step(
             cfg,
@@ -357,6 +348,9 @@ def bench_model(
             matmul,
             rotation_repeats,
             max_other_cpu=max_other_cpu,
+            device=dev,
+            rotation=rotation,
+            compile_blocks=compile_blocks,
         )
         for n in threads
         for name, cfg in cfgs.items()
