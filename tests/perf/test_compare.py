@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from findna.cli import main
+from findna.devices import resolve_device
 from findna.perf.compare import CompareSizes, kernel_counts, run_compare, split_variant
 from findna.perf.compare_report import compare_markdown, ratios
-from findna.perf.device import median_seconds, peak_memory_mib, resolve_device
+from findna.perf.device import median_seconds, peak_memory_mib
 from findna.perf.kernels import count_ops
 from findna.perf.peers import PEERS, SDPATransformer, transformers_available
 
@@ -22,7 +23,7 @@ def test_cuda_without_cuda_is_a_clear_error(capsys):
         resolve_device("cuda")
     assert main(["bench", "model", "--device", "cuda", "--configs", "tiny"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("findna: error: --device cuda: CUDA is not available")
+    assert err.startswith("findna: error: device cuda: CUDA is not available")
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert main(["bench", "compare", "--device", "cuda", "--smoke"]) == 2
 

@@ -165,12 +165,13 @@ def add_task_run_args(p: argparse.ArgumentParser, name_help: str) -> None:
     p.add_argument("--name", help=name_help)
 
 
-def add_device(p: argparse.ArgumentParser, key: str) -> None:
+def add_device(p: argparse.ArgumentParser, key: str | None = None) -> None:
+    """``--device`` (None when not given: the setting ``key``'s value, default auto)."""
+    same = f"same as --set {key}=...; " if key else ""
     p.add_argument(
         "--device",
         type=device_name,
-        help=f"{DEVICES}; auto is CUDA when available, else CPU (same as --set {key}=...; "
-        "default auto)",
+        help=f"{DEVICES}; auto is CUDA when available, else CPU ({same}default auto)",
     )
 
 

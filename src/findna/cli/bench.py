@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from findna.cli import args as shared
+
 
 def add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -34,7 +36,7 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
         help="before each case wait (<= 3 min) until other processes use fewer cores than this",
     )
     m.add_argument("--json", help="also write every figure and the machine to this JSON file")
-    _add_device(m)
+    shared.add_device(m)
     m.add_argument(
         "--rotation",
         default="auto",
@@ -57,14 +59,14 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     mm.add_argument("--repeats", type=int, default=5, help="timed calls per case (best counts)")
     mm.add_argument("--min-time", type=float, default=0.5, help="more calls up to these seconds")
     mm.add_argument("--json", help="also write the figures and the machine to this JSON file")
-    _add_device(mm)
+    shared.add_device(mm)
     mm.set_defaults(handler=_bench_matmul)
     c = bsub.add_parser(
         "compare",
         help="side by side: pretraining step, network fwd+bwd, length sweep vs an SDPA "
         "Transformer, peer-class MLMs, kernels per step (issue 10)",
     )
-    _add_device(c)
+    shared.add_device(c)
     c.add_argument("--cases", default="step,network,peers,sweep,kernels", help="which cases")
     c.add_argument(
         "--variants",
@@ -88,14 +90,6 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(handler=_bench_compare)
 
 
-def _add_device(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--device",
-        default="auto",
-        help="cpu, cuda or auto (CUDA when available); CUDA timings synchronise the device",
-    )
-
-
 def _bench_model(args: argparse.Namespace) -> None:
     from findna.perf.report import render_report
     from findna.perf.step import bench_model
@@ -109,7 +103,7 @@ def _bench_model(args: argparse.Namespace) -> None:
         warmup=args.warmup,
         rotation_repeats=args.rotation_repeats,
         max_other_cpu=args.max_other_cpu,
-        device=args.device,
+        device=args.device or "auto",
         rotation=args.rotation,
         compile_blocks=args.compile,
     )
@@ -126,7 +120,7 @@ def _bench_matmul(args: argparse.Namespace) -> None:
         args.threads,
         args.repeats,
         min_total_s=args.min_time,
-        device=args.device,
+        device=args.device or "auto",
     )
     print(render_report([], matmul, args.json))
 

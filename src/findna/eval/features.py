@@ -40,6 +40,7 @@ from findna.config import (
     normalize_precision,
 )
 from findna.data.alphabet import one_hot, reverse_complement_codes
+from findna.devices import resolve_device
 from findna.model.heads import POOL_MODES, pool, pooled_dim
 from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes, to_codes
 from findna.model.network import FinDNANetwork
@@ -122,13 +123,6 @@ class FeatureConfig:
             "precision": _CACHE_PRECISION.get(precision, precision),
             "pad_to": self.pad_to,
         }
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA if available else CPU; other names as given."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
@@ -333,6 +327,5 @@ __all__ = [
     "extract_features",
     "feature_dim",
     "iter_feature_chunks",
-    "resolve_device",
     "resolve_precision",
 ]

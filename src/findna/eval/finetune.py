@@ -41,7 +41,7 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from findna.config import config_to_dict, dump_config
 from findna.data.tasks import TaskData, task_max_len
-from findna.eval.features import resolve_device
+from findna.devices import resolve_device
 from findna.eval.finetune_config import FinetuneConfig, finetune_preset, preset_settings
 from findna.eval.metrics import compute_metrics
 from findna.eval.predict import autocast, predict_proba

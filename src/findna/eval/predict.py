@@ -20,7 +20,8 @@ import torch
 
 from findna.config import check_device, normalize_precision
 from findna.data.alphabet import OnInvalid
-from findna.eval.features import autocast, resolve_device
+from findna.devices import resolve_device
+from findna.eval.features import autocast
 from findna.model.classifier import SequenceClassifier, batch_tensors, load_classifier
 
 log = logging.getLogger(__name__)

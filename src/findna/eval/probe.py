@@ -29,7 +29,8 @@ from torch import nn
 
 from findna.config import config_to_dict
 from findna.data.tasks import TaskData, task_max_len
-from findna.eval.features import FeatureConfig, cached_features, resolve_device
+from findna.devices import resolve_device
+from findna.eval.features import FeatureConfig, cached_features
 from findna.eval.metrics import compute_metrics
 from findna.eval.report import (
     BenchmarkReport,

@@ -8,9 +8,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from findna.devices import resolve_device
 from findna.perf.compare import CASES, CompareSizes, run_compare
 from findna.perf.compare_report import compare_markdown, ratios
-from findna.perf.device import device_description, resolve_device
+from findna.perf.device import device_description
 from findna.perf.machine import cpu_description, parse_dtypes
 from findna.perf.report import machine_line
 

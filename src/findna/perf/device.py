@@ -1,4 +1,5 @@
-"""Device side of ``findna bench``: choosing the device, synchronised timing, peak memory.
+"""Device side of ``findna bench``: synchronised timing and peak memory (devices are chosen by
+:func:`findna.devices.resolve_device`).
 
 CUDA work is asynchronous, so every timing here synchronises the device before reading the host
 clock (``synchronize``), and ``cuda_event_ms`` times a region with CUDA events. Peak memory is
@@ -12,29 +13,6 @@ import time
 from collections.abc import Callable
 
 import torch
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
-
-
-def resolve_device(name: str | torch.device = "auto") -> torch.device:
-    """``auto`` -> CUDA when available else CPU; ``cuda`` without CUDA is a one-line ValueError."""
-    text = str(name)
-    choices = ", ".join(DEVICE_CHOICES)
-    if text == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(text)
-    except RuntimeError as err:
-        raise ValueError(f"unknown device {text!r}; use one of {choices}") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        built = torch.version.cuda or "none (a CPU-only build)"
-        raise ValueError(
-            f"--device {text}: CUDA is not available (torch {torch.__version__}, CUDA {built}); "
-            "use --device cpu or run on a machine with an NVIDIA GPU"
-        )
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device {text!r} is not supported; use one of {choices}")
-    return device
 
 
 def synchronize(device: torch.device) -> None:

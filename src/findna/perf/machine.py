@@ -251,7 +251,8 @@ def bench_matmul(
     shapes = parse_shapes(shapes)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    from findna.perf.device import resolve_device, synchronize
+    from findna.devices import resolve_device
+    from findna.perf.device import synchronize
 
     dev = resolve_device(device)
     gen = torch.Generator().manual_seed(seed)

@@ -37,10 +37,11 @@ import torch
 
 import findna
 from findna.config import load_config
+from findna.devices import resolve_device
 from findna.model.chordmixer import rotation_impl
 from findna.model.config import ModelConfig
 from findna.model.network import count_parameters
-from findna.perf.device import peak_memory_mib, reset_peak_memory, resolve_device, synchronize
+from findna.perf.device import peak_memory_mib, reset_peak_memory, synchronize
 from findna.perf.machine import (
     DTYPES,
     MatmulResult,
