@@ -168,3 +168,29 @@ def test_validation_views_are_fixed_per_batch_and_rank():
     masked = expected.targets[expected.mask]
     assert torch.equal(module._val_counts, torch.bincount(masked, minlength=5)[:5])
     assert set(logged) == {"val/loss", "val/loss_mnm", "val/mnm_acc"}
+
+
+def test_the_optimizer_is_fused_only_on_cuda():
+    module = _module()
+    cpu = module.cfg.optim.make_optimizer(module.model.student_parameters(), torch.device("cpu"))
+    assert not cpu.param_groups[0]["fused"]
+    assert cpu.param_groups[0]["lr"] == module.cfg.optim.lr
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_the_fused_cuda_optimizer_matches_the_default_one():
+    torch.manual_seed(0)
+    module = _module()
+    ref = copy.deepcopy(module.model).cuda()
+    fused_model = module.model.cuda()
+    optim = module.cfg.optim
+    opts = [optim.make_optimizer(m.student_parameters(), torch.device(d))
+            for m, d in ((fused_model, "cuda"), (ref, "cpu"))]  # fmt: skip
+    assert opts[0].param_groups[0]["fused"] and not opts[1].param_groups[0]["fused"]
+    views = seeded_views(_codes(4).cuda(), module.cfg.views, [1])
+    for model, opt in zip((fused_model, ref), opts, strict=True):
+        model(views).loss.backward()
+        opt.step()
+    for a, b in zip(fused_model.student_parameters(), ref.student_parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

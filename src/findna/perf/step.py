@@ -249,14 +249,7 @@ def bench_step(
             for net in (model.student, model.teacher)
             if net is not None and hasattr(net.backbone, "compile_blocks")
         )
-        o = cfg.optim
-        optimizer = torch.optim.AdamW(
-            model.student_parameters(),
-            lr=o.lr,
-            betas=o.betas,
-            eps=o.eps,
-            weight_decay=o.weight_decay,
-        )
+        optimizer = cfg.optim.make_optimizer(model.student_parameters(), dev)
         gen = torch.Generator().manual_seed(seed)
         codes = torch.randint(0, 4, (batch, window), generator=gen, dtype=torch.uint8).to(dev)
         times = [_timed_step(model, optimizer, codes, cfg, seed + i, dtype) for i in range(warmup)]

@@ -8,9 +8,12 @@ YAML presets in ``configs/pretrain/`` change only what differs (``tiny``, ``smal
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import torch
 
 from findna.data.windows import WindowConfig
 from findna.model.config import ModelConfig
@@ -111,6 +114,20 @@ class OptimConfig:
             raise ValueError("optim.weight_decay and optim.grad_clip must be >= 0")
         if not 0.0 <= self.warmup_frac < 1.0:
             raise ValueError(f"optim.warmup_frac must be in [0, 1), got {self.warmup_frac}")
+
+    def make_optimizer(
+        self, params: Iterable[torch.nn.Parameter], device: torch.device
+    ) -> torch.optim.AdamW:
+        """AdamW with these settings; on CUDA the fused kernel (one launch for all parameters
+        instead of several per tensor), elsewhere torch's default implementation."""
+        return torch.optim.AdamW(
+            params,
+            lr=self.lr,
+            betas=self.betas,
+            eps=self.eps,
+            weight_decay=self.weight_decay,
+            fused=True if device.type == "cuda" else None,
+        )
 
 
 @dataclass

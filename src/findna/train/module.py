@@ -61,14 +61,7 @@ class PretrainModule(L.LightningModule):
         return step_schedule(step, total, per_epoch, self.cfg.ssl, o.warmup_frac, o.num_cycles)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        o = self.cfg.optim
-        optimizer = torch.optim.AdamW(
-            self.model.student_parameters(),
-            lr=o.lr,
-            betas=o.betas,
-            eps=o.eps,
-            weight_decay=o.weight_decay,
-        )
+        optimizer = self.cfg.optim.make_optimizer(self.model.student_parameters(), self.device)
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: self.schedule(step).lr_scale
         )
@@ -151,7 +144,7 @@ class PretrainModule(L.LightningModule):
         elapsed, self._t_last = now - (self._t_last or now), now
         if elapsed > 0:
             rate = batch[0].shape[0] * self.trainer.world_size / elapsed
-            self.log("windows_per_s", rate, prog_bar=True, logger=False)
+            self.log("windows_per_s", rate, prog_bar=True)
 
     def on_validation_epoch_start(self) -> None:
         self._val_counts = torch.zeros(5, dtype=torch.long, device=self.device)
