@@ -2,9 +2,9 @@
 # A short GPU check of the pretraining path as users run it (about 4 minutes on an H100), from a
 # plain copy of the repository: `GENOME=path/to/chrX.fa.gz PYTHONPATH=src bash perf/gpu_pretrain_check.sh`.
 # Stages, each under its own timeout, results under $OUT (default ./gpu_out):
-#   tests     the CUDA-marked tests of the ChordMixer fast paths and the pretraining module
+#   tests     the CUDA-marked tests of the ChordMixer fast paths
 #   model     `findna bench model --device cuda` on the paper step: the default rotation
-#             (padded on CUDA) and the one-gather rotation, both with the fused AdamW
+#             (padded on CUDA) and the one-gather rotation
 #   pretrain  `findna pretrain --config paper` for 300 steps on $GENOME: windows/s end to end
 #             (data loading, views, both networks, optimiser, EMA, logging), summary + metrics
 set -u
@@ -26,7 +26,7 @@ stage() {  # stage NAME SECONDS CMD...
 stage env 20 bash -c "date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; \
   $PY -c 'import torch, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda)'"
 stage tests 50 $PY -m pytest -q -p no:cacheprovider -m gpu tests/model/test_chordmixer.py \
-  tests/train/test_module.py -k "not inductor" -o addopts="" --junitxml="$OUT/pytest.xml"
+  -k "not inductor" -o addopts="" --junitxml="$OUT/pytest.xml"
 stage model 45 $PY -m findna.cli bench model --device cuda --configs paper --batch 64 --steps 5 \
   --dtypes bf16 --rotation-repeats 0 --json "$OUT/model_default.json"
 stage model_gather 45 $PY -m findna.cli bench model --device cuda --configs paper --batch 64 \

@@ -170,27 +170,10 @@ def test_validation_views_are_fixed_per_batch_and_rank():
     assert set(logged) == {"val/loss", "val/loss_mnm", "val/mnm_acc"}
 
 
-def test_the_optimizer_is_fused_only_on_cuda():
-    module = _module()
-    cpu = module.cfg.optim.make_optimizer(module.model.student_parameters(), torch.device("cpu"))
-    assert not cpu.param_groups[0]["fused"]
-    assert cpu.param_groups[0]["lr"] == module.cfg.optim.lr
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_the_fused_cuda_optimizer_matches_the_default_one():
-    torch.manual_seed(0)
-    module = _module()
-    ref = copy.deepcopy(module.model).cuda()
-    fused_model = module.model.cuda()
-    optim = module.cfg.optim
-    opts = [optim.make_optimizer(m.student_parameters(), torch.device(d))
-            for m, d in ((fused_model, "cuda"), (ref, "cpu"))]  # fmt: skip
-    assert opts[0].param_groups[0]["fused"] and not opts[1].param_groups[0]["fused"]
-    views = seeded_views(_codes(4).cuda(), module.cfg.views, [1])
-    for model, opt in zip((fused_model, ref), opts, strict=True):
-        model(views).loss.backward()
-        opt.step()
-    for a, b in zip(fused_model.student_parameters(), ref.student_parameters(), strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+def test_the_optimizer_has_the_settings_and_is_not_fused():
+    """Not fused: Lightning refuses gradient clipping with a fused optimiser under mixed precision
+    (seen on an H100, docs/performance.md section 7.6), and pretraining clips."""
+    module = _module(optim={"lr": 2e-3, "weight_decay": 0.01})
+    group = module.cfg.optim.make_optimizer(module.model.student_parameters()).param_groups[0]
+    assert (group["lr"], group["weight_decay"], group["betas"]) == (2e-3, 0.01, (0.9, 0.999))
+    assert not group["fused"]

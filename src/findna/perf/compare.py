@@ -248,7 +248,7 @@ def kernel_counts(variant: str, dtype: str, device: torch.device, sizes: Compare
             for net in (model.student, model.teacher):
                 if net is not None:
                     net.backbone.compile_blocks()
-        opt = cfg.optim.make_optimizer(model.student_parameters(), torch.device(device))
+        opt = cfg.optim.make_optimizer(model.student_parameters())
         codes = torch.randint(0, 4, (batch, cfg.data.windows.window_length), dtype=torch.uint8)
         codes = codes.to(device)
         _timed_step(model, opt, codes, cfg, 0, dtype)

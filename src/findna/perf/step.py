@@ -249,7 +249,7 @@ def bench_step(
             for net in (model.student, model.teacher)
             if net is not None and hasattr(net.backbone, "compile_blocks")
         )
-        optimizer = cfg.optim.make_optimizer(model.student_parameters(), dev)
+        optimizer = cfg.optim.make_optimizer(model.student_parameters())
         gen = torch.Generator().manual_seed(seed)
         codes = torch.randint(0, 4, (batch, window), generator=gen, dtype=torch.uint8).to(dev)
         times = [_timed_step(model, optimizer, codes, cfg, seed + i, dtype) for i in range(warmup)]

@@ -61,7 +61,7 @@ class PretrainModule(L.LightningModule):
         return step_schedule(step, total, per_epoch, self.cfg.ssl, o.warmup_frac, o.num_cycles)
 
     def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = self.cfg.optim.make_optimizer(self.model.student_parameters(), self.device)
+        optimizer = self.cfg.optim.make_optimizer(self.model.student_parameters())
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: self.schedule(step).lr_scale
         )
