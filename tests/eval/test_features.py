@@ -64,7 +64,9 @@ def test_longer_max_len_keeps_width_loads_by_name_and_reports_fresh_blocks(hf_di
         big, model_id = load_encoder(hf_dir, max_len=300, seed=3)
     assert big.config.n_blocks_per_layer == 9 and big.config.width == TINY.width
     assert model_id == _sha(hf_dir / "model.safetensors") + "+fresh-seed3"
-    assert "fresh (backbone.layers.0.blocks.6" in caplog.text
+    # 3 extra blocks x 2 layers x 4 tensors start fresh, said at WARNING level.
+    assert "24 tensors of the extra blocks start fresh (seed 3)" in caplog.text
+    assert any(r.levelname == "WARNING" for r in caplog.records)
     state = big.state_dict()
     assert torch.equal(state["backbone.layers.1.blocks.5.mlp.fc1.weight"],
                        ref["backbone.layers.1.blocks.5.mlp.fc1.weight"])  # fmt: skip
@@ -302,3 +304,14 @@ def test_bf16_features_are_close_to_float32(net):
     half = extract_features(net, seqs, FeatureConfig(precision="bf16-mixed"))
     assert not np.array_equal(full, half)
     np.testing.assert_allclose(half, full, rtol=0.1, atol=0.05)
+
+
+def test_inputs_longer_than_the_network_are_an_error_not_a_silent_shrink(hf_dir):
+    """A network rebuilt for 5 tokens has 3 blocks: it cannot mix a 30 bp sequence."""
+    small, _ = load_encoder(hf_dir, max_len=5)
+    seqs = ["ACGT" * 7 + "AC", "ACG"]
+    with pytest.raises(ValueError, match=r"30 bp \(\+0 CLS\) is longer than the 5 tokens.*"
+                       r"max_len >= 30 \(embed: --max-len 30\)"):  # fmt: skip
+        extract_features(small, seqs, FeatureConfig())
+    fits, _ = load_encoder(hf_dir, max_len=30)
+    assert extract_features(fits, seqs, FeatureConfig()).shape == (2, fits.config.width)

@@ -120,3 +120,40 @@ def test_read_checkpoint_errors(tmp_path):
                                           if not k.startswith("model.teacher.")}}  # fmt: skip
     with pytest.raises(ValueError, match="holds no teacher weights"):
         checkpoint_network(teacherless, "teacher")
+
+
+def _copy_export(tmp_path: Path, edit) -> Path:
+    """The legacy export with its tensors changed by ``edit(state) -> state``."""
+    from safetensors.torch import load_file, save_file
+
+    out = tmp_path / "edited"
+    out.mkdir()
+    (out / "config.json").write_text((LEGACY / "model" / "config.json").read_text())
+    save_file(edit(load_file(LEGACY / "model" / "model.safetensors")), out / "model.safetensors")
+    return out
+
+
+def test_missing_tensors_are_an_error_not_a_partly_random_network(tmp_path):
+    def drop(state):
+        return {k: v for k, v in state.items() if not k.startswith("backbone.layers.0.blocks.1.")}
+
+    with pytest.raises(ValueError, match=r"4 tensor\(s\) the network needs are missing "
+                       r"\(backbone.layers.0.blocks.1.mlp.fc1.weight"):  # fmt: skip
+        load_encoder(_copy_export(tmp_path, drop))
+
+
+def test_unknown_tensors_are_an_error(tmp_path):
+    def add(state):
+        return {**state, "backbone.extra.weight": torch.zeros(2)}
+
+    with pytest.raises(ValueError, match=r"1 tensor\(s\) are not part of it "
+                       r"\(backbone.extra.weight\).*export the model again"):  # fmt: skip
+        load_encoder(_copy_export(tmp_path, add))
+
+
+def test_block_count_changes_are_warned_with_counts(caplog):
+    with caplog.at_level("WARNING", logger="findna.model.loading"):
+        net, model_id = load_encoder(LEGACY / "model", max_len=8)  # 3 blocks instead of 6
+    assert net.config.n_blocks_per_layer == 3 and "+fresh" not in model_id
+    assert "0 tensors of the extra blocks start fresh" in caplog.text
+    assert "12 tensors of the blocks it does not need are unused" in caplog.text

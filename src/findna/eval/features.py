@@ -177,7 +177,16 @@ def _chunk_features(
 ) -> np.ndarray:
     """(n, D) features of one chunk: sorted by length for batching, returned in input order."""
     pad = fixed_pad_length(net, cfg.pooling, cfg.pad_to)
-    order = np.argsort(np.fromiter(map(len, codes), np.int64, len(codes)), kind="stable")
+    lengths = np.fromiter(map(len, codes), np.int64, len(codes))
+    longest = int(lengths.max()) + cfg.cls_tokens
+    if pad is None and longest > net.config.max_len:
+        raise ValueError(
+            f"a sequence of {longest - cfg.cls_tokens} bp (+{cfg.cls_tokens} CLS) is longer than "
+            f"the {net.config.max_len} tokens the network was built for; its "
+            f"{net.config.n_blocks_per_layer} blocks per layer would not mix the whole sequence. "
+            f"Build it for the inputs: max_len >= {longest} (embed: --max-len {longest})"
+        )
+    order = np.argsort(lengths, kind="stable")
     out = np.empty((len(codes), feature_dim(net, cfg)), dtype=np.float32)
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start : start + cfg.batch_size]

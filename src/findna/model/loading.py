@@ -19,6 +19,7 @@ the file) so that feature caches and reports can tell models apart.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from safetensors.torch import load_file
 
 from findna.config import config_from_dict
 from findna.model.config import ModelConfig
-from findna.model.network import FinDNANetwork, load_pretrained_backbone_
+from findna.model.network import BackboneLoadReport, FinDNANetwork, load_pretrained_backbone_
 from findna.provenance import checkpoint_id
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,55 @@ def network_from_checkpoint(ckpt: dict[str, Any], which: str = "teacher") -> Fin
     return net.eval()
 
 
+_BLOCK = re.compile(r"^backbone\.layers\.\d+\.blocks\.(\d+)\.")
+
+
+def _block_index(name: str) -> int | None:
+    match = _BLOCK.match(name)
+    return int(match.group(1)) if match else None
+
+
+def _check_complete(
+    report: BackboneLoadReport, stored: ModelConfig, cfg: ModelConfig, weights: Path | None
+) -> tuple[list[str], list[str]]:
+    """Split the tensors the load left fresh or unused into those the block counts explain
+    (``(fresh, dropped)``, returned) and those only a damaged or foreign file explains (raised).
+
+    A network built for longer inputs than pretraining has extra ChordMixer blocks (fresh); one
+    built for shorter inputs needs fewer (the pretrained extra blocks are unused). Any other
+    missing or unexpected tensor means the weights do not belong to this architecture.
+
+    Raises:
+        ValueError: naming the missing and unexpected tensors.
+    """
+
+    def new_block(name: str) -> bool:
+        return (_block_index(name) or -1) >= stored.n_blocks_per_layer
+
+    def unused_block(name: str) -> bool:
+        return (_block_index(name) or -1) >= cfg.n_blocks_per_layer
+
+    def listed(names: list[str]) -> str:
+        return ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+
+    missing = [n for n in report.fresh if not new_block(n)]
+    unexpected = [n for n in report.skipped if not unused_block(n)]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(
+                f"{len(missing)} tensor(s) the network needs are missing ({listed(missing)})"
+            )
+        if unexpected:
+            parts.append(f"{len(unexpected)} tensor(s) are not part of it ({listed(unexpected)})")
+        raise ValueError(
+            f"{weights}: {'; '.join(parts)}. The weights are incomplete or belong to another "
+            "architecture; export the model again (`findna export RUN --out DIR`) or check its "
+            "config.json"
+        )
+    return [n for n in report.fresh if new_block(n)], [n for n in report.skipped if unused_block(n)]
+
+
 def _read_pretrained(resolved: ResolvedSource) -> tuple[ModelConfig, dict[str, torch.Tensor]]:
     """The stored config and the chosen network's state dict (prefix removed)."""
     assert resolved.weights is not None
@@ -273,20 +323,17 @@ def load_encoder(
     cfg = replace(_pin_width(stored), max_len=max_len or stored.max_len, length_mode=length_mode)
     net = _seeded_network(cfg, seed)
     report = load_pretrained_backbone_(net, state, include_head=True)
-    fresh = [n for n in report.fresh if not n.startswith("head.")]
-    log.info(
-        "%s from %s: %d tensors loaded, %d fresh (%s), %d unused (%s); %d blocks per layer "
-        "(pretrained %d)",
-        which,
-        resolved.weights,
-        len(report.loaded),
-        len(fresh),
-        ", ".join(fresh[:4]) + (" ..." if len(fresh) > 4 else ""),
-        len(report.skipped),
-        ", ".join(report.skipped[:4]) + (" ..." if len(report.skipped) > 4 else ""),
-        cfg.n_blocks_per_layer,
-        stored.n_blocks_per_layer,
-    )
+    fresh, dropped = _check_complete(report, stored, cfg, resolved.weights)
+    if fresh or dropped:
+        log.warning(
+            "%s from %s: built for max_len %d, %d blocks per layer (pretrained: %d for max_len "
+            "%d); %d tensors of the extra blocks start fresh (seed %d), %d tensors of the blocks "
+            "it does not need are unused (docs/method.md §5.1)",
+            which, resolved.weights, cfg.max_len, cfg.n_blocks_per_layer,
+            stored.n_blocks_per_layer, stored.max_len, len(fresh), seed, len(dropped),
+        )  # fmt: skip
+    else:
+        log.info("%s from %s: all %d tensors loaded", which, resolved.weights, len(report.loaded))
     model_id = checkpoint_id(resolved.weights)
     if resolved.kind == "checkpoint" and which == "student":
         model_id += "-student"
