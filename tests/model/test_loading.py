@@ -157,3 +157,16 @@ def test_block_count_changes_are_warned_with_counts(caplog):
     assert net.config.n_blocks_per_layer == 3 and "+fresh" not in model_id
     assert "0 tensors of the extra blocks start fresh" in caplog.text
     assert "12 tensors of the blocks it does not need are unused" in caplog.text
+
+
+def test_a_classifier_whose_task_json_disagrees_with_its_head_is_a_clear_error(tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "clf"
+    shutil.copytree(LEGACY / "classifier", folder)
+    info = json.loads((folder / "task.json").read_text())
+    info.update(num_classes=3, classes=["0", "1", "2"])
+    (folder / "task.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match=r"head.safetensors does not match .*\(3 classes"):
+        load_classifier(folder)

@@ -176,7 +176,15 @@ def load_classifier(
     head_path = model_dir / "head.safetensors"
     if not head_path.is_file():
         raise FileNotFoundError(f"{head_path} does not exist; the classifier is incomplete")
-    model.head.load_state_dict(load_file(str(head_path), device=map_location), strict=True)
+    try:
+        model.head.load_state_dict(load_file(str(head_path), device=map_location), strict=True)
+    except RuntimeError as err:  # size mismatch or missing/unexpected keys
+        first = str(err).strip().splitlines()
+        raise ValueError(
+            f"{head_path} does not match {model_dir / 'task.json'} ({info.num_classes} classes, "
+            f"{info.head_kind} head, pooling {info.pooling}): {first[-1].strip() if first else err}"
+            "; the folder mixes files of different classifiers, fine-tune it again"
+        ) from None
     return model.eval(), info
 
 
