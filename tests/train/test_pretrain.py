@@ -104,6 +104,27 @@ def test_existing_run_dir_is_not_overwritten_without_force(tmp_path, capsys):
     assert main(["pretrain", "--config", str(config), "--force"]) == 0
 
 
+def test_force_checks_inputs_first_and_deletes_only_runs(tmp_path, capsys):
+    """Issue 12: --force with a typo in the genome kept nothing of the old run; it also deleted
+    folders that were not findna runs."""
+    config = micro_config(tmp_path, optim={"max_steps": 2})
+    assert main(["pretrain", "--config", str(config)]) == 0
+    run = tmp_path / "run"
+    before = sorted(p.relative_to(run).as_posix() for p in run.rglob("*"))
+    typo = ["--set", f"data.genome={tmp_path / 'typo.fa'}", "--force"]
+    assert main(["pretrain", "--config", str(config), *typo]) == 2
+    assert "typo.fa does not exist" in capsys.readouterr().err
+    assert sorted(p.relative_to(run).as_posix() for p in run.rglob("*")) == before
+
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.txt").write_text("keep me")
+    args = ["pretrain", "--config", str(config), "--out", str(victim), "--force"]
+    assert main(args) == 2
+    assert "is not a findna pretraining run" in capsys.readouterr().err
+    assert (victim / "notes.txt").read_text() == "keep me"
+
+
 @pytest.mark.parametrize(
     "override, message",
     [

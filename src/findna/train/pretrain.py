@@ -31,7 +31,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from findna.config import config_to_dict, dump_config, load_config
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
 from findna.train.config import PretrainConfig
-from findna.train.datamodule import PretrainData
+from findna.train.datamodule import PretrainData, resolve_genome
 from findna.train.module import PretrainModule
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,11 @@ class PretrainResult:
     final_checkpoint: Path
     model_dir: Path
     metrics: dict[str, float]
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` is the folder of a findna pretraining run (what ``--force`` may delete)."""
+    return (path / CONFIG_FILE).is_file() or (path / "checkpoints").is_dir()
 
 
 def _prepare_out_dir(cfg: PretrainConfig, resume: bool, force: bool) -> Path | None:
@@ -66,11 +71,18 @@ def _prepare_out_dir(cfg: PretrainConfig, resume: bool, force: bool) -> Path | N
             )
         read_checkpoint(ckpt)  # clear error for a corrupt or truncated file, before Lightning
         return ckpt
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not a run directory; choose another --out")
     if out.exists() and any(out.iterdir()):
         if not force:
             raise FileExistsError(
                 f"{out} already exists and is not empty; use --resume to continue that run or "
                 "--force to overwrite it"
+            )
+        if not is_run_dir(out):
+            raise FileExistsError(
+                f"{out} is not a findna pretraining run (no {CONFIG_FILE} or checkpoints/), so "
+                "--force will not delete it; choose another --out"
             )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -149,6 +161,9 @@ def run_pretrain(
     warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     L.seed_everything(cfg.run.seed, workers=True, verbose=False)
+    # Check the inputs before the output folder is touched: --force must not delete a finished
+    # run for a typo in data.genome.
+    resolve_genome(cfg.data, cfg.out_dir, prepare=False)
     resume_from = _prepare_out_dir(cfg, resume, force)
     out = cfg.out_dir
     data = PretrainData(cfg, out)
