@@ -156,3 +156,20 @@ def test_classifier_pads_to_max_len_only_when_outputs_depend_on_padding():
     assert SequenceClassifier(aware, 2, pooling="mean").pad_length == 40
     assert SequenceClassifier(fixed, 2).pad_length == 40
     assert SequenceClassifier(aware, 2, pooling="masked_mean", n_cls=10).n_cls == 0
+
+
+def test_predict_never_writes_onto_its_input_or_an_existing_file(saved, tmp_path, capsys):
+    tmp, _, _ = saved
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"sequence": ["ACGTACGT", "GGGCCCAA"]}).to_csv(src, index=False)
+    before = src.read_bytes()
+    base = ["predict", "--model", str(tmp / "m"), str(src)]
+    assert main([*base, "--out", str(src), "--force"]) == 2
+    assert "is the input file" in capsys.readouterr().err and src.read_bytes() == before
+    out = tmp_path / "pred.csv"
+    out.write_text("an earlier result\n")
+    assert main([*base, "--out", str(out)]) == 2
+    assert "already exists; use --force" in capsys.readouterr().err
+    assert out.read_text() == "an earlier result\n"
+    assert main([*base, "--out", str(out), "--force"]) == 0
+    assert pd.read_csv(out).shape[0] == 2

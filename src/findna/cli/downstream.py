@@ -246,6 +246,7 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         help="sequences read at a time (default 65536)",
     )
     shared.add_on_invalid(p)
+    p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(handler=_predict)
 
 
@@ -259,6 +260,7 @@ def _predict(args: argparse.Namespace) -> None:
     out = predict_file(
         args.model, args.input, args.out, batch_size=cfg.batch_size, device=cfg.device,
         precision=cfg.precision, chunk_size=cfg.chunk_size, on_invalid=cfg.on_invalid,
+        force=args.force,
     )  # fmt: skip
     print(f"wrote {out}")
 

@@ -80,6 +80,7 @@ def predict_file(
     device: str = "auto",
     precision: str = "auto",
     on_invalid: OnInvalid = "error",
+    force: bool = False,
 ) -> Path:
     """Class probabilities of every sequence of a FASTA, CSV/TSV or text file, as CSV.
 
@@ -87,6 +88,10 @@ def predict_file(
     and streamed ``chunk_size`` sequences at a time, so memory does not grow with the input.
     Columns: ``id``, ``prob_0`` .. ``prob_{C-1}`` (softmax, rows sum to 1) and ``predicted``
     (the argmax class index). The CSV is written to ``<out>.tmp`` and renamed when complete.
+
+    Raises:
+        ValueError: ``out_path`` is the input file.
+        FileExistsError: ``out_path`` exists and ``force`` is False, or is a directory.
     """
     import pandas as pd
 
@@ -95,8 +100,15 @@ def predict_file(
     precision = normalize_precision(precision)
     dev = resolve_device(check_device(device))
     model, info = load_classifier(model_dir)
-    model.to(dev)
+    # The settings and the model are valid; only now look at the output.
     out = Path(out_path)
+    if out.exists() and Path(input_path).exists() and out.samefile(input_path):
+        raise ValueError(f"--out {out} is the input file; write the predictions elsewhere")
+    if out.is_dir():
+        raise FileExistsError(f"--out {out} is a directory; give a CSV file name")
+    if out.exists() and not force:
+        raise FileExistsError(f"{out} already exists; use --force to replace it")
+    model.to(dev)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     records = read_sequences(input_path, on_invalid=on_invalid)
