@@ -177,3 +177,31 @@ def test_the_optimizer_has_the_settings_and_is_not_fused():
     group = module.cfg.optim.make_optimizer(module.model.student_parameters()).param_groups[0]
     assert (group["lr"], group["weight_decay"], group["betas"]) == (2e-3, 0.01, (0.9, 0.999))
     assert not group["fused"]
+
+
+def test_the_step_passes_the_scheduled_cl_weight_only_with_a_cl_warmup(monkeypatch):
+    plain = _module(optim={"max_steps": 10})
+    assert plain.loss_schedule(0) == {"teacher_temp": plain.schedule(0).teacher_temp}
+    module = _module(optim={"max_steps": 10}, ssl={"cl_warmup_frac": 0.5})
+    assert module.loss_schedule(0)["cl_weight"] == 0.0
+    assert module.loss_schedule(2)["cl_weight"] == pytest.approx(0.4)
+    logged = {}
+    monkeypatch.setattr(module, "log", lambda name, value, **k: logged.__setitem__(name, value))
+    monkeypatch.setattr(module, "log_dict", logged.update)
+    monkeypatch.setattr(module, "lr_schedulers", lambda: SimpleNamespace(get_last_lr=lambda: [0.0]))
+    module.trainer.global_step = 2
+    module.training_step((_codes(4), torch.arange(4)), batch_idx=0)
+    assert logged["train/cl_weight"].item() == pytest.approx(0.4)
+    assert "train/loss_cl" in logged and "train/cl_weight" not in plain.loss_schedule(2)
+
+
+def test_a_checkpoint_without_the_newer_ssl_keys_reads_them_as_their_defaults():
+    module = _module()
+    ckpt: dict = {}
+    module.on_save_checkpoint(ckpt)
+    for key in ("cl_delay_frac", "cl_warmup_frac", "teacher_temp_warmup_frac"):
+        del ckpt["findna"]["config"]["ssl"][key]  # as written before the key existed
+    module.on_load_checkpoint(copy.deepcopy(ckpt))
+    lever = _module(ssl={"cl_warmup_frac": 0.2})
+    with pytest.raises(ValueError, match=r"ssl settings differ .*cl_warmup_frac: 0\.0 -> 0\.2"):
+        lever.on_load_checkpoint(copy.deepcopy(ckpt))

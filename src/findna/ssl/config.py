@@ -41,6 +41,9 @@ class SSLConfig:
             tau_t rises linearly from this value at epoch 0 to ``teacher_temp`` at epoch
             ``teacher_temp_warmup_epochs``. The reference config's 0.04 -> 0.04 is a no-op.
         teacher_temp_warmup_epochs: length of that warm-up in epochs (0 = no warm-up).
+        teacher_temp_warmup_frac: the same warm-up counted in optimiser steps, as a fraction of
+            the run (0 = off; e.g. 0.3 for the first 30% of the steps). Useful for short runs
+            (the 1-epoch ``tiny`` preset); use either this or ``teacher_temp_warmup_epochs``.
         center_momentum: beta of the centre EMA xi <- beta*xi + (1-beta)*mean_b Q. Paper 0.996;
             the reference code's effective value is 0.9.
         ema_start: teacher EMA momentum at step 0 of the cosine schedule (0.996).
@@ -52,9 +55,20 @@ class SSLConfig:
         mlp_hidden_dim: hidden width of the ``mlp`` projection head.
         mlp_bottleneck_dim: bottleneck width of the ``mlp`` projection head.
         mlp_out_dim: output ("prototype") dimension of the ``mlp`` projection head.
+        cl_delay_frac: CL warm-up, part 1: the CL term has weight 0 for this fraction of the
+            run, so the student learns by MNM alone first (0 = off).
+        cl_warmup_frac: CL warm-up, part 2: then its weight rises linearly from 0 to 1 over
+            this fraction of the run (0 = no ramp). The weight comes from
+            ``findna.ssl.schedules.step_schedule`` and is logged as ``cl_weight``.
         mnm_loss: ``"ce"`` (paper): softmax cross-entropy over the 5 classes at masked positions.
             ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
             scrambled (position, channel) entries (docs/method.md §2.5); kept only to reproduce it.
+
+    The levers ``teacher_temp_warmup_frac``, ``cl_delay_frac`` and ``cl_warmup_frac`` (issue 9,
+    docs/method.md §2.6) are off by default, which is the paper's objective exactly; like
+    ``alpha`` and ``cl_head`` they are ignored by ``cm-mnm``. The total is ``loss_scale *
+    (alpha * L_MNM + w * (1 - alpha) * L_CL)``, w the step's ``cl_weight`` (1 without a CL
+    warm-up).
     """
 
     variant: Variant = "findna"
@@ -73,6 +87,9 @@ class SSLConfig:
     mlp_bottleneck_dim: int = 128
     mlp_out_dim: int = 256
     mnm_loss: MnmLoss = "ce"
+    teacher_temp_warmup_frac: float = 0.0
+    cl_delay_frac: float = 0.0
+    cl_warmup_frac: float = 0.0
 
     def __post_init__(self) -> None:
         if self.variant not in ("findna", "cm-mnm"):
@@ -121,6 +138,42 @@ class SSLConfig:
                 raise ValueError(f"{name}={getattr(self, name)} must be at least 1")
         if self.mnm_loss not in ("ce", "reference_bce"):
             raise ValueError(f"mnm_loss={self.mnm_loss!r}: use 'ce' or 'reference_bce'")
+        self._check_levers()
+
+    def _check_levers(self) -> None:
+        """Validate the off-by-default levers of issue 9 (docs/method.md §2.6)."""
+        frac = self.teacher_temp_warmup_frac
+        if not 0.0 <= frac <= 1.0:
+            raise ValueError(
+                f"teacher_temp_warmup_frac={frac} must lie in [0, 1] (a fraction of the run's "
+                "steps; 0 = no warm-up)"
+            )
+        if frac > 0 and self.teacher_temp_warmup_start is None:
+            raise ValueError(
+                f"teacher_temp_warmup_frac={frac} needs teacher_temp_warmup_start (e.g. 0.02); "
+                "or set the fraction to 0"
+            )
+        if frac > 0 and self.teacher_temp_warmup_epochs > 0:
+            raise ValueError(
+                f"teacher_temp_warmup_frac={frac} and teacher_temp_warmup_epochs="
+                f"{self.teacher_temp_warmup_epochs} both set the warm-up length; set one to 0"
+            )
+        for name in ("cl_delay_frac", "cl_warmup_frac"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(
+                    f"{name}={getattr(self, name)} must lie in [0, 1] (a fraction of the run's "
+                    "steps; 0 = off)"
+                )
+        if self.cl_delay_frac + self.cl_warmup_frac > 1.0:
+            raise ValueError(
+                f"cl_delay_frac + cl_warmup_frac = {self.cl_delay_frac + self.cl_warmup_frac} "
+                "exceeds 1: the CL term would never reach its full weight within the run"
+            )
+
+    @property
+    def has_cl_warmup(self) -> bool:
+        """True when the CL term is delayed or ramped in (``cl_weight`` < 1 early)."""
+        return self.cl_delay_frac > 0 or self.cl_warmup_frac > 0
 
     @property
     def uses_teacher(self) -> bool:

@@ -7,10 +7,13 @@
 - ``ema_momentum``: the teacher EMA momentum, cosine from 0.996 up to 1.0 over all iterations
   (docs/method.md §2.4).
 - ``teacher_temperature``: the optional DINO-style teacher-temperature warm-up (an ablation; the
-  paper and the reference use a constant 0.04).
-- ``step_schedule``: all three for one optimiser step, computed together. The trainer asks for it
-  once per step and passes the values in (learning rate to the optimiser, temperature to the loss,
-  momentum to the EMA update); nothing holds or mutates schedule state.
+  paper and the reference use a constant 0.04), by epoch; ``teacher_temperature_at_step`` the
+  same warm-up by step, its length a fraction of the run (``ssl.teacher_temp_warmup_frac``).
+- ``cl_weight``: the weight of the distillation terms, 0 during an optional delay, then a linear
+  ramp to 1 (``ssl.cl_delay_frac``, ``ssl.cl_warmup_frac``; 1 throughout by default).
+- ``step_schedule``: all of them for one optimiser step, computed together. The trainer asks for
+  it once per step and passes the values in (learning rate to the optimiser, temperature and CL
+  weight to the loss, momentum to the EMA update); nothing holds or mutates schedule state.
 """
 
 from __future__ import annotations
@@ -88,6 +91,50 @@ def teacher_temperature(
     return warmup_start + (final_temp - warmup_start) * epoch / warmup_epochs
 
 
+def teacher_temperature_at_step(
+    step: int,
+    total_steps: int,
+    final_temp: float,
+    warmup_start: float | None = None,
+    warmup_frac: float = 0.0,
+) -> float:
+    """Teacher temperature tau_t at optimiser step ``step`` with a warm-up counted in steps.
+
+    Without a warm-up (``warmup_start`` None or ``warmup_frac`` 0) this is ``final_temp``.
+    Otherwise it rises linearly from ``warmup_start`` at step 0 to ``final_temp`` at step
+    ``warmup_frac * total_steps`` and stays there.
+    """
+    _check_steps(step, total_steps)
+    if not 0.0 <= warmup_frac <= 1.0:
+        raise ValueError(f"warmup_frac={warmup_frac} must lie in [0, 1]")
+    warmup = warmup_frac * total_steps
+    if warmup_start is None or warmup == 0 or step >= warmup:
+        return final_temp
+    return warmup_start + (final_temp - warmup_start) * step / warmup
+
+
+def cl_weight(
+    step: int, total_steps: int, delay_frac: float = 0.0, warmup_frac: float = 0.0
+) -> float:
+    """Weight of the distillation terms at step ``step``: 0, then a linear ramp, then 1.
+
+    0 for ``step < delay_frac * total_steps`` (MNM alone), then rising linearly to 1 over the next
+    ``warmup_frac * total_steps`` steps (a switch from 0 to 1 when ``warmup_frac`` is 0), then 1.
+    With both fractions 0 (the default) it is 1 at every step.
+    """
+    _check_steps(step, total_steps)
+    for name, frac in (("delay_frac", delay_frac), ("warmup_frac", warmup_frac)):
+        if not 0.0 <= frac <= 1.0:
+            raise ValueError(f"{name}={frac} must lie in [0, 1]")
+    step = min(step, total_steps)
+    delay, ramp = delay_frac * total_steps, warmup_frac * total_steps
+    if step < delay:
+        return 0.0
+    if step >= delay + ramp:
+        return 1.0
+    return (step - delay) / ramp
+
+
 @dataclass(frozen=True)
 class StepSchedule:
     """The scheduled values of one optimiser step.
@@ -95,12 +142,15 @@ class StepSchedule:
     Attributes:
         lr_scale: multiplier of the peak learning rate (:func:`cosine_with_warmup`).
         ema_momentum: teacher EMA momentum after this step's update (:func:`ema_momentum`).
-        teacher_temp: tau_t of this step's distillation loss (:func:`teacher_temperature`).
+        teacher_temp: tau_t of this step's distillation loss (:func:`teacher_temperature`, or
+            :func:`teacher_temperature_at_step` with ``ssl.teacher_temp_warmup_frac``).
+        cl_weight: weight of this step's distillation terms (:func:`cl_weight`; 1 by default).
     """
 
     lr_scale: float
     ema_momentum: float
     teacher_temp: float
+    cl_weight: float = 1.0
 
 
 def step_schedule(
@@ -111,24 +161,35 @@ def step_schedule(
     warmup_frac: float = 0.3,
     num_cycles: float = 0.5,
 ) -> StepSchedule:
-    """Learning-rate scale, EMA momentum and teacher temperature of global step ``step``.
+    """Learning-rate scale, EMA momentum, teacher temperature and CL weight of step ``step``.
 
     Args:
         step: optimiser steps already taken (0-based); past ``total_steps`` the final values hold.
         total_steps: optimiser steps of the whole run.
-        steps_per_epoch: steps per pass over the windows (the temperature warm-up counts epochs).
-        ssl: the objective (EMA start/end, teacher temperature and its warm-up).
+        steps_per_epoch: steps per pass over the windows (the temperature warm-up by epochs).
+        ssl: the objective (EMA start/end, teacher temperature and its warm-up, CL warm-up).
         warmup_frac, num_cycles: the learning-rate warm-up share and cosine cycles.
     """
     if steps_per_epoch < 1:
         raise ValueError(f"steps_per_epoch={steps_per_epoch} must be at least 1")
-    return StepSchedule(
-        lr_scale=cosine_with_warmup(step, total_steps, warmup_frac, num_cycles),
-        ema_momentum=ema_momentum(step, total_steps, ssl.ema_start, ssl.ema_end),
-        teacher_temp=teacher_temperature(
+    if ssl.teacher_temp_warmup_frac > 0:
+        temp = teacher_temperature_at_step(
+            step,
+            total_steps,
+            ssl.teacher_temp,
+            ssl.teacher_temp_warmup_start,
+            ssl.teacher_temp_warmup_frac,
+        )
+    else:
+        temp = teacher_temperature(
             step // steps_per_epoch,
             ssl.teacher_temp,
             ssl.teacher_temp_warmup_start,
             ssl.teacher_temp_warmup_epochs,
-        ),
+        )
+    return StepSchedule(
+        lr_scale=cosine_with_warmup(step, total_steps, warmup_frac, num_cycles),
+        ema_momentum=ema_momentum(step, total_steps, ssl.ema_start, ssl.ema_end),
+        teacher_temp=temp,
+        cl_weight=cl_weight(step, total_steps, ssl.cl_delay_frac, ssl.cl_warmup_frac),
     )

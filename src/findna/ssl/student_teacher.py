@@ -2,10 +2,10 @@
 
 One object holds the student network, its EMA teacher (an exact copy that never receives
 gradients and always runs in eval mode) and the centred distillation loss with its centre
-buffer. ``forward(views, teacher_temp)`` returns the losses of one step; the trainer then does
-backward -> clip -> ``optimizer.step()`` -> ``update_teacher(m)`` (EMA *after* the optimiser step,
-docs/method.md §7 row 31). The step's ``teacher_temp`` and ``m`` come from
-``findna.ssl.schedules.step_schedule``; this object holds no schedule state.
+buffer. ``forward(views, teacher_temp, cl_weight)`` returns the losses of one step; the trainer
+then does backward -> clip -> ``optimizer.step()`` -> ``update_teacher(m)`` (EMA *after* the
+optimiser step, docs/method.md §7 row 31). The step's ``teacher_temp``, ``cl_weight`` and ``m``
+come from ``findna.ssl.schedules.step_schedule``; this object holds no schedule state.
 
 For ``variant="cm-mnm"`` (the paper's MNM-only ablation) there is no teacher and no CL loss.
 """
@@ -77,6 +77,8 @@ class SSLOutput:
             near 0 means the teacher is collapsing onto one feature, near log D onto uniform.
             None for cm-mnm.
         center_norm: norm of the centre used for this step's loss; None for cm-mnm.
+        cl_weight: the step's weight of the CL term, reported only when the objective has a CL
+            warm-up (``ssl.cl_delay_frac`` / ``ssl.cl_warmup_frac``).
     """
 
     loss: Tensor
@@ -85,10 +87,19 @@ class SSLOutput:
     loss_cl: Tensor | None = None
     teacher_entropy: Tensor | None = None
     center_norm: Tensor | None = None
+    cl_weight: Tensor | None = None
 
     def metrics(self) -> dict[str, Tensor]:
         """The applicable fields as name -> detached tensor, for logging."""
-        names = ("loss", "loss_mnm", "mnm_acc", "loss_cl", "teacher_entropy", "center_norm")
+        names = (
+            "loss",
+            "loss_mnm",
+            "mnm_acc",
+            "loss_cl",
+            "teacher_entropy",
+            "center_norm",
+            "cl_weight",
+        )
         values = {name: getattr(self, name) for name in names}
         return {k: v.detach() for k, v in values.items() if v is not None}
 
@@ -214,7 +225,9 @@ class SelfDistillation(nn.Module):
                 )
         return seq_len
 
-    def forward(self, views: ViewBatch, teacher_temp: float | None = None) -> SSLOutput:
+    def forward(
+        self, views: ViewBatch, teacher_temp: float | None = None, cl_weight: float = 1.0
+    ) -> SSLOutput:
         """Losses of one step on a batch of views (fixed length, so ``lengths=None``).
 
         Args:
@@ -222,12 +235,16 @@ class SelfDistillation(nn.Module):
                 cm-mnm), ``targets`` (B, L) classes, ``mask`` (B, L) masked positions.
             teacher_temp: this step's tau_t (from ``findna.ssl.schedules.step_schedule``); None
                 uses ``ssl_cfg.teacher_temp``.
+            cl_weight: this step's weight w of the CL term, in [0, 1] (from ``step_schedule``;
+                1 without a CL warm-up). The total is ``alpha * L_MNM + w * (1 - alpha) * L_CL``.
 
         Returns:
             ``SSLOutput``. In training mode the centre is updated with this batch's teacher CLS
             outputs *after* the loss was computed with the previous centre.
         """
         cfg = self.ssl_cfg
+        if not 0.0 <= cl_weight <= 1.0:
+            raise ValueError(f"cl_weight={cl_weight} must lie in [0, 1] (step_schedule's value)")
         seq_len = self._check_views(views)
         s_out = self.student(views.student)
         token_logits = s_out.logits[:, :seq_len]
@@ -252,7 +269,7 @@ class SelfDistillation(nn.Module):
         loss_cl = self.distill(p, q, teacher_temp)  # with the centre before this step's update
         if self.training:
             self.distill.update_center(q)
-        loss = cfg.loss_scale * (cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * loss_cl)
+        loss = cfg.loss_scale * (cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * cl_weight * loss_cl)
         return SSLOutput(
             loss=loss,
             loss_mnm=loss_mnm.detach(),
@@ -260,4 +277,5 @@ class SelfDistillation(nn.Module):
             loss_cl=loss_cl.detach(),
             teacher_entropy=entropy(q_hat),
             center_norm=center_norm,
+            cl_weight=loss_mnm.new_tensor(cl_weight) if cfg.has_cl_warmup else None,
         )

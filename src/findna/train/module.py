@@ -55,10 +55,22 @@ class PretrainModule(L.LightningModule):
         return self._steps
 
     def schedule(self, step: int) -> StepSchedule:
-        """Learning-rate scale, EMA momentum and teacher temperature of global step ``step``."""
+        """Learning rate scale, EMA momentum, teacher temperature and CL weight of ``step``."""
         total, per_epoch = self._run_steps()
         o = self.cfg.optim
         return step_schedule(step, total, per_epoch, self.cfg.ssl, o.warmup_frac, o.num_cycles)
+
+    def loss_schedule(self, step: int) -> dict[str, float]:
+        """The schedule values the objective takes at ``step``, as ``forward`` keywords.
+
+        ``cl_weight`` is passed only when the objective has a CL warm-up, so the paper's step
+        calls ``forward(views, teacher_temp=...)`` exactly as before the warm-up existed.
+        """
+        s = self.schedule(step)
+        values = {"teacher_temp": s.teacher_temp}
+        if self.cfg.ssl.has_cl_warmup:
+            values["cl_weight"] = s.cl_weight
+        return values
 
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.cfg.optim.make_optimizer(self.model.student_parameters())
@@ -113,7 +125,7 @@ class PretrainModule(L.LightningModule):
         codes, index = batch
         step = self.global_step
         views = self.train_views(codes, index, step)
-        out = self.model(views, teacher_temp=self.schedule(step).teacher_temp)
+        out = self.model(views, **self.loss_schedule(step))
         metrics = out.metrics()
         self._check_finite(metrics, step)
         self.log("train/loss", metrics.pop("loss"), prog_bar=True)
@@ -155,7 +167,7 @@ class PretrainModule(L.LightningModule):
         seed = mix_seed(mix_seed(self.cfg.run.seed, _VAL_SALT), chunk)
         views = seeded_views(codes.long(), self.cfg.views, [seed])
         # Eval mode: the centre is not updated.
-        out = self.model(views, teacher_temp=self.schedule(self.global_step).teacher_temp)
+        out = self.model(views, **self.loss_schedule(self.global_step))
         metrics = out.metrics()
         self.log("val/loss", metrics["loss"], sync_dist=True)
         self.log("val/loss_mnm", metrics["loss_mnm"], sync_dist=True)
@@ -186,7 +198,10 @@ class PretrainModule(L.LightningModule):
                 "the checkpoint was not written by findna pretrain (format "
                 f"{CHECKPOINT_FORMAT}); start a new run or pass a findna checkpoint"
             )
-        saved, current = meta["config"], config_to_dict(self.cfg)
+        # A key the checkpoint lacks was added later, with a default that keeps the old behaviour
+        # (e.g. the ssl levers of issue 9): read it as that default.
+        saved = _with_defaults(meta["config"], config_to_dict(PretrainConfig()))
+        current = config_to_dict(self.cfg)
         for section in ("model", "ssl", "views", "data", "optim"):
             if saved.get(section) != current.get(section):
                 raise ValueError(
@@ -205,6 +220,14 @@ class PretrainModule(L.LightningModule):
         cuda_states = meta.get("cuda_rng_state")
         if cuda_states is not None and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(cuda_states)
+
+
+def _with_defaults(saved: Any, defaults: Any) -> Any:
+    """``saved`` with the keys it lacks (at any depth) taken from ``defaults``."""
+    if not isinstance(saved, dict) or not isinstance(defaults, dict):
+        return saved
+    filled = {k: _with_defaults(v, defaults.get(k)) for k, v in saved.items()}
+    return {**{k: v for k, v in defaults.items() if k not in saved}, **filled}
 
 
 def _diff(a: Any, b: Any) -> str:

@@ -1,0 +1,127 @@
+"""The issue-9 levers of SelfDistillation: validation, what each changes, and that it trains.
+
+Every lever is off by default; tests/ssl/test_paper_objective.py checks that the default path is
+unchanged, these tests check each lever when it is on.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from findna.config import config_from_dict
+from findna.model.config import ModelConfig
+from findna.ssl.config import SSLConfig
+from findna.ssl.student_teacher import SelfDistillation
+from findna.ssl.views import ViewBatch, ViewConfig, build_views
+
+SEQ_LEN = 32
+_MLP = {"cl_head": "mlp", "mlp_hidden_dim": 16, "mlp_bottleneck_dim": 8, "mlp_out_dim": 12}
+
+
+def _views(seed: int = 0, batch: int = 4) -> ViewBatch:
+    gen = torch.Generator().manual_seed(seed)
+    codes = torch.randint(0, 4, (batch, SEQ_LEN), generator=gen)
+    return build_views(codes, ViewConfig(n_cls=10), generator=gen)
+
+
+def _module(seed: int = 0, **ssl: object) -> SelfDistillation:
+    torch.manual_seed(seed)
+    cfg = ModelConfig(track_size=4, hidden=16, n_layers=1, max_len=SEQ_LEN + 10)
+    return SelfDistillation(cfg, SSLConfig(**ssl))
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"teacher_temp_warmup_frac": 1.5}, r"teacher_temp_warmup_frac=1.5 must lie in \[0, 1\]"),
+        ({"teacher_temp_warmup_frac": 0.3}, "needs teacher_temp_warmup_start"),
+        (
+            {
+                "teacher_temp_warmup_frac": 0.3,
+                "teacher_temp_warmup_start": 0.02,
+                "teacher_temp_warmup_epochs": 2,
+            },
+            "both set the warm-up length",
+        ),
+        ({"cl_delay_frac": -0.1}, r"cl_delay_frac=-0.1 must lie in \[0, 1\]"),
+        ({"cl_warmup_frac": 1.1}, r"cl_warmup_frac=1.1 must lie in \[0, 1\]"),
+        ({"cl_delay_frac": 0.6, "cl_warmup_frac": 0.6}, "never reach its full weight"),
+    ],
+)
+def test_lever_settings_are_validated_with_clear_messages(changes: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        SSLConfig(**changes)
+
+
+def test_levers_are_off_by_default_and_load_from_yaml_keys() -> None:
+    cfg = SSLConfig()
+    assert (cfg.teacher_temp_warmup_frac, cfg.cl_delay_frac, cfg.cl_warmup_frac) == (0, 0, 0)
+    assert not cfg.has_cl_warmup
+    on = config_from_dict(SSLConfig, {"cl_warmup_frac": 0.2, "teacher_temp_warmup_frac": 0.1,
+                                      "teacher_temp_warmup_start": 0.02})  # fmt: skip
+    assert on.has_cl_warmup and on.teacher_temp_warmup_frac == 0.1
+
+
+# --- CL warm-up --------------------------------------------------------------------------------
+
+
+def test_cl_weight_scales_only_the_cl_term_and_is_reported_with_a_warmup() -> None:
+    views = _views()
+    plain = _module().eval()
+    base = plain(views)
+    assert "cl_weight" not in base.metrics()  # default: nothing new in the curves
+    model = _module(cl_warmup_frac=0.3).eval()
+    off, half = model(views, cl_weight=0.0), model(views, cl_weight=0.5)
+    torch.testing.assert_close(off.loss, 0.5 * base.loss_mnm)  # MNM alone at weight 0
+    torch.testing.assert_close(half.loss, 0.5 * base.loss_mnm + 0.25 * base.loss_cl)
+    assert torch.equal(off.loss_cl, base.loss_cl)  # the CL loss is still computed and logged
+    assert off.metrics()["cl_weight"].item() == 0.0 and half.metrics()["cl_weight"] == 0.5
+    assert torch.equal(model(views).loss, base.loss)  # weight 1 = the paper's total
+    with pytest.raises(ValueError, match=r"cl_weight=1.5 must lie in \[0, 1\]"):
+        model(views, cl_weight=1.5)
+
+
+def test_at_cl_weight_zero_the_cl_term_sends_no_gradient() -> None:
+    views = _views()
+    model = _module(cl_delay_frac=0.5).train()
+    model(views, cl_weight=0.0).loss.backward()
+    with_cl = {n: p.grad.clone() for n, p in model.student.named_parameters()}
+    mnm_only = _module(variant="cm-mnm", n_cls=10).train()
+    mnm_only.student.load_state_dict(model.student.state_dict())
+    (0.5 * mnm_only(views).loss).backward()
+    for name, p in mnm_only.student.named_parameters():
+        torch.testing.assert_close(with_cl[name], p.grad, msg=name)
+
+
+# --- a few SGD steps with each lever on --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ssl", "forward"),
+    [
+        ({"cl_warmup_frac": 0.5}, {"cl_weight": 0.5}),
+        ({"cl_delay_frac": 0.5, **_MLP}, {"cl_weight": 0.0}),
+        ({"teacher_temp_warmup_frac": 0.5, "teacher_temp_warmup_start": 0.02}, {}),
+    ],
+    ids=["cl_warmup", "cl_delay_mlp", "ttemp_steps"],
+)
+def test_sgd_steps_on_a_fixed_batch_reduce_the_loss_with_the_lever_on(
+    ssl: dict, forward: dict
+) -> None:
+    model = _module(**ssl).train()
+    views = _views(batch=8)
+    opt = torch.optim.SGD(list(model.student_parameters()), lr=0.01)
+    losses = []
+    for _ in range(8):
+        out = model(views, **forward)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        model.update_teacher(0.996)
+        losses.append(out.loss.item())
+        assert all(torch.isfinite(v) for v in out.metrics().values())
+    assert losses[-1] < losses[0]
