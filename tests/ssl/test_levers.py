@@ -50,6 +50,8 @@ def _module(seed: int = 0, **ssl: object) -> SelfDistillation:
         ({"cl_delay_frac": -0.1}, r"cl_delay_frac=-0.1 must lie in \[0, 1\]"),
         ({"cl_warmup_frac": 1.1}, r"cl_warmup_frac=1.1 must lie in \[0, 1\]"),
         ({"cl_delay_frac": 0.6, "cl_warmup_frac": 0.6}, "never reach its full weight"),
+        ({"cl_softmax": "rows"}, "cl_softmax='rows': use 'features'"),
+        ({"cl_softmax": "tokens", "n_cls": 1}, "softmax over one CLS token"),
     ],
 )
 def test_lever_settings_are_validated_with_clear_messages(changes: dict, match: str) -> None:
@@ -60,7 +62,7 @@ def test_lever_settings_are_validated_with_clear_messages(changes: dict, match: 
 def test_levers_are_off_by_default_and_load_from_yaml_keys() -> None:
     cfg = SSLConfig()
     assert (cfg.teacher_temp_warmup_frac, cfg.cl_delay_frac, cfg.cl_warmup_frac) == (0, 0, 0)
-    assert not cfg.has_cl_warmup
+    assert not cfg.has_cl_warmup and cfg.cl_softmax == "features"
     on = config_from_dict(SSLConfig, {"cl_warmup_frac": 0.2, "teacher_temp_warmup_frac": 0.1,
                                       "teacher_temp_warmup_start": 0.02})  # fmt: skip
     assert on.has_cl_warmup and on.teacher_temp_warmup_frac == 0.1
@@ -97,6 +99,19 @@ def test_at_cl_weight_zero_the_cl_term_sends_no_gradient() -> None:
         torch.testing.assert_close(with_cl[name], p.grad, msg=name)
 
 
+# --- cl_softmax = tokens --------------------------------------------------------------------
+
+
+def test_token_softmax_changes_only_the_cl_term() -> None:
+    views = _views()
+    feats, toks = _module().eval()(views), _module(cl_softmax="tokens").eval()(views)
+    assert torch.equal(feats.loss_mnm, toks.loss_mnm)
+    assert not torch.isclose(feats.loss_cl, toks.loss_cl)
+    # teacher targets over the K = 10 tokens: entropy at most log 10 (not log 5)
+    assert 0.0 <= toks.teacher_entropy.item() <= torch.log(torch.tensor(10.0)).item() + 1e-6
+    torch.testing.assert_close(toks.loss, 0.5 * toks.loss_mnm + 0.5 * toks.loss_cl)
+
+
 # --- a few SGD steps with each lever on --------------------------------------------------------
 
 
@@ -106,8 +121,10 @@ def test_at_cl_weight_zero_the_cl_term_sends_no_gradient() -> None:
         ({"cl_warmup_frac": 0.5}, {"cl_weight": 0.5}),
         ({"cl_delay_frac": 0.5, **_MLP}, {"cl_weight": 0.0}),
         ({"teacher_temp_warmup_frac": 0.5, "teacher_temp_warmup_start": 0.02}, {}),
+        ({"cl_softmax": "tokens"}, {}),
+        ({"cl_softmax": "tokens", "cl_head": "latent"}, {}),
     ],
-    ids=["cl_warmup", "cl_delay_mlp", "ttemp_steps"],
+    ids=["cl_warmup", "cl_delay_mlp", "ttemp_steps", "tokens", "tokens_latent"],
 )
 def test_sgd_steps_on_a_fixed_batch_reduce_the_loss_with_the_lever_on(
     ssl: dict, forward: dict

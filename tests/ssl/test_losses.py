@@ -191,3 +191,51 @@ def test_centered_loss_rejects_wrong_shapes() -> None:
         loss_fn(torch.zeros(2, 9, 5), torch.zeros(2, 9, 5))
     with pytest.raises(ValueError, match="positive"):
         CenteredDistillationLoss(n_cls=1, dim=5, teacher_temp=0.0)
+
+
+# --- cl_softmax = tokens (the paper's eqs. 4-5) ----------------------------------------------
+
+
+def test_token_softmax_hand_computed_k2_d2() -> None:
+    loss_fn = CenteredDistillationLoss(n_cls=2, dim=2, softmax="tokens")
+    # feature 0: teacher over the 2 tokens softmax([0, ln3]) = [1/4, 3/4], student [3/4, 1/4];
+    # feature 1: teacher and student uniform over the tokens -> log 2.
+    q = torch.tensor([[[0.0, 0.5], [0.04 * LN3, 0.5]]])
+    p = torch.tensor([[[0.1 * LN3, 1.0], [0.0, 1.0]]])
+    q_hat = loss_fn.teacher_probs(q)
+    torch.testing.assert_close(q_hat[0, :, 0], torch.tensor([0.25, 0.75]))
+    torch.testing.assert_close(q_hat[0, :, 1], torch.tensor([0.5, 0.5]))
+    ce0 = -(0.25 * math.log(0.75) + 0.75 * math.log(0.25))
+    assert loss_fn(p, q).item() == pytest.approx((ce0 + math.log(2.0)) / 2, rel=1e-6)
+    h0 = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert loss_fn.target_entropy(q_hat).item() == pytest.approx((h0 + math.log(2)) / 2, rel=1e-6)
+
+
+def test_token_softmax_distributions_sum_to_one_over_the_k_tokens() -> None:
+    gen = torch.Generator().manual_seed(0)
+    tokens = CenteredDistillationLoss(n_cls=4, dim=3, softmax="tokens")
+    tokens.center.copy_(torch.randn(4, 3, generator=gen))
+    q = torch.randn(2, 4, 3, generator=gen)
+    q_hat = tokens.teacher_probs(q)
+    torch.testing.assert_close(q_hat.sum(dim=1), torch.ones(2, 3))
+    assert not torch.allclose(q_hat.sum(dim=-1), torch.ones(2, 4))
+    # centred per (token, feature) before the softmax over tokens
+    expected = torch.softmax((q - tokens.center) / 0.04, dim=1)
+    torch.testing.assert_close(q_hat, expected)
+    assert 0.0 <= tokens.target_entropy(q_hat).item() <= math.log(4) + 1e-6
+    # the minimum of the loss is where the student's token distributions match the teacher's
+    p_match = (0.1 * torch.log(q_hat.clamp_min(1e-30))).requires_grad_(True)
+    tokens(p_match, q).backward()
+    assert p_match.grad.abs().max().item() < 1e-6
+
+
+def test_token_softmax_is_float32_under_bf16_autocast() -> None:
+    loss_fn = CenteredDistillationLoss(n_cls=3, dim=5, softmax="tokens")
+    gen = torch.Generator().manual_seed(1)
+    p, q = torch.randn(2, 3, 5, generator=gen), torch.randn(2, 3, 5, generator=gen)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half = loss_fn(p.bfloat16(), q.bfloat16())
+    assert half.dtype == torch.float32
+    assert half.item() == pytest.approx(loss_fn(p, q).item(), rel=2e-2)
+    with pytest.raises(ValueError, match="softmax='rows'"):
+        CenteredDistillationLoss(n_cls=3, dim=5, softmax="rows")  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from typing import Literal
 
 Variant = Literal["findna", "cm-mnm"]
 ClHead = Literal["shared", "mlp", "latent"]
+ClSoftmax = Literal["features", "tokens"]
 MnmLoss = Literal["ce", "reference_bce"]
 
 
@@ -55,6 +56,9 @@ class SSLConfig:
         mlp_hidden_dim: hidden width of the ``mlp`` projection head.
         mlp_bottleneck_dim: bottleneck width of the ``mlp`` projection head.
         mlp_out_dim: output ("prototype") dimension of the ``mlp`` projection head.
+        cl_softmax: the axis of the CL softmaxes. ``"features"`` (default, as the reference code):
+            per CLS token a distribution over the D features. ``"tokens"``: the paper's literal
+            eqs. 4-5, per feature a distribution over the K CLS tokens (docs/method.md §2.6).
         cl_delay_frac: CL warm-up, part 1: the CL term has weight 0 for this fraction of the
             run, so the student learns by MNM alone first (0 = off).
         cl_warmup_frac: CL warm-up, part 2: then its weight rises linearly from 0 to 1 over
@@ -64,11 +68,11 @@ class SSLConfig:
             ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
             scrambled (position, channel) entries (docs/method.md §2.5); kept only to reproduce it.
 
-    The levers ``teacher_temp_warmup_frac``, ``cl_delay_frac`` and ``cl_warmup_frac`` (issue 9,
-    docs/method.md §2.6) are off by default, which is the paper's objective exactly; like
-    ``alpha`` and ``cl_head`` they are ignored by ``cm-mnm``. The total is ``loss_scale *
-    (alpha * L_MNM + w * (1 - alpha) * L_CL)``, w the step's ``cl_weight`` (1 without a CL
-    warm-up).
+    The levers ``cl_softmax``, ``teacher_temp_warmup_frac``, ``cl_delay_frac`` and
+    ``cl_warmup_frac`` (issue 9, docs/method.md §2.6) are off by default, which is the paper's
+    objective exactly; like ``alpha`` and ``cl_head`` they are ignored by ``cm-mnm``. The total
+    is ``loss_scale * (alpha * L_MNM + w * (1 - alpha) * L_CL)``, w the step's ``cl_weight``
+    (1 without a CL warm-up).
     """
 
     variant: Variant = "findna"
@@ -87,6 +91,7 @@ class SSLConfig:
     mlp_bottleneck_dim: int = 128
     mlp_out_dim: int = 256
     mnm_loss: MnmLoss = "ce"
+    cl_softmax: ClSoftmax = "features"
     teacher_temp_warmup_frac: float = 0.0
     cl_delay_frac: float = 0.0
     cl_warmup_frac: float = 0.0
@@ -142,6 +147,17 @@ class SSLConfig:
 
     def _check_levers(self) -> None:
         """Validate the off-by-default levers of issue 9 (docs/method.md §2.6)."""
+        if self.cl_softmax not in ("features", "tokens"):
+            raise ValueError(
+                f"cl_softmax={self.cl_softmax!r}: use 'features' (per CLS token over the D "
+                "features, the reference code) or 'tokens' (per feature over the K CLS tokens, "
+                "the paper's eqs. 4-5)"
+            )
+        if self.cl_softmax == "tokens" and self.uses_teacher and self.n_cls < 2:
+            raise ValueError(
+                f"cl_softmax='tokens' with n_cls={self.n_cls}: a softmax over one CLS token is "
+                "always 1 and the CL loss is 0; use n_cls >= 2 (paper: 10)"
+            )
         frac = self.teacher_temp_warmup_frac
         if not 0.0 <= frac <= 1.0:
             raise ValueError(

@@ -1,36 +1,46 @@
 """The centred self-distillation loss on the CLS tokens (DINO/iBOT style; paper eqs. 4-8).
 
 Computes in float32 whatever the input dtype, so it is safe under bf16/fp16 autocast.
+
+Two readings of the softmax axis (docs/method.md §2.6, §7 row 11): ``"features"`` (the reference
+code, default): per CLS token a distribution over the D features; ``"tokens"`` (the paper's
+literal eqs. 4-5): per feature a distribution over the K CLS tokens.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+Softmax = Literal["features", "tokens"]
+_AXIS = {"features": -1, "tokens": 1}
+
 
 def soft_cross_entropy(
-    student_logits: Tensor, teacher_probs: Tensor, student_temp: float
+    student_logits: Tensor, teacher_probs: Tensor, student_temp: float, dim: int = -1
 ) -> Tensor:
-    """Mean over all leading axes of ``-sum_i q_i log softmax(p / tau_s)_i`` (last axis = i).
+    """Mean over the other axes of ``-sum_i q_i log softmax(p / tau_s)_i`` (``dim`` = i).
 
     Args:
         student_logits: (B, K, D) raw student CLS outputs p.
-        teacher_probs: (B, K, D) target distributions q_hat (rows sum to 1, no gradient).
+        teacher_probs: (B, K, D) target distributions q_hat (sum to 1 along ``dim``, no grad).
         student_temp: tau_s.
+        dim: the axis of the distributions (-1: features; 1: CLS tokens).
 
     Returns:
         0-dim float32 loss.
     """
-    log_p = F.log_softmax(student_logits.float() / student_temp, dim=-1)
-    return -(teacher_probs * log_p).sum(dim=-1).mean()
+    log_p = F.log_softmax(student_logits.float() / student_temp, dim=dim)
+    return -(teacher_probs * log_p).sum(dim=dim).mean()
 
 
-def entropy(probs: Tensor) -> Tensor:
-    """Mean over leading axes of the Shannon entropy (nats) of distributions on the last axis."""
-    return -torch.special.xlogy(probs, probs).sum(dim=-1).mean()
+def entropy(probs: Tensor, dim: int = -1) -> Tensor:
+    """Mean over the other axes of the Shannon entropy (nats) of distributions on ``dim``."""
+    return -torch.special.xlogy(probs, probs).sum(dim=dim).mean()
 
 
 class CenteredDistillationLoss(nn.Module):
@@ -39,7 +49,9 @@ class CenteredDistillationLoss(nn.Module):
     The teacher output Q is centred by the running centre xi (K, D) and sharpened with tau_t;
     the student output P is softened with tau_s; the loss is the cross-entropy between the two
     per CLS token, averaged over batch and tokens (paper eqs. 4-8, docs/method.md §2.6). Token k of
-    the student is matched with token k of the teacher.
+    the student is matched with token k of the teacher. With ``softmax="tokens"`` both softmaxes
+    run over the K tokens instead (per feature), and the cross-entropy is averaged over batch and
+    features (the paper's eqs. 4-5 and 7-8, as a mean per distribution like the default).
 
     Args:
         n_cls: K, the number of CLS tokens.
@@ -48,6 +60,7 @@ class CenteredDistillationLoss(nn.Module):
         teacher_temp: tau_t (0.04), the default of ``teacher_probs`` and ``forward``; a trainer
             with a temperature schedule passes each step's value in instead.
         center_momentum: beta in xi <- beta*xi + (1-beta)*mean_b Q (paper 0.996, code 0.9).
+        softmax: ``"features"`` (default) or ``"tokens"``, the axis of both softmaxes.
     """
 
     center: Tensor
@@ -59,6 +72,7 @@ class CenteredDistillationLoss(nn.Module):
         student_temp: float = 0.1,
         teacher_temp: float = 0.04,
         center_momentum: float = 0.996,
+        softmax: Softmax = "features",
     ) -> None:
         super().__init__()
         if n_cls < 1 or dim < 1:
@@ -73,11 +87,15 @@ class CenteredDistillationLoss(nn.Module):
             )
         if not 0.0 <= center_momentum <= 1.0:
             raise ValueError(f"center_momentum={center_momentum} must lie in [0, 1]")
+        if softmax not in _AXIS:
+            raise ValueError(f"softmax={softmax!r}: use 'features' or 'tokens'")
         self.n_cls = n_cls
         self.dim = dim
         self.student_temp = student_temp
         self.teacher_temp = teacher_temp
         self.center_momentum = center_momentum
+        self.softmax = softmax
+        self.axis = _AXIS[softmax]
         self.register_buffer("center", torch.zeros(n_cls, dim))
 
     def _check(self, x: Tensor, name: str) -> None:
@@ -89,13 +107,22 @@ class CenteredDistillationLoss(nn.Module):
 
     @torch.no_grad()
     def teacher_probs(self, q_teacher: Tensor, teacher_temp: float | None = None) -> Tensor:
-        """Centred sharpened targets softmax((Q - xi) / tau_t) over D: (B, K, D), no grad.
+        """Centred sharpened targets softmax((Q - xi) / tau_t): (B, K, D), no grad.
 
-        ``teacher_temp`` overrides the constructor's tau_t for this call.
+        The softmax runs over D (``"features"``) or over K (``"tokens"``). ``teacher_temp``
+        overrides the constructor's tau_t for this call.
         """
         self._check(q_teacher, "teacher output")
         tau = self.teacher_temp if teacher_temp is None else teacher_temp
-        return F.softmax((q_teacher.float() - self.center) / tau, dim=-1)
+        return F.softmax((q_teacher.float() - self.center) / tau, dim=self.axis)
+
+    @torch.no_grad()
+    def target_entropy(self, q_hat: Tensor) -> Tensor:
+        """Mean entropy (nats) of the target distributions ``teacher_probs`` returned.
+
+        At most log D (``"features"``) or log K (``"tokens"``); near 0 is a sharp collapse.
+        """
+        return entropy(q_hat, dim=self.axis)
 
     def forward(
         self, p_student: Tensor, q_teacher: Tensor, teacher_temp: float | None = None
@@ -107,7 +134,7 @@ class CenteredDistillationLoss(nn.Module):
         """
         self._check(p_student, "student output")
         q_hat = self.teacher_probs(q_teacher, teacher_temp)
-        return soft_cross_entropy(p_student, q_hat, self.student_temp)
+        return soft_cross_entropy(p_student, q_hat, self.student_temp, dim=self.axis)
 
     @torch.no_grad()
     def update_center(self, q_teacher: Tensor) -> None:

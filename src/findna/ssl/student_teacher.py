@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
 from findna.ssl.config import SSLConfig
-from findna.ssl.distill import CenteredDistillationLoss, entropy
+from findna.ssl.distill import CenteredDistillationLoss
 from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
 
 if TYPE_CHECKING:
@@ -74,7 +74,8 @@ class SSLOutput:
         mnm_acc: arg-max accuracy at masked positions.
         loss_cl: self-distillation loss; None for cm-mnm.
         teacher_entropy: mean entropy (nats) of the centred, sharpened teacher distributions;
-            near 0 means the teacher is collapsing onto one feature, near log D onto uniform.
+            near 0 means the teacher is collapsing onto one feature, near log D onto uniform
+            (over the K tokens with ``ssl.cl_softmax=tokens``: at most log K).
             None for cm-mnm.
         center_norm: norm of the centre used for this step's loss; None for cm-mnm.
         cl_weight: the step's weight of the CL term, reported only when the objective has a CL
@@ -156,6 +157,7 @@ class SelfDistillation(nn.Module):
                 student_temp=ssl_cfg.student_temp,
                 teacher_temp=ssl_cfg.teacher_temp,
                 center_momentum=ssl_cfg.center_momentum,
+                softmax=ssl_cfg.cl_softmax,
             )
 
     @property
@@ -275,7 +277,7 @@ class SelfDistillation(nn.Module):
             loss_mnm=loss_mnm.detach(),
             mnm_acc=acc,
             loss_cl=loss_cl.detach(),
-            teacher_entropy=entropy(q_hat),
+            teacher_entropy=self.distill.target_entropy(q_hat),
             center_norm=center_norm,
             cl_weight=loss_mnm.new_tensor(cl_weight) if cfg.has_cl_warmup else None,
         )
