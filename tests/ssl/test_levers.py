@@ -12,6 +12,7 @@ import torch
 from findna.config import config_from_dict
 from findna.model.config import ModelConfig
 from findna.ssl.config import SSLConfig
+from findna.ssl.koleo import koleo_loss
 from findna.ssl.student_teacher import SelfDistillation
 from findna.ssl.views import ViewBatch, ViewConfig, build_views
 
@@ -52,6 +53,7 @@ def _module(seed: int = 0, **ssl: object) -> SelfDistillation:
         ({"cl_delay_frac": 0.6, "cl_warmup_frac": 0.6}, "never reach its full weight"),
         ({"cl_softmax": "rows"}, "cl_softmax='rows': use 'features'"),
         ({"cl_softmax": "tokens", "n_cls": 1}, "softmax over one CLS token"),
+        ({"koleo_weight": -0.1}, r"koleo_weight=-0.1 must be >= 0 \(0 = off\)"),
     ],
 )
 def test_lever_settings_are_validated_with_clear_messages(changes: dict, match: str) -> None:
@@ -112,6 +114,23 @@ def test_token_softmax_changes_only_the_cl_term() -> None:
     torch.testing.assert_close(toks.loss, 0.5 * toks.loss_mnm + 0.5 * toks.loss_cl)
 
 
+# --- KoLeo ------------------------------------------------------------------------------------
+
+
+def test_koleo_term_is_added_to_the_total_and_reported() -> None:
+    views = _views()
+    base = _module().eval()(views)
+    assert "loss_koleo" not in base.metrics()
+    model = _module(koleo_weight=0.1).eval()
+    out = model(views)
+    with torch.no_grad():
+        cls_hidden = model.student(views.student).hidden[:, SEQ_LEN:]  # (B, K, d)
+    expected = koleo_loss(cls_hidden.transpose(0, 1))
+    torch.testing.assert_close(out.loss_koleo, expected)
+    torch.testing.assert_close(out.loss, base.loss + 0.1 * expected)
+    assert torch.equal(out.loss_cl, base.loss_cl)
+
+
 # --- a few SGD steps with each lever on --------------------------------------------------------
 
 
@@ -123,8 +142,9 @@ def test_token_softmax_changes_only_the_cl_term() -> None:
         ({"teacher_temp_warmup_frac": 0.5, "teacher_temp_warmup_start": 0.02}, {}),
         ({"cl_softmax": "tokens"}, {}),
         ({"cl_softmax": "tokens", "cl_head": "latent"}, {}),
+        ({"koleo_weight": 0.1}, {}),
     ],
-    ids=["cl_warmup", "cl_delay_mlp", "ttemp_steps", "tokens", "tokens_latent"],
+    ids=["cl_warmup", "cl_delay_mlp", "ttemp_steps", "tokens", "tokens_latent", "koleo"],
 )
 def test_sgd_steps_on_a_fixed_batch_reduce_the_loss_with_the_lever_on(
     ssl: dict, forward: dict

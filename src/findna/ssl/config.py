@@ -64,15 +64,16 @@ class SSLConfig:
         cl_warmup_frac: CL warm-up, part 2: then its weight rises linearly from 0 to 1 over
             this fraction of the run (0 = no ramp). The weight comes from
             ``findna.ssl.schedules.step_schedule`` and is logged as ``cl_weight``.
+        koleo_weight: weight of a KoLeo spread term (DINOv2) on the student's CLS hidden states,
+            per CLS token across the batch (0 = off).
         mnm_loss: ``"ce"`` (paper): softmax cross-entropy over the 5 classes at masked positions.
             ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
             scrambled (position, channel) entries (docs/method.md §2.5); kept only to reproduce it.
 
-    The levers ``cl_softmax``, ``teacher_temp_warmup_frac``, ``cl_delay_frac`` and
-    ``cl_warmup_frac`` (issue 9, docs/method.md §2.6) are off by default, which is the paper's
-    objective exactly; like ``alpha`` and ``cl_head`` they are ignored by ``cm-mnm``. The total
-    is ``loss_scale * (alpha * L_MNM + w * (1 - alpha) * L_CL)``, w the step's ``cl_weight``
-    (1 without a CL warm-up).
+    The levers from ``cl_softmax`` to ``koleo_weight`` (issue 9, docs/method.md §2.6) are off
+    by default, which is the paper's objective exactly; like ``alpha`` and ``cl_head`` they are
+    ignored by ``cm-mnm``. The total is ``loss_scale * (alpha * L_MNM + w * (1 - alpha) * L_CL +
+    koleo_weight * L_KoLeo)``, w the step's ``cl_weight`` (1 without a CL warm-up).
     """
 
     variant: Variant = "findna"
@@ -95,6 +96,7 @@ class SSLConfig:
     teacher_temp_warmup_frac: float = 0.0
     cl_delay_frac: float = 0.0
     cl_warmup_frac: float = 0.0
+    koleo_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.variant not in ("findna", "cm-mnm"):
@@ -185,6 +187,9 @@ class SSLConfig:
                 f"cl_delay_frac + cl_warmup_frac = {self.cl_delay_frac + self.cl_warmup_frac} "
                 "exceeds 1: the CL term would never reach its full weight within the run"
             )
+
+        if self.koleo_weight < 0:
+            raise ValueError(f"koleo_weight={self.koleo_weight} must be >= 0 (0 = off)")
 
     @property
     def has_cl_warmup(self) -> bool:

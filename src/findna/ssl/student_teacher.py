@@ -24,6 +24,7 @@ from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork
 from findna.ssl.config import SSLConfig
 from findna.ssl.distill import CenteredDistillationLoss
+from findna.ssl.koleo import koleo_loss
 from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
 
 if TYPE_CHECKING:
@@ -68,8 +69,9 @@ class SSLOutput:
     """Losses and diagnostics of one step. All except ``loss`` are detached 0-dim tensors.
 
     Attributes:
-        loss: total ``loss_scale * (alpha * loss_mnm + (1 - alpha) * loss_cl)`` (cm-mnm:
-            ``loss_scale * loss_mnm``); the only differentiable field.
+        loss: total ``loss_scale * (alpha * loss_mnm + w * (1 - alpha) * loss_cl +
+            koleo_weight * loss_koleo)`` (w the step's ``cl_weight``; cm-mnm: ``loss_scale *
+            loss_mnm``); the only differentiable field.
         loss_mnm: masked nucleotide modelling loss.
         mnm_acc: arg-max accuracy at masked positions.
         loss_cl: self-distillation loss; None for cm-mnm.
@@ -80,6 +82,8 @@ class SSLOutput:
         center_norm: norm of the centre used for this step's loss; None for cm-mnm.
         cl_weight: the step's weight of the CL term, reported only when the objective has a CL
             warm-up (``ssl.cl_delay_frac`` / ``ssl.cl_warmup_frac``).
+        loss_koleo: KoLeo spread term on the student's CLS hidden states (``ssl.koleo_weight``
+            > 0, else None); lower = more spread.
     """
 
     loss: Tensor
@@ -89,6 +93,7 @@ class SSLOutput:
     teacher_entropy: Tensor | None = None
     center_norm: Tensor | None = None
     cl_weight: Tensor | None = None
+    loss_koleo: Tensor | None = None
 
     def metrics(self) -> dict[str, Tensor]:
         """The applicable fields as name -> detached tensor, for logging."""
@@ -100,6 +105,7 @@ class SSLOutput:
             "teacher_entropy",
             "center_norm",
             "cl_weight",
+            "loss_koleo",
         )
         values = {name: getattr(self, name) for name in names}
         return {k: v.detach() for k, v in values.items() if v is not None}
@@ -238,7 +244,8 @@ class SelfDistillation(nn.Module):
             teacher_temp: this step's tau_t (from ``findna.ssl.schedules.step_schedule``); None
                 uses ``ssl_cfg.teacher_temp``.
             cl_weight: this step's weight w of the CL term, in [0, 1] (from ``step_schedule``;
-                1 without a CL warm-up). The total is ``alpha * L_MNM + w * (1 - alpha) * L_CL``.
+                1 without a CL warm-up). The total is ``alpha * L_MNM + w * (1 - alpha) * L_CL``
+                plus the optional terms (``SSLConfig``), times ``loss_scale``.
 
         Returns:
             ``SSLOutput``. In training mode the centre is updated with this batch's teacher CLS
@@ -271,13 +278,19 @@ class SelfDistillation(nn.Module):
         loss_cl = self.distill(p, q, teacher_temp)  # with the centre before this step's update
         if self.training:
             self.distill.update_center(q)
-        loss = cfg.loss_scale * (cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * cl_weight * loss_cl)
+        total = cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * cl_weight * loss_cl
+        loss_koleo = None
+        if cfg.koleo_weight > 0:
+            # Per CLS token k, the spread of the batch's B student CLS hidden states (K, B, d).
+            loss_koleo = koleo_loss(s_out.hidden[:, seq_len:].transpose(0, 1))
+            total = total + cfg.koleo_weight * loss_koleo
         return SSLOutput(
-            loss=loss,
+            loss=cfg.loss_scale * total,
             loss_mnm=loss_mnm.detach(),
             mnm_acc=acc,
             loss_cl=loss_cl.detach(),
             teacher_entropy=self.distill.target_entropy(q_hat),
             center_norm=center_norm,
             cl_weight=loss_mnm.new_tensor(cl_weight) if cfg.has_cl_warmup else None,
+            loss_koleo=None if loss_koleo is None else loss_koleo.detach(),
         )
