@@ -6,12 +6,15 @@ unchanged, these tests check each lever when it is on.
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from findna.config import config_from_dict
 from findna.model.config import ModelConfig
 from findna.ssl.config import SSLConfig
+from findna.ssl.ibot import MaskedTokenDistillationLoss, unmasked_student_view
 from findna.ssl.koleo import koleo_loss
 from findna.ssl.student_teacher import SelfDistillation
 from findna.ssl.views import ViewBatch, ViewConfig, build_views
@@ -54,6 +57,7 @@ def _module(seed: int = 0, **ssl: object) -> SelfDistillation:
         ({"cl_softmax": "rows"}, "cl_softmax='rows': use 'features'"),
         ({"cl_softmax": "tokens", "n_cls": 1}, "softmax over one CLS token"),
         ({"koleo_weight": -0.1}, r"koleo_weight=-0.1 must be >= 0 \(0 = off\)"),
+        ({"ibot_weight": -1.0}, r"ibot_weight=-1.0 must be >= 0 \(0 = off\)"),
     ],
 )
 def test_lever_settings_are_validated_with_clear_messages(changes: dict, match: str) -> None:
@@ -131,6 +135,50 @@ def test_koleo_term_is_added_to_the_total_and_reported() -> None:
     assert torch.equal(out.loss_cl, base.loss_cl)
 
 
+# --- iBOT masked-token distillation -----------------------------------------------------------
+
+
+def _count_teacher_calls(model: SelfDistillation) -> list[int]:
+    calls = [0]
+    model.teacher.register_forward_hook(lambda *a: calls.__setitem__(0, calls[0] + 1))
+    return calls
+
+
+def test_ibot_term_distils_teacher_tokens_on_the_unmasked_view_at_masked_positions() -> None:
+    views = _views()
+    base = _module().eval()
+    calls = _count_teacher_calls(base)
+    ref = base(views)
+    assert calls == [1] and "loss_ibot" not in ref.metrics()
+    assert not any(k.startswith("ibot.") for k in base.state_dict())
+    model = _module(ibot_weight=0.5).eval()
+    calls = _count_teacher_calls(model)
+    out = model(views)
+    assert calls == [2]  # the extra teacher forward, only with iBOT on
+    with torch.no_grad():
+        p = model.student(views.student).logits[:, :SEQ_LEN]
+        q = model.teacher(unmasked_student_view(views)).logits[:, :SEQ_LEN]
+    expected, h = MaskedTokenDistillationLoss(dim=5)(p, q, views.mask)
+    torch.testing.assert_close(out.loss_ibot, expected)
+    torch.testing.assert_close(out.ibot_entropy, h)
+    torch.testing.assert_close(out.loss, ref.loss + 0.5 * expected)
+    assert 0.0 <= out.ibot_entropy.item() <= math.log(5) + 1e-6
+    # the CL weight scales the iBOT term too
+    torch.testing.assert_close(model(views, cl_weight=0.0).loss, 0.5 * ref.loss_mnm)
+
+
+def test_ibot_centre_updates_in_training_only() -> None:
+    views = _views()
+    model = _module(ibot_weight=1.0, **_MLP)
+    model.eval()(views)
+    assert torch.all(model.ibot.center == 0) and model.ibot.center.shape == (12,)
+    model.train()(views)
+    with torch.no_grad():
+        hidden = model.teacher(unmasked_student_view(views)).hidden[:, :SEQ_LEN]
+        q = model.teacher_head(hidden)
+    torch.testing.assert_close(model.ibot.center, (1 - 0.996) * q.mean(dim=(0, 1)))
+
+
 # --- a few SGD steps with each lever on --------------------------------------------------------
 
 
@@ -143,15 +191,28 @@ def test_koleo_term_is_added_to_the_total_and_reported() -> None:
         ({"cl_softmax": "tokens"}, {}),
         ({"cl_softmax": "tokens", "cl_head": "latent"}, {}),
         ({"koleo_weight": 0.1}, {}),
+        ({"ibot_weight": 0.5}, {}),
+        ({"ibot_weight": 0.5, **_MLP}, {}),
     ],
-    ids=["cl_warmup", "cl_delay_mlp", "ttemp_steps", "tokens", "tokens_latent", "koleo"],
+    ids=[
+        "cl_warmup",
+        "cl_delay_mlp",
+        "ttemp_steps",
+        "tokens",
+        "tokens_latent",
+        "koleo",
+        "ibot",
+        "ibot_mlp",
+    ],
 )
-def test_sgd_steps_on_a_fixed_batch_reduce_the_loss_with_the_lever_on(
+def test_optimiser_steps_on_a_fixed_batch_reduce_the_loss_with_the_lever_on(
     ssl: dict, forward: dict
 ) -> None:
+    """Adam as the trainer's AdamW (plain SGD overshoots on the mlp head's normalised
+    bottleneck), in training mode: the teacher EMA and the centres move as in a run."""
     model = _module(**ssl).train()
     views = _views(batch=8)
-    opt = torch.optim.SGD(list(model.student_parameters()), lr=0.01)
+    opt = torch.optim.Adam(list(model.student_parameters()), lr=1e-3)
     losses = []
     for _ in range(8):
         out = model(views, **forward)

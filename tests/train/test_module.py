@@ -123,6 +123,9 @@ def test_non_finite_losses_stop_with_the_component_and_step_named():
     bad = {**finite, "loss_cl": torch.tensor(float("inf"))}
     with pytest.raises(NonFiniteLossError, match="loss_cl is inf at step 3"):
         module._check_finite(bad, step=3)
+    for term in ("loss_ibot", "loss_koleo"):  # the optional terms are named too
+        with pytest.raises(NonFiniteLossError, match=f"{term} is nan at step 4"):
+            module._check_finite({**finite, term: torch.tensor(float("nan"))}, step=4)
 
 
 def test_checkpoint_metadata_round_trip_and_guards():

@@ -59,21 +59,26 @@ class SSLConfig:
         cl_softmax: the axis of the CL softmaxes. ``"features"`` (default, as the reference code):
             per CLS token a distribution over the D features. ``"tokens"``: the paper's literal
             eqs. 4-5, per feature a distribution over the K CLS tokens (docs/method.md §2.6).
-        cl_delay_frac: CL warm-up, part 1: the CL term has weight 0 for this fraction of the
-            run, so the student learns by MNM alone first (0 = off).
-        cl_warmup_frac: CL warm-up, part 2: then its weight rises linearly from 0 to 1 over
+        cl_delay_frac: CL warm-up, part 1: the distillation terms (CL and iBOT) have weight 0
+            for this fraction of the run, so the student learns by MNM alone first (0 = off).
+        cl_warmup_frac: CL warm-up, part 2: then their weight rises linearly from 0 to 1 over
             this fraction of the run (0 = no ramp). The weight comes from
             ``findna.ssl.schedules.step_schedule`` and is logged as ``cl_weight``.
         koleo_weight: weight of a KoLeo spread term (DINOv2) on the student's CLS hidden states,
             per CLS token across the batch (0 = off).
+        ibot_weight: weight of iBOT-style masked-token distillation: the teacher's token outputs
+            on the un-masked student sequence are soft targets for the student at the masked
+            positions, with a centre of their own (0 = off; an extra teacher forward when on).
+            The token features come from the same head as the CL term (``cl_head``).
         mnm_loss: ``"ce"`` (paper): softmax cross-entropy over the 5 classes at masked positions.
             ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
             scrambled (position, channel) entries (docs/method.md §2.5); kept only to reproduce it.
 
-    The levers from ``cl_softmax`` to ``koleo_weight`` (issue 9, docs/method.md §2.6) are off
+    The levers from ``cl_softmax`` to ``ibot_weight`` (issue 9, docs/method.md §2.6) are off
     by default, which is the paper's objective exactly; like ``alpha`` and ``cl_head`` they are
-    ignored by ``cm-mnm``. The total is ``loss_scale * (alpha * L_MNM + w * (1 - alpha) * L_CL +
-    koleo_weight * L_KoLeo)``, w the step's ``cl_weight`` (1 without a CL warm-up).
+    ignored by ``cm-mnm``. The total is ``loss_scale * (alpha * L_MNM + w * ((1 - alpha) * L_CL +
+    ibot_weight * L_iBOT) + koleo_weight * L_KoLeo)``, w the step's ``cl_weight`` (1 without a
+    CL warm-up).
     """
 
     variant: Variant = "findna"
@@ -97,6 +102,7 @@ class SSLConfig:
     cl_delay_frac: float = 0.0
     cl_warmup_frac: float = 0.0
     koleo_weight: float = 0.0
+    ibot_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.variant not in ("findna", "cm-mnm"):
@@ -188,12 +194,13 @@ class SSLConfig:
                 "exceeds 1: the CL term would never reach its full weight within the run"
             )
 
-        if self.koleo_weight < 0:
-            raise ValueError(f"koleo_weight={self.koleo_weight} must be >= 0 (0 = off)")
+        for name in ("koleo_weight", "ibot_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0 (0 = off)")
 
     @property
     def has_cl_warmup(self) -> bool:
-        """True when the CL term is delayed or ramped in (``cl_weight`` < 1 early)."""
+        """True when the distillation terms are delayed or ramped in (``cl_weight`` < 1 early)."""
         return self.cl_delay_frac > 0 or self.cl_warmup_frac > 0
 
     @property

@@ -38,6 +38,20 @@ def soft_cross_entropy(
     return -(teacher_probs * log_p).sum(dim=dim).mean()
 
 
+@torch.no_grad()
+def batch_mean(x: Tensor) -> Tensor:
+    """Mean of ``x`` over axis 0, taken over all ranks when distributed (no gradient).
+
+    Sum and count are reduced separately, so unequal per-rank batches still average right.
+    """
+    total = x.sum(dim=0)
+    count = torch.tensor(float(x.shape[0]), device=total.device)
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(total)
+        dist.all_reduce(count)
+    return total / count.clamp_min(1.0)
+
+
 def entropy(probs: Tensor, dim: int = -1) -> Tensor:
     """Mean over the other axes of the Shannon entropy (nats) of distributions on ``dim``."""
     return -torch.special.xlogy(probs, probs).sum(dim=dim).mean()
@@ -144,13 +158,7 @@ class CenteredDistillationLoss(nn.Module):
             q_teacher: (B, K, D) raw (un-centred) teacher outputs of this step.
         """
         self._check(q_teacher, "teacher output")
-        total = q_teacher.float().sum(dim=0)
-        count = torch.tensor(float(q_teacher.shape[0]), device=total.device)
-        if dist.is_available() and dist.is_initialized():
-            # Sum and count are reduced separately so unequal per-rank batches still average right.
-            dist.all_reduce(total)
-            dist.all_reduce(count)
-        batch_center = total / count.clamp_min(1.0)
+        batch_center = batch_mean(q_teacher.float())
         self.center.mul_(self.center_momentum).add_(batch_center, alpha=1 - self.center_momentum)
 
     @torch.no_grad()

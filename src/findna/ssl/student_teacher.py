@@ -21,9 +21,10 @@ import torch
 from torch import Tensor, nn
 
 from findna.model.config import ModelConfig
-from findna.model.network import FinDNANetwork
+from findna.model.network import FinDNANetwork, NetworkOutput
 from findna.ssl.config import SSLConfig
 from findna.ssl.distill import CenteredDistillationLoss
+from findna.ssl.ibot import MaskedTokenDistillationLoss, unmasked_student_view
 from findna.ssl.koleo import koleo_loss
 from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
 
@@ -69,9 +70,9 @@ class SSLOutput:
     """Losses and diagnostics of one step. All except ``loss`` are detached 0-dim tensors.
 
     Attributes:
-        loss: total ``loss_scale * (alpha * loss_mnm + w * (1 - alpha) * loss_cl +
-            koleo_weight * loss_koleo)`` (w the step's ``cl_weight``; cm-mnm: ``loss_scale *
-            loss_mnm``); the only differentiable field.
+        loss: total ``loss_scale * (alpha * loss_mnm + w * ((1 - alpha) * loss_cl +
+            ibot_weight * loss_ibot) + koleo_weight * loss_koleo)`` (w the step's
+            ``cl_weight``; cm-mnm: ``loss_scale * loss_mnm``); the only differentiable field.
         loss_mnm: masked nucleotide modelling loss.
         mnm_acc: arg-max accuracy at masked positions.
         loss_cl: self-distillation loss; None for cm-mnm.
@@ -80,10 +81,13 @@ class SSLOutput:
             (over the K tokens with ``ssl.cl_softmax=tokens``: at most log K).
             None for cm-mnm.
         center_norm: norm of the centre used for this step's loss; None for cm-mnm.
-        cl_weight: the step's weight of the CL term, reported only when the objective has a CL
+        cl_weight: the step's weight of the distillation terms, reported only with a CL
             warm-up (``ssl.cl_delay_frac`` / ``ssl.cl_warmup_frac``).
         loss_koleo: KoLeo spread term on the student's CLS hidden states (``ssl.koleo_weight``
             > 0, else None); lower = more spread.
+        loss_ibot: masked-token distillation loss (``ssl.ibot_weight`` > 0, else None).
+        ibot_entropy: mean entropy (nats) of its teacher targets at the masked positions, the
+            same collapse diagnostic as ``teacher_entropy`` (0 sharp, log D uniform).
     """
 
     loss: Tensor
@@ -94,6 +98,8 @@ class SSLOutput:
     center_norm: Tensor | None = None
     cl_weight: Tensor | None = None
     loss_koleo: Tensor | None = None
+    loss_ibot: Tensor | None = None
+    ibot_entropy: Tensor | None = None
 
     def metrics(self) -> dict[str, Tensor]:
         """The applicable fields as name -> detached tensor, for logging."""
@@ -106,6 +112,8 @@ class SSLOutput:
             "center_norm",
             "cl_weight",
             "loss_koleo",
+            "loss_ibot",
+            "ibot_entropy",
         )
         values = {name: getattr(self, name) for name in names}
         return {k: v.detach() for k, v in values.items() if v is not None}
@@ -140,6 +148,7 @@ class SelfDistillation(nn.Module):
         teacher: its EMA copy (None for cm-mnm); the network used downstream.
         student_head / teacher_head: ``ProjectionHead`` pair for ``cl_head="mlp"``, else None.
         distill: the ``CenteredDistillationLoss`` holding the centre (None for cm-mnm).
+        ibot: the ``MaskedTokenDistillationLoss`` with its own centre (``ssl.ibot_weight`` > 0).
     """
 
     def __init__(self, model_cfg: ModelConfig, ssl_cfg: SSLConfig) -> None:
@@ -153,6 +162,7 @@ class SelfDistillation(nn.Module):
         self.teacher: nn.Module | None = None
         self.teacher_head: nn.Module | None = None
         self.distill: CenteredDistillationLoss | None = None
+        self.ibot: MaskedTokenDistillationLoss | None = None
         if ssl_cfg.uses_teacher:
             self.teacher = _frozen_copy(self.student)
             if self.student_head is not None:
@@ -165,6 +175,13 @@ class SelfDistillation(nn.Module):
                 center_momentum=ssl_cfg.center_momentum,
                 softmax=ssl_cfg.cl_softmax,
             )
+            if ssl_cfg.ibot_weight > 0:
+                self.ibot = MaskedTokenDistillationLoss(
+                    dim=self.cl_dim,
+                    student_temp=ssl_cfg.student_temp,
+                    teacher_temp=ssl_cfg.teacher_temp,
+                    center_momentum=ssl_cfg.center_momentum,
+                )
 
     @property
     def cl_dim(self) -> int:
@@ -202,14 +219,16 @@ class SelfDistillation(nn.Module):
         if self.teacher_head is not None and self.student_head is not None:
             ema_update_(self.teacher_head, self.student_head, momentum)
 
-    def _cls_features(
-        self, out_hidden: Tensor, out_logits: Tensor, seq_len: int, head: nn.Module | None
+    def _features(
+        self, out: NetworkOutput, seq_len: int, head: nn.Module | None, cls: bool = True
     ) -> Tensor:
-        """(B, K, D) CL features of the CLS tokens (positions ``seq_len:``)."""
+        """CL features of the CLS tokens (positions ``seq_len:``), (B, K, D); with ``cls=False``
+        those of the sequence tokens (positions ``:seq_len``), (B, L, D), for iBOT."""
+        part = slice(seq_len, None) if cls else slice(None, seq_len)
         if self.ssl_cfg.cl_head == "shared":
-            return out_logits[:, seq_len:]
-        cls_hidden = out_hidden[:, seq_len:]
-        return cls_hidden if head is None else head(cls_hidden)
+            return out.logits[:, part]
+        hidden = out.hidden[:, part]
+        return hidden if head is None else head(hidden)
 
     def _check_views(self, views: ViewBatch) -> int:
         b, seq_len = views.targets.shape
@@ -268,10 +287,12 @@ class SelfDistillation(nn.Module):
                 loss=cfg.loss_scale * loss_mnm, loss_mnm=loss_mnm.detach(), mnm_acc=acc
             )
 
-        p = self._cls_features(s_out.hidden, s_out.logits, seq_len, self.student_head)
+        p = self._features(s_out, seq_len, self.student_head)
         with torch.no_grad():
             t_out = self.teacher(views.teacher)
-            q = self._cls_features(t_out.hidden, t_out.logits, seq_len, self.teacher_head)
+            q = self._features(t_out, seq_len, self.teacher_head)
+            # Only for iBOT: the teacher on the student's sequence before masking.
+            t_full = self.teacher(unmasked_student_view(views)) if self.ibot is not None else None
             center_norm = self.distill.center_norm()
             # For the entropy diagnostic (cheap: B x K x D).
             q_hat = self.distill.teacher_probs(q, teacher_temp)
@@ -279,6 +300,15 @@ class SelfDistillation(nn.Module):
         if self.training:
             self.distill.update_center(q)
         total = cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * cl_weight * loss_cl
+        loss_ibot = ibot_entropy = None
+        if self.ibot is not None and t_full is not None:
+            p_tok = self._features(s_out, seq_len, self.student_head, cls=False)
+            with torch.no_grad():
+                q_tok = self._features(t_full, seq_len, self.teacher_head, cls=False)
+            loss_ibot, ibot_entropy = self.ibot(p_tok, q_tok, views.mask, teacher_temp)
+            if self.training:
+                self.ibot.update_center(q_tok)
+            total = total + cl_weight * cfg.ibot_weight * loss_ibot
         loss_koleo = None
         if cfg.koleo_weight > 0:
             # Per CLS token k, the spread of the batch's B student CLS hidden states (K, B, d).
@@ -293,4 +323,6 @@ class SelfDistillation(nn.Module):
             center_norm=center_norm,
             cl_weight=loss_mnm.new_tensor(cl_weight) if cfg.has_cl_warmup else None,
             loss_koleo=None if loss_koleo is None else loss_koleo.detach(),
+            loss_ibot=None if loss_ibot is None else loss_ibot.detach(),
+            ibot_entropy=ibot_entropy,
         )

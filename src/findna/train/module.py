@@ -104,7 +104,8 @@ class PretrainModule(L.LightningModule):
 
     # ------------------------------------------------------------------------------ steps
     def _check_finite(self, metrics: dict[str, torch.Tensor], step: int) -> None:
-        names = [n for n in ("loss_mnm", "loss_cl", "loss") if metrics.get(n) is not None]
+        terms = ("loss_mnm", "loss_cl", "loss_ibot", "loss_koleo", "loss")
+        names = [n for n in terms if metrics.get(n) is not None]
         finite = torch.stack([torch.isfinite(metrics[n]) for n in names]).to(torch.float32)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             # Every rank must stop together, or the others hang in the next collective.
