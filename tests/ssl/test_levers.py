@@ -14,6 +14,7 @@ import torch
 from findna.config import config_from_dict
 from findna.model.config import ModelConfig
 from findna.ssl.config import SSLConfig
+from findna.ssl.distill import CenteredDistillationLoss
 from findna.ssl.ibot import MaskedTokenDistillationLoss, unmasked_student_view
 from findna.ssl.koleo import koleo_loss
 from findna.ssl.student_teacher import SelfDistillation
@@ -72,6 +73,9 @@ def test_levers_are_off_by_default_and_load_from_yaml_keys() -> None:
     on = config_from_dict(SSLConfig, {"cl_warmup_frac": 0.2, "teacher_temp_warmup_frac": 0.1,
                                       "teacher_temp_warmup_start": 0.02})  # fmt: skip
     assert on.has_cl_warmup and on.teacher_temp_warmup_frac == 0.1
+    assert not cfg.symmetric and config_from_dict(SSLConfig, {"symmetric": True}).symmetric
+    with pytest.raises(ValueError, match="symmetric: expected true or false"):
+        config_from_dict(SSLConfig, {"symmetric": "yes"})
 
 
 # --- CL warm-up --------------------------------------------------------------------------------
@@ -179,6 +183,68 @@ def test_ibot_centre_updates_in_training_only() -> None:
     torch.testing.assert_close(model.ibot.center, (1 - 0.996) * q.mean(dim=(0, 1)))
 
 
+# --- symmetric loss ---------------------------------------------------------------------------
+
+
+def test_symmetric_cl_is_the_mean_of_both_directions() -> None:
+    views = _views()
+    base = _module().eval()(views)
+    model = _module(symmetric=True).eval()
+    counts = {"student": [0], "teacher": [0]}
+    for name, c in counts.items():
+        getattr(model, name).register_forward_hook(lambda *a, c=c: c.__setitem__(0, c[0] + 1))
+    out = model(views)
+    assert counts == {"student": [2], "teacher": [2]}
+    with torch.no_grad():
+        s_v = model.student(views.teacher).logits[:, SEQ_LEN:]
+        t_u = model.teacher(unmasked_student_view(views)).logits[:, SEQ_LEN:]
+    fresh = CenteredDistillationLoss(n_cls=10, dim=5)
+    back = fresh(s_v, t_u)
+    torch.testing.assert_close(out.loss_cl, (base.loss_cl + back) / 2)
+    assert torch.equal(out.loss_mnm, base.loss_mnm)
+    torch.testing.assert_close(out.loss, 0.5 * out.loss_mnm + 0.5 * out.loss_cl)
+    h_back = fresh.target_entropy(fresh.teacher_probs(t_u))
+    torch.testing.assert_close(out.teacher_entropy, (base.teacher_entropy + h_back) / 2)
+
+
+def test_symmetric_centre_uses_both_teacher_outputs_and_shares_the_ibot_forward() -> None:
+    views = _views()
+    model = _module(symmetric=True, ibot_weight=0.5, koleo_weight=0.1).train()
+    calls = _count_teacher_calls(model)
+    out = model(views)
+    assert calls == [2]  # one teacher forward on u before masking serves both
+    assert {"loss_ibot", "loss_koleo", "loss_cl"} <= set(out.metrics())
+    with torch.no_grad():
+        q_v = model.teacher(views.teacher).logits[:, SEQ_LEN:]
+        q_u = model.teacher(unmasked_student_view(views)).logits[:, SEQ_LEN:]
+    expected = (1 - 0.996) * torch.cat([q_v, q_u]).mean(dim=0)
+    torch.testing.assert_close(model.distill.center, expected)
+
+
+# --- all levers together, under bf16 autocast --------------------------------------------------
+
+_ALL = {
+    "symmetric": True,
+    "ibot_weight": 0.5,
+    "koleo_weight": 0.1,
+    "cl_warmup_frac": 0.2,
+    "cl_softmax": "tokens",
+}
+
+
+def test_every_term_is_float32_and_finite_under_bf16_autocast() -> None:
+    views = _views()
+    model = _module(**_ALL).eval()
+    full = model(views, cl_weight=0.5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half = model(views, cl_weight=0.5)
+    for name, value in half.metrics().items():
+        assert value.dtype == torch.float32 and torch.isfinite(value), name
+    assert half.loss.dtype == torch.float32
+    for name in ("loss_mnm", "loss_koleo"):  # not sharpened by tau_t: close to float32
+        assert getattr(half, name).item() == pytest.approx(getattr(full, name).item(), rel=0.05)
+
+
 # --- a few SGD steps with each lever on --------------------------------------------------------
 
 
@@ -193,6 +259,12 @@ def test_ibot_centre_updates_in_training_only() -> None:
         ({"koleo_weight": 0.1}, {}),
         ({"ibot_weight": 0.5}, {}),
         ({"ibot_weight": 0.5, **_MLP}, {}),
+        ({"symmetric": True}, {}),
+        ({"symmetric": True, **_MLP}, {}),
+        (
+            {"symmetric": True, "ibot_weight": 0.5, "koleo_weight": 0.1, "cl_warmup_frac": 0.2},
+            {"cl_weight": 0.5},
+        ),
     ],
     ids=[
         "cl_warmup",
@@ -203,6 +275,9 @@ def test_ibot_centre_updates_in_training_only() -> None:
         "koleo",
         "ibot",
         "ibot_mlp",
+        "symmetric",
+        "symmetric_mlp",
+        "all",
     ],
 )
 def test_optimiser_steps_on_a_fixed_batch_reduce_the_loss_with_the_lever_on(

@@ -70,12 +70,16 @@ class SSLConfig:
             on the un-masked student sequence are soft targets for the student at the masked
             positions, with a centre of their own (0 = off; an extra teacher forward when on).
             The token features come from the same head as the CL term (``cl_head``).
+        symmetric: DINO's symmetric loss: the student also sees v (for the CL term only) and is
+            matched with the teacher on u before masking; the CL loss is the mean of the two
+            directions (False = the paper's one direction; when on, one more forward of each
+            network per step).
         mnm_loss: ``"ce"`` (paper): softmax cross-entropy over the 5 classes at masked positions.
             ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
             scrambled (position, channel) entries (docs/method.md §2.5); kept only to reproduce it.
 
-    The levers from ``cl_softmax`` to ``ibot_weight`` (issue 9, docs/method.md §2.6) are off
-    by default, which is the paper's objective exactly; like ``alpha`` and ``cl_head`` they are
+    The levers from ``cl_softmax`` to ``symmetric`` (issue 9, docs/method.md §2.6) are off by
+    default, which is the paper's objective exactly; like ``alpha`` and ``cl_head`` they are
     ignored by ``cm-mnm``. The total is ``loss_scale * (alpha * L_MNM + w * ((1 - alpha) * L_CL +
     ibot_weight * L_iBOT) + koleo_weight * L_KoLeo)``, w the step's ``cl_weight`` (1 without a
     CL warm-up).
@@ -103,6 +107,7 @@ class SSLConfig:
     cl_warmup_frac: float = 0.0
     koleo_weight: float = 0.0
     ibot_weight: float = 0.0
+    symmetric: bool = False
 
     def __post_init__(self) -> None:
         if self.variant not in ("findna", "cm-mnm"):

@@ -119,6 +119,11 @@ class SSLOutput:
         return {k: v.detach() for k, v in values.items() if v is not None}
 
 
+def _mean(values: list[Tensor]) -> Tensor:
+    """The one value itself, else the mean (so a single term stays bit-identical)."""
+    return values[0] if len(values) == 1 else torch.stack(values).mean()
+
+
 def _projection_head(model_cfg: ModelConfig, ssl_cfg: SSLConfig) -> nn.Module:
     from findna.model.heads import ProjectionHead
 
@@ -262,13 +267,19 @@ class SelfDistillation(nn.Module):
                 cm-mnm), ``targets`` (B, L) classes, ``mask`` (B, L) masked positions.
             teacher_temp: this step's tau_t (from ``findna.ssl.schedules.step_schedule``); None
                 uses ``ssl_cfg.teacher_temp``.
-            cl_weight: this step's weight w of the CL term, in [0, 1] (from ``step_schedule``;
-                1 without a CL warm-up). The total is ``alpha * L_MNM + w * (1 - alpha) * L_CL``
-                plus the optional terms (``SSLConfig``), times ``loss_scale``.
+            cl_weight: this step's weight w of the distillation terms, in [0, 1] (from
+                ``step_schedule``; 1 without a CL warm-up). The total is ``alpha * L_MNM +
+                w * (1 - alpha) * L_CL`` plus the optional terms (``SSLConfig``), times
+                ``loss_scale``.
 
         Returns:
             ``SSLOutput``. In training mode the centre is updated with this batch's teacher CLS
             outputs *after* the loss was computed with the previous centre.
+
+        With ``ssl.symmetric`` the student also runs on v and is matched with the teacher on u
+        before masking (the teacher never sees the mask, as in iBOT); ``loss_cl``,
+        ``teacher_entropy`` and KoLeo are the means over the two directions, and the centre is
+        updated with the teacher outputs of both.
         """
         cfg = self.ssl_cfg
         if not 0.0 <= cl_weight <= 1.0:
@@ -287,18 +298,28 @@ class SelfDistillation(nn.Module):
                 loss=cfg.loss_scale * loss_mnm, loss_mnm=loss_mnm.detach(), mnm_acc=acc
             )
 
-        p = self._features(s_out, seq_len, self.student_head)
         with torch.no_grad():
             t_out = self.teacher(views.teacher)
-            q = self._features(t_out, seq_len, self.teacher_head)
-            # Only for iBOT: the teacher on the student's sequence before masking.
-            t_full = self.teacher(unmasked_student_view(views)) if self.ibot is not None else None
+            # For iBOT and the symmetric loss: the teacher on u before masking.
+            t_full = None
+            if self.ibot is not None or cfg.symmetric:
+                t_full = self.teacher(unmasked_student_view(views))
             center_norm = self.distill.center_norm()
+        # The CL pairs (student CLS, teacher CLS): u -> v, and v -> u when symmetric.
+        pairs = [(s_out, t_out)]
+        if cfg.symmetric and t_full is not None:
+            pairs.append((self.student(views.teacher), t_full))
+        p = [self._features(s, seq_len, self.student_head) for s, _ in pairs]
+        with torch.no_grad():
+            q = [self._features(t, seq_len, self.teacher_head) for _, t in pairs]
             # For the entropy diagnostic (cheap: B x K x D).
-            q_hat = self.distill.teacher_probs(q, teacher_temp)
-        loss_cl = self.distill(p, q, teacher_temp)  # with the centre before this step's update
+            h = [
+                self.distill.target_entropy(self.distill.teacher_probs(x, teacher_temp)) for x in q
+            ]
+        # With the centre before this step's update; the mean of the directions.
+        loss_cl = _mean([self.distill(pi, qi, teacher_temp) for pi, qi in zip(p, q, strict=True)])
         if self.training:
-            self.distill.update_center(q)
+            self.distill.update_center(q[0] if len(q) == 1 else torch.cat(q))
         total = cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * cl_weight * loss_cl
         loss_ibot = ibot_entropy = None
         if self.ibot is not None and t_full is not None:
@@ -311,15 +332,18 @@ class SelfDistillation(nn.Module):
             total = total + cl_weight * cfg.ibot_weight * loss_ibot
         loss_koleo = None
         if cfg.koleo_weight > 0:
-            # Per CLS token k, the spread of the batch's B student CLS hidden states (K, B, d).
-            loss_koleo = koleo_loss(s_out.hidden[:, seq_len:].transpose(0, 1))
+            # Per CLS token k, the spread of the batch's B student CLS hidden states (K, B, d),
+            # averaged over the student's views.
+            loss_koleo = _mean(
+                [koleo_loss(s.hidden[:, seq_len:].transpose(0, 1)) for s, _ in pairs]
+            )
             total = total + cfg.koleo_weight * loss_koleo
         return SSLOutput(
             loss=cfg.loss_scale * total,
             loss_mnm=loss_mnm.detach(),
             mnm_acc=acc,
             loss_cl=loss_cl.detach(),
-            teacher_entropy=self.distill.target_entropy(q_hat),
+            teacher_entropy=_mean(h),
             center_norm=center_norm,
             cl_weight=loss_mnm.new_tensor(cl_weight) if cfg.has_cl_warmup else None,
             loss_koleo=None if loss_koleo is None else loss_koleo.detach(),
