@@ -240,6 +240,15 @@ def run_benchmark(
     return write_report(cfg, specs, models, model_ids, results_log, keys, root)
 
 
+def _data_root_or_none() -> Path | None:
+    """The data root, or None when there is none (tasks made only of absolute paths need none;
+    their files are then named by full path in the provenance)."""
+    try:
+        return data_root()
+    except FileNotFoundError:
+        return None
+
+
 def write_report(
     cfg: BenchmarkConfig,
     specs: Sequence[TaskSpec],
@@ -251,7 +260,7 @@ def write_report(
 ) -> BenchmarkReport:
     """Write ``results.json``, ``results.md`` and ``comparison.png`` of the requested keys."""
     out = Path(cfg.out_dir)
-    root_path = Path(root) if root is not None else data_root()
+    root_path = Path(root) if root is not None else _data_root_or_none()
     files = {s.name: [p for p in data_files(s, root_path) if p.is_file()] for s in specs}
     plain = config_to_dict(cfg)
     plain["resolved_models"] = [
