@@ -16,19 +16,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
 else
   SIZES=""; MODEL="--configs paper --batch 64 --steps 5"
 fi
-mkdir -p "$OUT"
-export PYTHONPATH="${PYTHONPATH:-src}" PYTHONUNBUFFERED=1
-PY="${PYTHON:-python3}"
-exec > >(tee -a "$OUT/log.txt") 2>&1
-
-stage() {  # stage NAME SECONDS CMD...
-  local name=$1 limit=$2
-  shift 2
-  echo "=== $(date -u +%H:%M:%S) stage $name (timeout ${limit}s): $*"
-  local t0=$SECONDS
-  timeout --kill-after=10 "$limit" "$@"
-  echo "=== stage $name: exit $? after $((SECONDS - t0)) s"
-}
+source "$(dirname "$0")/stages.sh"
 
 stage env 20 bash -c "date -u; nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv; \
   $PY -c 'import torch, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda, torch.cuda.is_available() and torch.cuda.get_device_name(0))'; \

@@ -9,19 +9,7 @@
 #             (data loading, views, both networks, optimiser, EMA, logging), summary + metrics
 set -u
 OUT="${OUT:-gpu_out}"
-mkdir -p "$OUT"
-export PYTHONPATH="${PYTHONPATH:-src}" PYTHONUNBUFFERED=1
-PY="${PYTHON:-python3}"
-exec > >(tee -a "$OUT/log.txt") 2>&1
-
-stage() {  # stage NAME SECONDS CMD...
-  local name=$1 limit=$2
-  shift 2
-  echo "=== $(date -u +%H:%M:%S) stage $name (timeout ${limit}s): $*"
-  local t0=$SECONDS
-  timeout --kill-after=10 "$limit" "$@"
-  echo "=== stage $name: exit $? after $((SECONDS - t0)) s"
-}
+source "$(dirname "$0")/stages.sh"
 
 stage env 20 bash -c "date -u; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; \
   $PY -c 'import torch, sys; print(sys.version.split()[0], torch.__version__, torch.version.cuda)'"
