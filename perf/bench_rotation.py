@@ -9,14 +9,13 @@ CPU: the shapes of the tiny, paper (batch 2) and small presets, with torch's def
 """
 
 import argparse
-import statistics
-import time
 
 import torch
 
+from findna.devices import resolve_device
 from findna.model.chordmixer import _flat_roll_index, rotate_fixed, rotation_impl, track_bounds
 from findna.model.chordmixer import track_shifts as _shifts
-from findna.perf.device import resolve_device, synchronize
+from findna.perf.device import median_seconds
 
 
 def slice_roll(y, t):
@@ -34,16 +33,7 @@ def slice_roll(y, t):
 
 def bench(f, device, n=50):
     """Median milliseconds of ``n`` synchronised calls after three warm-up calls."""
-    for _ in range(3):
-        f()
-    ts = []
-    for _ in range(n):
-        synchronize(device)
-        t0 = time.perf_counter()
-        f()
-        synchronize(device)
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts) * 1e3
+    return median_seconds(f, device, repeats=n, warmup=3)[0] * 1e3
 
 
 def fwd_bwd(y, grad, t, impl):

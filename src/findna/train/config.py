@@ -173,6 +173,11 @@ class RunConfig:
             raise ValueError(f"run.devices must be an integer or 'auto', got {self.devices!r}")
 
 
+RUN_SECTIONS = ("data", "model", "views", "ssl", "optim")
+"""The sections that make two runs the same run (resume and reuse refuse any difference in them;
+``run`` only says where and how it executes)."""
+
+
 @dataclass
 class PretrainConfig:
     """A whole pretraining run; cross-section checks happen here."""

@@ -30,7 +30,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from findna.config import config_to_dict, dump_config, load_config
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
-from findna.train.config import PretrainConfig
+from findna.train.config import RUN_SECTIONS, PretrainConfig
 from findna.train.datamodule import PretrainData, resolve_genome
 from findna.train.module import PretrainModule
 
@@ -187,9 +187,6 @@ def run_pretrain(
     return PretrainResult(out, final, model_dir, metrics)
 
 
-_SAME_RUN = ("data", "model", "views", "ssl", "optim")
-
-
 def ensure_pretrained(cfg: PretrainConfig) -> float:
     """Run, resume or reuse the run in ``cfg.run.out_dir``; return the seconds spent now.
 
@@ -205,7 +202,7 @@ def ensure_pretrained(cfg: PretrainConfig) -> float:
     if (out / "summary.json").is_file():
         saved = config_to_dict(load_run_config(out))
         current = config_to_dict(cfg)
-        differ = [k for k in _SAME_RUN if saved[k] != current[k]]
+        differ = [k for k in RUN_SECTIONS if saved[k] != current[k]]
         if saved["run"]["seed"] != current["run"]["seed"]:
             differ.append("run.seed")
         if differ:

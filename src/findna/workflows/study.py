@@ -40,6 +40,7 @@ from findna.eval.probe import ProbeConfig
 from findna.eval.report import BenchmarkReport
 from findna.eval.suites import resolve_tasks
 from findna.figures import new_figure, save_figure
+from findna.model.loading import SCRATCH
 from findna.train.config import PretrainConfig
 from findna.train.curves import plot_run
 from findna.train.pretrain import ensure_pretrained
@@ -48,8 +49,6 @@ log = logging.getLogger(__name__)
 
 VALIDATION_SUITE = ",".join(resolve_tasks("emp") + resolve_tasks("gb"))
 """The 7 shared EMP marks and the 2 GenomicBenchmarks tasks (``findna data list``)."""
-
-SCRATCH = "scratch"
 
 
 @dataclass
