@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -176,6 +176,21 @@ class RunConfig:
 RUN_SECTIONS = ("data", "model", "views", "ssl", "optim")
 """The sections that make two runs the same run (resume and reuse refuse any difference in them;
 ``run`` only says where and how it executes)."""
+
+_HOW_NOT_WHAT = {"data": ("prepared_dir", "num_workers")}
+"""Keys inside RUN_SECTIONS that say where or how, not what: the prepared genome is the same
+encoding wherever it is cached, and the windows are the same for any number of loader workers."""
+
+
+def run_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a resolved config (``config_to_dict``) that make two runs the same run."""
+    identity = {k: dict(config[k]) if isinstance(config.get(k), dict) else config.get(k)
+                for k in RUN_SECTIONS}  # fmt: skip
+    for section, keys in _HOW_NOT_WHAT.items():
+        if isinstance(identity[section], dict):
+            for key in keys:
+                identity[section].pop(key, None)
+    return identity
 
 
 @dataclass

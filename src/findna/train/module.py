@@ -19,7 +19,7 @@ from findna.config import config_to_dict
 from findna.ssl.schedules import StepSchedule, step_schedule
 from findna.ssl.student_teacher import SelfDistillation
 from findna.ssl.views import ViewBatch, seeded_views, view_kl
-from findna.train.config import RUN_SECTIONS, PretrainConfig
+from findna.train.config import RUN_SECTIONS, PretrainConfig, run_identity
 from findna.train.sampling import chunk_ids, mix_seed
 
 CHECKPOINT_FORMAT = 1
@@ -201,8 +201,8 @@ class PretrainModule(L.LightningModule):
             )
         # A key the checkpoint lacks was added later, with a default that keeps the old behaviour
         # (e.g. the ssl levers of issue 9): read it as that default.
-        saved = _with_defaults(meta["config"], config_to_dict(PretrainConfig()))
-        current = config_to_dict(self.cfg)
+        saved = run_identity(_with_defaults(meta["config"], config_to_dict(PretrainConfig())))
+        current = run_identity(config_to_dict(self.cfg))
         for section in RUN_SECTIONS:
             if saved.get(section) != current.get(section):
                 raise ValueError(

@@ -30,7 +30,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from findna.config import config_to_dict, dump_config, load_config
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
-from findna.train.config import RUN_SECTIONS, PretrainConfig
+from findna.train.config import RUN_SECTIONS, PretrainConfig, run_identity
 from findna.train.datamodule import PretrainData, resolve_genome
 from findna.train.module import PretrainModule
 
@@ -200,10 +200,10 @@ def ensure_pretrained(cfg: PretrainConfig) -> float:
     """
     out = cfg.out_dir
     if (out / "summary.json").is_file():
-        saved = config_to_dict(load_run_config(out))
-        current = config_to_dict(cfg)
+        saved_cfg = load_run_config(out)
+        saved, current = run_identity(config_to_dict(saved_cfg)), run_identity(config_to_dict(cfg))
         differ = [k for k in RUN_SECTIONS if saved[k] != current[k]]
-        if saved["run"]["seed"] != current["run"]["seed"]:
+        if saved_cfg.run.seed != cfg.run.seed:
             differ.append("run.seed")
         if differ:
             raise ValueError(
