@@ -15,6 +15,7 @@ LAYERS = {
     "config": 0,
     "provenance": 0,
     "figures": 0,
+    "outputs": 0,
     "devices": 0,
     "data": 1,
     "model": 2,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -100,11 +101,13 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, str):
             # YAML 1.1 reads "3e-4" (no dot) as a string; accept any Python float literal.
             try:
-                return float(value)
+                value = float(value)
             except ValueError:
                 raise ValueError(f"{where}: expected a number, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: expected a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -318,14 +321,30 @@ def load_config(
 ) -> T:
     """Defaults of ``cls``, then the YAML preset at ``path``, then ``key=value`` overrides, then
     ``flags`` (a nested mapping of command-line flag values; None means "not given")."""
-    data: dict[str, Any] = {}
-    where = cls.__name__
-    if path is not None:
-        data = read_preset(path)
-        where = str(path)
-    data = _merge(data, parse_overrides(overrides))
-    data = _merge(data, _given(flags or {}))
-    return config_from_dict(cls, data, where)
+    base: dict[str, Any] = read_preset(path) if path is not None else {}
+    layers = [(f"--set {item}", parse_overrides([item])) for item in overrides]
+    given = _given(flags or {})
+    if given:
+        layers.append(("the command-line flags", given))
+    data = base
+    for _, layer in layers:
+        data = _merge(data, layer)
+    try:
+        return config_from_dict(cls, data, str(path) if path is not None else cls.__name__)
+    except ValueError:
+        if not layers:
+            raise
+    # Blame what broke it: the preset alone, else the first override or flag that makes it fail.
+    config_from_dict(cls, base, str(path) if path is not None else cls.__name__)
+    data = base
+    for name, layer in layers:
+        data = _merge(data, layer)
+        try:
+            config_from_dict(cls, data, cls.__name__)
+        except ValueError as err:
+            on = f" (on top of {path})" if path is not None else ""
+            raise ValueError(f"{name}{on}: {err}") from None
+    raise AssertionError("unreachable: the full config failed but every layer passed")
 
 
 def dump_config(cfg: Any, path: str | Path) -> None:

@@ -2,14 +2,16 @@ import gzip
 import hashlib
 import json
 import pickle
+import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from findna import outputs as outputs_mod
 from findna.cli import main
 from findna.data import fasta as fasta_mod
-from findna.data import genome as genome_mod
 from findna.data.alphabet import decode
 from findna.data.fasta import n_runs
 from findna.data.genome import genome_summary, load_genome, prepare_genome
@@ -88,8 +90,15 @@ def test_foreign_directory_refused_and_empty_directory_used(tmp_path, inputs):
     foreign = tmp_path / "f"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="is not a prepared genome"):
-        prepare_genome(inputs, foreign)
+    for force in (False, True):  # --force never deletes what findna did not write
+        with pytest.raises(ValueError, match="does not hold a prepared genome.*even with --force"):
+            prepare_genome(inputs, foreign, force=force)
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    a_file = tmp_path / "table.csv"
+    a_file.write_text("keep")
+    with pytest.raises(ValueError, match="is a file; give a folder"):
+        prepare_genome(inputs, a_file, force=True)
+    assert a_file.read_text() == "keep"
     empty = tmp_path / "e"
     empty.mkdir()
     assert prepare_genome(inputs, empty).genome.names == ("a", "b", "c")
@@ -104,20 +113,28 @@ def test_failure_leaves_nothing_and_leftover_tmp_is_not_output(tmp_path, inputs)
     assert not out.exists()
     assert not list(tmp_path.glob("g.tmp-*"))
     # A crashed run's leftover: a tmp dir with data but no index.json.
-    leftover = tmp_path / "g.tmp-99999"
+    dead = _dead_pid()
+    leftover = tmp_path / f"g.tmp-{dead}"
     leftover.mkdir()
     (leftover / "codes.u8").write_bytes(b"\x00" * 4)
     with pytest.raises(FileNotFoundError, match="no index.json"):
         load_genome(leftover)
     assert prepare_genome(inputs, out).genome.names == ("a", "b", "c")
+    assert not leftover.exists()  # the killed run's leftover is cleaned up by the next write
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
 
 
 def test_index_is_written_last(tmp_path, inputs, monkeypatch):
-    def crash(tmp, out):
-        assert (tmp / "index.json").is_file() and not out.exists()
+    def crash(tmp, out):  # the rename into place, killed
+        assert (Path(tmp) / "index.json").is_file() and not Path(out).exists()
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(genome_mod, "_swap_into_place", crash)
+    monkeypatch.setattr(outputs_mod.os, "replace", crash)
     with pytest.raises(KeyboardInterrupt):
         prepare_genome(inputs, tmp_path / "g")
     assert not (tmp_path / "g").exists() and not list(tmp_path.glob("g.tmp-*"))

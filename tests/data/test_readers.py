@@ -7,6 +7,7 @@ import pytest
 from findna.data import layouts as lay
 from findna.data import readers as rd
 from findna.data.alphabet import reverse_complement
+from findna.data.kmers import decode_kmers, detect_kmers
 
 
 def write(path, text):
@@ -70,8 +71,8 @@ def test_error_rows_count_data_rows_after_task_filter(tmp_path):
 
 
 def test_decode_kmers_hand_computed():
-    assert rd.decode_kmers("ACGTAC CGTACG GTACGT") == "ACGTACGT"
-    assert rd.decode_kmers("ACG") == "ACG"
+    assert decode_kmers("ACGTAC CGTACG GTACGT") == "ACGTACGT"
+    assert decode_kmers("ACG") == "ACG"
 
 
 def test_kmer_file_is_detected_and_decoded(tmp_path):
@@ -114,10 +115,10 @@ def test_interior_space_in_plain_file_names_the_row(tmp_path):
 
 def test_detect_kmers_needs_two_tokens_in_every_non_empty_row():
     where = "row {}".format
-    assert rd.detect_kmers(["ACG CGT", "", "TTA TAC"], where) is True
-    assert rd.detect_kmers(["ACGT", "AC"], where) is False
+    assert detect_kmers(["ACG CGT", "", "TTA TAC"], where) is True
+    assert detect_kmers(["ACGT", "AC"], where) is False
     with pytest.raises(ValueError, match=r"row 1: sequence contains a space.*row 0 holds a single"):
-        rd.detect_kmers(["ACG", "ACG CGT"], where)
+        detect_kmers(["ACG", "ACG CGT"], where)
 
 
 # ---- bad input ----------------------------------------------------------------------------------

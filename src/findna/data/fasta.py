@@ -22,10 +22,12 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from findna.data.alphabet import N, OnInvalid, encode, softmask
+from findna.outputs import require_file
 
 _CHUNK = 16 << 20  # bytes of decompressed text read at a time
 _LINE_BREAKS = b"\r\n\t "  # whitespace dropped from sequence lines
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
 _ENCODE_PIECE = 1 << 20  # bases encoded per lookup-table call
 
 
@@ -87,10 +89,17 @@ def _chunks(path: Path) -> Iterator[bytes]:
 
 def _lines(path: Path) -> Iterator[tuple[bytes, int]]:
     """Blocks of whole lines (each ending in a newline, except maybe the last) and the 1-based
-    line number of the first line of each block."""
+    line number of the first line of each block. A UTF-8 byte-order mark is dropped, and a file
+    whose lines end in a lone CR is read with those as line ends."""
     pending: list[bytes] = []  # a partial line, kept as pieces so long lines copy once
     line_no = 1
-    for chunk in _chunks(path):
+    cr_only = False  # old Mac line endings: a lone CR ends each line
+    for n, chunk in enumerate(_chunks(path)):
+        if n == 0:
+            chunk = chunk.removeprefix(_UTF8_BOM)  # written by some Windows editors
+            cr_only = b"\r" in chunk and b"\n" not in chunk
+        if cr_only:
+            chunk = chunk.replace(b"\r", b"\n")
         cut = chunk.rfind(b"\n") + 1
         if not cut:
             pending.append(chunk)
@@ -259,11 +268,10 @@ def read_fasta(path: str | Path, on_invalid: OnInvalid = "error") -> Iterator[Fa
 
     Raises:
         FileNotFoundError: when ``path`` does not exist.
-        ValueError: naming the file and line or record, for any malformed input.
+        ValueError: naming the file and line or record, for any malformed input, or ``path`` is
+            a folder.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"FASTA file {path} does not exist")
+    path = require_file(path, "FASTA file")
     builder = _RecordBuilder(path, on_invalid)
     any_record = False
     for block, line_no in _lines(path):

@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ import numpy as np
 
 from findna.data.alphabet import OnInvalid
 from findna.data.fasta import read_fasta, record_stats
+from findna.outputs import atomic_output, check_output_dir, require_file
 
 log = logging.getLogger(__name__)
 
@@ -238,44 +237,36 @@ def prepare_genome(
         raise ValueError("prepare genome needs at least one FASTA file")
     paths = [Path(p) for p in fasta]
     for p in paths:
-        if not p.is_file():
-            raise FileNotFoundError(f"FASTA file {p} does not exist")
+        require_file(p, "FASTA file")
     out = Path(out)
     sources = [file_checksums(p) for p in paths]
-    if out.exists() and not (out.is_dir() and not any(out.iterdir())):
-        index_path = out / INDEX_FILE
-        index = _read_index(index_path) if index_path.is_file() else None
-        if index is not None and _same_inputs(index, sources, on_invalid):
-            log.info("%s is up to date with its inputs; nothing to do", out)
-            return PrepareResult(load_genome(out), True, time.perf_counter() - t0)
-        if not force:
-            what = "was made from other inputs" if index else "is not a prepared genome"
-            raise FileExistsError(
-                f"{out} already exists and {what}. Pass --force (force=True) to replace it, "
-                "or choose another --out directory."
-            )
-    tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    index = _existing_index(out)
+    if index is not None and _same_inputs(index, sources, on_invalid):
+        log.info("%s is up to date with its inputs; nothing to do", out)
+        return PrepareResult(load_genome(out), True, time.perf_counter() - t0)
+    if index is not None and not force:
+        raise FileExistsError(
+            f"{out} holds a genome that was made from other inputs or settings. Pass --force (force=True) to replace it, or choose another --out directory."
+        )
+    check_output_dir(
+        out, kind="prepared genome", is_kind=lambda p: _existing_index(p) is not None,
+        force=force, inputs=paths,
+    )  # fmt: skip
+    with atomic_output(out) as tmp:
+        tmp.mkdir()
         index = _write(paths, tmp, on_invalid, sources)
         # index.json last: a directory without it is never taken for a finished genome.
         (tmp / INDEX_FILE).write_text(json.dumps(index, indent=1) + "\n")
-        _swap_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return PrepareResult(load_genome(out), False, time.perf_counter() - t0)
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    if not out.exists():
-        tmp.rename(out)
-        return
-    old = out.parent / f"{out.name}.old-{os.getpid()}"
-    out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old) if old.is_dir() else old.unlink()
+def _existing_index(out: Path) -> dict[str, Any] | None:
+    """The index of a prepared genome (of any format version) in ``out``, else None."""
+    try:
+        index = json.loads((out / INDEX_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return index if isinstance(index, dict) and index.get("format") == FORMAT else None
 
 
 def _read_index(path: Path) -> dict[str, Any]:

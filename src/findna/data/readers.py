@@ -16,7 +16,9 @@ Layouts:
 
 from __future__ import annotations
 
+import gzip
 import logging
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +28,9 @@ import numpy as np
 import pandas as pd
 
 from findna.data.alphabet import OnInvalid, decode, encode
+from findna.data.fasta import is_gzip
+from findna.data.kmers import decode_kmers, detect_kmers
+from findna.outputs import require_file
 
 log = logging.getLogger(__name__)
 
@@ -183,42 +188,6 @@ def parse_ints(values: Sequence[str], where: Callable[[int], str], what: str) ->
     return out
 
 
-def _preview(seq: str, n: int = 40) -> str:
-    return repr(seq if len(seq) <= n else seq[:n] + "...")
-
-
-def sequence_space_error(where: str, seq: str, detail: str) -> ValueError:
-    """The error for a sequence that holds a space outside a DNABERT k-mer file."""
-    return ValueError(
-        f"{where}: sequence contains a space ({_preview(seq)}); {detail}. Remove the space(s) "
-        "from the sequence; only DNABERT k-mer files, where every row is written as at least 2 "
-        "space-separated overlapping k-mers, may contain spaces."
-    )
-
-
-def detect_kmers(seqs: Sequence[str], where: Callable[[int], str]) -> bool:
-    """Whether ``seqs`` (already stripped) are DNABERT k-mer rows.
-
-    They are when some row holds a space and every non-empty row holds at least 2
-    space-separated tokens. Rows without any space are plain sequences.
-
-    Raises:
-        ValueError: some rows hold a space but another holds a single token (a stray space in a
-            plain-sequence file), naming the first row with a space.
-    """
-    spaced = next((i for i, s in enumerate(seqs) if " " in s), None)
-    if spaced is None:
-        return False
-    single = next((i for i, s in enumerate(seqs) if s and len(s.split()) < 2), None)
-    if single is None:
-        return True
-    raise sequence_space_error(
-        where(spaced),
-        seqs[spaced],
-        f"the file is not read as k-mers because {where(single)} holds a single token",
-    )
-
-
 def table_separator(path: Path) -> str:
     """Tab for ``.tsv``/``.txt`` files (also ``.tsv.gz``), else comma."""
     return "\t" if {".tsv", ".txt"} & {x.lower() for x in path.suffixes} else ","
@@ -238,40 +207,28 @@ def find_sequence_column(path: Path, columns: Sequence[str], fix: str) -> str:
     return found
 
 
-def decode_kmers(text: str, *, source: str = "sequence", k: int | None = None) -> str:
-    """Decode space-separated overlapping k-mers (DNABERT format) into bases.
-
-    ``"ACGTAC CGTACG GTACGT"`` (k=6) decodes to ``"ACGTACGT"``. Every k-mer must have length k and
-    overlap the previous one by k-1 bases.
-
-    Raises:
-        ValueError: naming ``source`` and the first k-mer that breaks the pattern.
-    """
-    tokens = text.split()
-    if not tokens:
-        raise ValueError(f"{source}: empty k-mer sequence. Remove the row or fill it in.")
-    k = k or len(tokens[0])
-    for j, tok in enumerate(tokens):
-        if len(tok) != k:
-            raise ValueError(
-                f"{source}: k-mer {j + 1} {tok!r} has length {len(tok)}, expected {k}. "
-                "DNABERT k-mer files use one k for every k-mer of every row."
-            )
-        if j and tok[:-1] != tokens[j - 1][1:]:
-            raise ValueError(
-                f"{source}: k-mers {j} and {j + 1} ({tokens[j - 1]!r}, {tok!r}) do not overlap by "
-                f"k-1={k - 1} bases, so the row is not written as overlapping {k}-mers. "
-                "Fix the row, or store plain sequences instead."
-            )
-    return tokens[0] + "".join(t[-1] for t in tokens[1:])
-
-
 @contextmanager
 def table_errors(path: Path, sep: str) -> Iterator[None]:
-    """Turn pandas' empty-file and parse errors in the block into ValueErrors naming ``path``."""
+    """Turn pandas' empty-file, parse and gzip errors in the block into ValueErrors naming
+    ``path``; a ``.gz`` file that is not gzip is refused before reading."""
     kind = "TSV" if sep == "\t" else "CSV"
+    gz = path.suffix.lower() == ".gz"
+    if gz and path.is_file() and not is_gzip(path):
+        raise ValueError(
+            f"{path}: named .gz but not gzip-compressed. Compress it (`gzip FILE`) or drop the "
+            "'.gz' from its name."
+        )
     try:
         yield
+    except EOFError:
+        raise ValueError(
+            f"{path}: the gzip stream ends early (truncated file?). Download or copy it again; "
+            "`gzip -t FILE` checks a gzip file."
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as err:
+        raise ValueError(
+            f"{path}: corrupt gzip data ({err}). `gzip -t FILE` checks a gzip file."
+        ) from None
     except pd.errors.EmptyDataError:
         raise ValueError(
             f"{path}: file is empty; expected a header line and data rows ({kind})"
@@ -283,15 +240,59 @@ def table_errors(path: Path, sep: str) -> Iterator[None]:
         ) from None
 
 
+def check_frame(path: Path, df: pd.DataFrame, sep: str, columns: Sequence[str], first: int = 0):
+    """Refuse rows with more fields than the header and cells of ``columns`` that hold the other
+    delimiter (a file mixing commas and tabs); ``first`` is the data row of ``df``'s first row."""
+    if not isinstance(df.index, pd.RangeIndex):
+        raise ValueError(
+            f"{path}: the data rows have more fields than the header {list(df.columns)}: a "
+            "delimiter at the end of every row, or a column without a name in the header. Remove "
+            "the trailing delimiters or name every column."
+        )
+    other, name = (",", "comma") if sep == "\t" else ("\t", "tab")
+    for column in columns:
+        bad = df[column].str.contains(other, regex=False).to_numpy(dtype=bool)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            kind = "tab" if sep == "\t" else "comma"
+            raise ValueError(
+                f"{data_row(path, first + i)}: the {column!r} field holds a {name}, but the file "
+                f"is {kind}-separated: the rows mix delimiters. Use one delimiter throughout "
+                "(commas in .csv, tabs in .tsv files)."
+            )
+
+
 def read_frame(path: Path, sep: str | None) -> pd.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    require_file(path, "table")
     if sep is None:
         sep = table_separator(path)
     with table_errors(path, sep):
         df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False)
     df.columns = [str(c).strip() for c in df.columns]
+    check_frame(path, df, sep, [])
     return df
+
+
+def check_unique_ids(
+    path: Path,
+    ids: Sequence[str],
+    where: Callable[[int], str],
+    seen: dict[str, int] | None = None,
+    first: int = 0,
+) -> None:
+    """Refuse a repeated row id, naming both rows (FASTA record names must be unique too).
+
+    For a file read in chunks, pass the same ``seen`` (id -> row) dict for every chunk and
+    ``first``, the row index of the chunk's first row; ``where`` takes row indices.
+    """
+    seen = {} if seen is None else seen
+    for i, rid in enumerate(ids, start=first):
+        if rid in seen:
+            raise ValueError(
+                f"{where(i)}: id {rid!r} repeats {where(seen[rid]).removeprefix(f'{path}, ')}. "
+                "Row ids must be unique; rename or remove one of the rows."
+            )
+        seen[rid] = i
 
 
 def require_column(path: Path, df: pd.DataFrame, column: str, what: str) -> None:
@@ -343,6 +344,7 @@ def read_table(
         )
     require_column(path, df, sequence_column, "sequence")
     require_column(path, df, label_column, "label")
+    check_frame(path, df, sep or table_separator(path), [sequence_column, label_column])
     rows = np.arange(len(df))
     if task is not None:
         require_column(path, df, task_column, "task")
@@ -370,6 +372,7 @@ def read_table(
     if id_column is not None:
         require_column(path, df, id_column, "id")
         ids = df[id_column].tolist()
+        check_unique_ids(path, ids, where)
     else:
         ids = [f"{path.name}:{r + 1}" for r in rows]
     return LabeledSequences(seqs, labels, ids)

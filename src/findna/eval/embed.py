@@ -35,11 +35,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from findna.data.alphabet import OnInvalid, encode
+from findna.data.kmers import decode_kmers, detect_kmers, sequence_space_error
 from findna.data.readers import (
-    decode_kmers,
-    detect_kmers,
+    check_frame,
+    check_unique_ids,
+    data_row,
     find_sequence_column,
-    sequence_space_error,
     table_errors,
     table_separator,
 )
@@ -51,6 +52,7 @@ from findna.eval.features import (
 )
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder
+from findna.outputs import check_output_file, require_file
 
 if TYPE_CHECKING:
     from findna.data.tasks import TaskSpec
@@ -95,6 +97,7 @@ def _table_records(
         kmer: bool | None = None
         k: int | None = None
         row = 0
+        seen_ids: dict[str, int] = {}
         for frame in reader:
             frame.columns = [str(c).strip() for c in frame.columns]
             if kmer is None:
@@ -102,12 +105,16 @@ def _table_records(
                     path, list(frame.columns), "Rename the sequence column to 'sequence'."
                 )
                 id_col = next((c for c in ID_COLUMNS if c in frame.columns), None)
+            check_frame(path, frame, sep, [seq_col], first=row)
             ids = frame[id_col].tolist() if id_col else [None] * len(frame)
             seqs = frame[seq_col].str.strip().tolist()
             first_row = row
 
             def where(i: int, first_row: int = first_row) -> str:
-                return f"{path}, data row {first_row + i + 1} (1-based, header not counted)"
+                return data_row(path, first_row + i)
+
+            if id_col:
+                check_unique_ids(path, ids, lambda i: data_row(path, i), seen_ids, first=row)
 
             if kmer is None:  # decided on the first chunk, as read_table decides on the file
                 kmer = detect_kmers(seqs, where)
@@ -149,10 +156,8 @@ def read_sequences(
         ValueError: unknown suffix, missing sequence column, empty sequence or invalid
             character, naming the file and record/row/line.
     """
-    path = Path(path)
-    kind = input_format(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"input file {path} does not exist")
+    kind = input_format(Path(path))
+    path = require_file(path, "input file")
     if kind == "fasta":
         from findna.data.fasta import read_fasta
 
@@ -285,8 +290,8 @@ def embed_file(
     input_path, out = Path(input_path), Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: output must end in {' or '.join(OUTPUT_SUFFIXES)}")
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} exists; pass --force to replace it")
+    for target in (out, ids_path(out)) if out.suffix.lower() == ".npy" else (out,):
+        check_output_file(target, force=force, inputs=[input_path])
     records = read_sequences(input_path, on_invalid=on_invalid)
     net, model_id = load_encoder(
         source, which=which, max_len=max_len, length_mode=length_mode, seed=seed,

@@ -1,0 +1,214 @@
+"""One rule for every command that reads a file or writes an output (docs/reliability.md).
+
+- Check inputs and the output path before any work, so that a mistake costs seconds, not a run.
+- Never replace an existing output without ``force``; never let ``force`` delete something that
+  is not an output of the same kind (a findna run, a prepared genome, an export, a classifier).
+- Never write onto an input.
+- Write atomically: into ``NAME.tmp-<pid>`` next to the target, renamed into place when complete;
+  leftovers of killed processes (their pid no longer runs) are removed on the next write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def require_file(path: str | Path, what: str = "input file") -> Path:
+    """``path`` as a Path when it is an existing regular file.
+
+    Raises:
+        FileNotFoundError: it does not exist (names ``what``).
+        ValueError: it is a folder or another kind of non-regular file.
+    """
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a file inside it instead")
+    if path.exists():
+        raise ValueError(f"{what} {path} is not a regular file; give a regular file")
+    raise FileNotFoundError(f"{what} {path} does not exist")
+
+
+def _check_parents(path: Path) -> Path:
+    """The deepest existing folder above ``path``; raise if a file stands where a folder must."""
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"cannot write {path}: {parent} is a file, not a folder. Choose another "
+                    "output path."
+                )
+            return parent
+    return Path(".")
+
+
+def _check_writable(folder: Path, target: Path) -> None:
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".findna-write-check-")
+    except OSError as err:
+        raise ValueError(
+            f"cannot write {target}: {folder} does not accept new files ({err.strerror}). Choose "
+            "an output path in a writable folder."
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def check_output_file(
+    path: str | Path, *, force: bool = False, inputs: Sequence[str | Path] = ()
+) -> Path:
+    """Check, before any work, that ``path`` can become a new output file.
+
+    Args:
+        path: the output file.
+        force: whether an existing file may be replaced.
+        inputs: files the command reads; the output may not be one of them.
+
+    Raises:
+        ValueError: a file stands where a folder must, the path is a folder, the folder is not
+            writable, or the path is one of ``inputs``.
+        FileExistsError: the file exists and ``force`` is False.
+    """
+    path = Path(path)
+    for given in inputs:
+        if _same_path(path, Path(given)):
+            raise ValueError(
+                f"--out {path} is an input of this command; writing it would destroy the input. "
+                "Choose another output path."
+            )
+    if path.is_dir():
+        raise ValueError(
+            f"--out {path} is a folder; give a file path (a name inside it, for example)"
+        )
+    _check_writable(_check_parents(path), path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to replace it")
+    return path
+
+
+def check_output_dir(
+    path: str | Path,
+    *,
+    kind: str,
+    is_kind: Callable[[Path], bool],
+    force: bool = False,
+    inputs: Sequence[str | Path] = (),
+) -> Path:
+    """Check, before any work, that ``path`` can receive an output folder of ``kind``.
+
+    An empty or missing folder is fine. An existing one is replaced only with ``force`` and only
+    when ``is_kind(path)`` says it is an output of the same kind.
+
+    Args:
+        path: the output folder.
+        kind: what the command writes, for messages (e.g. ``"findna export"``).
+        is_kind: whether an existing folder holds an output of that kind.
+        force: whether an existing output of that kind may be replaced.
+        inputs: files or folders the command reads; the output may not be or contain them.
+
+    Raises:
+        ValueError: a file stands there or above it, the folder is not writable, it holds an
+            input, or ``force`` would replace something that is not a ``kind``.
+        FileExistsError: an output of that kind exists and ``force`` is False.
+    """
+    path = Path(path)
+    for given in inputs:
+        given = Path(given)
+        if _same_path(path, given) or any(_same_path(path, p) for p in given.parents):
+            raise ValueError(
+                f"--out {path} holds an input of this command ({given}); writing there would "
+                "destroy it. Choose another output folder."
+            )
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {path} is a file; give a folder path for the {kind}")
+    _check_writable(path if path.is_dir() else _check_parents(path), path)
+    if path.is_dir() and any(path.iterdir()):
+        if not is_kind(path):
+            raise ValueError(
+                f"{path} is not empty and does not hold a {kind}; findna will not write into it "
+                "or delete it, even with --force. Choose another (new or empty) folder."
+            )
+        if not force:
+            raise FileExistsError(f"{path} holds a {kind} already; pass --force to replace it")
+    return path
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(target: str | Path) -> list[Path]:
+    """Delete ``TARGET.tmp-<pid>`` leftovers whose process no longer runs; return them."""
+    target = Path(target)
+    removed = []
+    folder = target.parent if target.parent.is_dir() else None
+    for tmp in folder.glob(f"{target.name}.tmp-*") if folder else ():
+        pid = tmp.name.rsplit(".tmp-", 1)[1]
+        if not pid.isdigit() or int(pid) == os.getpid() or _pid_running(int(pid)):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    if removed:
+        log.info("removed %d leftover(s) of killed runs: %s", len(removed), removed)
+    return removed
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+@contextmanager
+def atomic_output(target: str | Path) -> Iterator[Path]:
+    """Yield ``TARGET.tmp-<pid>`` to write (a file or a folder); rename it to ``target`` when the
+    block ends without error, replacing what was there; remove it when the block fails."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(target)
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    _remove(tmp)
+    try:
+        yield tmp
+        if target.is_dir() and tmp.is_dir():
+            old = target.with_name(f"{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            tmp.rename(target)
+            _remove(old)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+__all__ = [
+    "atomic_output",
+    "check_output_dir",
+    "check_output_file",
+    "remove_stale_temps",
+    "require_file",
+]
