@@ -109,6 +109,7 @@ def check_output_dir(
     is_kind: Callable[[Path], bool],
     force: bool = False,
     inputs: Sequence[str | Path] = (),
+    exists_hint: str = "pass --force to replace it",
 ) -> Path:
     """Check, before any work, that ``path`` can receive an output folder of ``kind``.
 
@@ -121,6 +122,7 @@ def check_output_dir(
         is_kind: whether an existing folder holds an output of that kind.
         force: whether an existing output of that kind may be replaced.
         inputs: files or folders the command reads; the output may not be or contain them.
+        exists_hint: what to do when an output of that kind exists (ends the message).
 
     Raises:
         ValueError: a file stands there or above it, the folder is not writable, it holds an
@@ -145,7 +147,7 @@ def check_output_dir(
                 "or delete it, even with --force. Choose another (new or empty) folder."
             )
         if not force:
-            raise FileExistsError(f"{path} holds a {kind} already; pass --force to replace it")
+            raise FileExistsError(f"{path} holds a {kind} already; {exists_hint}")
     return path
 
 

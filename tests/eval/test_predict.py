@@ -165,11 +165,11 @@ def test_predict_never_writes_onto_its_input_or_an_existing_file(saved, tmp_path
     before = src.read_bytes()
     base = ["predict", "--model", str(tmp / "m"), str(src)]
     assert main([*base, "--out", str(src), "--force"]) == 2
-    assert "is the input file" in capsys.readouterr().err and src.read_bytes() == before
+    assert "is an input of this command" in capsys.readouterr().err and src.read_bytes() == before
     out = tmp_path / "pred.csv"
     out.write_text("an earlier result\n")
     assert main([*base, "--out", str(out)]) == 2
-    assert "already exists; use --force" in capsys.readouterr().err
+    assert "exists; pass --force to replace it" in capsys.readouterr().err
     assert out.read_text() == "an earlier result\n"
     assert main([*base, "--out", str(out), "--force"]) == 0
     assert pd.read_csv(out).shape[0] == 2

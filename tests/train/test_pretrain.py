@@ -121,7 +121,7 @@ def test_force_checks_inputs_first_and_deletes_only_runs(tmp_path, capsys):
     (victim / "notes.txt").write_text("keep me")
     args = ["pretrain", "--config", str(config), "--out", str(victim), "--force"]
     assert main(args) == 2
-    assert "is not a findna pretraining run" in capsys.readouterr().err
+    assert "does not hold a findna pretraining run" in capsys.readouterr().err
     assert (victim / "notes.txt").read_text() == "keep me"
 
 

@@ -246,7 +246,8 @@ def prepare_genome(
         return PrepareResult(load_genome(out), True, time.perf_counter() - t0)
     if index is not None and not force:
         raise FileExistsError(
-            f"{out} holds a genome that was made from other inputs or settings. Pass --force (force=True) to replace it, or choose another --out directory."
+            f"{out} holds a genome that was made from other inputs or settings. Pass --force "
+            "(force=True) to replace it, or choose another --out directory."
         )
     check_output_dir(
         out, kind="prepared genome", is_kind=lambda p: _existing_index(p) is not None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from findna.data.alphabet import OnInvalid
 from findna.devices import resolve_device
 from findna.eval.features import autocast
 from findna.model.classifier import SequenceClassifier, batch_tensors, load_classifier
+from findna.outputs import atomic_output, check_output_file
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,12 @@ def predict_file(
     The input is read by ``findna embed``'s reader (:func:`findna.eval.embed.read_sequences`)
     and streamed ``chunk_size`` sequences at a time, so memory does not grow with the input.
     Columns: ``id``, ``prob_0`` .. ``prob_{C-1}`` (softmax, rows sum to 1) and ``predicted``
-    (the argmax class index). The CSV is written to ``<out>.tmp`` and renamed when complete.
+    (the argmax class index). The CSV is written to ``<out>.tmp-<pid>`` and renamed when
+    complete.
 
     Raises:
-        ValueError: ``out_path`` is the input file.
-        FileExistsError: ``out_path`` exists and ``force`` is False, or is a directory.
+        ValueError: ``out_path`` is the input file, a folder or not writable.
+        FileExistsError: ``out_path`` exists and ``force`` is False.
     """
     import pandas as pd
 
@@ -101,19 +102,11 @@ def predict_file(
     dev = resolve_device(check_device(device))
     model, info = load_classifier(model_dir)
     # The settings and the model are valid; only now look at the output.
-    out = Path(out_path)
-    if out.exists() and Path(input_path).exists() and out.samefile(input_path):
-        raise ValueError(f"--out {out} is the input file; write the predictions elsewhere")
-    if out.is_dir():
-        raise FileExistsError(f"--out {out} is a directory; give a CSV file name")
-    if out.exists() and not force:
-        raise FileExistsError(f"{out} already exists; use --force to replace it")
+    out = check_output_file(out_path, force=force, inputs=[input_path, model_dir])
     model.to(dev)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     records = read_sequences(input_path, on_invalid=on_invalid)
     total = 0
-    with open(tmp, "w", newline="") as f:
+    with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
         while block := list(itertools.islice(records, chunk_size)):
             ids, codes = zip(*block, strict=True)
             probs = predict_proba(model, codes, batch_size=batch_size, device=dev,
@@ -124,9 +117,7 @@ def predict_file(
             frame["predicted"] = probs.argmax(axis=1)
             frame.to_csv(f, index=False, header=total == 0)
             total += len(frame)
-    if total == 0:
-        tmp.unlink()
-        raise ValueError(f"{input_path}: no sequences found")
-    os.replace(tmp, out)
+        if total == 0:
+            raise ValueError(f"{input_path}: no sequences found")
     log.info("wrote %d predictions of %s to %s", total, info.task, out)
     return out

@@ -29,6 +29,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from findna.config import config_to_dict, dump_config, load_config
+from findna.outputs import check_output_dir
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
 from findna.train.config import RUN_SECTIONS, PretrainConfig, run_identity
 from findna.train.datamodule import PretrainData, resolve_genome
@@ -71,19 +72,11 @@ def _prepare_out_dir(cfg: PretrainConfig, resume: bool, force: bool) -> Path | N
             )
         read_checkpoint(ckpt)  # clear error for a corrupt or truncated file, before Lightning
         return ckpt
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} is a file, not a run directory; choose another --out")
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise FileExistsError(
-                f"{out} already exists and is not empty; use --resume to continue that run or "
-                "--force to overwrite it"
-            )
-        if not is_run_dir(out):
-            raise FileExistsError(
-                f"{out} is not a findna pretraining run (no {CONFIG_FILE} or checkpoints/), so "
-                "--force will not delete it; choose another --out"
-            )
+    check_output_dir(
+        out, kind=f"findna pretraining run ({CONFIG_FILE} or checkpoints/)", is_kind=is_run_dir,
+        force=force, exists_hint="use --resume to continue that run or --force to overwrite it",
+    )  # fmt: skip
+    if out.is_dir() and any(out.iterdir()):
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     return None
