@@ -202,3 +202,26 @@ def add_on_invalid(p: argparse.ArgumentParser, default: str | None = None) -> No
         default=default,
         help="characters other than ACGTN/IUPAC/U: stop with an error (default) or read as N",
     )
+
+
+def add_report_out(p: argparse.ArgumentParser, default: str) -> None:
+    """``--out`` (a report folder) and ``--force`` (replace the report already there)."""
+    p.add_argument("--out", default=default, help=f"output directory (default {default})")
+    p.add_argument(
+        "--force", action="store_true", help="replace the report already in --out (same kind)"
+    )
+
+
+def check_report_out(args: argparse.Namespace, stem: str) -> None:
+    """Before any work: ``--out`` is new, empty, or holds a ``stem`` report (with --force)."""
+    from pathlib import Path
+
+    from findna.outputs import check_output_dir
+
+    written = {"config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features"}
+
+    def is_report(path: Path) -> bool:  # only what the command writes (seed<k>: classifiers)
+        names = [p.name for p in path.iterdir()]
+        return all(n in written or n.startswith("seed") for n in names) and "config.yaml" in names
+
+    check_output_dir(args.out, kind=f"{stem} report", is_kind=is_report, force=args.force)

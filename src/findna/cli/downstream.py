@@ -118,7 +118,7 @@ def add_probe(sub: argparse._SubParsersAction) -> None:
     shared.add_model_source(p)
     shared.add_settings(p, "probe", "paper or knn", "head=knn --set features.pooling=cls")
     shared.add_task_run_args(p, "model name in the report (default: source name)")
-    p.add_argument("--out", default="runs/probe", help="output directory")
+    shared.add_report_out(p, "runs/probe")
     p.add_argument("--cache-dir", help="feature cache (default OUT/features)")
     p.set_defaults(handler=_probe)
 
@@ -132,6 +132,7 @@ def _probe(args: argparse.Namespace) -> None:
     cfg = shared.load_settings(ProbeConfig, "probe", args)
     seeds = shared.seeds(args)
     task = load_task(args.task, args.split_seed)
+    shared.check_report_out(args, "probe")
     report = probe_task(
         task, args.model, cfg, seeds, Path(args.out), scratch_config=shared.scratch_config(args),
         model_name=args.name, progress=True,
@@ -204,7 +205,7 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
     shared.add_model_source(p)
     shared.add_settings(p, "finetune", "tiny or paper", "lr=1e-3 --set which=student")
     shared.add_task_run_args(p, "model name in the report (default: the weights' id)")
-    p.add_argument("--out", default="runs/finetune", help="output directory")
+    shared.add_report_out(p, "runs/finetune")
     p.add_argument("--no-save", action="store_true", help="do not save the fine-tuned models")
     p.set_defaults(handler=_finetune)
 
@@ -216,6 +217,7 @@ def _finetune(args: argparse.Namespace) -> None:
     cfg = shared.load_settings(FinetuneConfig, "finetune", args)
     seeds = shared.seeds(args)
     task = load_task(args.task, args.split_seed)
+    shared.check_report_out(args, "finetune")
     report = finetune_task(
         task, args.model, cfg, seeds, args.out, scratch_config=shared.scratch_config(args),
         model_name=args.name, save_models=not args.no_save,

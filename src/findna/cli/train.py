@@ -58,6 +58,7 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("checkpoint", help="a .ckpt file, or a run directory (uses final/last)")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--which", choices=("teacher", "student"), default="teacher")
+    p.add_argument("--force", action="store_true", help="replace an existing export in --out")
     p.set_defaults(handler=_export)
 
 
@@ -70,7 +71,7 @@ def _export(args: argparse.Namespace) -> None:
     path = Path(args.checkpoint)
     if path.is_dir():
         path = run_checkpoint(path) or path / "checkpoints" / "final.ckpt"
-    out = export_checkpoint(path, args.out, args.which)
+    out = export_checkpoint(path, args.out, args.which, force=args.force)
     print(f"{args.which} exported to {out} (load with FinDNANetwork.from_pretrained)")
 
 

@@ -173,3 +173,55 @@ def shared_sequences(splits: Mapping[str, LabeledSequences]) -> dict[str, int]:
     """
     sets = {k: set(v.seqs) for k, v in splits.items()}
     return {f"{a}&{b}": len(sets[a] & sets[b]) for a, b in combinations(splits, 2)}
+
+
+MIN_TRAIN_PER_CLASS = 2
+"""Fewer training examples of a class than this cannot train a head that tells it apart."""
+
+
+def split_sizes(splits: Mapping[str, LabeledSequences]) -> dict[str, dict[str, int]]:
+    """Examples per split and class: ``{"train": {"n": 90, "0": 45, "1": 45}, ...}``."""
+    sizes = {}
+    for name, part in splits.items():
+        classes, counts = np.unique(part.labels, return_counts=True)
+        per_class = {str(c): int(k) for c, k in zip(classes, counts, strict=True)}
+        sizes[name] = {"n": len(part), **per_class}
+    return sizes
+
+
+def check_splits(task: str, splits: Mapping[str, LabeledSequences]) -> None:
+    """Refuse splits that cannot give a meaningful score, before any training.
+
+    Every split needs two classes or more (a one-class split scores any model perfectly or
+    meaninglessly), the training split :data:`MIN_TRAIN_PER_CLASS` examples of each class, and
+    no class may appear in validation or test that training never shows.
+
+    Raises:
+        ValueError: naming the task, every problem found and the examples per split and class.
+    """
+    sizes = split_sizes(splits)
+    problems = []
+    for name, counts in sizes.items():
+        classes = [c for c in counts if c != "n"]
+        if len(classes) < 2:
+            problems.append(f"the {name} split has {counts['n']} example(s) of "
+                            f"{len(classes)} class(es)")  # fmt: skip
+    train = {c: k for c, k in sizes.get("train", {}).items() if c != "n"}
+    few = [c for c, k in train.items() if k < MIN_TRAIN_PER_CLASS]
+    if few:
+        problems.append(f"train has fewer than {MIN_TRAIN_PER_CLASS} examples of class(es) "
+                        f"{', '.join(few)}")  # fmt: skip
+    unseen = sorted({c for n, cs in sizes.items() if n != "train" for c in cs if c != "n"}
+                    - set(train) - {"n"})  # fmt: skip
+    if unseen:
+        problems.append(f"class(es) {', '.join(unseen)} appear in val/test but never in train")
+    if problems:
+        listed = "; ".join(
+            f"{n}: {c['n']} ({', '.join(f'class {k}: {v}' for k, v in c.items() if k != 'n')})"
+            for n, c in sizes.items()
+        )
+        raise ValueError(
+            f"task {task}: no meaningful score is possible: {'; '.join(problems)}. Examples per "
+            f"split: {listed}. Add examples of the missing classes, or use another split "
+            "protocol or split seed."
+        )

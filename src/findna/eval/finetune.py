@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch.optim.lr_scheduler import LambdaLR
 
 from findna.config import config_to_dict, dump_config
+from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
 from findna.devices import resolve_device
 from findna.eval.finetune_config import FinetuneConfig, finetune_preset, preset_settings
@@ -210,6 +211,7 @@ def run_finetune(
         test metrics, the settings and the best epoch, and timings.
     """
     t0 = time.perf_counter()
+    check_splits(task.spec.name, task.splits())
     spec = task.spec
     device = resolve_device(cfg.device)
     max_len = task_max_len(task, cfg.cls_tokens, cfg.max_len)
@@ -252,6 +254,7 @@ def run_finetune(
         task=spec.name,
         model=model_name or default_model_name(source),
         mode="finetune",
+        split_sizes=split_sizes(task.splits()),
         seed=seed,
         primary_metric=spec.metric,
         val_metrics=fit.val_metrics,

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from findna.config import config_to_dict
+from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
 from findna.devices import resolve_device
 from findna.eval.features import FeatureConfig, cached_features
@@ -228,6 +229,7 @@ def run_probe(
         the per-lr validation scores, the model id and timings (``features_s``, ``train_s``,
         ``eval_s``).
     """
+    check_splits(task.spec.name, task.splits())
     spec = task.spec
     max_len = task_max_len(task, cfg.features.cls_tokens, cfg.max_len)
     net, model_id = load_encoder(
@@ -282,6 +284,7 @@ def run_probe(
         task=spec.name,
         model=model_name or default_model_name(source),
         mode="probe",
+        split_sizes=split_sizes(task.splits()),
         seed=seed,
         primary_metric=metric,
         val_metrics=val_metrics,

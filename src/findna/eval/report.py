@@ -55,6 +55,8 @@ class SeedResult:
         test_metrics: metric name -> value on the test split; must hold ``primary_metric``.
         hyperparameters: what model selection chose, e.g. ``{"lr": 1e-3, "epochs": 20}``.
         timings: seconds spent, e.g. ``{"train_s": 812.5, "eval_s": 3.1}``.
+        split_sizes: examples per split and class, ``{"train": {"n": 90, "0": 45, "1": 45},
+            ...}`` (empty in results written before it existed).
     """
 
     task: str
@@ -66,6 +68,7 @@ class SeedResult:
     test_metrics: dict[str, float]
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    split_sizes: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         where = f"result {self.task}/{self.model}/{self.mode}/seed {self.seed}"
@@ -232,9 +235,13 @@ class BenchmarkReport:
             f"{p.checkpoint_id if p.checkpoint_id == 'scratch' else p.checkpoint_id[:12]}, "
             f"{p.date}, {p.machine.get('accelerator', '?')} on {p.machine.get('hostname', '?')}.",
         ]
+        sizes = {r.task: r.split_sizes for r in self.results if r.split_sizes}
         for task, files in p.data_checksums.items():
             listed = ", ".join(f"{name} md5 {md5}" for name, md5 in files.items())
             lines.append(f"- data {task}: {listed}")
+            if task in sizes:
+                n = " / ".join(f"{k} {v['n']}" for k, v in sizes[task].items())
+                lines.append(f"- examples {task}: {n}")
         if per_seed:
             lines += [
                 "",

@@ -14,6 +14,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from findna.model.loading import network_from_checkpoint, read_checkpoint
+from findna.outputs import atomic_output, check_output_dir
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -32,8 +33,30 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         os.replace(tmp, path)
 
 
-def export_checkpoint(ckpt_path: str | Path, out_dir: str | Path, which: str = "teacher") -> Path:
-    """Write ``config.json`` + ``model.safetensors`` of the chosen network to ``out_dir``."""
+def is_export(path: Path) -> bool:
+    """Whether ``path`` holds a network export (and not a fine-tuned classifier, which adds
+    ``task.json`` and a head to the same files)."""
+    return (
+        (path / "config.json").is_file()
+        and (path / "model.safetensors").is_file()
+        and not (path / "task.json").exists()
+        and not (path / "head.safetensors").exists()
+    )
+
+
+def export_checkpoint(
+    ckpt_path: str | Path, out_dir: str | Path, which: str = "teacher", force: bool = False
+) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` of the chosen network to ``out_dir``.
+
+    The checkpoint is read before ``out_dir`` is looked at; an existing export there is replaced
+    only with ``force``, and anything else (a classifier, a folder of other files) never.
+    """
     net = network_from_checkpoint(read_checkpoint(ckpt_path), which)
-    net.save_pretrained(out_dir)
+    check_output_dir(
+        out_dir, kind="findna export (config.json + model.safetensors)", is_kind=is_export,
+        force=force, inputs=[ckpt_path],
+    )  # fmt: skip
+    with atomic_output(out_dir) as tmp:
+        net.save_pretrained(tmp)
     return Path(out_dir)

@@ -170,9 +170,11 @@ def run_pretrain(
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     model_dir = out / "model"
     if trainer.is_global_zero:
-        export_checkpoint(final, model_dir, "teacher" if cfg.ssl.uses_teacher else "student")
+        export_checkpoint(
+            final, model_dir, "teacher" if cfg.ssl.uses_teacher else "student", force=True
+        )
         if cfg.run.export_student and cfg.ssl.uses_teacher:
-            export_checkpoint(final, out / "student", "student")
+            export_checkpoint(final, out / "student", "student", force=True)
         (out / "summary.json").write_text(
             json.dumps({"global_step": trainer.global_step, **metrics}, indent=2)
         )
