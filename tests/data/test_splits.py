@@ -8,8 +8,10 @@ from findna.data.readers import LabeledSequences
 from findna.data.splits import (
     PROTOCOLS,
     apply_protocol,
+    check_splits,
     shared_sequences,
     split_indices,
+    split_sizes,
 )
 
 
@@ -115,3 +117,31 @@ def test_shared_sequences_counts_distinct_duplicates_per_pair():
 def test_every_protocol_has_a_description():
     for p in PROTOCOLS.values():
         assert p.description and p.needs
+
+
+def _labelled(labels: list[int]) -> LabeledSequences:
+    return LabeledSequences(["ACGT"] * len(labels), np.array(labels), [str(i) for i in labels])
+
+
+def test_split_sizes_count_examples_per_split_and_class():
+    sizes = split_sizes({"train": _labelled([0, 1, 1]), "val": _labelled([2])})
+    assert sizes == {"train": {"n": 3, "0": 1, "1": 2}, "val": {"n": 1, "2": 1}}
+
+
+@pytest.mark.parametrize(
+    ("train", "val", "test", "problem"),
+    [
+        ([0, 0, 1, 1], [0, 0], [0, 1], r"the val split has 2 example\(s\) of 1 class"),
+        ([0, 1, 1, 1], [0, 1], [0, 1], r"train has fewer than 2 examples of class\(es\) 0"),
+        ([0, 0, 1, 1], [0, 1], [1, 2], r"class\(es\) 2 appear in val/test but never in train"),
+    ],
+)
+def test_check_splits_refuses_splits_without_a_meaningful_score(train, val, test, problem):
+    splits = {"train": _labelled(train), "val": _labelled(val), "test": _labelled(test)}
+    with pytest.raises(ValueError, match=rf"task t: no meaningful score is possible: {problem}"):
+        check_splits("t", splits)
+
+
+def test_check_splits_accepts_two_classes_everywhere():
+    two = _labelled([0, 1, 0, 1])
+    check_splits("t", {"train": two, "val": _labelled([0, 1]), "test": _labelled([1, 0])})

@@ -1,0 +1,389 @@
+"""The bad-input suite (issue 12; the kinds are listed in docs/reliability.md).
+
+Each case builds its files in ``tmp_path``, runs one ``findna`` command in-process and checks:
+the exit code, that the message names the file, row or option and what to do, and that no file
+in ``tmp_path`` changed and none appeared (sha256 of the whole tree before and after). Cases
+findna accepts (a UTF-8 BOM, CR-only line ends) check the output instead.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from findna.cli import main
+
+LEGACY = Path(__file__).parent / "fixtures" / "legacy_0_1_0"
+SCRATCH = ["--model", "scratch", "--scratch-model", "tiny"]
+RNG = np.random.default_rng(0)
+
+
+def _seq(n: int = 30) -> str:
+    return "".join(RNG.choice(list("ACGT"), size=n))
+
+
+def _table(rows: list[str], header: str = "sequence,label") -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+def _fasta(names: list[str], eol: str = "\n") -> str:
+    return "".join(f">{n}{eol}{_seq()}{eol}" for n in names)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (symlinks not followed) -> sha256."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+@dataclass
+class Case:
+    """One kind of bad input: files to make, the command, and what the user must be told."""
+
+    kind: str
+    files: Callable[[Path], None]
+    argv: Callable[[Path], list[str]]
+    message: str  # a regex the error must match ("" for accepted inputs)
+    code: int = 2
+
+
+def _write(**files: str | bytes) -> Callable[[Path], None]:
+    def make(root: Path) -> None:
+        for name, content in files.items():
+            path = root / name.replace("__", "/")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content)
+
+    return make
+
+
+def _embed(src: str, out: str = "out.npy", *extra: str) -> Callable[[Path], list[str]]:
+    return lambda root: ["embed", str(root / src), "--out", str(root / out), *SCRATCH, *extra]
+
+
+_GZ = gzip.compress(_table([f"{_seq()},{i % 2}" for i in range(300)]).encode())
+
+CASES = [
+    # Inputs of every reader (FASTA, tables, text), through `findna embed`.
+    Case("input does not exist", _write(), _embed("missing.fa"), r"missing\.fa does not exist"),
+    Case(
+        "folder given as input file",
+        _write(**{"d.fa__x.fa": _fasta(["a"])}),
+        _embed("d.fa"),
+        r"d\.fa is a folder; give a file",
+    ),  # fmt: skip
+    Case(
+        "unknown input suffix",
+        _write(**{"reads.bam": "x"}),
+        _embed("reads.bam"),
+        r"unknown input type '\.bam'",
+    ),  # fmt: skip
+    Case("empty FASTA", _write(**{"e.fa": ""}), _embed("e.fa"), r"e\.fa: empty FASTA file"),
+    Case(
+        "FASTA record without sequence",
+        _write(**{"a.fa": ">a\n>b\nACGT\n"}),
+        _embed("a.fa"),
+        r"a\.fa, line 1: record 'a' has no sequence",
+    ),  # fmt: skip
+    Case(
+        "FASTA duplicate record name",
+        _write(**{"a.fa": _fasta(["r", "r"])}),
+        _embed("a.fa"),
+        r"a\.fa, line 3: duplicate record name 'r'",
+    ),  # fmt: skip
+    Case(
+        "FASTA sequence before header",
+        _write(**{"a.fa": "ACGT\n>a\nACGT\n"}),
+        _embed("a.fa"),
+        r"a\.fa, line 1: sequence before the first header",
+    ),  # fmt: skip
+    Case(
+        "FASTA invalid character",
+        _write(**{"a.fa": ">a\nACGTJ\n"}),
+        _embed("a.fa"),
+        r"record 'a'.*invalid character 'J'.*--on-invalid n",
+    ),  # fmt: skip
+    Case(
+        "binary file named .fa",
+        _write(**{"a.fa": b"\x00\x01\x02>"}),
+        _embed("a.fa"),
+        r"a\.fa, line 1: byte 0x00 is not text",
+    ),  # fmt: skip
+    Case(
+        "FASTA with a UTF-8 BOM (accepted)",
+        _write(**{"a.fa": "\ufeff" + _fasta(["r0", "r1"])}),
+        _embed("a.fa"),
+        "",
+        code=0,
+    ),
+    Case(
+        "FASTA with CR-only line ends (accepted)",
+        _write(**{"a.fa": _fasta(["r0", "r1"], "\r")}),
+        _embed("a.fa"),
+        "",
+        code=0,
+    ),
+    Case(
+        "table row with an extra field",
+        _write(**{"t.csv": _table([f"{_seq()},0,x", f"{_seq()},1,y"])}),
+        _embed("t.csv"),
+        r"t\.csv: the data rows have more fields than the header",
+    ),  # fmt: skip
+    Case(
+        "trailing delimiter on every data row",
+        _write(**{"t.csv": _table([f"{_seq()},0,", f"{_seq()},1,"])}),
+        _embed("t.csv"),
+        r"t\.csv: .*more fields than the header.*trailing delimiters",
+    ),  # fmt: skip
+    Case(
+        "mixed delimiters",
+        _write(**{"t.csv": _table([f"{_seq()},0", f"{_seq()}\t1"])}),
+        _embed("t.csv"),
+        r"t\.csv, data row 2 .*holds a tab.*mix delimiters",
+    ),  # fmt: skip
+    Case(
+        "table without sequence column",
+        _write(**{"t.csv": _table(["ACGT,0"], "dna,label")}),
+        _embed("t.csv"),
+        r"t\.csv: no sequence column",
+    ),  # fmt: skip
+    Case(
+        "empty sequence in a table",
+        _write(**{"t.csv": _table([f"{_seq()},0", ",1"])}),
+        _embed("t.csv"),
+        r"t\.csv, data row 2 .*empty sequence",
+    ),  # fmt: skip
+    Case(
+        "duplicate ids in a table",
+        _write(**{"t.csv": _table([f"a,{_seq()}", f"b,{_seq()}", f"a,{_seq()}"], "id,sequence")}),
+        _embed("t.csv"),
+        r"t\.csv, data row 3 .*id 'a' repeats data row 1",
+    ),  # fmt: skip
+    Case(
+        "truncated .csv.gz",
+        _write(**{"t.csv.gz": _GZ[: len(_GZ) // 2]}),
+        _embed("t.csv.gz"),
+        r"t\.csv\.gz: the gzip stream ends early",
+    ),  # fmt: skip
+    Case(
+        ".csv.gz that is not gzip",
+        _write(**{"t.csv.gz": _table([f"{_seq()},0"])}),
+        _embed("t.csv.gz"),
+        r"t\.csv\.gz: named \.gz but not gzip-compressed",
+    ),  # fmt: skip
+    # Outputs: checked before any work, never replaced without --force, never onto an input.
+    Case(
+        "--out below a regular file",
+        _write(**{"a.fa": _fasta(["r"]), "f": "mine"}),
+        _embed("a.fa", "f/out.npy"),
+        r"f is a file, not a folder",
+    ),  # fmt: skip
+    Case(
+        "--out onto an existing folder",
+        _write(**{"a.fa": _fasta(["r"]), "o.npy__k": "mine"}),
+        _embed("a.fa", "o.npy"),
+        r"o\.npy is a folder; give a file path",
+    ),  # fmt: skip
+    Case(
+        "--out exists",
+        _write(**{"a.fa": _fasta(["r"]), "out.npy": "mine"}),
+        _embed("a.fa"),
+        r"out\.npy exists; pass --force",
+    ),  # fmt: skip
+    Case(
+        "--out's id sidecar exists",
+        _write(**{"a.fa": _fasta(["r"]), "out.ids.txt": "mine"}),
+        _embed("a.fa"),
+        r"out\.ids\.txt exists; pass --force",
+    ),  # fmt: skip
+    Case(
+        "--out in a folder that takes no files",
+        _write(**{"a.fa": _fasta(["r"])}),
+        lambda root: ["embed", str(root / "a.fa"), "--out", "/proc/out.npy", *SCRATCH],
+        r"cannot write /proc/out\.npy: /proc does not accept new files",
+    ),  # fmt: skip
+    Case(
+        "prepare --force onto a folder of other files",
+        _write(**{"a.fa": _fasta(["r"]), "mine__notes.txt": "keep"}),
+        lambda root: [
+            "prepare",
+            "genome",
+            str(root / "a.fa"),
+            "--out",
+            str(root / "mine"),
+            "--force",
+        ],
+        r"mine is not empty and does not hold a prepared genome.*even with --force",
+    ),
+    Case(
+        "prepare --force onto a file",
+        _write(**{"a.fa": _fasta(["r"]), "t.csv": "keep"}),
+        lambda root: [
+            "prepare",
+            "genome",
+            str(root / "a.fa"),
+            "--out",
+            str(root / "t.csv"),
+            "--force",
+        ],
+        r"t\.csv is a file; give a folder path",
+    ),
+    Case(
+        "export --force onto a fine-tuned classifier",
+        lambda root: shutil.copytree(LEGACY / "classifier", root / "clf"),
+        lambda root: [
+            "export",
+            str(LEGACY / "run" / "checkpoints" / "final.ckpt"),
+            "--out",
+            str(root / "clf"),
+            "--force",
+        ],
+        r"clf is not empty and does not hold a findna export",
+    ),
+    Case(
+        "export onto an export without --force",
+        lambda root: shutil.copytree(LEGACY / "model", root / "m"),
+        lambda root: [
+            "export",
+            str(LEGACY / "run" / "checkpoints" / "final.ckpt"),
+            "--out",
+            str(root / "m"),
+        ],
+        r"m holds a findna export .* already; pass --force",
+    ),
+    # Settings: the message names the override, and nothing is written.
+    Case(
+        "--set unknown key",
+        _write(),
+        lambda root: [
+            "pretrain",
+            "--config",
+            "tiny",
+            "--set",
+            "optim.lrr=0.1",
+            "--out",
+            str(root / "run"),
+        ],
+        r"--set optim\.lrr=0\.1 .*unknown key\(s\) lrr; valid keys: .*lr",
+    ),
+    Case(
+        "--set value of the wrong type",
+        _write(),
+        lambda root: [
+            "pretrain",
+            "--config",
+            "tiny",
+            "--set",
+            "optim.lr=abc",
+            "--out",
+            str(root / "run"),
+        ],
+        r"--set optim\.lr=abc .*optim\.lr: expected a number, got 'abc'",
+    ),
+    Case(
+        "--set optim.lr=nan",
+        _write(),
+        lambda root: [
+            "pretrain",
+            "--config",
+            "tiny",
+            "--set",
+            "optim.lr=nan",
+            "--out",
+            str(root / "run"),
+        ],
+        r"--set optim\.lr=nan .*expected a finite number",
+    ),
+    Case(
+        "--set without =",
+        _write(),
+        lambda root: [
+            "pretrain",
+            "--config",
+            "tiny",
+            "--set",
+            "optim.lr",
+            "--out",
+            str(root / "run"),
+        ],
+        r"override 'optim\.lr' must look like section\.key=value",
+    ),
+    Case(
+        "unknown preset",
+        _write(),
+        lambda root: ["pretrain", "--config", "tinyy", "--out", str(root / "run")],
+        r"tinyy",
+    ),
+    Case(
+        "pretrain --force onto a folder of other files",
+        _write(**{"v__notes.txt": "mine"}),
+        lambda root: ["pretrain", "--config", "tiny", "--out", str(root / "v"), "--force"],
+        r"v is not empty and does not hold a findna pretraining run",
+    ),
+]
+if not torch.cuda.is_available():
+    CASES.append(Case("--device cuda without CUDA", _write(**{"a.fa": _fasta(["r"])}),
+                      _embed("a.fa", "out.npy", "--device", "cuda"),
+                      r"CUDA is not available"))  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.kind for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, capsys) -> None:
+    root = tmp_path / "work"
+    root.mkdir()
+    case.files(root)
+    before = _tree(root)
+    code = main(case.argv(root))
+    err = capsys.readouterr().err
+    assert code == case.code, err
+    if case.code == 0:
+        ids = (root / "out.ids.txt").read_text().split()
+        assert ids == ["r0", "r1"] and np.load(root / "out.npy").shape[0] == 2
+        return
+    assert "findna: error:" in err.splitlines()[-1] and "Traceback" not in err, err
+    assert re.search(case.message, err, flags=re.DOTALL), err
+    assert _tree(root) == before  # nothing changed, nothing appeared
+
+
+def test_the_suite_covers_every_listed_kind() -> None:
+    """docs/reliability.md lists the kinds; each has a case here (and the count matches)."""
+    doc = (Path(__file__).parents[1] / "docs" / "reliability.md").read_text()
+    listed = {line[2:].split(" -> ")[0].strip("`") for line in doc.splitlines()
+              if line.startswith("- `") and " -> " in line}  # fmt: skip
+    kinds = {c.kind for c in CASES} - {"--device cuda without CUDA"}
+    assert kinds <= listed, sorted(kinds - listed)
+
+
+def test_probe_refuses_a_one_class_split_before_training(tmp_path: Path) -> None:
+    from findna.data.tasks import TaskSpec, load_task
+    from findna.eval.probe import ProbeConfig, run_probe
+
+    files = {}
+    for split, labels in (("train", [0, 1] * 10), ("dev", [0] * 4), ("test", [0, 1] * 3)):
+        files[split] = str(tmp_path / f"{split}.csv")
+        pd.DataFrame({"sequence": [_seq() for _ in labels], "label": labels}).to_csv(
+            files[split], index=False
+        )
+    spec = TaskSpec("mine/one", "mine", files, "table", num_classes=2, metric="mcc",
+                    protocol="official", max_len=30)  # fmt: skip
+    task = load_task(spec, 0)
+    with pytest.raises(ValueError, match=r"mine/one: no meaningful score.*the val split has 4 "
+                       r"example\(s\) of 1 class.*val: 4 \(class 0: 4\)"):  # fmt: skip
+        run_probe(task, "scratch", ProbeConfig(), 0, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()
