@@ -50,6 +50,7 @@ from findna.eval.features import (
     feature_dim,
     iter_feature_chunks,
 )
+from findna.figures import check_figure_path
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder
 from findna.outputs import check_output_file, require_file
@@ -368,6 +369,7 @@ def plot_task_embeddings(
 
     cfg = cfg or FeatureConfig()
     task = load_task(task_name, seed=split_seed)
+    check_figure_path(out_png)
     if split not in task.splits():
         raise ValueError(f"split must be train, val or test, got {split!r}")
     part = task.splits()[split]

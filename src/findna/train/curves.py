@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from findna.figures import new_figure, save_figure
+from findna.figures import check_figure_path, new_figure, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def plot_run(
             that is not in the file.
     """
     frame = read_metrics(run_dir_or_metrics_csv)
+    check_figure_path(out_png)
     present = [c for c in frame.columns if c != "step"]
     names = present if metrics is None else list(metrics)
     missing = [m for m in names if m not in present]
