@@ -25,6 +25,7 @@ LAYERS = {
     "perf": 6,
     "workflows": 6,
     "cli": 7,
+    "api": 7,
 }
 """Top-level part -> layer. A module may import its own part and lower layers only."""
 

@@ -214,14 +214,6 @@ def add_report_out(p: argparse.ArgumentParser, default: str) -> None:
 
 def check_report_out(args: argparse.Namespace, stem: str) -> None:
     """Before any work: ``--out`` is new, empty, or holds a ``stem`` report (with --force)."""
-    from pathlib import Path
+    from findna.eval.report import check_report_dir
 
-    from findna.outputs import check_output_dir
-
-    written = {"config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features"}
-
-    def is_report(path: Path) -> bool:  # only what the command writes (seed<k>: classifiers)
-        names = [p.name for p in path.iterdir()]
-        return all(n in written or n.startswith("seed") for n in names) and "config.yaml" in names
-
-    check_output_dir(args.out, kind=f"{stem} report", is_kind=is_report, force=args.force)
+    check_report_dir(args.out, stem, force=args.force)

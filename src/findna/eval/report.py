@@ -26,6 +26,7 @@ import pandas as pd
 
 from findna.eval.metrics import PRIMARY_METRICS
 from findna.figures import new_figure, save_figure
+from findna.outputs import check_output_dir
 from findna.provenance import Provenance
 
 if TYPE_CHECKING:
@@ -377,3 +378,16 @@ def write_task_report(
     report.to_json(out / f"{stem}.json")
     (out / f"{stem}.md").write_text(report.to_markdown(per_seed=True))
     return report
+
+
+def check_report_dir(out_dir: str | Path, stem: str, force: bool = False) -> Path:
+    """Before any work: ``out_dir`` is new, empty, or holds only a ``stem`` report (``probe`` or
+    ``finetune``: ``config.yaml``, ``<stem>.json/.md``, ``<stem>_seeds.json``, ``features/``,
+    ``seed<k>/`` classifiers), which only ``force`` replaces (findna/outputs.py)."""
+    written = {"config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features"}
+
+    def is_report(path: Path) -> bool:
+        names = [p.name for p in path.iterdir()]
+        return all(n in written or n.startswith("seed") for n in names) and "config.yaml" in names
+
+    return check_output_dir(out_dir, kind=f"{stem} report", is_kind=is_report, force=force)
