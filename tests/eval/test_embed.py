@@ -9,7 +9,8 @@ import torch
 
 from findna.cli import main
 from findna.data.alphabet import decode
-from findna.eval.embed import embed_file, ids_path, read_embeddings, read_sequences
+from findna.eval.embed import embed_file, read_sequences
+from findna.eval.embed_io import ids_path, read_embedding_metadata, read_embeddings
 from findna.eval.features import FeatureConfig, extract_features
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder
@@ -58,6 +59,10 @@ def test_fasta_round_trip_streamed_in_small_chunks(tmp_path, model_dir, expected
     assert (
         sorted(p.name for p in tmp_path.iterdir() if "partial" in p.name or "tmp" in p.name) == []
     )
+    meta = read_embedding_metadata(out)  # what made the features, in either format
+    assert meta["model_source"] == str(model_dir) and meta["network"] == "teacher"
+    assert meta["features"]["pooling"] == "masked_mean" and meta["dim"] == DIM
+    assert meta["model_id"] == result.model_id and meta["findna_version"]
 
 
 def test_npy_layout_is_plain_numpy_with_an_id_sidecar(tmp_path, model_dir):

@@ -13,12 +13,16 @@ Inputs of :func:`embed_file` (chosen by suffix, ``.gz`` allowed):
 
 Outputs (chosen by the suffix of ``out``):
 
-- ``.npy``: an (N, D) float32 array, plus the ids one per line in ``<stem>.ids.txt`` beside it
-  (``np.load(out)``; ``Path(...).read_text().splitlines()``);
+- ``.npy``: an (N, D) float32 array, plus the ids one per line in ``<stem>.ids.txt`` and what
+  made them in ``<stem>.meta.json`` beside it (``np.load(out)``;
+  ``Path(...).read_text().splitlines()``);
 - ``.parquet``: columns ``id`` (string) and ``f0`` .. ``f{D-1}`` (float32), one row per sequence
-  (``df = pd.read_parquet(out); x = df.drop(columns="id").to_numpy()``).
+  (``df = pd.read_parquet(out); x = df.drop(columns="id").to_numpy()``), the metadata in the
+  schema.
 
-:func:`read_embeddings` reads either back. Sequences are streamed in chunks of ``chunk_size``
+:func:`findna.eval.embed_io.read_embeddings` reads either back, and
+:func:`~findna.eval.embed_io.read_embedding_metadata` the metadata (model id, network, pooling,
+findna version). Sequences are streamed in chunks of ``chunk_size``
 (features go to disk chunk by chunk), so memory does not grow with the input.
 """
 
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from findna import __version__
+from findna.config import config_to_dict
 from findna.data.alphabet import OnInvalid, encode
 from findna.data.kmers import decode_kmers, detect_kmers, sequence_space_error
 from findna.data.readers import (
@@ -43,6 +48,12 @@ from findna.data.readers import (
     find_sequence_column,
     table_errors,
     table_separator,
+)
+from findna.eval.embed_io import (
+    NpyWriter,
+    ParquetWriter,
+    ids_path,
+    output_files,
 )
 from findna.eval.features import (
     FeatureConfig,
@@ -168,81 +179,6 @@ def read_sequences(
     return _text_records(path, on_invalid)
 
 
-def ids_path(out: Path) -> Path:
-    """The id sidecar of an ``.npy`` output: ``emb.npy`` -> ``emb.ids.txt``."""
-    return out.with_suffix(".ids.txt")
-
-
-class _NpyWriter:
-    """Appends chunks to a raw temporary file, then writes ``.npy`` + ids atomically."""
-
-    def __init__(self, out: Path, dim: int) -> None:
-        self.out, self.dim, self.rows = out, dim, 0
-        self.raw = out.with_name(out.name + ".partial")
-        self.ids = ids_path(out).with_name(ids_path(out).name + ".partial")
-        self.raw_f = open(self.raw, "wb")  # noqa: SIM115 (closed in close/abort)
-        self.ids_f = open(self.ids, "w")  # noqa: SIM115
-
-    def write(self, ids: list[str], feats: np.ndarray) -> None:
-        self.raw_f.write(np.ascontiguousarray(feats, dtype="<f4").tobytes())
-        self.ids_f.writelines(f"{i}\n" for i in ids)
-        self.rows += len(ids)
-
-    def close(self) -> None:
-        self.raw_f.close()
-        self.ids_f.close()
-        tmp = self.out.with_name(self.out.name + ".tmp.npy")
-        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype="<f4", shape=(self.rows, self.dim))
-        step = max(1, (64 << 20) // (4 * self.dim))
-        with open(self.raw, "rb") as f:
-            for start in range(0, self.rows, step):
-                n = min(step, self.rows - start)
-                arr[start : start + n] = np.fromfile(f, dtype="<f4", count=n * self.dim).reshape(
-                    n, self.dim
-                )
-        arr.flush()
-        del arr
-        os.replace(tmp, self.out)
-        os.replace(self.ids, ids_path(self.out))
-        self.raw.unlink()
-
-    def abort(self) -> None:
-        self.raw_f.close()
-        self.ids_f.close()
-        for p in (self.raw, self.ids, self.out.with_name(self.out.name + ".tmp.npy")):
-            p.unlink(missing_ok=True)
-
-
-class _ParquetWriter:
-    """Writes one row group per chunk to a temporary file, renamed on close."""
-
-    def __init__(self, out: Path, dim: int) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        self.pa, self.out, self.rows = pa, out, 0
-        self.tmp = out.with_name(out.name + ".partial")
-        fields = [pa.field("id", pa.string())] + [
-            pa.field(f"f{i}", pa.float32()) for i in range(dim)
-        ]
-        self.schema = pa.schema(fields)
-        self.writer = pq.ParquetWriter(self.tmp, self.schema)
-
-    def write(self, ids: list[str], feats: np.ndarray) -> None:
-        cols = [self.pa.array(ids, self.pa.string())]
-        cols += [self.pa.array(feats[:, i]) for i in range(feats.shape[1])]
-        self.writer.write_table(self.pa.Table.from_arrays(cols, schema=self.schema))
-        self.rows += len(ids)
-
-    def close(self) -> None:
-        self.writer.close()
-        os.replace(self.tmp, self.out)
-
-    def abort(self) -> None:
-        self.writer.close()
-        self.tmp.unlink(missing_ok=True)
-
-
 @dataclass
 class EmbedResult:
     """What :func:`embed_file` wrote: the output, its id sidecar (``.npy`` only), N and D."""
@@ -291,7 +227,7 @@ def embed_file(
     input_path, out = Path(input_path), Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: output must end in {' or '.join(OUTPUT_SUFFIXES)}")
-    for target in (out, ids_path(out)) if out.suffix.lower() == ".npy" else (out,):
+    for target in output_files(out):
         check_output_file(target, force=force, inputs=[input_path])
     records = read_sequences(input_path, on_invalid=on_invalid)
     net, model_id = load_encoder(
@@ -300,7 +236,10 @@ def embed_file(
     )  # fmt: skip
     dim = feature_dim(net, cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
-    writer = (_NpyWriter if out.suffix.lower() == ".npy" else _ParquetWriter)(out, dim)
+    meta = {"findna_version": __version__, "model_source": str(source), "model_id": model_id,
+            "network": which, "features": config_to_dict(cfg), "input": str(input_path),
+            "dim": dim}  # fmt: skip
+    writer = (NpyWriter if out.suffix.lower() == ".npy" else ParquetWriter)(out, dim, meta)
     pending: list[str] = []
 
     def codes() -> Iterator[np.ndarray]:
@@ -323,26 +262,6 @@ def embed_file(
     log.info("%s: %d sequences -> %s (%d features each)", input_path, writer.rows, out, dim)
     is_npy = out.suffix.lower() == ".npy"
     return EmbedResult(out, ids_path(out) if is_npy else None, writer.rows, dim, model_id)
-
-
-def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
-    """``(ids, features (N, D) float32)`` from an ``.npy`` (+ ids sidecar) or ``.parquet``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"embeddings file {path} does not exist")
-    if path.suffix.lower() == ".parquet":
-        import pandas as pd
-
-        frame = pd.read_parquet(path)
-        return frame["id"].tolist(), frame.drop(columns="id").to_numpy(dtype=np.float32)
-    feats = np.load(path)
-    sidecar = ids_path(path)
-    ids = (
-        sidecar.read_text().splitlines()
-        if sidecar.is_file()
-        else [str(i) for i in range(len(feats))]
-    )
-    return ids, feats
 
 
 def plot_task_embeddings(
@@ -391,9 +310,7 @@ def plot_task_embeddings(
 __all__ = [
     "EmbedResult",
     "embed_file",
-    "ids_path",
     "input_format",
     "plot_task_embeddings",
-    "read_embeddings",
     "read_sequences",
 ]

@@ -1,0 +1,149 @@
+"""The files of ``findna embed``: ``.npy`` + ``.ids.txt`` + ``.meta.json``, or ``.parquet``
+(ids as a column, the metadata in the file's schema), written chunk by chunk and atomically.
+
+The metadata says what made the features: findna version, model source and weights id, network
+(teacher or student), pooling and feature settings, input file, rows and width.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+META_KEY = b"findna"  # the Parquet schema metadata key of the metadata JSON
+
+
+def meta_path(out: Path) -> Path:
+    """The metadata sidecar of an ``.npy`` output: ``emb.npy`` -> ``emb.meta.json``."""
+    return out.with_suffix(".meta.json")
+
+
+def output_files(out: Path) -> list[Path]:
+    """Every file an output of ``findna embed`` consists of (checked before writing)."""
+    return [out, ids_path(out), meta_path(out)] if out.suffix.lower() == ".npy" else [out]
+
+
+def ids_path(out: Path) -> Path:
+    """The id sidecar of an ``.npy`` output: ``emb.npy`` -> ``emb.ids.txt``."""
+    return out.with_suffix(".ids.txt")
+
+
+class NpyWriter:
+    """Appends chunks to a raw temporary file, then writes ``.npy`` + ids atomically."""
+
+    def __init__(self, out: Path, dim: int, meta: dict[str, Any]) -> None:
+        self.out, self.dim, self.rows, self.meta = out, dim, 0, meta
+        self.raw = out.with_name(out.name + ".partial")
+        self.ids = ids_path(out).with_name(ids_path(out).name + ".partial")
+        self.raw_f = open(self.raw, "wb")  # noqa: SIM115 (closed in close/abort)
+        self.ids_f = open(self.ids, "w")  # noqa: SIM115
+
+    def write(self, ids: list[str], feats: np.ndarray) -> None:
+        self.raw_f.write(np.ascontiguousarray(feats, dtype="<f4").tobytes())
+        self.ids_f.writelines(f"{i}\n" for i in ids)
+        self.rows += len(ids)
+
+    def close(self) -> None:
+        self.raw_f.close()
+        self.ids_f.close()
+        tmp = self.out.with_name(self.out.name + ".tmp.npy")
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype="<f4", shape=(self.rows, self.dim))
+        step = max(1, (64 << 20) // (4 * self.dim))
+        with open(self.raw, "rb") as f:
+            for start in range(0, self.rows, step):
+                n = min(step, self.rows - start)
+                arr[start : start + n] = np.fromfile(f, dtype="<f4", count=n * self.dim).reshape(
+                    n, self.dim
+                )
+        arr.flush()
+        del arr
+        meta_tmp = meta_path(self.out).with_name(meta_path(self.out).name + ".partial")
+        meta_tmp.write_text(json.dumps({**self.meta, "rows": self.rows}, indent=1) + "\n")
+        os.replace(tmp, self.out)
+        os.replace(self.ids, ids_path(self.out))
+        os.replace(meta_tmp, meta_path(self.out))
+        self.raw.unlink()
+
+    def abort(self) -> None:
+        self.raw_f.close()
+        self.ids_f.close()
+        for p in (self.raw, self.ids, self.out.with_name(self.out.name + ".tmp.npy")):
+            p.unlink(missing_ok=True)
+
+
+class ParquetWriter:
+    """Writes one row group per chunk to a temporary file, renamed on close."""
+
+    def __init__(self, out: Path, dim: int, meta: dict[str, Any]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.pa, self.out, self.rows = pa, out, 0
+        self.tmp = out.with_name(out.name + ".partial")
+        fields = [pa.field("id", pa.string())] + [
+            pa.field(f"f{i}", pa.float32()) for i in range(dim)
+        ]
+        # The row count is unknown until the end; readers count the rows of the file.
+        self.schema = pa.schema(fields, metadata={META_KEY: json.dumps(meta)})
+        self.writer = pq.ParquetWriter(self.tmp, self.schema)
+
+    def write(self, ids: list[str], feats: np.ndarray) -> None:
+        cols = [self.pa.array(ids, self.pa.string())]
+        cols += [self.pa.array(feats[:, i]) for i in range(feats.shape[1])]
+        self.writer.write_table(self.pa.Table.from_arrays(cols, schema=self.schema))
+        self.rows += len(ids)
+
+    def close(self) -> None:
+        self.writer.close()
+        os.replace(self.tmp, self.out)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:
+    """``(ids, features (N, D) float32)`` from an ``.npy`` (+ ids sidecar) or ``.parquet``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"embeddings file {path} does not exist")
+    if path.suffix.lower() == ".parquet":
+        import pandas as pd
+
+        frame = pd.read_parquet(path)
+        return frame["id"].tolist(), frame.drop(columns="id").to_numpy(dtype=np.float32)
+    feats = np.load(path)
+    sidecar = ids_path(path)
+    ids = (
+        sidecar.read_text().splitlines()
+        if sidecar.is_file()
+        else [str(i) for i in range(len(feats))]
+    )
+    return ids, feats
+
+
+def read_embedding_metadata(path: str | Path) -> dict[str, Any]:
+    """What made an embeddings file (empty for files written before findna recorded it)."""
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta[META_KEY]) if META_KEY in meta else {}
+    sidecar = meta_path(path)
+    return json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+
+
+__all__ = [
+    "NpyWriter",
+    "ParquetWriter",
+    "ids_path",
+    "meta_path",
+    "output_files",
+    "read_embedding_metadata",
+    "read_embeddings",
+]
