@@ -10,6 +10,7 @@ import torch
 from findna.cli import main
 from findna.data.tasks import TaskSpec, load_task
 from findna.eval.finetune import finetune_preset, run_finetune
+from findna.eval.metrics import compute_metrics
 from findna.eval.predict import predict_file, predict_proba
 from findna.model.classifier import SequenceClassifier, load_classifier
 from findna.model.config import ModelConfig
@@ -66,7 +67,6 @@ def test_round_trip_gives_the_same_probabilities(saved, tmp_path):
     assert probs.shape == (len(seqs), 3)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
     # The reloaded model reproduces the test macro F1 that fine-tuning reported.
-    from findna.eval.metrics import compute_metrics
 
     assert compute_metrics(task.test.labels, probs)["macro_f1"] == pytest.approx(
         result.test_metrics["macro_f1"]
@@ -77,10 +77,11 @@ def test_round_trip_gives_the_same_probabilities(saved, tmp_path):
 
     fasta = tmp_path / "in.fa"
     fasta.write_text("".join(f">s{i} desc\n{s[:7]}\n{s[7:]}\n" for i, s in enumerate(seqs)))
-    out = predict_file(tmp / "m", fasta, tmp_path / "pred.csv", batch_size=4, device="cpu")
+    out = predict_file(tmp / "m", fasta, tmp_path / "pred.csv", batch_size=4, device="cpu").out
     frame = pd.read_csv(out)
     chunked = predict_file(tmp / "m", fasta, tmp_path / "c.csv", chunk_size=3, device="cpu")
-    pd.testing.assert_frame_equal(pd.read_csv(chunked), frame, atol=1e-6)
+    pd.testing.assert_frame_equal(pd.read_csv(chunked.out), frame, atol=1e-6)
+    assert chunked.metrics is None and not (tmp_path / "c.metrics.json").exists()
     assert list(frame.columns) == ["id", "prob_0", "prob_1", "prob_2", "predicted"]
     assert frame["id"].tolist() == [f"s{i}" for i in range(len(seqs))]
     np.testing.assert_allclose(frame[["prob_0", "prob_1", "prob_2"]].to_numpy(), probs, atol=1e-6)
@@ -109,7 +110,9 @@ def test_predict_cli_reads_text_and_csv(saved, tmp_path, capsys):
     assert main(["predict", "--model", str(tmp / "m"), str(tmp_path / "dev.tsv"),
                  "--out", str(tmp_path / "c.csv"), "--device", "cpu"]) == 0  # fmt: skip
     kmer = pd.read_csv(tmp_path / "c.csv")  # DNABERT 6-mer TSV: the same sequences, decoded
-    np.testing.assert_allclose(kmer.iloc[:, 1:4].to_numpy(), text.iloc[:, 1:4].to_numpy())
+    probs = ["prob_0", "prob_1", "prob_2"]
+    np.testing.assert_allclose(kmer[probs].to_numpy(), text[probs].to_numpy())
+    assert kmer["label"].tolist() == [0, 0]  # the TSV's labels are kept
 
 
 def test_predict_errors(saved, tmp_path, capsys):
@@ -173,3 +176,27 @@ def test_predict_never_writes_onto_its_input_or_an_existing_file(saved, tmp_path
     assert out.read_text() == "an earlier result\n"
     assert main([*base, "--out", str(out), "--force"]) == 0
     assert pd.read_csv(out).shape[0] == 2
+
+
+def test_predict_keeps_and_scores_the_labels_of_a_table(saved, tmp_path, capsys):
+    tmp, task, _ = saved
+    seqs, labels = task.test.seqs, task.test.labels
+    table = tmp_path / "labelled.csv"
+    pd.DataFrame({"id": [f"r{i}" for i in range(len(seqs))], "sequence": seqs,
+                  "label": labels}).to_csv(table, index=False)  # fmt: skip
+    out = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(tmp / "m"), str(table), "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns[:2]) == ["id", "label"] and frame["label"].tolist() == list(labels)
+    probs = frame[["prob_0", "prob_1", "prob_2"]].to_numpy()
+    saved_metrics = json.loads((tmp_path / "pred.metrics.json").read_text())["metrics"]
+    assert saved_metrics == pytest.approx(compute_metrics(labels, probs), abs=1e-6)
+    assert "against the input's labels: accuracy" in capsys.readouterr().out
+    # Class names as labels are mapped by the classifier's task.json; others are refused.
+    names = tmp_path / "names.csv"
+    names.write_text("sequence,label\nACGTACGTAC,1\nGGGCCCAAAT,7\n")
+    assert main(["predict", "--model", str(tmp / "m"), str(names), "--out",
+                 str(tmp_path / "n.csv")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "names.csv, data row 2" in err and "label '7' is not a class" in err
+    assert not (tmp_path / "n.csv").exists()

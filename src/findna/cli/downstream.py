@@ -231,7 +231,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="class probabilities of sequences with a fine-tuned model",
         description="Writes a CSV with columns id, prob_0..prob_{C-1}, predicted. INPUT is FASTA, "
-        "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. "
+        "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. A "
+        "table's label column is kept and scored (OUT.metrics.json). "
         "Settings: PredictConfig defaults <- --config YAML <- --set <- the flags below.",
     )
     p.add_argument("input", help="FASTA, CSV/TSV or text file of sequences")
@@ -254,17 +255,20 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
 
 def _predict(args: argparse.Namespace) -> None:
     from findna.cli.settings import PredictConfig
-    from findna.eval.predict import predict_file
+    from findna.eval.predict import metrics_path, predict_file
 
     flags = {"batch_size": args.batch_size, "device": args.device, "precision": args.precision,
              "chunk_size": args.chunk_size, "on_invalid": args.on_invalid}  # fmt: skip
     cfg = shared.load_settings(PredictConfig, "predict", args, flags)
-    out = predict_file(
+    result = predict_file(
         args.model, args.input, args.out, batch_size=cfg.batch_size, device=cfg.device,
         precision=cfg.precision, chunk_size=cfg.chunk_size, on_invalid=cfg.on_invalid,
         force=args.force,
     )  # fmt: skip
-    print(f"wrote {out}")
+    print(f"wrote {result.out}: {result.rows} predictions")
+    if result.metrics is not None:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+        print(f"against the input's labels: {shown} (in {metrics_path(result.out)})")
 
 
 def add_benchmark(sub: argparse._SubParsersAction) -> None:

@@ -4,14 +4,18 @@ The classifier and its directory format live in :mod:`findna.model.classifier`.
 
 ``findna predict --model DIR INPUT --out FILE.csv`` writes one row per input sequence (FASTA,
 CSV/TSV or text, read as ``findna embed`` reads them) with the columns
-``id, prob_0 .. prob_{C-1}, predicted``.
+``id, prob_0 .. prob_{C-1}, predicted``. A table with a ``label`` column keeps it (after ``id``),
+and the metrics of the predictions against it are printed and written to
+``FILE.metrics.json``.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +25,13 @@ from findna.config import check_device, normalize_precision
 from findna.data.alphabet import OnInvalid
 from findna.devices import resolve_device
 from findna.eval.features import autocast
-from findna.model.classifier import SequenceClassifier, batch_tensors, load_classifier
+from findna.eval.metrics import compute_metrics
+from findna.model.classifier import (
+    ClassifierInfo,
+    SequenceClassifier,
+    batch_tensors,
+    load_classifier,
+)
 from findna.outputs import atomic_output, check_output_file
 
 log = logging.getLogger(__name__)
@@ -70,6 +80,59 @@ def predict_proba(
     return out
 
 
+LABEL_COLUMN = "label"
+
+
+@dataclass
+class Prediction:
+    """What :func:`predict_file` wrote: the CSV, its rows, and the metrics against the input's
+    labels (None when the input has none)."""
+
+    out: Path
+    rows: int
+    metrics: dict[str, float] | None
+
+
+def metrics_path(out: Path) -> Path:
+    """``pred.csv`` -> ``pred.metrics.json``."""
+    return out.with_suffix(".metrics.json")
+
+
+def input_labels(path: Path, info: ClassifierInfo) -> tuple[list[str], np.ndarray] | None:
+    """The ``label`` column of a table input, as written and as class indices of the classifier
+    (integers ``0..C-1`` or its class names); None for FASTA/text or a table without one.
+
+    Raises:
+        ValueError: naming the row of a label that is neither.
+    """
+    import pandas as pd
+
+    from findna.data.readers import data_row, table_errors, table_separator
+    from findna.eval.embed import input_format
+
+    if input_format(path) != "table":
+        return None
+    sep = table_separator(path)
+    with table_errors(path, sep):
+        header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
+        if LABEL_COLUMN not in header:
+            return None
+        column = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
+                             usecols=lambda c: c.strip() == LABEL_COLUMN)  # fmt: skip
+    given = column.iloc[:, 0].str.strip().tolist()
+    names = {name: i for i, name in enumerate(info.classes)}
+    numbers = {str(i): i for i in range(info.num_classes)}
+    lookup = names if all(v in names for v in given) else numbers
+    bad = next((i for i, v in enumerate(given) if v not in lookup), None)
+    if bad is not None:
+        raise ValueError(
+            f"{data_row(path, bad)}: label {given[bad]!r} is not a class of the classifier "
+            f"(classes {info.classes}, or 0..{info.num_classes - 1}). Fix the label or drop the "
+            f"'{LABEL_COLUMN}' column."
+        )
+    return given, np.array([lookup[v] for v in given], dtype=np.int64)
+
+
 def predict_file(
     model_dir: str | Path,
     input_path: str | Path,
@@ -81,7 +144,7 @@ def predict_file(
     precision: str = "auto",
     on_invalid: OnInvalid = "error",
     force: bool = False,
-) -> Path:
+) -> Prediction:
     """Class probabilities of every sequence of a FASTA, CSV/TSV or text file, as CSV.
 
     The input is read by ``findna embed``'s reader (:func:`findna.eval.embed.read_sequences`)
@@ -90,8 +153,13 @@ def predict_file(
     (the argmax class index). The CSV is written to ``<out>.tmp-<pid>`` and renamed when
     complete.
 
+    Returns:
+        The CSV, its row count and, for a labelled table, the metrics (also written to
+        ``OUT.metrics.json``).
+
     Raises:
-        ValueError: ``out_path`` is the input file, a folder or not writable.
+        ValueError: ``out_path`` is the input file, a folder or not writable, or a label is
+            not a class of the classifier.
         FileExistsError: ``out_path`` exists and ``force`` is False.
     """
     import pandas as pd
@@ -103,15 +171,21 @@ def predict_file(
     model, info = load_classifier(model_dir)
     # The settings and the model are valid; only now look at the output.
     out = check_output_file(out_path, force=force, inputs=[input_path, model_dir])
+    labels = input_labels(Path(input_path), info)
+    if labels is not None:
+        check_output_file(metrics_path(out), force=force, inputs=[input_path])
     model.to(dev)
     records = read_sequences(input_path, on_invalid=on_invalid)
-    total = 0
+    total, all_probs = 0, []
     with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
         while block := list(itertools.islice(records, chunk_size)):
             ids, codes = zip(*block, strict=True)
             probs = predict_proba(model, codes, batch_size=batch_size, device=dev,
                                   precision=precision)  # fmt: skip
             frame = pd.DataFrame({"id": list(ids)})
+            if labels is not None:
+                frame[LABEL_COLUMN] = labels[0][total : total + len(ids)]
+                all_probs.append(probs)
             for c in range(info.num_classes):
                 frame[f"prob_{c}"] = probs[:, c]
             frame["predicted"] = probs.argmax(axis=1)
@@ -120,4 +194,10 @@ def predict_file(
         if total == 0:
             raise ValueError(f"{input_path}: no sequences found")
     log.info("wrote %d predictions of %s to %s", total, info.task, out)
-    return out
+    if labels is None:
+        return Prediction(out, total, None)
+    metrics = compute_metrics(labels[1], np.concatenate(all_probs))
+    with atomic_output(metrics_path(out)) as tmp:
+        tmp.write_text(json.dumps({"task": info.task, "rows": total, "primary": info.metric,
+                                   "metrics": metrics}, indent=1) + "\n")  # fmt: skip
+    return Prediction(out, total, metrics)
