@@ -169,3 +169,21 @@ def test_finetune_task_keeps_seed_results_when_provenance_fails(tmp_path, monkey
                          scratch_config=ModelConfig.tiny(hidden=8, n_layers=1))  # fmt: skip
     saved = json.loads((tmp_path / "out" / "finetune_seeds.json").read_text())
     assert [r["seed"] for r in saved] == [0, 1] and saved[0]["mode"] == "finetune"
+
+
+def test_finetune_task_logs_every_epoch_as_csv_and_tensorboard(tmp_path):
+    import pandas as pd
+
+    task = motif_task(tmp_path, n=40)
+    cfg = finetune_preset("tiny", epochs=3)
+    report = ft.finetune_task(task, "scratch", cfg, [0], tmp_path / "out", save_models=False,
+                              scratch_config=ModelConfig.tiny(hidden=8, n_layers=1))  # fmt: skip
+    logs = tmp_path / "out" / "logs" / "seed0"
+    frame = pd.read_csv(logs / "metrics.csv")
+    assert frame["epoch"].tolist() == [1, 2, 3] and frame["step"].tolist() == [1, 2, 3]
+    metric = task.spec.metric
+    assert {"train/loss", f"val/{metric}"} <= set(frame.columns)
+    # The selected epoch's validation score is the best logged one.
+    best = report.results[0].hyperparameters["best_epoch"]
+    assert frame[f"val/{metric}"].iloc[best - 1] == pytest.approx(frame[f"val/{metric}"].max())
+    assert any((logs / "tensorboard").glob("events.out.tfevents.*"))

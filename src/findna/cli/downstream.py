@@ -220,7 +220,7 @@ def _finetune(args: argparse.Namespace) -> None:
     shared.check_report_out(args, "finetune")
     report = finetune_task(
         task, args.model, cfg, seeds, args.out, scratch_config=shared.scratch_config(args),
-        model_name=args.name, save_models=not args.no_save,
+        model_name=args.name, save_models=not args.no_save, progress=True,
     )  # fmt: skip
     print(report.to_markdown())
     print(f"wrote {args.out}/finetune.json and finetune.md")

@@ -33,11 +33,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.optim.lr_scheduler import LambdaLR
+from tqdm.auto import tqdm
 
 from findna.config import config_to_dict, dump_config
 from findna.data.splits import check_splits, split_sizes
@@ -87,10 +89,15 @@ def fit_classifier(
     metric: str,
     seed: int,
     device: torch.device,
+    progress: bool = False,
+    log_dir: Path | None = None,
 ) -> FitResult:
     """Train every weight of ``model`` on ``train``; select the epoch on ``val``.
 
     The caller seeds weight initialisation and dropout; ``seed`` drives the shuffling.
+    ``progress`` shows a bar over all steps (with ETA, loss and the last validation score);
+    ``log_dir`` receives each epoch's metrics as ``metrics.csv`` and TensorBoard events
+    (``tensorboard/``), through Lightning's loggers, as pretraining writes them.
 
     Args:
         model: the classifier, already on ``device``.
@@ -115,6 +122,8 @@ def fit_classifier(
     y_all = torch.as_tensor(labels, dtype=torch.long)
     best: FitResult | None = None
     history: list[dict[str, float]] = []
+    loggers = _epoch_loggers(log_dir)
+    bar = tqdm(total=total, desc=f"fine-tune seed {seed}", unit="step", disable=not progress)
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         order = torch.randperm(n, generator=gen).numpy()
@@ -139,6 +148,8 @@ def fit_classifier(
             scaler.update()
             sched.step()
             loss_sum += loss.item() * len(idx)
+            bar.update(1)
+            bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}", refresh=False)
         probs = predict_proba(
             model, val[0], batch_size=cfg.eval_batch_size, device=device, precision=cfg.precision
         )
@@ -146,13 +157,34 @@ def fit_classifier(
         score = val_metrics[metric]
         history.append({"epoch": epoch, "train_loss": loss_sum / n, f"val_{metric}": score})
         log.info("epoch %d: train loss %.4f, val %s %.4f", epoch, loss_sum / n, metric, score)
+        bar.set_postfix(
+            epoch=epoch, loss=f"{loss_sum / n:.3f}", **{f"val_{metric}": f"{score:.3f}"}
+        )
+        for logger in loggers:
+            scores = {f"val/{k}": v for k, v in val_metrics.items()}
+            logger.log_metrics({"train/loss": loss_sum / n, "epoch": epoch, **scores}, step=epoch)
         improved = best is None or (not math.isnan(score) and score > best.val_metrics[metric])
         if cfg.selection == "last" or improved:
             state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             best = FitResult(epoch, val_metrics, state)
+    bar.close()
+    for logger in loggers:
+        logger.finalize("success")
     assert best is not None
     best.history = history
     return best
+
+
+def _epoch_loggers(log_dir: Path | None) -> list[Any]:
+    if log_dir is None:
+        return []
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    log_dir = Path(log_dir)
+    return [
+        CSVLogger(log_dir.parent, name=log_dir.name, version=""),
+        TensorBoardLogger(log_dir, name="tensorboard", version=""),
+    ]
 
 
 def adapt_encoder(encoder: FinDNANetwork, cfg: FinetuneConfig) -> FinDNANetwork:
@@ -193,6 +225,8 @@ def run_finetune(
     scratch_config: ModelConfig | None = None,
     model_name: str | None = None,
     save_dir: str | Path | None = None,
+    progress: bool = False,
+    log_dir: str | Path | None = None,
 ) -> SeedResult:
     """Fine-tune ``source`` on ``task`` with one seed; evaluate the selected model on test once.
 
@@ -205,6 +239,7 @@ def run_finetune(
         scratch_config: the architecture of ``"scratch"`` (default: the paper's network).
         model_name: the name in reports (default: the run directory's name, or ``scratch``).
         save_dir: if given, the selected classifier is saved there (see ``findna predict``).
+        progress, log_dir: a progress bar, and per-epoch metrics files (see fit_classifier).
 
     Returns:
         A ``SeedResult`` (mode ``finetune``) with the selected epoch's validation metrics, the
@@ -231,8 +266,9 @@ def run_finetune(
             encoder, spec.num_classes, cfg.pooling, cfg.cls_tokens, cfg.head, cfg.head_hidden
         ).to(device)
         fit = fit_classifier(
-            model, data["train"], data["val"], cfg, metric=spec.metric, seed=seed, device=device
-        )
+            model, data["train"], data["val"], cfg, metric=spec.metric, seed=seed, device=device,
+            progress=progress, log_dir=Path(log_dir) if log_dir is not None else None,
+        )  # fmt: skip
     t_train = time.perf_counter()
     model.load_state_dict(fit.state)
     test_probs = predict_proba(
@@ -280,9 +316,11 @@ def finetune_task(
     scratch_config: ModelConfig | None = None,
     model_name: str | None = None,
     save_models: bool = True,
+    progress: bool = False,
 ) -> BenchmarkReport:
     """``run_finetune`` per seed (``findna finetune``): writes ``out_dir/config.yaml``,
-    ``finetune.json``/``.md`` (a ``BenchmarkReport``) and each seed's classifier ``seed<k>/``.
+    ``finetune.json``/``.md`` (a ``BenchmarkReport``), each seed's classifier ``seed<k>/`` and
+    its per-epoch metrics ``logs/seed<k>/metrics.csv`` (+ ``tensorboard/``).
 
     Each finished seed is also written to ``finetune_seeds.json`` at once (results only), so a
     later failure, e.g. while collecting provenance, never loses finished runs."""
@@ -296,7 +334,8 @@ def finetune_task(
     for seed in seeds:
         results.append(
             run_finetune(task, source, cfg, seed, scratch_config=scratch_config,
-                         model_name=model_name,
+                         model_name=model_name, progress=progress,
+                         log_dir=out / "logs" / f"seed{seed}",
                          save_dir=out / f"seed{seed}" if save_models else None)
         )  # fmt: skip
         write_seed_results(results, out / "finetune_seeds.json")

@@ -383,8 +383,9 @@ def write_task_report(
 def check_report_dir(out_dir: str | Path, stem: str, force: bool = False) -> Path:
     """Before any work: ``out_dir`` is new, empty, or holds only a ``stem`` report (``probe`` or
     ``finetune``: ``config.yaml``, ``<stem>.json/.md``, ``<stem>_seeds.json``, ``features/``,
-    ``seed<k>/`` classifiers), which only ``force`` replaces (findna/outputs.py)."""
-    written = {"config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features"}
+    ``logs/``, ``seed<k>/`` classifiers), which only ``force`` replaces (findna/outputs.py)."""
+    written = {"config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features",
+               "logs"}  # fmt: skip
 
     def is_report(path: Path) -> bool:
         names = [p.name for p in path.iterdir()]
