@@ -63,7 +63,7 @@ from findna.eval.features import (
 )
 from findna.figures import check_figure_path
 from findna.model.config import ModelConfig
-from findna.model.loading import load_encoder
+from findna.model.loading import default_model_name, load_encoder
 from findna.outputs import check_output_file, require_file
 
 if TYPE_CHECKING:
@@ -277,11 +277,13 @@ def plot_task_embeddings(
     max_points: int = 5000,
     num_threads: int | None = None,
     scratch_config: ModelConfig | None = None,
+    model_name: str | None = None,
 ) -> Path:
     """t-SNE (or PCA) map of one split's frozen features, coloured by label; returns the PNG.
 
     ``task_name`` is a registered task name or a ``TaskSpec``; ``split_seed`` seeds its random
-    splits and the map's subsample/projection.
+    splits and the map's subsample/projection. The title names the model by ``model_name``
+    (default: the run or export folder's name, as in reports).
     """
     from findna.data.tasks import load_task, task_max_len
     from findna.eval.plots import plot_embeddings
@@ -292,14 +294,15 @@ def plot_task_embeddings(
     if split not in task.splits():
         raise ValueError(f"split must be train, val or test, got {split!r}")
     part = task.splits()[split]
-    net, model_id = load_encoder(
+    net, _ = load_encoder(
         source,
         which=which,
         max_len=task_max_len(task, cfg.cls_tokens),
         scratch_config=scratch_config,
     )
     x = extract_features(net, part.seqs, cfg, progress=True)
-    title = f"{task.spec.name} {split}: {method} of {cfg.pooling} features ({model_id[:12]})"
+    name = model_name or default_model_name(source, which)
+    title = f"{task.spec.name} {split}: {method} of {cfg.pooling} features of {name}"
     plot_embeddings(
         x, part.labels, out_png, method=method, max_points=max_points, title=title,
         num_threads=num_threads, seed=split_seed,

@@ -313,7 +313,8 @@ class BenchmarkReport:
 def plot_comparison(report: BenchmarkReport, path: str | Path, split: str = "test") -> Path:
     """Grouped bars (tasks x models) of the primary metric with std error bars, as PNG.
 
-    Bars are in percent; a single-seed bar has no error bar.
+    Bars are in percent; a single-seed bar has no error bar. The title says what the error
+    bars are and over how many seeds.
     """
     summary = report.summary(split)
     if summary.empty:
@@ -334,6 +335,10 @@ def plot_comparison(report: BenchmarkReport, path: str | Path, split: str = "tes
     primary = report.primary_metrics()
     ax.set_xticks(x, [f"{t}\n({primary[t]})" for t in tasks], rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(f"{split} primary metric (%)")
+    ns = sorted({int(n) for n in summary["n"]})
+    seeds = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+    ax.set_title(f"bars: mean over seeds; error bars: std (ddof=1) over n = {seeds} seeds",
+                 fontsize=9)  # fmt: skip
     fig.legend(loc="outside upper center", ncols=min(len(labels), 4), fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     return save_figure(fig, path)
