@@ -65,6 +65,30 @@ def test_fasta_round_trip_streamed_in_small_chunks(tmp_path, model_dir, expected
     assert meta["model_id"] == result.model_id and meta["findna_version"]
 
 
+def test_per_token_states_are_each_sequence_alone_through_the_encoder(tmp_path, model_dir):
+    import pandas as pd
+
+    from findna.data.alphabet import encode, one_hot
+
+    net, _ = load_encoder(model_dir)
+    out = tmp_path / "tokens.parquet"
+    result = embed_file(_fasta(tmp_path / "in.fa"), model_dir, out, per_token=True,
+                        chunk_size=7, cfg=FeatureConfig(batch_size=4), progress=False)  # fmt: skip
+    frame = pd.read_parquet(out)
+    assert result.rows == len(frame) == sum(map(len, SEQS)) and result.dim == DIM
+    assert list(frame.columns[:2]) == ["id", "position"]
+    for name, seq in zip(NAMES, SEQS, strict=True):
+        rows = frame[frame["id"] == name]
+        assert rows["position"].tolist() == list(range(len(seq)))
+        with torch.no_grad():  # the sequence alone, unpadded: the definition of its states
+            alone = net.encode(one_hot(torch.from_numpy(encode(seq))[None]))[0].numpy()
+        np.testing.assert_allclose(rows.drop(columns=["id", "position"]).to_numpy(), alone,
+                                   atol=1e-5)  # fmt: skip
+    assert read_embedding_metadata(out)["per_token"] is True
+    with pytest.raises(ValueError, match="per-token embeddings are a row per token"):
+        embed_file(_fasta(tmp_path / "in2.fa"), model_dir, tmp_path / "t.npy", per_token=True)
+
+
 def test_npy_layout_is_plain_numpy_with_an_id_sidecar(tmp_path, model_dir):
     out = tmp_path / "emb.npy"
     embed_file(_fasta(tmp_path / "in.fasta"), model_dir, out, progress=False)

@@ -79,6 +79,11 @@ def add_embed(sub: argparse._SubParsersAction) -> None:
         help="rebuild the network for this many tokens",
     )
     shared.add_on_invalid(p)
+    p.add_argument(
+        "--per-token", action="store_true",
+        help="each token's hidden state instead of pooled features: a .parquet row per token "
+        "(id, position, f0..)",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(handler=_embed)
 
@@ -99,10 +104,11 @@ def _embed(args: argparse.Namespace) -> None:
     result = embed_file(
         args.input, args.model, args.out, cfg.features, which=cfg.which, max_len=cfg.max_len,
         length_mode=cfg.length_mode, chunk_size=cfg.chunk_size, on_invalid=cfg.on_invalid,
-        scratch_config=shared.scratch_config(args), force=args.force,
+        scratch_config=shared.scratch_config(args), force=args.force, per_token=args.per_token,
     )  # fmt: skip
     extra = f" (ids in {result.ids})" if result.ids else ""
-    print(f"wrote {result.out}: {result.rows} x {result.dim} features{extra}")
+    rows = f"{result.rows} token rows" if args.per_token else str(result.rows)
+    print(f"wrote {result.out}: {rows} x {result.dim} features{extra}")
 
 
 def add_probe(sub: argparse._SubParsersAction) -> None:

@@ -60,6 +60,7 @@ from findna.eval.features import (
     extract_features,
     feature_dim,
     iter_feature_chunks,
+    iter_token_states,
 )
 from findna.figures import check_figure_path
 from findna.model.config import ModelConfig
@@ -158,6 +159,35 @@ def _text_records(path: Path, on_invalid: OnInvalid) -> Iterator[tuple[str, np.n
                 yield f"{path.name}:{line_no}", encode(seq, on_invalid=on_invalid, source=where)
 
 
+def _write_tokens(
+    writer: ParquetWriter,
+    states: Iterator[np.ndarray],
+    ids: list[str],
+    rows: int,
+    progress: bool,
+) -> None:
+    """Rows of (id, position, state) of each sequence, written about ``rows`` tokens at a time;
+    ``ids`` fills as the sequences are read, in the order of ``states``."""
+    from tqdm import tqdm
+
+    block: list[tuple[str, np.ndarray]] = []
+    size = 0
+    for tokens in tqdm(states, unit="seq", desc="token states", disable=not progress):
+        block.append((ids.pop(0), tokens))
+        size += len(tokens)
+        if size >= rows:
+            _flush_tokens(writer, block)
+            block, size = [], 0
+    if block:
+        _flush_tokens(writer, block)
+
+
+def _flush_tokens(writer: ParquetWriter, block: list[tuple[str, np.ndarray]]) -> None:
+    ids = [rid for rid, t in block for _ in range(len(t))]
+    positions = np.concatenate([np.arange(len(t), dtype=np.int32) for _, t in block])
+    writer.write(ids, np.concatenate([t for _, t in block]), positions)
+
+
 def read_sequences(
     path: str | Path, *, on_invalid: OnInvalid = "error", table_rows: int = 10000
 ) -> Iterator[tuple[str, np.ndarray]]:
@@ -205,8 +235,10 @@ def embed_file(
     seed: int = 0,
     force: bool = False,
     progress: bool = True,
+    per_token: bool = False,
 ) -> EmbedResult:
-    """Write the pooled features of every sequence of ``input_path`` to ``out``.
+    """Write the pooled features of every sequence of ``input_path`` to ``out``, or with
+    ``per_token`` each token's hidden state (a ``.parquet`` row per token: id, position, f*).
 
     Args:
         input_path: FASTA, CSV/TSV or text file (see the module docstring).
@@ -227,6 +259,8 @@ def embed_file(
     input_path, out = Path(input_path), Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: output must end in {' or '.join(OUTPUT_SUFFIXES)}")
+    if per_token and out.suffix.lower() != ".parquet":
+        raise ValueError(f"{out}: per-token embeddings are a row per token; give a .parquet --out")
     for target in output_files(out):
         check_output_file(target, force=force, inputs=[input_path])
     records = read_sequences(input_path, on_invalid=on_invalid)
@@ -234,12 +268,15 @@ def embed_file(
         source, which=which, max_len=max_len, length_mode=length_mode, seed=seed,
         scratch_config=scratch_config,
     )  # fmt: skip
-    dim = feature_dim(net, cfg)
+    dim = net.config.width if per_token else feature_dim(net, cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"findna_version": __version__, "model_source": str(source), "model_id": model_id,
             "network": which, "features": config_to_dict(cfg), "input": str(input_path),
-            "dim": dim}  # fmt: skip
-    writer = (NpyWriter if out.suffix.lower() == ".npy" else ParquetWriter)(out, dim, meta)
+            "dim": dim, "per_token": per_token}  # fmt: skip
+    if per_token:
+        writer = ParquetWriter(out, dim, meta, per_token=True)
+    else:
+        writer = (NpyWriter if out.suffix.lower() == ".npy" else ParquetWriter)(out, dim, meta)
     pending: list[str] = []
 
     def codes() -> Iterator[np.ndarray]:
@@ -250,9 +287,13 @@ def embed_file(
             yield c
 
     try:
-        for feats in iter_feature_chunks(net, codes(), cfg, chunk_size, progress=progress):
-            writer.write(pending[: len(feats)], feats)
-            del pending[: len(feats)]
+        if per_token:
+            states = iter_token_states(net, codes(), cfg)
+            _write_tokens(writer, states, pending, chunk_size, progress)
+        else:
+            for feats in iter_feature_chunks(net, codes(), cfg, chunk_size, progress=progress):
+                writer.write(pending[: len(feats)], feats)
+                del pending[: len(feats)]
         if writer.rows == 0:
             raise ValueError(f"{input_path}: no sequences found")
         writer.close()

@@ -76,23 +76,26 @@ class NpyWriter:
 
 
 class ParquetWriter:
-    """Writes one row group per chunk to a temporary file, renamed on close."""
+    """Writes one row group per chunk to a temporary file, renamed on close. With ``per_token``
+    a row is one token: columns ``id``, ``position`` (0-based), ``f0``..``f{D-1}``."""
 
-    def __init__(self, out: Path, dim: int, meta: dict[str, Any]) -> None:
+    def __init__(self, out: Path, dim: int, meta: dict[str, Any], per_token: bool = False) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.pa, self.out, self.rows = pa, out, 0
+        self.pa, self.out, self.rows, self.per_token = pa, out, 0, per_token
         self.tmp = out.with_name(out.name + ".partial")
-        fields = [pa.field("id", pa.string())] + [
-            pa.field(f"f{i}", pa.float32()) for i in range(dim)
-        ]
+        fields = [pa.field("id", pa.string())]
+        fields += [pa.field("position", pa.int32())] if per_token else []
+        fields += [pa.field(f"f{i}", pa.float32()) for i in range(dim)]
         # The row count is unknown until the end; readers count the rows of the file.
         self.schema = pa.schema(fields, metadata={META_KEY: json.dumps(meta)})
         self.writer = pq.ParquetWriter(self.tmp, self.schema)
 
-    def write(self, ids: list[str], feats: np.ndarray) -> None:
+    def write(self, ids: list[str], feats: np.ndarray, positions: np.ndarray | None = None) -> None:
         cols = [self.pa.array(ids, self.pa.string())]
+        if self.per_token:
+            cols.append(self.pa.array(positions, self.pa.int32()))
         cols += [self.pa.array(feats[:, i]) for i in range(feats.shape[1])]
         self.writer.write_table(self.pa.Table.from_arrays(cols, schema=self.schema))
         self.rows += len(ids)

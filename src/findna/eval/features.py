@@ -269,6 +269,42 @@ def extract_features(
     return np.concatenate(chunks, axis=0)
 
 
+@torch.inference_mode()
+def iter_token_states(
+    net: FinDNANetwork, seqs_iterable: Iterable[str | np.ndarray], cfg: FeatureConfig
+) -> Iterator[np.ndarray]:
+    """Per-token hidden states of each sequence, in input order: (L_i, d) float32 arrays of the
+    real tokens (no CLS rows, no padding), computed ``cfg.batch_size`` sequences at a time.
+
+    In the network's length-aware mode (the downstream default) a sequence's states do not depend
+    on its batch; a fixed-mode network pads every batch to its ``max_len``. ``cfg.pooling`` and
+    ``cfg.rc_average`` do not apply (the reverse complement's tokens run the other way).
+    """
+    was_training = net.training
+    device = resolve_device(cfg.device)
+    net.to(device).eval()
+    pad = fixed_pad_length(net, "masked_mean", cfg.pad_to)
+    items = enumerate(iter(seqs_iterable))
+    try:
+        while batch := list(itertools.islice(items, cfg.batch_size)):
+            codes = [to_codes(item, i) for i, item in batch]
+            longest = max(map(len, codes))
+            if pad is None and longest > net.config.max_len:
+                raise ValueError(
+                    f"a sequence of {longest} bp is longer than the {net.config.max_len} tokens "
+                    f"the network was built for; build it with max_len >= {longest} "
+                    f"(embed: --max-len {longest})"
+                )
+            padded, lengths = pad_codes(codes, 0, pad)
+            x = one_hot(torch.from_numpy(padded).to(device))
+            with autocast(device, cfg.precision):
+                hidden = net.encode(x, torch.from_numpy(lengths).to(device)).float().cpu()
+            for row, n in enumerate(lengths.tolist()):
+                yield hidden[row, :n].numpy().astype(np.float32, copy=True)
+    finally:
+        net.train(was_training)
+
+
 def _data_digest(seqs: list[str]) -> str:
     digest = hashlib.sha256()
     for s in seqs:
@@ -336,5 +372,6 @@ __all__ = [
     "extract_features",
     "feature_dim",
     "iter_feature_chunks",
+    "iter_token_states",
     "resolve_precision",
 ]
