@@ -21,7 +21,7 @@ from findna.data.tasks import TaskData
 from findna.data.tasks import load_task as _load_task
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.embed import EmbedResult, embed_file
-from findna.eval.features import FeatureConfig, extract_features
+from findna.eval.features import FeatureConfig, extract_features, iter_token_states
 from findna.eval.finetune import finetune_task
 from findna.eval.finetune_config import FinetuneConfig
 from findna.eval.predict import predict_proba
@@ -106,8 +106,10 @@ def embed(
     batch_size: int = 64,
     device: str = "auto",
     progress: bool = False,
-) -> np.ndarray:
-    """Pooled features of sequences in memory: an (N, d) float32 array (2d for ``mean+cls``).
+    per_token: bool = False,
+) -> np.ndarray | list[np.ndarray]:
+    """Pooled features of sequences in memory: an (N, d) float32 array (2d for ``mean+cls``),
+    or with ``per_token`` one (L_i, d) array of token states per sequence.
 
     ``model``: a network from :func:`load_model`, or a source it takes. ``pooling``:
     ``masked_mean`` (mean over real tokens), ``mean``, ``cls`` or ``mean+cls``. Files of any
@@ -117,6 +119,8 @@ def embed(
     cfg = FeatureConfig(
         pooling=pooling, rc_average=rc_average, batch_size=batch_size, device=device
     )
+    if per_token:
+        return list(iter_token_states(net, list(seqs), cfg))
     return extract_features(net, list(seqs), cfg, progress=progress)
 
 
