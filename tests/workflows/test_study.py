@@ -85,6 +85,13 @@ def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys
     text = (out / "study.md").read_text()
     assert "(val split)" in text and "used to rank" in text and "test split" not in text
     assert "vs cm-mnm" in text and (out / "study.png").is_file()
+    # The end-of-run diagnostics: the mean over seeds of each run's summary.json values.
+    ent = [json.loads((out / f"runs/findna/seed{s}/summary.json").read_text())[
+        "train/teacher_entropy"] for s in (0, 1)]  # fmt: skip
+    row = next(line for line in text.splitlines() if line.startswith("| findna | "))
+    assert f"| {np.mean(ent):.2f} ± {np.std(ent, ddof=1):.2f} |" in row
+    cm_row = next(line for line in text.splitlines() if line.startswith("| cm-mnm | "))
+    assert cm_row.split("|")[3].strip() == "–"  # no teacher: no entropy
 
     # Run again: every pretraining run is reused; --final adds the one look at the test split.
     again = run_study(cfg, final="findna", tasks=[task])

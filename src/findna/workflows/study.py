@@ -246,6 +246,47 @@ def to_markdown(table: pd.DataFrame, cfg: StudyConfig, split: str = "val") -> st
     return "\n".join(lines) + "\n"
 
 
+DIAGNOSTICS = {
+    "val/mnm_acc": "held-out MNM acc.",
+    "train/teacher_entropy": "teacher entropy (nats)",
+    "train/center_norm": "centre norm",
+    "train/loss_cl": "CL loss",
+}
+"""End-of-run values of each pretraining run (``summary.json``) that explain a ranking: the MNM
+skill the CL term may cost, and the two collapse modes of the teacher (entropy near 0: one sharp
+output; near ln K: uniform, no signal)."""
+
+
+def diagnostics(cfg: StudyConfig) -> pd.DataFrame:
+    """Per variant: mean ± std over pretraining seeds of :data:`DIAGNOSTICS` (NaN where a run
+    does not log one, e.g. the teacher of cm-mnm), in the order of ``cfg.variants``."""
+    rows = []
+    for variant in cfg.variants:
+        for seed in cfg.seeds:
+            path = Path(cfg.out_dir) / "runs" / variant / f"seed{seed}" / "summary.json"
+            summary = json.loads(path.read_text()) if path.is_file() else {}
+            rows.append({"variant": variant, **{k: summary.get(k, math.nan) for k in DIAGNOSTICS}})
+    frame = pd.DataFrame(rows)
+    return frame.groupby("variant", sort=False).agg(["mean", "std"])
+
+
+def diagnostics_markdown(table: pd.DataFrame) -> str:
+    """:func:`diagnostics` as a Markdown table (accuracy in percent)."""
+    lines = ["| variant | " + " | ".join(DIAGNOSTICS.values()) + " |", "|---" * 5 + "|"]
+    for variant, row in table.iterrows():
+        cells = []
+        for key in DIAGNOSTICS:
+            mean, std = row[(key, "mean")], row[(key, "std")]
+            if math.isnan(mean):
+                cells.append("–")
+            elif key == "val/mnm_acc":
+                cells.append(_cell(mean, std))  # a fraction, shown in percent
+            else:
+                cells.append(f"{mean:.2f}" + ("" if math.isnan(std) else f" ± {std:.2f}"))
+        lines.append(f"| {variant} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def plot_study(table: pd.DataFrame, path: Path) -> Path:
     """Bars of the suite mean ± std over pretraining seeds, best first."""
     suite = table[table["task"] == "suite mean"].sort_values("rank")
@@ -292,8 +333,15 @@ def run_study(
     report = _probe_all(cfg, tasks, root)
     seconds["probes"] = time.perf_counter() - start - sum(seconds.values())
     table = score_table(report, cfg, "val")
+    diag = diagnostics(cfg)
     text = "# findna study\n\n" + to_markdown(table, cfg, "val")
-    data: dict[str, Any] = {"config": config_to_dict(cfg), "val": table.to_dict("records")}
+    text += ("\n## End of pretraining (mean ± std over pretraining seeds, summary.json)\n\n"
+             + diagnostics_markdown(diag))  # fmt: skip
+    data: dict[str, Any] = {
+        "config": config_to_dict(cfg), "val": table.to_dict("records"),
+        "diagnostics": {v: {f"{k}|{stat}": x for (k, stat), x in row.items()}
+                        for v, row in diag.iterrows()},
+    }  # fmt: skip
     if final is not None:
         test = score_table(report, cfg, "test")
         keep = {final, cfg.baseline, next(iter(cfg.variants)), SCRATCH} - {None}
