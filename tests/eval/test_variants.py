@@ -2,6 +2,7 @@
 
 import gzip
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import torch
 
 from findna.cli import main
 from findna.data.alphabet import reverse_complement
-from findna.eval.variants import VariantScoreConfig, choose_network
+from findna.eval.variants import VariantScoreConfig, choose_network, pretraining_n_cls
 from findna.eval.variants_file import score_variants_file
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder
@@ -261,3 +262,26 @@ def test_cli_end_to_end_and_bad_inputs(tmp_path, genome, model_yaml, capsys):
     assert f"{bad_vcf} line 3: 4 tab-separated field(s)" in error(
         str(bad_vcf), "--out", str(tmp_path / "c.tsv"))  # fmt: skip
     assert not (tmp_path / "b.tsv").exists() and not (tmp_path / "c.tsv").exists()
+
+
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0"
+
+
+def test_cls_rows_come_from_the_pretraining_run(tmp_path):
+    # The legacy run was pretrained on 32 bp windows + 2 CLS rows (max_len 34).
+    ckpt = tmp_path / "copy.ckpt"  # away from its run: read from the checkpoint itself
+    ckpt.write_bytes((LEGACY / "run" / "checkpoints" / "final.ckpt").read_bytes())
+    assert pretraining_n_cls(str(LEGACY / "run"), "student") == 2
+    assert pretraining_n_cls(str(LEGACY / "run"), "teacher") == 2
+    assert pretraining_n_cls(str(ckpt), "student") == 2
+    assert pretraining_n_cls(str(LEGACY / "model"), "teacher") is None  # an export says nothing
+    assert pretraining_n_cls("scratch", "teacher") is None
+    genome = _fasta(tmp_path / "g.fa")
+    vcf = _vcf(tmp_path / "v.vcf", [("chr1", 50, ".", CHR1[49], _other(CHR1[49]))])
+    cfg = VariantScoreConfig(device="cpu")
+    run = score_variants_file(vcf, genome, str(LEGACY / "run"), tmp_path / "r.tsv", cfg,
+                              progress=False)  # fmt: skip
+    assert (run.which, run.window) == ("student", 32)
+    export = score_variants_file(vcf, genome, str(LEGACY / "model"), tmp_path / "e.tsv", cfg,
+                                 progress=False)  # fmt: skip
+    assert (export.which, export.window) == ("teacher", 24)  # 34 - the default 10

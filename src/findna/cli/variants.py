@@ -41,7 +41,7 @@ def add_score_variants(sub: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument(
         "--n-cls", type=shared.nonnegative_int, metavar="K",
-        help="zero CLS rows after each window, as in pretraining (default 10)",
+        help="zero CLS rows after each window (default: the run's ssl.n_cls, else 10)",
     )  # fmt: skip
     p.add_argument(
         "--on-mismatch", choices=("error", "flag"),

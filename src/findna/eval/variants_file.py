@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from findna.eval.variants import (
     check_policies,
     choose_network,
     model_window,
+    pretraining_n_cls,
     scored_chunks,
 )
 from findna.model.config import ModelConfig
@@ -132,6 +133,15 @@ class _Writer:
                 handle.close()
 
 
+def _n_cls(model: str, which: str, given: int | None) -> int:
+    """The CLS rows: as given, else as in the source's pretraining, else the paper's 10."""
+    stored = pretraining_n_cls(model, which)
+    if given is not None and stored is not None and given != stored:
+        log.warning("n_cls %d differs from the %d CLS rows %s was pretrained with", given,
+                    stored, model)  # fmt: skip
+    return given if given is not None else stored if stored is not None else 10
+
+
 def score_variants_file(
     variants_path: str | Path,
     genome_path: str | Path,
@@ -174,6 +184,7 @@ def score_variants_file(
             f"output adds ({', '.join(SCORE_COLUMNS)}); rename that column"
         )
     which = choose_network(model, cfg.which)
+    cfg = replace(cfg, n_cls=_n_cls(model, which, cfg.n_cls))
     net, model_id = load_encoder(model, which=which, length_mode="fixed", seed=cfg.seed,
                                  scratch_config=scratch_config)  # fmt: skip
     window = model_window(net, cfg.window, cfg.n_cls)
