@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from findna.cli import bench, data, downstream, study, train
+from findna.cli import bench, data, downstream, study, train, variants
 
 # Subcommands are registered in this order in `findna --help`.
 _COMMANDS = [
@@ -29,6 +29,7 @@ _COMMANDS = [
     downstream.add_embed,
     downstream.add_probe,
     downstream.add_plot_embeddings,
+    variants.add_score_variants,
     bench.add_bench,
 ]
 

@@ -1,0 +1,85 @@
+"""``findna score-variants``: zero-shot scores of single-nucleotide variants (docs/variants.md).
+
+The handler imports lazily and holds no logic (:mod:`findna.eval.variants_file`).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from findna.cli import args as shared
+
+
+def add_score_variants(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score-variants",
+        help="zero-shot log-likelihood ratios of SNVs from the MNM head (VCF or TSV in)",
+        description="For each variant: llr = log P(alt) - log P(ref) from the MNM head with the "
+        "variant's position masked, in a window centred on it (bases past a chromosome end are "
+        "N), averaged over the forward strand and the reverse complement (llr_fwd, llr_rev). "
+        "VARIANTS: .vcf/.vcf.gz (multi-allelic ALT split into one row per allele) or a .tsv/.csv "
+        "table with columns chrom, pos, ref, alt (pos 1-based, as in VCF). OUT: .tsv, .tsv.gz "
+        "or .parquet, the input's columns plus llr, llr_fwd, llr_rev, status, error. Settings: "
+        "VariantScoreConfig defaults <- --config YAML <- --set <- the flags below.",
+    )
+    p.add_argument("variants", help="VCF (plain or gzip) or TSV/CSV variant table")
+    p.add_argument(
+        "--genome", required=True,
+        help="reference: FASTA (plain, gzip or bgzip) or a `findna prepare genome` folder",
+    )  # fmt: skip
+    shared.add_model_source(p)
+    p.add_argument("--out", required=True, help="output .tsv, .tsv.gz or .parquet")
+    shared.add_settings(p, "score-variants", None, "window=500 --set non_snv=skip")
+    p.add_argument(
+        "--which", choices=("auto", "student", "teacher"),
+        help="network whose MNM head scores (default auto: the student, trained with MNM, when "
+        "the source holds one; the teacher of an exported model)",
+    )  # fmt: skip
+    p.add_argument(
+        "--window", type=shared.positive_int, metavar="BP",
+        help="bp around each variant (default the model's max_len minus --n-cls)",
+    )  # fmt: skip
+    p.add_argument(
+        "--n-cls", type=shared.nonnegative_int, metavar="K",
+        help="zero CLS rows after each window (default: the run's ssl.n_cls, else 10)",
+    )  # fmt: skip
+    p.add_argument(
+        "--on-mismatch", choices=("error", "flag"),
+        help="REF not matching the genome, unknown chromosome, position past the end: stop with "
+        "the line (default error) or keep the row with NaN scores and status/error",
+    )  # fmt: skip
+    p.add_argument(
+        "--non-snv", choices=("flag", "skip", "error"),
+        help="indels, symbolic or N alleles: keep with NaN scores (default flag), leave out, "
+        "or stop",
+    )  # fmt: skip
+    shared.add_batch_size(p, "batch_size", 64)
+    p.add_argument(
+        "--chunk-size", type=shared.positive_int, metavar="N",
+        help="variants held in memory at once (default 4096)",
+    )  # fmt: skip
+    shared.add_device(p, "device")
+    shared.add_precision(p, "precision", "auto")
+    shared.add_scratch_model(p)
+    p.add_argument("--force", action="store_true", help="replace an existing output")
+    p.set_defaults(handler=_score_variants)
+
+
+def _score_variants(args: argparse.Namespace) -> None:
+    from findna.eval.variants import VariantScoreConfig
+    from findna.eval.variants_file import score_variants_file
+
+    flags = {
+        "which": args.which, "window": args.window, "n_cls": args.n_cls,
+        "on_mismatch": args.on_mismatch, "non_snv": args.non_snv, "batch_size": args.batch_size,
+        "chunk_size": args.chunk_size, "device": args.device, "precision": args.precision,
+    }  # fmt: skip
+    cfg = shared.load_settings(VariantScoreConfig, "score-variants", args, flags)
+    result = score_variants_file(
+        args.variants, args.genome, args.model, args.out, cfg,
+        scratch_config=shared.scratch_config(args), force=args.force,
+    )  # fmt: skip
+    print(
+        f"wrote {result.out}: {result.rows} rows, {result.scored} scored, {result.flagged} "
+        f"flagged, {result.skipped} skipped ({result.which}, {result.window} bp windows)"
+    )

@@ -1,0 +1,184 @@
+"""Variant lists (VCF, TSV/CSV) and reference genome windows."""
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from findna.data.alphabet import decode
+from findna.data.genome import prepare_genome
+from findna.data.reference import ReferenceGenome
+from findna.data.variants import VCF_COLUMNS, VariantFile, non_snv_reason
+
+VCF = (
+    "##fileformat=VCFv4.2\n"
+    "##contig=<ID=chr1>\n"
+    "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1\n"
+    "chr1\t3\trs1\tg\ta\t50\tPASS\tDP=3\tGT\t0/1\n"
+    "chr1\t7\tmulti\tC\tA,t,<DEL>\t.\t.\t.\tGT\t1/2\n"
+    "chr2\t1\tdel\tAC\tA\t.\t.\t.\tGT\t0/1\n"
+)
+
+
+def _write(path: Path, text: str) -> Path:
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["calls.vcf", "calls.vcf.gz"])
+def test_vcf_splits_multiallelic_records_and_keeps_the_fixed_columns(tmp_path, name):
+    variants = VariantFile(_write(tmp_path / name, VCF))
+    assert variants.kind == "vcf" and variants.columns == VCF_COLUMNS and variants.pos_column == 1
+    got = list(variants)
+    assert [(v.chrom, v.pos, v.start, v.ref, v.alt) for v in got] == [
+        ("chr1", 3, 2, "G", "A"),
+        ("chr1", 7, 6, "C", "A"),
+        ("chr1", 7, 6, "C", "T"),
+        ("chr1", 7, 6, "C", "<DEL>"),
+        ("chr2", 1, 0, "AC", "A"),
+    ]
+    # The fixed columns as written (sample columns dropped), ALT replaced by the one allele.
+    assert got[0].values == ("chr1", "3", "rs1", "g", "a", "50", "PASS", "DP=3")  # as written
+    assert [v.values[4] for v in got[1:4]] == ["A", "t", "<DEL>"]  # one allele per row
+    assert [v.where for v in got] == [f"{tmp_path / name} line {n}" for n in (4, 5, 5, 5, 6)]
+    assert [v.non_snv is None for v in got] == [True, True, True, False, False]
+    assert "symbolic" in got[3].non_snv and "indel" in got[4].non_snv
+    assert list(variants) == got  # iterating reads the file again
+
+
+def test_vcf_without_a_header_and_with_only_five_columns(tmp_path):
+    got = list(VariantFile(_write(tmp_path / "x.vcf", "X\t10\t.\tA\tG\n")))
+    assert got[0].values == ("X", "10", ".", "A", "G", ".", ".", ".")
+
+
+def test_non_snv_reasons():
+    assert non_snv_reason("A", "G") is None
+    assert "equals REF" in non_snv_reason("A", "A")
+    assert "only A, C, G and T" in non_snv_reason("N", "A")
+    assert "only A, C, G and T" in non_snv_reason("A", "N")
+    assert "missing" in non_snv_reason("A", ".")
+    assert "breakend" in non_snv_reason("A", "A[chr2:5[")
+    assert "indel or MNV" in non_snv_reason("AT", "GC")
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("chr1\t3\trs1\tG", "line 2: 4 tab-separated field(s), a VCF data line needs at least 5"),
+        ("chr1 3 rs1 G A", "line 2: 1 tab-separated field(s)"),
+        (
+            "chr1\tx3\trs1\tG\tA",
+            "line 2: POS 'x3' is not a positive integer; positions are 1-based",
+        ),
+        ("chr1\t0\trs1\tG\tA", "line 2: POS '0' is not a positive integer"),
+        ("chr1\t3\trs1\tG1\tA", "line 2: REF 'G1' must be one or more bases A, C, G, T or N"),
+        ("chr1\t3\trs1\tG\tA,,T", "line 2: empty allele in ALT 'A,,T'"),
+        ("\t3\trs1\tG\tA", "line 2: empty CHROM"),
+    ],
+)
+def test_malformed_vcf_lines_name_the_file_and_line(tmp_path, line, message):
+    path = _write(tmp_path / "bad.vcf", f"#CHROM\tPOS\tID\tREF\tALT\n{line}\n")
+    with pytest.raises(ValueError) as err:
+        list(VariantFile(path))
+    assert str(err.value).startswith(f"{path} {message}")
+
+
+def test_vcf_header_line_must_name_the_fixed_columns(tmp_path):
+    path = _write(tmp_path / "bad.vcf", "##x\n#CHROM POS ID REF ALT\nchr1\t3\t.\tG\tA\n")
+    with pytest.raises(ValueError, match=r"bad.vcf line 2: the header line must start with #CHROM"):
+        VariantFile(path)
+
+
+def test_table_keeps_its_columns_in_any_order_and_case(tmp_path):
+    text = 'id,Alt,pos,ref,CHROM,score\nv1,T,12,a,chr1,0.5\nv2,"C,G",3,A,chr2,\n'
+    variants = VariantFile(_write(tmp_path / "v.csv", text))
+    assert variants.columns == ("id", "Alt", "pos", "ref", "CHROM", "score")
+    assert variants.pos_column == 2
+    got = list(variants)
+    assert [(v.chrom, v.pos, v.ref, v.alt) for v in got] == [
+        ("chr1", 12, "A", "T"),
+        ("chr2", 3, "A", "C"),
+        ("chr2", 3, "A", "G"),
+    ]
+    assert got[1].values == ("v2", "C", "3", "A", "chr2", "")
+    assert got[2].where == f"{tmp_path / 'v.csv'} line 3"
+
+
+def test_gzipped_tsv(tmp_path):
+    path = _write(tmp_path / "v.tsv.gz", "chrom\tpos\tref\talt\nchr1\t5\tC\tG\n")
+    assert [(v.chrom, v.pos) for v in VariantFile(path)] == [("chr1", 5)]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("chrom\tposition\tref\talt\n", "line 1: missing column(s) pos; the header has 'chrom', "
+         "'position', 'ref', 'alt'. A variant table needs the tab-separated columns chrom, pos, "
+         "ref, alt (pos 1-based)"),
+        ("chrom,pos,ref,alt\n", "line 1: missing column(s) chrom, pos, ref, alt; the header has "
+         "'chrom,pos,ref,alt'. A variant table needs the tab-separated columns chrom, pos, ref, "
+         "alt (pos 1-based); this header is not tab-separated: name the file .csv"),
+        ("chrom\tpos\tref\talt\nchr1\t5\tC\n", "line 2: 3 field(s), the header has 4"),
+        ("chrom\tpos\tref\talt\n\nchr1\t-5\tC\tG\n", "line 3: pos '-5' is not a positive integer"),
+        ("chrom\tpos\tref\tALT\tpos\n", "line 1: column 'pos' appears twice"),
+        ("", "empty file"),
+    ],
+)  # fmt: skip
+def test_bad_tables_name_the_file_line_and_fix(tmp_path, text, message):
+    path = _write(tmp_path / "v.tsv", text)
+    with pytest.raises(ValueError) as err:
+        list(VariantFile(path))
+    assert message in str(err.value) and str(path) in str(err.value)
+
+
+def test_unknown_suffix_bcf_and_missing_files(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown variant file type '\.bed'"):
+        VariantFile(_write(tmp_path / "v.bed", "x"))
+    with pytest.raises(ValueError, match="BCF is binary"):
+        VariantFile(_write(tmp_path / "v.bcf", "x"))
+    with pytest.raises(FileNotFoundError, match="variant file .*nope.vcf does not exist"):
+        VariantFile(tmp_path / "nope.vcf")
+
+
+def test_truncated_gzip_is_a_clear_error(tmp_path):
+    path = _write(tmp_path / "v.vcf.gz", VCF * 50)
+    path.write_bytes(path.read_bytes()[:60])
+    with pytest.raises(ValueError, match="gzip stream ends early"):
+        list(VariantFile(path))
+
+
+# --- reference genome -----------------------------------------------------------------------
+
+FASTA = ">chr1 first\nACGTACGTAC\nGTA\n>chr2\nttgcaRN\n"
+
+
+@pytest.fixture(params=["plain", "gzip", "prepared"])
+def reference(request, tmp_path):
+    if request.param == "prepared":
+        fa = _write(tmp_path / "g.fa", FASTA)
+        prepare_genome([fa], tmp_path / "prepared")
+        return ReferenceGenome(tmp_path / "prepared")
+    name = "g.fa" if request.param == "plain" else "g.fa.gz"
+    return ReferenceGenome(_write(tmp_path / name, FASTA))
+
+
+def test_reference_windows_pad_with_n_past_the_ends(reference):
+    assert reference.names == ("chr1", "chr2")
+    assert reference.length("chr1") == 13 and reference.length("chrX") is None
+    assert decode(reference.fetch("chr1", 2, 6)) == "GTAC"
+    assert decode(reference.fetch("chr1", -3, 2)) == "NNNAC"
+    assert decode(reference.fetch("chr1", 11, 16)) == "TANNN"
+    assert decode(reference.fetch("chr2", 0, 7)) == "TTGCANN"  # lower case and IUPAC R
+    assert decode(reference.fetch("chr2", 20, 22)) == "NN"
+    assert reference.fetch("chr1", 0, 3).dtype == np.uint8
+
+
+def test_unknown_record_hints_at_the_chr_prefix(tmp_path):
+    ref = ReferenceGenome(_write(tmp_path / "g.fa", FASTA))
+    assert "the genome calls it 'chr1'" in ref.unknown_record_hint("1")
+    assert "records are chr1, chr2" in ref.unknown_record_hint("chrM")
