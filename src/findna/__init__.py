@@ -26,6 +26,7 @@ _API = (
     "predict",
     "pretrain",
     "probe",
+    "score_variants",
 )
 
 

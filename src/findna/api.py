@@ -27,6 +27,8 @@ from findna.eval.finetune_config import FinetuneConfig
 from findna.eval.predict import predict_proba
 from findna.eval.probe import ProbeConfig, probe_task
 from findna.eval.report import BenchmarkReport, check_report_dir
+from findna.eval.variants import VariantScoreConfig
+from findna.eval.variants_file import ScoreVariantsResult, score_variants_file
 from findna.model.classifier import load_classifier
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
@@ -191,6 +193,26 @@ def predict(
     return predict_proba(model.to(device), encode(seqs), batch_size=batch_size, device=device)
 
 
+def score_variants(
+    variants: str | Path,
+    genome: str | Path,
+    model: str | Path,
+    out: str | Path,
+    *,
+    settings: Settings = None,
+    scratch: str | ModelConfig | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> ScoreVariantsResult:
+    """``findna score-variants``: zero-shot log P(alt) - log P(ref) of every variant of a VCF or
+    TSV/CSV (chrom, pos 1-based, ref, alt) from the MNM head, both strands averaged; TSV or
+    Parquet by ``out``'s suffix (docs/variants.md). ``settings``: VariantScoreConfig keys."""
+    cfg = _settings(VariantScoreConfig, "variants", None, settings)
+    return score_variants_file(variants, genome, str(model), out, cfg,
+                               scratch_config=_scratch(scratch), force=force,
+                               progress=progress)  # fmt: skip
+
+
 def benchmark(
     models: Sequence[str],
     suite: str,
@@ -238,4 +260,5 @@ __all__ = [
     "predict",
     "pretrain",
     "probe",
+    "score_variants",
 ]
