@@ -16,7 +16,9 @@ import pandas as pd
 
 from findna.data.root import data_root
 from findna.data.splits import PROTOCOLS
-from findna.data.tasks import TASKS, TaskData, TaskSpec, get_task, load_task, task_paths, task_root
+from findna.data.tasks import TASKS, TaskData, TaskSpec, load_task, task_paths, task_root
+from findna.data.user_layouts import UserTaskOptions
+from findna.data.user_tasks import is_task_path, resolve_task
 
 GENOME_DIR = "genomes"
 
@@ -45,7 +47,7 @@ def data_files(spec: TaskSpec, root: str | Path | None) -> list[Path]:
     out: list[Path] = []
     for p in task_files(spec, root):
         out += sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-    return out
+    return list(dict.fromkeys(out))  # one table may hold every split
 
 
 def is_available(spec: TaskSpec, root: str | Path | None = None) -> bool:
@@ -142,6 +144,42 @@ def task_stats(data: TaskData) -> dict[str, dict[str, Any]]:
     return stats
 
 
+FILLED = {
+    "val_from_train": "val = a seeded stratified 10% of train, test as given",
+    "val_from_dev": "train/val = a seeded stratified 90/10 of dev, test as given",
+    "resplit_70_10_20": "all rows pooled, then a seeded stratified 70/10/20 re-split",
+    "nested_60_20_20": "all rows pooled, then a seeded 60/20/20 re-split (not stratified)",
+}
+"""How each protocol fills the splits a user's task lacks (``task_card``)."""
+
+
+def task_card(spec: TaskSpec) -> dict[str, Any]:
+    """What a report states about a task: its source, how its splits were made, its labels.
+
+    Returns:
+        ``source`` (a user's path, or ``findna task registry``), ``protocol``, ``splits`` (which
+        splits were given and which the protocol filled) and, when the labels were mapped,
+        ``labels`` (class name -> integer label).
+    """
+    proto = PROTOCOLS[spec.protocol]
+    card: dict[str, Any] = {"source": spec.origin or "findna task registry",
+                            "protocol": spec.protocol}  # fmt: skip
+    if spec.origin is None:
+        card["splits"] = proto.description
+    else:
+        roles = {{"dev": "val"}.get(r, r) for r in spec.files}
+        given = [s for s in ("train", "val", "test") if s in roles]
+        filled = [s for s in ("train", "val", "test") if s not in given]
+        card["splits"] = (
+            f"given: {', '.join(given) or 'none'}; "
+            + (f"{', '.join(filled)} filled by {proto.name}: {FILLED.get(proto.name, '')}"
+               if filled else "all used as given")
+        )  # fmt: skip
+    if spec.classes is not None:
+        card["labels"] = {name: i for i, name in enumerate(spec.classes)}
+    return card
+
+
 def _format_task(data: TaskData) -> str:
     spec = data.spec
     proto = PROTOCOLS[spec.protocol]
@@ -150,8 +188,16 @@ def _format_task(data: TaskData) -> str:
         f"  suite {spec.suite}; metric {spec.metric}; {spec.num_classes} classes; "
         f"max_len {spec.max_len}; in paper: {'yes' if spec.in_paper else 'no'}",
     ]
+    card = task_card(spec)
+    if spec.origin is not None:
+        out.append(f"  source {card['source']}; splits {card['splits']}")
+    if "labels" in card:
+        out.append("  labels: " + ", ".join(f"{k} = {v}" for k, v in card["labels"].items()))
     if spec.format == "fasta_classes":
         out.append(f"  class files: {dict(spec.class_files)} (records > {spec.min_length} bp)")
+    elif spec.split_column is not None:
+        file = next(iter(spec.files.values()))
+        out.append(f"  file: {file} (each row's split in column {spec.split_column!r})")
     else:
         out.append("  files: " + ", ".join(f"{k} {v}" for k, v in spec.files.items()))
     if spec.task_value is not None:
@@ -195,24 +241,35 @@ def find_genome(name: str, root: Path) -> Path | None:
     return path if path.exists() and name not in TASKS else None
 
 
-def format_info(name: str, root: str | Path | None = None, seed: int = 0) -> str:
+def format_info(
+    name: str,
+    root: str | Path | None = None,
+    seed: int = 0,
+    options: UserTaskOptions | None = None,
+) -> str:
     """Split counts, lengths, class balance, duplicates and metric of a task, or a genome summary.
 
     Args:
-        name: a registered task name or a genome (file name, name without suffix, or a path).
+        name: a registered task name, the path of a user's task (a folder, a table or a task
+            YAML; see :mod:`findna.data.user_tasks`), or a genome (file name, name without
+            suffix, or the path of a FASTA file).
         root: data root; None uses :func:`findna.data.root.data_root`.
         seed: split seed for seeded protocols.
+        options: ``--label-column`` and the like, for a user's task.
     """
-    root = Path(root) if root is not None else data_root()
     if name in TASKS:
+        root = Path(root) if root is not None else data_root()
         return _format_task(load_task(name, seed=seed, root=root))
+    if Path(name).exists() and is_task_path(Path(name)):
+        return _format_task(load_task(resolve_task(name, options), seed=seed))
+    root = Path(root) if root is not None else data_root()
     genome = find_genome(name, root)
     if genome is not None:
         from findna.data.genome import genome_summary
 
         return _format_genome(genome_summary(genome))
     try:
-        get_task(name)
+        resolve_task(name, options)
     except ValueError as err:
         names = [p.name for p in genome_files(root)]
         raise ValueError(f"{err} Genomes: {names}") from None

@@ -200,7 +200,7 @@ def read_coordinate_folder(
 def read_fasta_classes(
     class_files: Mapping[int, Sequence[str | Path]],
     *,
-    max_len: int,
+    max_len: int | None,
     min_length: int = 5000,
     pad_char: str = "N",
     on_invalid: OnInvalid = "error",
@@ -214,12 +214,12 @@ def read_fasta_classes(
 
     Args:
         class_files: label -> FASTA paths (plain or gzip).
-        max_len: output length L of every sequence.
+        max_len: output length L of every sequence; None keeps records whole, unpadded.
         min_length: length threshold; only records longer than this are kept (paper: 5000).
         pad_char: padding letter.
         on_invalid: ``"error"`` or ``"n"``.
     """
-    if max_len < 1:
+    if max_len is not None and max_len < 1:
         raise ValueError(f"max_len must be >= 1, got {max_len}")
     seqs, labels, ids, where = [], [], [], []
     for label in sorted(class_files):
@@ -230,7 +230,8 @@ def read_fasta_classes(
                 total += 1
                 if len(seq) > min_length:
                     kept += 1
-                    seqs.append(seq[:max_len].upper().ljust(max_len, pad_char))
+                    seq = seq.upper()
+                    seqs.append(seq if max_len is None else seq[:max_len].ljust(max_len, pad_char))
                     labels.append(label)
                     ids.append(f"{Path(f).name}:{name}")
                     where.append(f"{f}, record {name!r}")

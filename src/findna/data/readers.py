@@ -30,6 +30,7 @@ import pandas as pd
 from findna.data.alphabet import OnInvalid, decode, encode
 from findna.data.fasta import is_gzip
 from findna.data.kmers import decode_kmers, detect_kmers
+from findna.data.labels import map_labels
 from findna.outputs import require_file
 
 log = logging.getLogger(__name__)
@@ -309,10 +310,11 @@ def read_table(
     sequence_column: str | None = None,
     label_column: str = "label",
     sep: str | None = None,
-    task: str | None = None,
+    task: str | tuple[str, ...] | None = None,
     task_column: str = "task",
     id_column: str | None = None,
     num_classes: int | None = None,
+    classes: Sequence[str] | None = None,
     kmer: bool | None = None,
     on_invalid: OnInvalid = "error",
 ) -> LabeledSequences:
@@ -323,10 +325,13 @@ def read_table(
         sequence_column: the sequence column; None picks the first of ``sequence``, ``seq``.
         label_column: the integer label column.
         sep: field separator; None: tab for ``.tsv``/``.txt`` files, else comma.
-        task: keep only rows whose ``task_column`` equals this (multi-task NT file).
+        task: keep only rows whose ``task_column`` equals this (multi-task NT file); a tuple
+            keeps rows whose value, stripped and lower-cased, is one of it (a split column).
         task_column: the column holding task names.
         id_column: a column to use as row ids; None uses ``<file name>:<data row>``.
         num_classes: when given, labels must lie in ``0..num_classes-1``.
+        classes: label values in label order (``"enhancer"``, ...): a row's label is the index
+            of its value, and a value not listed is an error. None: labels are integers.
         kmer: True decodes space-separated overlapping k-mers; None detects them
             (:func:`detect_kmers`: every non-empty row holds >= 2 space-separated tokens, and a
             stray space in a plain-sequence file is an error naming its row); False treats spaces
@@ -348,7 +353,11 @@ def read_table(
     rows = np.arange(len(df))
     if task is not None:
         require_column(path, df, task_column, "task")
-        keep = (df[task_column] == task).to_numpy()
+        values = df[task_column]
+        if isinstance(task, tuple):
+            keep = values.str.strip().str.lower().isin(task).to_numpy()
+        else:
+            keep = (values == task).to_numpy()
         if not keep.any():
             raise ValueError(
                 f"{path}: no rows with {task_column}={task!r}; tasks present: "
@@ -368,7 +377,10 @@ def read_table(
         k = len(seqs[0].split()[0]) if seqs[0].split() else None
         seqs = [decode_kmers(s, source=where(i), k=k) for i, s in enumerate(seqs)]
     seqs = check_sequences(seqs, where, on_invalid)
-    labels = parse_labels(df[label_column].tolist(), where, num_classes)
+    if classes is None:
+        labels = parse_labels(df[label_column].tolist(), where, num_classes)
+    else:
+        labels = map_labels(df[label_column].tolist(), classes, where)
     if id_column is not None:
         require_column(path, df, id_column, "id")
         ids = df[id_column].tolist()

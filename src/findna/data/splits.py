@@ -31,6 +31,14 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 
+SPLIT_VALUES: dict[str, tuple[str, ...]] = {
+    "train": ("train",),
+    "dev": ("val", "dev", "valid", "validation"),
+    "test": ("test",),
+}
+"""File role -> the words that name it: in a split column (compared lower-case) and as file
+stems of a task folder. The validation role is ``dev``, as in :data:`PROTOCOLS`."""
+
 
 @dataclass(frozen=True)
 class SplitProtocol:

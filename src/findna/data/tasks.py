@@ -20,90 +20,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from findna.data.alphabet import OnInvalid
 from findna.data.layouts import read_class_folders, read_coordinate_folder, read_fasta_classes
 from findna.data.readers import LabeledSequences, read_table
 from findna.data.root import data_root
-from findna.data.splits import PROTOCOLS, apply_protocol, shared_sequences
+from findna.data.splits import SPLIT_VALUES, apply_protocol, shared_sequences
+from findna.data.task_spec import Format, TaskSpec
 
 log = logging.getLogger(__name__)
-
-Format = Literal["table", "class_folders", "coordinates", "fasta_classes"]
-Metric = Literal["mcc", "accuracy", "macro_f1"]
-METRICS = ("mcc", "accuracy", "macro_f1")
-FORMATS = ("table", "class_folders", "coordinates", "fasta_classes")
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One downstream classification task.
-
-    Attributes:
-        name: registry key, e.g. ``gue/EMP/H3``.
-        suite: ``emp``, ``gue``, ``gb``, ``toy``, ``nt``, ``dnabert``, ``mtcdna`` or a user's own.
-        files: file role (``train``/``dev``/``test``, or any name for pooled protocols) -> path,
-            relative to the data root or absolute. For ``class_folders``/``coordinates`` the path
-            is a folder of classes; unused for ``fasta_classes``.
-        format: ``table`` (CSV/TSV incl. DNABERT k-mers), ``class_folders``, ``coordinates``,
-            ``fasta_classes``.
-        num_classes: number of classes C; labels must be ``0..C-1``.
-        metric: primary metric: ``mcc`` (GUE, as DNABERT-2; NT), ``accuracy`` (GenomicBenchmarks,
-            MTcDNA), ``macro_f1`` (multi-class virus-style tasks).
-        protocol: a key of :data:`findna.data.splits.PROTOCOLS`.
-        max_len: the task's sequence length L for models (longest sequence, or the paper's value).
-        description: one line for listings.
-        sequence_column: table column with sequences; None = ``sequence`` or ``seq``.
-        label_column: table column with labels.
-        task_value: for a multi-task table, the ``task`` column value to keep.
-        id_column: table column used as row ids (None: ``file:row``).
-        classes: class folder/file names in label order (None: integer names or sorted names).
-        genome: genome FASTA for ``coordinates``.
-        class_files: label -> FASTA paths for ``fasta_classes``.
-        min_length: ``fasta_classes`` keeps only records longer than this.
-        in_paper: whether the FinDNA paper reports this task.
-    """
-
-    name: str
-    suite: str
-    files: Mapping[str, str]
-    format: Format
-    num_classes: int
-    metric: Metric
-    protocol: str
-    max_len: int | None = None
-    description: str = ""
-    sequence_column: str | None = None
-    label_column: str = "label"
-    task_value: str | None = None
-    id_column: str | None = None
-    classes: tuple[str, ...] | None = None
-    genome: str | None = None
-    class_files: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
-    min_length: int = 5000
-    in_paper: bool = False
-
-    def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ValueError(f"task {self.name}: format {self.format!r} not in {FORMATS}")
-        if self.metric not in METRICS:
-            raise ValueError(f"task {self.name}: metric {self.metric!r} not in {METRICS}")
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(
-                f"task {self.name}: protocol {self.protocol!r} not in {sorted(PROTOCOLS)}"
-            )
-        if self.num_classes < 2:
-            raise ValueError(f"task {self.name}: num_classes must be >= 2, got {self.num_classes}")
-        if self.format == "fasta_classes":
-            if not self.class_files or self.max_len is None:
-                raise ValueError(f"task {self.name}: fasta_classes needs class_files and max_len")
-        elif not self.files:
-            raise ValueError(f"task {self.name}: no files")
-        if self.format == "coordinates" and self.genome is None:
-            raise ValueError(f"task {self.name}: coordinates need a genome FASTA")
 
 
 @dataclass
@@ -321,13 +248,16 @@ def read_sources(
     for role, rel in spec.files.items():
         path = _resolve(root, rel)
         if spec.format == "table":
+            split_rows = spec.split_column is not None
             out[role] = read_table(
                 path,
                 sequence_column=spec.sequence_column,
                 label_column=spec.label_column,
-                task=spec.task_value,
+                task=SPLIT_VALUES[role] if split_rows else spec.task_value,
+                task_column=spec.split_column if split_rows else "task",
                 id_column=spec.id_column,
                 num_classes=c,
+                classes=spec.classes,
                 on_invalid=on_invalid,
             )
         elif spec.format == "class_folders":
