@@ -105,9 +105,12 @@ def _captured(monkeypatch, module, name):
 
 @pytest.fixture
 def no_task(monkeypatch):
-    """`load_task` returns the name it was given: these tests only look at the settings."""
+    """`resolve_task` and `load_task` return the name they were given: these tests only look at
+    the settings."""
     import findna.data.tasks
+    import findna.data.user_tasks
 
+    monkeypatch.setattr(findna.data.user_tasks, "resolve_task", lambda name, options=None: name)
     monkeypatch.setattr(findna.data.tasks, "load_task", lambda name, seed=0, **kw: name)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from findna.config import load_config, preset_path
 from findna.data.tasks import TaskData
 from findna.data.tasks import load_task as _load_task
+from findna.data.user_tasks import resolve_task
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.embed import EmbedResult, embed_file
 from findna.eval.features import FeatureConfig, extract_features, iter_token_states
@@ -137,8 +138,9 @@ def embed_to_file(
 
 def load_task(task: str | Any, split_seed: int = 0) -> TaskData:
     """A task's train/val/test splits (``findna data info TASK``); ``task`` is a registered name
-    (``findna data list``) or a :class:`findna.data.tasks.TaskSpec`."""
-    return _load_task(task, split_seed)
+    (``findna data list``), the path of your own data (a folder, a table or a task YAML;
+    docs/data.md) or a :class:`findna.data.tasks.TaskSpec`."""
+    return _load_task(resolve_task(task) if isinstance(task, str) else task, split_seed)
 
 
 def probe(

@@ -15,7 +15,7 @@ import os
 import platform
 import subprocess
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,9 @@ class Provenance:
     date: str
     machine: dict[str, str]
     config: dict[str, Any] | None = None
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Task -> what the results state about its data: source, how the splits were made, the
+    label mapping (``findna.data.catalog.task_card``)."""
 
     @classmethod
     def collect(
@@ -143,8 +146,10 @@ class Provenance:
         checkpoint_path: str | Path | None = None,
         data_files: Mapping[str, Iterable[str | Path]] | None = None,
         data_root: str | Path | None = None,
+        tasks: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Provenance:
-        """Hash the config, checkpoint and data files and record version, commit, date, host."""
+        """Hash the config, checkpoint and data files and record version, commit, date, host
+        (and the ``tasks`` cards given)."""
         plain = config_to_dict(config) if dataclasses.is_dataclass(config) else dict(config)
         return cls(
             config_hash=config_hash(plain),
@@ -155,4 +160,16 @@ class Provenance:
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             machine=machine_info(),
             config=plain,
+            tasks={k: dict(v) for k, v in (tasks or {}).items()},
         )
+
+    def task_lines(self) -> list[str]:
+        """One Markdown line per task card: its source, splits and label mapping."""
+        lines = []
+        for task, card in self.tasks.items():
+            labels = card.get("labels")
+            mapped = (
+                "; labels " + ", ".join(f"{k} = {v}" for k, v in labels.items()) if labels else ""
+            )
+            lines.append(f"- task {task}: source {card['source']}; splits {card['splits']}{mapped}")
+        return lines

@@ -149,8 +149,38 @@ def scratch_config(args: argparse.Namespace) -> ModelConfig | None:
     return load_config(ModelConfig, preset_path("model", args.scratch_model))
 
 
+TASK_HELP = (
+    "a task name (see `findna data list`) or the path of your own data: a folder of "
+    "train/val/test tables, one table with a split column, a folder with one FASTA per class, "
+    "or a task YAML (docs/data.md, 'Your own data')"
+)
+
+
+def add_task_columns(p: argparse.ArgumentParser) -> None:
+    """``--label-column`` and ``--sequence-column`` of a user's task tables."""
+    p.add_argument(
+        "--label-column", metavar="NAME",
+        help="label column of your tables (default label); text labels become 0..C-1 in "
+        "sorted order",
+    )  # fmt: skip
+    p.add_argument(
+        "--sequence-column", metavar="NAME",
+        help="sequence column of your tables (default sequence or seq)",
+    )  # fmt: skip
+
+
 def add_task(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", required=True, help="a task name (see `findna data list`)")
+    p.add_argument("--task", required=True, metavar="NAME|PATH", help=TASK_HELP)
+    add_task_columns(p)
+
+
+def task_spec(args: argparse.Namespace):  # -> TaskSpec (annotation would import the data layer)
+    """The task ``--task`` names: a registered task, or one built from the user's path."""
+    from findna.data.user_layouts import UserTaskOptions
+    from findna.data.user_tasks import resolve_task
+
+    options = UserTaskOptions(label_column=args.label_column, sequence_column=args.sequence_column)
+    return resolve_task(args.task, options)
 
 
 def add_model_source(p: argparse.ArgumentParser) -> None:

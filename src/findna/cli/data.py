@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from findna.cli.args import add_on_invalid
+from findna.cli.args import add_on_invalid, add_split_seed, add_task_columns
 
 
 def add_data(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +16,13 @@ def add_data(sub: argparse._SubParsersAction) -> None:
     ls = dsub.add_parser("list", help="every genome and registered task under the data root")
     ls.set_defaults(handler=_data_list)
     info = dsub.add_parser("info", help="counts, lengths and class balance of one task or genome")
-    info.add_argument("name", help="a task name (see `findna data list`) or a genome file name")
+    info.add_argument(
+        "name",
+        help="a task name (see `findna data list`), the path of your own task (a folder, a "
+        "table or a task YAML), or a genome file name",
+    )
+    add_task_columns(info)
+    add_split_seed(info)
     info.set_defaults(handler=_data_info)
 
 
@@ -28,8 +34,10 @@ def _data_list(args: argparse.Namespace) -> None:
 
 def _data_info(args: argparse.Namespace) -> None:
     from findna.data.catalog import format_info
+    from findna.data.user_layouts import UserTaskOptions
 
-    print(format_info(args.name))
+    options = UserTaskOptions(label_column=args.label_column, sequence_column=args.sequence_column)
+    print(format_info(args.name, seed=args.split_seed, options=options))
 
 
 def add_prepare(sub: argparse._SubParsersAction) -> None:

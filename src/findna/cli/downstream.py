@@ -137,7 +137,7 @@ def _probe(args: argparse.Namespace) -> None:
 
     cfg = shared.load_settings(ProbeConfig, "probe", args)
     seeds = shared.seeds(args)
-    task = load_task(args.task, args.split_seed)
+    task = load_task(shared.task_spec(args), args.split_seed)
     shared.check_report_out(args, "probe")
     report = probe_task(
         task, args.model, cfg, seeds, Path(args.out), scratch_config=shared.scratch_config(args),
@@ -190,8 +190,8 @@ def _plot_embeddings(args: argparse.Namespace) -> None:
 
     cfg = plot_embeddings_settings(args)
     out = plot_task_embeddings(
-        args.task, args.model, args.out, split=cfg.split, cfg=cfg.features, which=cfg.which,
-        split_seed=args.split_seed, method=cfg.method, max_points=cfg.max_points,
+        shared.task_spec(args), args.model, args.out, split=cfg.split, cfg=cfg.features,
+        which=cfg.which, split_seed=args.split_seed, method=cfg.method, max_points=cfg.max_points,
         num_threads=cfg.num_threads, scratch_config=shared.scratch_config(args),
     )  # fmt: skip
     print(f"wrote {out}")
@@ -222,7 +222,7 @@ def _finetune(args: argparse.Namespace) -> None:
 
     cfg = shared.load_settings(FinetuneConfig, "finetune", args)
     seeds = shared.seeds(args)
-    task = load_task(args.task, args.split_seed)
+    task = load_task(shared.task_spec(args), args.split_seed)
     shared.check_report_out(args, "finetune")
     report = finetune_task(
         task, args.model, cfg, seeds, args.out, scratch_config=shared.scratch_config(args),
@@ -286,7 +286,11 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
         "results.md (mean ± std table) and comparison.png. Settings: BenchmarkConfig defaults "
         "<- --config YAML (configs/benchmark/*.yaml) <- --set <- the flags below.",
     )
-    p.add_argument("--suite", help="emp, gb, gue, all, toy, nt, dnabert, or task1,task2,...")
+    p.add_argument(
+        "--suite",
+        help="emp, gb, gue, all, toy, nt, dnabert, or task1,task2,... where a task may be the "
+        "path of your own data (a folder, a table or a task YAML)",
+    )
     p.add_argument(
         "--models",
         help="comma-separated [NAME=]SOURCE[:student], e.g. "

@@ -32,6 +32,9 @@ Ablations (paper Tables 2, 4 and 9) as commands; the YAML presets are in ``confi
     findna benchmark --suite emp --mode probe \\
         --models teacher=runs/tiny,student=runs/tiny:student --out runs/bench/table9
 
+    # Your own data beside registry tasks (paths: see findna.data.user_tasks)
+    findna benchmark --suite gue/EMP/H3,my_data/,my_table.csv --models findna=runs/tiny
+
     # Table 4: one pretraining per view pair, then one benchmark over the four runs
     for p in m_noaug m_dit mdt_dit mdt_nr; do
         findna pretrain --config configs/pretrain/ablation_$p.yaml --out runs/ablation_$p
@@ -50,9 +53,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from findna.config import config_from_dict, config_to_dict, dump_config, load_config, parse_seeds
-from findna.data.catalog import data_files
+from findna.data.catalog import data_files, task_card
 from findna.data.root import data_root
-from findna.data.tasks import TaskData, TaskSpec, get_task, load_task
+from findna.data.tasks import TaskData, TaskSpec, load_task
+from findna.data.user_tasks import resolve_task
 from findna.eval.finetune import FinetuneConfig, preset_settings, run_finetune
 from findna.eval.model_specs import ModelSpec, model_id, parse_models
 from findna.eval.probe import ProbeConfig, run_probe
@@ -174,7 +178,8 @@ def run_benchmark(
 
     Args:
         cfg: the benchmark.
-        tasks: tasks to run instead of ``cfg.suite`` (names or ``TaskSpec`` objects).
+        tasks: tasks to run instead of ``cfg.suite`` (names, paths of a user's data, or
+            ``TaskSpec`` objects).
         root: data root (None: ``findna.data.root.data_root()``).
         force: discard the results already in ``out_dir`` instead of resuming.
 
@@ -185,9 +190,8 @@ def run_benchmark(
         ValueError: bad suite/model specs, or ``out_dir`` holds results of other settings.
         FileNotFoundError: a model source or a task's data is missing.
     """
-    specs = [get_task(t) if isinstance(t, str) else t for t in tasks] if tasks else [
-        get_task(n) for n in resolve_tasks(cfg.suite, root)
-    ]  # fmt: skip
+    names = tasks or resolve_tasks(cfg.suite, root)
+    specs = [resolve_task(t) if isinstance(t, str) else t for t in names]
     models = parse_models(cfg.models)
     model_ids = {m.name: model_id(m) for m in models}
     scratch = _scratch_config(cfg, models)
@@ -268,7 +272,8 @@ def write_report(
     ]
     first = next((m for m in models if not m.is_scratch), None)
     weights = resolve_source(first.source, first.which).weights if first else None
-    provenance = Provenance.collect(plain, weights, files, root_path)
+    cards = {s.name: task_card(s) for s in specs}
+    provenance = Provenance.collect(plain, weights, files, root_path, tasks=cards)
     report = BenchmarkReport([results_log.result(k) for k in keys], provenance)
     report.to_json(out / "results.json")
     lines = [

@@ -322,9 +322,9 @@ def plot_task_embeddings(
 ) -> Path:
     """t-SNE (or PCA) map of one split's frozen features, coloured by label; returns the PNG.
 
-    ``task_name`` is a registered task name or a ``TaskSpec``; ``split_seed`` seeds its random
-    splits and the map's subsample/projection. The title names the model by ``model_name``
-    (default: the run or export folder's name, as in reports).
+    ``task_name``: a registered name or a ``TaskSpec`` (a path: ``user_tasks.resolve_task``);
+    ``split_seed`` seeds its random splits and the map's subsample/projection. The title names
+    the model by ``model_name`` (default: the run or export folder's name, as in reports).
     """
     from findna.data.tasks import load_task, task_max_len
     from findna.eval.plots import plot_embeddings
@@ -347,6 +347,7 @@ def plot_task_embeddings(
     plot_embeddings(
         x, part.labels, out_png, method=method, max_points=max_points, title=title,
         num_threads=num_threads, seed=split_seed,
+        label_names=dict(enumerate(task.spec.classes)) if task.spec.classes else None,
     )  # fmt: skip
     return Path(out_png)
 

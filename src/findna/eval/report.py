@@ -1,9 +1,8 @@
 """Benchmark reports: per-seed results with provenance, mean ± std summaries, JSON, Markdown, plot.
 
 A :class:`BenchmarkReport` holds one :class:`SeedResult` per (task, model, mode, seed) and a
-:class:`Provenance` record (config hash, checkpoint id, data checksums, findna version, git
-commit, date, machine). ``to_json`` keeps everything, per-seed numbers included, so a summary
-can always be recomputed; ``to_markdown`` renders the comparison table that goes into papers.
+:class:`Provenance` (config, checkpoint, data checksums, task cards, version, commit, date, host);
+``to_json`` keeps every per-seed number (a summary is recomputed), ``to_markdown`` the table.
 
 The intended protocol, stated in every Markdown report, is: hyperparameters and epochs are chosen
 on the validation split only, and the test split is evaluated once per seed with the selected
@@ -237,6 +236,7 @@ class BenchmarkReport:
             f"{p.date}, {p.machine.get('accelerator', '?')} on {p.machine.get('hostname', '?')}.",
         ]
         sizes = {r.task: r.split_sizes for r in self.results if r.split_sizes}
+        lines += p.task_lines()
         for task, files in p.data_checksums.items():
             listed = ", ".join(f"{name} md5 {md5}" for name, md5 in files.items())
             lines.append(f"- data {task}: {listed}")
@@ -365,7 +365,7 @@ def write_task_report(
         scratch_config: the architecture of a ``scratch`` source (default: the paper's).
     """
     from findna.config import config_to_dict
-    from findna.data.catalog import data_files
+    from findna.data.catalog import data_files, task_card
     from findna.model.config import ModelConfig
     from findna.model.loading import SCRATCH, resolve_source
 
@@ -377,6 +377,7 @@ def write_task_report(
         checkpoint_path=resolve_source(source, which).weights,
         data_files={task.spec.name: data_files(task.spec, task.root)},
         data_root=task.root,
+        tasks={task.spec.name: task_card(task.spec)},
     )
     report = BenchmarkReport(results, provenance)
     out = Path(out_dir)

@@ -7,7 +7,9 @@ Suites (``findna benchmark --suite``):
 - ``gue``: every GUE task (``gue/...``: EMP, promoters, TF binding, splice);
 - ``all``: every registered task whose data files exist under the data root;
 - any other registry suite name (``toy``, ``nt``, ``dnabert``);
-- or a comma-separated list of task names (``gue/EMP/H3,gb/human_enhancers_cohn``).
+- or a comma-separated list of task names (``gue/EMP/H3,gb/human_enhancers_cohn``), where any
+  item may instead be the path of a user's own task (a folder, a table or a task YAML; see
+  :mod:`findna.data.user_tasks`).
 
 :data:`TASK_PRESETS` maps a task to the fine-tuning preset (``configs/finetune/<name>.yaml``,
 read by :func:`findna.eval.finetune.finetune_preset`) holding its per-task settings: the
@@ -41,10 +43,11 @@ def registry_suites() -> list[str]:
 
 
 def resolve_tasks(text: str, root: str | Path | None = None) -> list[str]:
-    """Task names of a suite name or of a comma-separated list of task names.
+    """Task names of a suite name or of a comma-separated list of task names or paths.
 
     Args:
-        text: ``emp``, ``gb``, ``gue``, ``all``, another registry suite, or ``name[,name...]``.
+        text: ``emp``, ``gb``, ``gue``, ``all``, another registry suite, or ``name[,name...]``
+            (a name may be the path of a user's task; it is returned as given).
         root: data root for ``all`` (None: ``findna.data.root.data_root()``).
 
     Raises:
@@ -63,13 +66,14 @@ def resolve_tasks(text: str, root: str | Path | None = None) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise ValueError("no tasks given: pass a suite name or comma-separated task names")
-    if len(names) == 1 and "/" not in names[0]:
+    if len(names) == 1 and "/" not in names[0] and not Path(names[0]).exists():
         raise ValueError(
             f"unknown suite {names[0]!r}; choose one of {', '.join(registry_suites())} or pass "
-            "comma-separated task names (see `findna data list`)"
+            "comma-separated task names (see `findna data list`) or paths of your own data"
         )
     for name in names:
-        get_task(name)  # raises with close names
+        if not Path(name).exists():
+            get_task(name)  # raises with close names; a user's path is read by resolve_task
     if len(set(names)) != len(names):
         raise ValueError(f"a task is listed twice in {text!r}")
     return names
