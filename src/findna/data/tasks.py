@@ -4,7 +4,9 @@
 ``<data root>/benchmarks`` (paths are relative to the data root; nothing is read at import).
 Adding a benchmark means adding one entry; tasks in the layouts that users download themselves
 (folders of ``.txt``, interval lists + genome, FASTA per class) are built with :func:`folder_task`,
-:func:`coordinate_task` and :func:`fasta_class_task` and passed to :func:`load_task` directly.
+:func:`coordinate_task` and :func:`fasta_class_task` and passed to :func:`load_task` directly. A
+user's own files given as a path (``--task PATH``) become a spec through
+:func:`findna.data.user_tasks.resolve_task` (docs/data.md).
 
 Split protocols (see :mod:`findna.data.splits`):
 
@@ -285,7 +287,8 @@ def load_task(
     """Read a task and apply its split protocol.
 
     Args:
-        task: a registered name (see ``TASKS``) or a :class:`TaskSpec`.
+        task: a registered name (see ``TASKS``) or a :class:`TaskSpec` (for a path to a
+            user's files: ``findna.data.user_tasks.resolve_task``).
         seed: seed of every random split (official splits ignore it).
         root: data root for relative paths; None uses :func:`findna.data.root.data_root`.
         on_invalid: ``"error"`` or ``"n"`` for characters outside the DNA alphabet.
