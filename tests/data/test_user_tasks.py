@@ -213,6 +213,13 @@ def test_bad_folders_and_yaml(tmp_path):
     yaml.write_text("name: gue/EMP/H3\npath: val_test\n")
     with pytest.raises(ValueError, match="is a registered task's; choose another name"):
         resolve_task(str(yaml))
+    yaml.write_text("path: val_test/val.csv\nsplit_column: part\n")
+    with pytest.raises(
+        ValueError,
+        match=r"val\.csv: no split column 'part'; the header has "
+        r"\['sequence', 'label'\]\. Fix split_column: in the task YAML",
+    ):
+        resolve_task(str(yaml))  # fmt: skip
     yaml.write_text("files: {train: val_test/val.csv}\nprotocol: official\n")
     with pytest.raises(
         ValueError,

@@ -106,7 +106,10 @@ def path_task(
         if column in header:
             return table_task(name, {"train": path}, options, origin, split_column=column)
         if options.split_column is not None:
-            raise ValueError(f"{path}: no split column {column!r}; the header has {header}")
+            raise ValueError(
+                f"{path}: no split column {column!r}; the header has {header}. Fix split_column: "
+                "in the task YAML, or drop it to re-split all rows 70/10/20."
+            )
         return table_task(name, {"all": path}, options, origin)
     if path.is_dir():
         tables = _role_files(path, TABLE_SUFFIXES)
