@@ -77,6 +77,28 @@ def _embed(src: str, out: str = "out.npy", *extra: str) -> Callable[[Path], list
     return lambda root: ["embed", str(root / src), "--out", str(root / out), *SCRATCH, *extra]
 
 
+def _task(
+    rows: dict[str, list[tuple[str, object]]], replace: bool = False, extra: dict | None = None
+) -> Callable[[Path], None]:
+    """A user's task folder ``task/{train,val,test}.csv`` (two balanced classes, 40/12/12 rows),
+    with ``rows`` appended to (or, with ``replace``, replacing) a split, and ``extra`` files."""
+
+    def make(root: Path) -> None:
+        for split, n in (("train", 40), ("val", 12), ("test", 12)):
+            base = [(_seq(), i % 2) for i in range(n)]
+            given = rows.get(split, [])
+            body = given if replace and given else base + given
+            _write(**{f"task__{split}.csv": _table([f"{q},{y}" for q, y in body])})(root)
+        _write(**(extra or {}))(root)
+
+    return make
+
+
+def _probe() -> Callable[[Path], list[str]]:
+    return lambda root: ["probe", "--task", str(root / "task"), *SCRATCH, "--out",
+                         str(root / "out"), "--set", "epochs=2"]  # fmt: skip
+
+
 _GZ = gzip.compress(_table([f"{_seq()},{i % 2}" for i in range(300)]).encode())
 
 CASES = [
@@ -279,6 +301,37 @@ CASES = [
         lambda root: ["plot-run", str(root / "m.csv"), "--out", str(root / "c.png")],
         r"c\.png is a folder; give a file path",
     ),
+    # Tasks (a user's folder, through `findna probe`): refused before anything is written.
+    Case(
+        "task sequence with an invalid character",
+        _task({"train": [("ACGTJ", 0)]}),
+        _probe(),
+        r"train\.csv, data row 41 .*invalid character 'J'.*--on-invalid n",
+    ),
+    Case(
+        "task split of one class",
+        _task({"val": [(_seq(), 0)] * 4}, replace=True),
+        _probe(),
+        r"no meaningful score is possible: the val split has 4 example\(s\) of 1 class",
+    ),
+    Case(
+        "task class unseen in training",
+        _task({"test": [(_seq(), "x")]}),
+        _probe(),
+        r"test\.csv, data row 13 .*label 'x' of the test split does not occur in the training",
+    ),
+    Case(
+        "probe --out onto a folder of other files",
+        _task({}, extra={"out__notes.txt": "mine"}),
+        _probe(),
+        r"out is not empty and does not hold a probe report.*even with --force",
+    ),
+    Case(
+        "probe --out onto a probe report without --force",
+        _task({}, extra={"out__config.yaml": "x", "out__probe.json": "{}"}),
+        _probe(),
+        r"out holds a probe report already; pass --force",
+    ),
     # Settings: the message names the override, and nothing is written.
     Case(
         "--set unknown key",
@@ -400,3 +453,11 @@ def test_probe_refuses_a_one_class_split_before_training(tmp_path: Path) -> None
                        r"example\(s\) of 1 class.*val: 4 \(class 0: 4\)"):  # fmt: skip
         run_probe(task, "scratch", ProbeConfig(), 0, cache_dir=tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
+
+
+def test_task_commands_accept_on_invalid_n(tmp_path: Path) -> None:
+    """The hint of the invalid-character error works on the task commands: --on-invalid n."""
+    _task({"train": [("ACGTJ", 0)]})(tmp_path)
+    argv = _probe()(tmp_path)
+    assert main([*argv, "--on-invalid", "n"]) == 0
+    assert (tmp_path / "out" / "probe.json").is_file()

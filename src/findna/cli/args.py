@@ -170,8 +170,10 @@ def add_task_columns(p: argparse.ArgumentParser) -> None:
 
 
 def add_task(p: argparse.ArgumentParser) -> None:
+    """``--task NAME|PATH``, its column flags and ``--on-invalid`` (how its sequences are read)."""
     p.add_argument("--task", required=True, metavar="NAME|PATH", help=TASK_HELP)
     add_task_columns(p)
+    add_on_invalid(p, "error")
 
 
 def task_spec(args: argparse.Namespace):  # -> TaskSpec (annotation would import the data layer)

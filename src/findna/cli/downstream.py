@@ -137,7 +137,7 @@ def _probe(args: argparse.Namespace) -> None:
 
     cfg = shared.load_settings(ProbeConfig, "probe", args)
     seeds = shared.seeds(args)
-    task = load_task(shared.task_spec(args), args.split_seed)
+    task = load_task(shared.task_spec(args), args.split_seed, on_invalid=args.on_invalid)
     shared.check_report_out(args, "probe")
     report = probe_task(
         task, args.model, cfg, seeds, Path(args.out), scratch_config=shared.scratch_config(args),
@@ -193,6 +193,7 @@ def _plot_embeddings(args: argparse.Namespace) -> None:
         shared.task_spec(args), args.model, args.out, split=cfg.split, cfg=cfg.features,
         which=cfg.which, split_seed=args.split_seed, method=cfg.method, max_points=cfg.max_points,
         num_threads=cfg.num_threads, scratch_config=shared.scratch_config(args),
+        on_invalid=args.on_invalid,
     )  # fmt: skip
     print(f"wrote {out}")
 
@@ -222,7 +223,7 @@ def _finetune(args: argparse.Namespace) -> None:
 
     cfg = shared.load_settings(FinetuneConfig, "finetune", args)
     seeds = shared.seeds(args)
-    task = load_task(shared.task_spec(args), args.split_seed)
+    task = load_task(shared.task_spec(args), args.split_seed, on_invalid=args.on_invalid)
     shared.check_report_out(args, "finetune")
     report = finetune_task(
         task, args.model, cfg, seeds, args.out, scratch_config=shared.scratch_config(args),
@@ -300,6 +301,7 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
     shared.add_seeds(p, None, "comma-separated integer seeds (default 0,1,2)")
     shared.add_settings(p, "benchmark", "emp_probe", "finetune.epochs=5 --set probe.head=knn")
     p.add_argument("--out", help="output directory (default runs/benchmark)")
+    shared.add_on_invalid(p)
     p.add_argument("--force", action="store_true", help="discard results already in --out")
     p.set_defaults(handler=_benchmark)
 
@@ -312,7 +314,7 @@ def _benchmark(args: argparse.Namespace) -> None:
     seeds = shared.seeds(args) if args.seeds is not None else None
     cfg = load_benchmark_config(
         path, args.overrides, suite=args.suite, models=args.models, mode=args.mode,
-        seeds=seeds, out_dir=args.out,
+        seeds=seeds, out_dir=args.out, on_invalid=args.on_invalid,
     )  # fmt: skip
     report = run_benchmark(cfg, force=args.force)
     print(report.to_markdown())

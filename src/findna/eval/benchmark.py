@@ -90,6 +90,7 @@ class BenchmarkConfig:
         cache_dir: the probe's feature cache; None = ``out_dir/cache``.
         probe: settings of ``probe`` mode. finetune: settings of ``finetune`` mode.
         scratch_model: the architecture of ``scratch``; None copies the first pretrained model.
+        on_invalid: characters outside the DNA alphabet in the tasks: ``error`` or ``n`` (N).
     """
 
     suite: str = "emp"
@@ -104,6 +105,7 @@ class BenchmarkConfig:
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     scratch_model: ModelConfig | None = None
+    on_invalid: Literal["error", "n"] = "error"
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -140,6 +142,8 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
         "mode": cfg.mode, cfg.mode: settings, "split_seed": cfg.split_seed,
         "per_task_presets": cfg.per_task_presets,
         "scratch": None if scratch is None else config_to_dict(scratch),
+        # Only when it changes the data, so that benchmarks written before it resume.
+        **({"on_invalid": "n"} if cfg.on_invalid == "n" else {}),
     })  # fmt: skip
 
 
@@ -221,7 +225,9 @@ def run_benchmark(
         split_seed = seed if cfg.split_seed is None else cfg.split_seed
         if (task_name, split_seed) not in loaded:
             loaded.clear()  # one task in memory at a time
-            loaded[(task_name, split_seed)] = load_task(by_name[task_name], split_seed, root=root)
+            loaded[(task_name, split_seed)] = load_task(
+                by_name[task_name], split_seed, root=root, on_invalid=cfg.on_invalid
+            )
         task = loaded[(task_name, split_seed)]
         model = next(m for m in models if m.name == model_name)
         log.info("[%d/%d] %s / %s / seed %d", n, len(todo), task_name, model_name, seed)

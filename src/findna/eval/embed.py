@@ -319,18 +319,20 @@ def plot_task_embeddings(
     num_threads: int | None = None,
     scratch_config: ModelConfig | None = None,
     model_name: str | None = None,
+    on_invalid: OnInvalid = "error",
 ) -> Path:
     """t-SNE (or PCA) map of one split's frozen features, coloured by label; returns the PNG.
 
     ``task_name``: a registered name or a ``TaskSpec`` (a path: ``user_tasks.resolve_task``);
     ``split_seed`` seeds its random splits and the map's subsample/projection. The title names
     the model by ``model_name`` (default: the run or export folder's name, as in reports).
+    ``on_invalid``: how the task's characters outside the DNA alphabet are read.
     """
     from findna.data.tasks import load_task, task_max_len
     from findna.eval.plots import plot_embeddings
 
     cfg = cfg or FeatureConfig()
-    task = load_task(task_name, seed=split_seed)
+    task = load_task(task_name, seed=split_seed, on_invalid=on_invalid)
     check_figure_path(out_png)
     if split not in task.splits():
         raise ValueError(f"split must be train, val or test, got {split!r}")

@@ -327,6 +327,7 @@ def finetune_task(
 
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and non-empty, got {list(seeds)}")
+    check_splits(task.spec.name, task.splits())  # before anything is written
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dump_config(cfg, out / "config.yaml")

@@ -316,6 +316,7 @@ def probe_task(
 
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and non-empty, got {seeds}")
+    check_splits(task.spec.name, task.splits())  # before anything is written
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = cache_dir if cache_dir is not None else out_dir / "features"
