@@ -94,6 +94,45 @@ def _task(
     return make
 
 
+def _model(drop: bool = False, add: bool = False) -> Callable[[Path], None]:
+    """A copy of the legacy export as ``m/``, one tensor dropped or an unknown one added, and a
+    FASTA ``a.fa`` to embed with it."""
+
+    def make(root: Path) -> None:
+        from safetensors.torch import load_file, save_file
+
+        shutil.copytree(LEGACY / "model", root / "m")
+        weights = load_file(root / "m" / "model.safetensors")
+        if drop:
+            del weights[sorted(weights)[0]]
+        if add:
+            weights["extra.weight"] = torch.zeros(2)
+        save_file(weights, root / "m" / "model.safetensors")
+        _write(**{"a.fa": _fasta(["r"])})(root)
+
+    return make
+
+
+def _classifier_more_classes(root: Path) -> None:
+    """The legacy classifier as ``clf/`` whose task.json claims one class more than its head."""
+    import json
+
+    shutil.copytree(LEGACY / "classifier", root / "clf")
+    info = json.loads((root / "clf" / "task.json").read_text())
+    info["num_classes"] += 1
+    info["classes"].append("extra")
+    (root / "clf" / "task.json").write_text(json.dumps(info))
+    _write(**{"a.fa": _fasta(["r"])})(root)
+
+
+def _embed_with(model: str) -> Callable[[Path], list[str]]:
+    def argv(root: Path) -> list[str]:
+        source = model if Path(model).is_absolute() else str(root / model)
+        return ["embed", str(root / "a.fa"), "--model", source, "--out", str(root / "o.npy")]
+
+    return argv
+
+
 def _probe() -> Callable[[Path], list[str]]:
     return lambda root: ["probe", "--task", str(root / "task"), *SCRATCH, "--out",
                          str(root / "out"), "--set", "epochs=2"]  # fmt: skip
@@ -331,6 +370,67 @@ CASES = [
         _task({}, extra={"out__config.yaml": "x", "out__probe.json": "{}"}),
         _probe(),
         r"out holds a probe report already; pass --force",
+    ),
+    # Models load completely or not at all; classifiers are never mixed.
+    Case(
+        "model missing a tensor",
+        _model(drop=True),
+        _embed_with("m"),
+        r"m/model\.safetensors: 1 tensor\(s\) the network needs are missing \(\S+\)",
+    ),
+    Case(
+        "model with an unknown tensor",
+        _model(add=True),
+        _embed_with("m"),
+        r"m/model\.safetensors: 1 tensor\(s\) are not part of it \(extra\.weight\)",
+    ),
+    Case(
+        "classifier whose task.json disagrees with its head",
+        _classifier_more_classes,
+        lambda root: [
+            "predict",
+            str(root / "a.fa"),
+            "--model",
+            str(root / "clf"),
+            "--out",
+            str(root / "p.csv"),
+        ],
+        r"clf/head\.safetensors does not match \S*clf/task\.json .*fine-tune it again",
+    ),
+    Case(
+        "--max-len shorter than the inputs",
+        _write(**{"a.fa": _fasta(["r"])}),
+        lambda root: [*_embed_with(str(LEGACY / "model"))(root), "--max-len", "5"],
+        r"a sequence of 30 bp .* longer than the 5 tokens .*--max-len 30",
+    ),
+    Case(
+        "predict --out onto its input",
+        _write(**{"a.fa": _fasta(["r"])}),
+        lambda root: [
+            "predict",
+            str(root / "a.fa"),
+            "--model",
+            str(LEGACY / "classifier"),
+            "--out",
+            str(root / "a.fa"),
+            "--force",
+        ],
+        r"--out \S*a\.fa is an input of this command",
+    ),
+    Case(
+        "pretrain --force with a bad config keeps the old run",
+        lambda root: shutil.copytree(LEGACY / "run", root / "run"),
+        lambda root: [
+            "pretrain",
+            "--config",
+            "tiny",
+            "--out",
+            str(root / "run"),
+            "--force",
+            "--set",
+            "data.genome=typo.fa",
+        ],
+        r"data\.genome: typo\.fa does not exist",
     ),
     # Settings: the message names the override, and nothing is written.
     Case(
