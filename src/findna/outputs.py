@@ -161,13 +161,19 @@ def _pid_running(pid: int) -> bool:
     return True
 
 
+def temp_path(target: str | Path, tag: str = "") -> Path:
+    """``TARGET.tmp-<pid><tag>``: where this process writes ``target`` before renaming it."""
+    target = Path(target)
+    return target.with_name(f"{target.name}.tmp-{os.getpid()}{tag}")
+
+
 def remove_stale_temps(target: str | Path) -> list[Path]:
-    """Delete ``TARGET.tmp-<pid>`` leftovers whose process no longer runs; return them."""
+    """Delete ``TARGET.tmp-<pid>[tag]`` leftovers whose process no longer runs; return them."""
     target = Path(target)
     removed = []
     folder = target.parent if target.parent.is_dir() else None
     for tmp in folder.glob(f"{target.name}.tmp-*") if folder else ():
-        pid = tmp.name.rsplit(".tmp-", 1)[1]
+        pid = tmp.name.rsplit(".tmp-", 1)[1].split(".", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid() or _pid_running(int(pid)):
             continue
         shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
@@ -191,7 +197,7 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(target)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    tmp = temp_path(target)
     _remove(tmp)
     try:
         yield tmp
@@ -213,4 +219,5 @@ __all__ = [
     "check_output_file",
     "remove_stale_temps",
     "require_file",
+    "temp_path",
 ]

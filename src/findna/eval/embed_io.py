@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from findna.outputs import remove_stale_temps, temp_path
+
 META_KEY = b"findna"  # the Parquet schema metadata key of the metadata JSON
 
 
@@ -37,8 +39,10 @@ class NpyWriter:
 
     def __init__(self, out: Path, dim: int, meta: dict[str, Any]) -> None:
         self.out, self.dim, self.rows, self.meta = out, dim, 0, meta
-        self.raw = out.with_name(out.name + ".partial")
-        self.ids = ids_path(out).with_name(ids_path(out).name + ".partial")
+        for target in output_files(out):
+            remove_stale_temps(target)
+        self.raw = temp_path(out, ".raw")
+        self.ids = temp_path(ids_path(out))
         self.raw_f = open(self.raw, "wb")  # noqa: SIM115 (closed in close/abort)
         self.ids_f = open(self.ids, "w")  # noqa: SIM115
 
@@ -50,7 +54,7 @@ class NpyWriter:
     def close(self) -> None:
         self.raw_f.close()
         self.ids_f.close()
-        tmp = self.out.with_name(self.out.name + ".tmp.npy")
+        tmp = temp_path(self.out, ".npy")
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype="<f4", shape=(self.rows, self.dim))
         step = max(1, (64 << 20) // (4 * self.dim))
         with open(self.raw, "rb") as f:
@@ -61,7 +65,7 @@ class NpyWriter:
                 )
         arr.flush()
         del arr
-        meta_tmp = meta_path(self.out).with_name(meta_path(self.out).name + ".partial")
+        meta_tmp = temp_path(meta_path(self.out))
         meta_tmp.write_text(json.dumps({**self.meta, "rows": self.rows}, indent=1) + "\n")
         os.replace(tmp, self.out)
         os.replace(self.ids, ids_path(self.out))
@@ -71,7 +75,7 @@ class NpyWriter:
     def abort(self) -> None:
         self.raw_f.close()
         self.ids_f.close()
-        for p in (self.raw, self.ids, self.out.with_name(self.out.name + ".tmp.npy")):
+        for p in (self.raw, self.ids, temp_path(self.out, ".npy"), temp_path(meta_path(self.out))):
             p.unlink(missing_ok=True)
 
 
@@ -84,7 +88,8 @@ class ParquetWriter:
         import pyarrow.parquet as pq
 
         self.pa, self.out, self.rows, self.per_token = pa, out, 0, per_token
-        self.tmp = out.with_name(out.name + ".partial")
+        remove_stale_temps(out)
+        self.tmp = temp_path(out)
         fields = [pa.field("id", pa.string())]
         fields += [pa.field("position", pa.int32())] if per_token else []
         fields += [pa.field(f"f{i}", pa.float32()) for i in range(dim)]
