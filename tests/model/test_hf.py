@@ -4,6 +4,8 @@ Every output is compared with findna's own network or classifier on the same inp
 """
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -167,3 +169,29 @@ def test_config_errors_name_the_field(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({**config, "length_mode": "circular"}))
     with pytest.raises(ValueError, match="length_mode.*'circular'"):
         transformers.AutoConfig.from_pretrained(tmp_path)
+
+
+def test_a_transformers_save_of_a_classifier_keeps_its_head(tmp_path):
+    model = _classifier(tmp_path / "clf", "mean+cls", 2, "fixed")
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "clf")
+    hf.save_pretrained(tmp_path / "resaved")
+    assert not (tmp_path / "resaved" / "head.safetensors").exists()
+    again = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "resaved")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "clf")
+    batch = tokenizer(SEQS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = model(*batch_tensors(model, [encode(s) for s in SEQS]))
+        torch.testing.assert_close(again.eval()(**batch).logits, expected)
+
+
+def test_a_legacy_export_gets_the_transformers_files(tmp_path):
+    legacy = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0"
+    shutil.copytree(legacy / "model", tmp_path / "model")
+    write_hf_files(tmp_path / "model")
+    expected = torch.load(legacy / "expected.pt", weights_only=False)
+    x = expected["input"]  # one-hot, all-zero rows for CLS/padding -> codes, PAD = 5
+    codes = torch.where(x.sum(-1) == 0, 5, x.argmax(-1))
+    assert torch.equal(one_hot(codes), expected["input"])
+    mlm = transformers.AutoModelForMaskedLM.from_pretrained(tmp_path / "model").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(mlm(input_ids=codes).logits, expected["logits"])
