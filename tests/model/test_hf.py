@@ -195,3 +195,14 @@ def test_a_legacy_export_gets_the_transformers_files(tmp_path):
     mlm = transformers.AutoModelForMaskedLM.from_pretrained(tmp_path / "model").eval()
     with torch.no_grad():
         torch.testing.assert_close(mlm(input_ids=codes).logits, expected["logits"])
+
+
+def test_inputs_longer_than_the_network_are_refused(tmp_path):
+    _export(tmp_path / "t", CONFIGS["transformer-sinusoidal"])
+    mlm = transformers.AutoModelForMaskedLM.from_pretrained(tmp_path / "t")
+    with pytest.raises(ValueError, match="41 tokens but the transformer's position table"):
+        mlm(input_ids=torch.zeros(1, 41, dtype=torch.long), output_hidden_states=True)
+    _classifier(tmp_path / "c", "mean+cls", 2, "fixed")
+    clf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "c")
+    with pytest.raises(ValueError, match=r"31 tokens \(\+2 CLS\) is longer than the 32 tokens"):
+        clf(input_ids=torch.zeros(1, 31, dtype=torch.long))

@@ -40,10 +40,8 @@ HEAD_FILE = "head.safetensors"
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 
 
-def ids_to_inputs(
-    input_ids: Tensor, attention_mask: Tensor | None, dtype: torch.dtype
-) -> tuple[Tensor, Tensor | None]:
-    """(B, L) token ids and mask -> findna's (B, L, 5) one-hot ``x`` and (B,) ``lengths``.
+def mask_lengths(input_ids: Tensor, attention_mask: Tensor | None) -> Tensor | None:
+    """(B,) lengths of a right-padded batch from its (B, L) ``attention_mask`` (None: none).
 
     Raises:
         ValueError: the ids are not 2-D or out of range, or the mask is not right padding.
@@ -55,9 +53,8 @@ def ids_to_inputs(
             f"input_ids must lie in 0..{PAD + 2} (FinDNATokenizer ids), got "
             f"{int(input_ids.min())}..{int(input_ids.max())}"
         )
-    x = one_hot(input_ids.clamp(max=PAD), dtype=dtype)  # [PAD], [MASK], [CLS] -> zero rows
     if attention_mask is None:
-        return x, None
+        return None
     if attention_mask.shape != input_ids.shape:
         raise ValueError(
             f"attention_mask {tuple(attention_mask.shape)} and input_ids "
@@ -70,6 +67,15 @@ def ids_to_inputs(
             "attention_mask must be ones then zeros in each row (right padding): findna reads it "
             "as sequence lengths; tokenize with padding_side='right'"
         )
+    return lengths
+
+
+def ids_to_inputs(
+    input_ids: Tensor, attention_mask: Tensor | None, dtype: torch.dtype
+) -> tuple[Tensor, Tensor | None]:
+    """(B, L) token ids and mask -> findna's (B, L, 5) one-hot ``x`` and (B,) ``lengths``."""
+    lengths = mask_lengths(input_ids, attention_mask)
+    x = one_hot(input_ids.clamp(max=PAD), dtype=dtype)  # [PAD], [MASK], [CLS] -> zero rows
     return x, lengths
 
 
@@ -93,7 +99,10 @@ def backbone_states(
         raise TypeError(f"unknown backbone {type(backbone).__name__}")
     seq_len = h.shape[1]
     if seq_len > backbone.max_len:
-        backbone(h, lengths)  # raises the backbone's own error
+        raise ValueError(
+            f"input has {seq_len} tokens but the transformer's position table holds "
+            f"max_len={backbone.max_len}: crop the input (tokenizer truncation=True)"
+        )
     h = h + backbone.pos_embed[:seq_len].to(h.dtype)
     mask = None if lengths is None else key_padding_mask(lengths.to(h.device), seq_len)
     for layer in backbone.encoder.layers:
@@ -278,7 +287,8 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
     def _with_cls(self, input_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
         """Append ``n_cls`` CLS rows after each sequence and pad as findna does
         (``findna.model.inputs.pad_codes``)."""
-        _, x_lengths = ids_to_inputs(input_ids, attention_mask, torch.float32)
+        x_lengths = mask_lengths(input_ids, attention_mask)
+        assert x_lengths is not None  # forward passes a mask
         lengths = x_lengths + self.n_cls
         longest = int(lengths.max())
         width = self.pad_length if self.pad_length is not None else longest
@@ -303,4 +313,5 @@ __all__ = [
     "FinDNAPreTrainedModel",
     "backbone_states",
     "ids_to_inputs",
+    "mask_lengths",
 ]
