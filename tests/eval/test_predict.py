@@ -14,6 +14,7 @@ from findna.eval.metrics import compute_metrics
 from findna.eval.predict import predict_file, predict_proba
 from findna.model.classifier import SequenceClassifier, load_classifier
 from findna.model.config import ModelConfig
+from findna.model.hf.remote import REMOTE_SOURCES
 from findna.model.inputs import encode_sequences
 from findna.model.network import FinDNANetwork
 
@@ -40,15 +41,11 @@ def saved(tmp_path_factory):
 
 def test_saved_directory_layout(saved):
     tmp, _, result = saved
-    names = sorted(p.name for p in (tmp / "m").iterdir())
-    # README.md is the model card that huggingface_hub's save_pretrained writes.
-    assert names == [
-        "README.md",
-        "config.json",
-        "head.safetensors",
-        "model.safetensors",
-        "task.json",
-    ]
+    names = {p.name for p in (tmp / "m").iterdir()}
+    # findna's files, the model card, and what transformers needs (tokenizer config, model code).
+    findna_files = {"config.json", "head.safetensors", "model.safetensors", "task.json"}
+    hf_files = {"README.md", "tokenizer_config.json"} | set(REMOTE_SOURCES.values())
+    assert names == findna_files | hf_files
     info = json.loads((tmp / "m" / "task.json").read_text())
     assert info["format"] == "findna-classifier"
     assert (info["task"], info["num_classes"], info["classes"]) == ("synthetic/three", 3,

@@ -78,6 +78,12 @@ def test_pretrain_writes_run_files_and_a_loadable_export(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["global_step"] == 12
     assert 0.0 <= summary["val/mnm_acc"] <= 1.0
+    # The export's model card: steps, held-out accuracy, the prepared genome's checksum.
+    card = (run / "model" / "README.md").read_text()
+    assert f"windows): {summary['val/mnm_acc']:.4f}" in card
+    assert "12 optimiser steps" in card and "More Information Needed" not in card
+    index = json.loads((tmp_path / "prepared" / "index.json").read_text())
+    assert f"| g.fa | `{index['sources'][0]['sha256']}` |" in card
 
     ckpt = read_checkpoint(run / "checkpoints" / "final.ckpt")
     assert ckpt["findna"]["config"]["optim"]["max_steps"] == 12

@@ -7,6 +7,8 @@
     DIR/model.safetensors  the encoder's weights       } also a valid encoder source for probing
     DIR/head.safetensors   the classification head
     DIR/task.json          ClassifierInfo: task, classes, pooling, CLS count, max_len, metric
+    DIR/README.md, tokenizer_config.json, *.py and config.json's Hugging Face keys: for
+                           transformers' AutoModelForSequenceClassification (docs/huggingface.md)
 
 Batching (:func:`batch_tensors`) is that of :mod:`findna.model.inputs`, as in frozen-feature
 extraction, so outputs are the same in training, evaluation and prediction.
@@ -28,6 +30,8 @@ from torch import Tensor, nn
 import findna
 from findna.data.alphabet import one_hot
 from findna.model.heads import ClassificationHead, pool, pooled_dim
+from findna.model.hf.card import classifier_card
+from findna.model.hf.remote import write_hf_files
 from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes
 from findna.model.network import FinDNANetwork
 
@@ -134,6 +138,8 @@ def save_classifier(model: SequenceClassifier, info: ClassifierInfo, out_dir: st
     save_file(head, str(out / "head.safetensors"))
     meta = {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, **asdict(info)}
     (out / "task.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_hf_files(out, "FinDNAForSequenceClassification", asdict(info), info.classes)
+    (out / "README.md").write_text(classifier_card(model.encoder, asdict(info), out.name))
     return out
 
 

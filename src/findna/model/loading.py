@@ -29,7 +29,12 @@ from safetensors.torch import load_file
 
 from findna.config import config_from_dict
 from findna.model.config import ModelConfig
-from findna.model.network import BackboneLoadReport, FinDNANetwork, load_pretrained_backbone_
+from findna.model.network import (
+    BackboneLoadReport,
+    FinDNANetwork,
+    load_pretrained_backbone_,
+    model_config_from_json,
+)
 from findna.provenance import checkpoint_id
 
 log = logging.getLogger(__name__)
@@ -222,7 +227,7 @@ def _read_pretrained(resolved: ResolvedSource) -> tuple[ModelConfig, dict[str, t
             raw: Any = json.loads((folder / "config.json").read_text())
         except json.JSONDecodeError as err:
             raise ValueError(f"{folder / 'config.json'}: not valid JSON: {err}") from None
-        cfg = config_from_dict(ModelConfig, raw, str(folder / "config.json"))
+        cfg = model_config_from_json(raw, str(folder / "config.json"))
         try:
             state = load_file(resolved.weights)
         except Exception as err:  # safetensors raises its own error types on damaged files

@@ -51,11 +51,38 @@ def build_backbone(config: ModelConfig) -> nn.Module:
     return TransformerBackbone(config)
 
 
+HF_CONFIG_KEYS = frozenset(
+    {"model_type", "architectures", "auto_map", "transformers_version", "classifier", "id2label",
+     "label2id", "dtype", "torch_dtype"}
+)  # fmt: skip
+"""Keys of ``config.json`` that are for ``transformers`` (written by findna.model.hf.remote, or
+by ``save_pretrained`` of the ``transformers`` classes), not fields of ``ModelConfig``; every
+other key must be a ``ModelConfig`` field."""
+
+
+def model_config_from_json(raw: Any, where: str = "model config") -> ModelConfig:
+    """The ``ModelConfig`` of a ``config.json`` dict, strictly validated.
+
+    The Hugging Face keys (:data:`HF_CONFIG_KEYS`) are set aside; ``model_type``, when present,
+    must be ``findna``. Any other unknown key is an error naming it.
+    """
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    model_type = raw.get("model_type", "findna")
+    if model_type != "findna":
+        raise ValueError(
+            f"{where}: model_type is {model_type!r}, not 'findna': this folder holds another "
+            "kind of model; load it with transformers, or give a findna export"
+        )
+    fields = {k: v for k, v in raw.items() if k not in HF_CONFIG_KEYS}
+    return config_from_dict(ModelConfig, fields, where)
+
+
 def _as_config(config: ModelConfig | Mapping[str, Any]) -> ModelConfig:
     if isinstance(config, ModelConfig):
         return config
     if isinstance(config, Mapping):
-        return config_from_dict(ModelConfig, config, "model config")
+        return model_config_from_json(config, "model config")
     raise ValueError(f"config must be a ModelConfig or a dict, got {type(config).__name__}")
 
 
@@ -243,6 +270,7 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = [
+    "HF_CONFIG_KEYS",
     "BackboneLoadReport",
     "FinDNANetwork",
     "ModelConfig",
@@ -250,4 +278,5 @@ __all__ = [
     "build_backbone",
     "count_parameters",
     "load_pretrained_backbone_",
+    "model_config_from_json",
 ]

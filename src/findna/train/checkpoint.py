@@ -7,14 +7,17 @@ model loading: :mod:`findna.model.loading`.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from findna.model.hf.remote import write_hf_files
 from findna.model.loading import network_from_checkpoint, read_checkpoint
 from findna.outputs import atomic_output, check_output_dir
+from findna.train.model_card import export_card
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -45,18 +48,31 @@ def is_export(path: Path) -> bool:
 
 
 def export_checkpoint(
-    ckpt_path: str | Path, out_dir: str | Path, which: str = "teacher", force: bool = False
+    ckpt_path: str | Path,
+    out_dir: str | Path,
+    which: str = "teacher",
+    force: bool = False,
+    metrics: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``config.json`` + ``model.safetensors`` of the chosen network to ``out_dir``.
+    """Write the chosen network of a checkpoint to ``out_dir`` for findna and ``transformers``.
 
-    The checkpoint is read before ``out_dir`` is looked at; an existing export there is replaced
-    only with ``force``, and anything else (a classifier, a folder of other files) never.
+    ``config.json`` + ``model.safetensors`` (``FinDNANetwork.save_pretrained``), the
+    ``transformers`` files (``findna.model.hf.remote``: model_type, auto_map, tokenizer config,
+    model code for ``trust_remote_code``) and a model card ``README.md``
+    (``findna.train.model_card``; ``metrics``: the run's final metrics, default
+    ``RUN/summary.json``). The checkpoint is read before ``out_dir`` is looked at; an existing
+    export there is replaced only with ``force``, and anything else (a classifier, a folder of
+    other files) never.
     """
-    net = network_from_checkpoint(read_checkpoint(ckpt_path), which)
+    ckpt = read_checkpoint(ckpt_path)
+    net = network_from_checkpoint(ckpt, which)
     check_output_dir(
         out_dir, kind="findna export (config.json + model.safetensors)", is_kind=is_export,
         force=force, inputs=[ckpt_path],
     )  # fmt: skip
+    card = export_card(ckpt, ckpt_path, net, which, Path(out_dir).name, metrics)
     with atomic_output(out_dir) as tmp:
         net.save_pretrained(tmp)
+        write_hf_files(tmp, "FinDNAForMaskedLM")
+        (tmp / "README.md").write_text(card)
     return Path(out_dir)

@@ -7,7 +7,8 @@ Run directory layout::
     OUT/checkpoints/last.ckpt   the newest periodic checkpoint (resume point)
     OUT/checkpoints/final.ckpt  written when the run completes
     OUT/logs/metrics.csv        CSV metrics; OUT/logs/tensorboard/ for TensorBoard
-    OUT/model/                  the exported teacher: config.json + model.safetensors
+    OUT/model/                  the exported teacher: config.json + model.safetensors, the
+                                transformers files and a model card (README.md)
     OUT/summary.json            final metrics
 """
 
@@ -170,14 +171,13 @@ def run_pretrain(
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     model_dir = out / "model"
     if trainer.is_global_zero:
-        export_checkpoint(
-            final, model_dir, "teacher" if cfg.ssl.uses_teacher else "student", force=True
-        )
+        summary = {"global_step": trainer.global_step, **metrics}
+        which = "teacher" if cfg.ssl.uses_teacher else "student"
+        export_checkpoint(final, model_dir, which, force=True, metrics=summary)
         if cfg.run.export_student and cfg.ssl.uses_teacher:
-            export_checkpoint(final, out / "student", "student", force=True)
-        (out / "summary.json").write_text(
-            json.dumps({"global_step": trainer.global_step, **metrics}, indent=2)
-        )
+            export_checkpoint(final, out / "student", "student", force=True, metrics=summary)
+        # Written last: a run with summary.json is finished (ensure_pretrained reuses it).
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
     trainer.strategy.barrier()
     return PretrainResult(out, final, model_dir, metrics)
 

@@ -1,0 +1,66 @@
+"""``FinDNAConfig``: a ``transformers`` config holding a findna ``ModelConfig`` (model_type findna).
+
+``config.json`` of a findna export is the resolved ``ModelConfig`` (one key per field) plus the
+Hugging Face keys ``model_type``, ``architectures`` and ``auto_map``; a fine-tuned classifier adds
+``id2label``/``label2id`` and ``classifier`` (pooling, CLS rows, head kind and width, as in its
+``task.json``). This file is copied into every export for ``trust_remote_code`` loading
+(findna/model/hf/remote.py rewrites its ``findna`` imports to relative ones), so it imports only
+modules that are copied with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from transformers import PretrainedConfig
+
+from findna.config import config_from_dict
+from findna.model.config import ModelConfig
+
+MODEL_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelConfig))
+CLASSIFIER_KEYS = ("pooling", "n_cls", "head_kind", "head_hidden")
+"""The keys of ``config.classifier`` (a fine-tuned classifier; None for a pretrained network)."""
+
+
+class FinDNAConfig(PretrainedConfig):
+    """The architecture of a findna network (``ModelConfig``'s fields) for ``transformers``.
+
+    Args:
+        classifier: for ``FinDNAForSequenceClassification``, a dict with ``pooling``, ``n_cls``,
+            ``head_kind`` and ``head_hidden`` (``task.json`` of the classifier); else None.
+        **kwargs: ``ModelConfig`` fields (the paper's values when left out) and the usual
+            ``PretrainedConfig`` arguments (``id2label``, ``architectures`` ...).
+    """
+
+    model_type = "findna"
+
+    def __init__(self, classifier: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        defaults = dataclasses.asdict(ModelConfig())
+        fields = {name: kwargs.pop(name, defaults[name]) for name in MODEL_FIELDS}
+        # Validated now, so a bad config.json fails on AutoConfig, naming the field.
+        config_from_dict(ModelConfig, fields, "config.json")
+        if classifier is not None:
+            missing = [k for k in CLASSIFIER_KEYS if k not in classifier]
+            if missing:
+                raise ValueError(
+                    f"config.json: classifier lacks {', '.join(missing)}; save the classifier "
+                    "again with findna.model.classifier.save_classifier"
+                )
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.classifier = classifier
+        super().__init__(**kwargs)
+
+    def model_fields(self) -> dict[str, Any]:
+        """The ``ModelConfig`` fields as a dict (what ``FinDNANetwork(config)`` takes).
+
+        A dict rather than a ``ModelConfig``: with ``trust_remote_code``, ``transformers`` may
+        load this file and the model's files as separate module copies, so classes of one copy
+        are not those of the other.
+        """
+        return {name: getattr(self, name) for name in MODEL_FIELDS}
+
+    def model_config(self) -> ModelConfig:
+        """The findna ``ModelConfig`` these fields describe (strictly validated)."""
+        return config_from_dict(ModelConfig, self.model_fields(), "FinDNAConfig")
