@@ -36,6 +36,14 @@ def test_demo_end_to_end_and_rerun_reuses_everything(shared_data, tmp_path):
         assert (demo / name / "curves.png").is_file()
         assert (demo / name / "model" / "model.safetensors").is_file()
     assert "base-frequency baseline" in report
+    # Which objective to pick: ranked on validation (the val means of the results), never test.
+    bench = json.loads((demo / "benchmark" / "results.json").read_text())["results"]
+    val = {}
+    for r in bench:
+        val.setdefault(r["model"], []).append(r["val_metrics"]["mcc"])
+    best = max(val, key=lambda m: sum(val[m]) / len(val[m]))
+    assert "## Which objective to pick" in report and f"1. {best} (probe)" in report
+    assert "docs/study.md" in report
     assert "gue/EMP/H3" in report and "scratch" in report and "cm-mnm" in report
     assert "±" in report
     assert (demo / "benchmark" / "comparison.png").is_file()
