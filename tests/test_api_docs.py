@@ -24,6 +24,8 @@ def test_every_example_of_the_api_page_runs(tmp_path, monkeypatch):
 
 def test_import_findna_exposes_the_api_lazily():
     import findna
+    from findna import api
 
-    assert {"load_model", "embed", "probe", "pretrain"} <= set(dir(findna))
+    assert set(findna.__all__) - {"__version__"} == set(api.__all__)
+    assert set(api.__all__) <= set(dir(findna))
     assert callable(findna.embed) and findna.embed.__module__ == "findna.api"

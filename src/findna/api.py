@@ -33,7 +33,7 @@ from findna.eval.variants_file import ScoreVariantsResult, score_variants_file
 from findna.model.classifier import load_classifier
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
-from findna.model.loading import SCRATCH, load_encoder
+from findna.model.loading import load_encoder
 from findna.model.network import FinDNANetwork
 from findna.train.config import PretrainConfig
 from findna.train.pretrain import PretrainResult, run_pretrain
@@ -251,7 +251,6 @@ def pretrain(
 
 
 __all__ = [
-    "SCRATCH",
     "benchmark",
     "embed",
     "embed_to_file",
