@@ -30,7 +30,7 @@ def test_demo_end_to_end_and_rerun_reuses_everything(shared_data, tmp_path):
     assert main(args) == 0
     demo = tmp_path / "demo"
     report = (demo / "report.md").read_text()
-    for name in ("findna", "cm-mnm"):
+    for name in ("findna", "ema99", "cm-mnm"):
         summary = json.loads((demo / name / "summary.json").read_text())
         assert summary["global_step"] == 32
         assert (demo / name / "curves.png").is_file()
@@ -48,7 +48,7 @@ def test_demo_end_to_end_and_rerun_reuses_everything(shared_data, tmp_path):
     assert "±" in report
     assert (demo / "benchmark" / "comparison.png").is_file()
     results = json.loads((demo / "benchmark" / "results.json").read_text())
-    assert len(results["results"]) == 3 * 2  # three models x two seeds
+    assert len(results["results"]) == 4 * 2  # four models x two seeds
 
     # A second run finds every part done and only rewrites the report.
     assert main(args) == 0
