@@ -73,6 +73,15 @@ class TransformerBackbone(nn.Module):
         Returns:
             (B, L, d) hidden states.
         """
+        x, mask = self.positioned(x, lengths)
+        return self.encoder(x, src_key_padding_mask=mask)
+
+    def positioned(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """The encoder's input: ``x`` plus the position table, and the key padding mask.
+
+        Raises:
+            ValueError: ``x`` is longer than the position table.
+        """
         seq_len = x.shape[1]
         if seq_len > self.max_len:
             raise ValueError(
@@ -81,4 +90,4 @@ class TransformerBackbone(nn.Module):
             )
         x = x + self.pos_embed[:seq_len].to(x.dtype)
         mask = None if lengths is None else key_padding_mask(lengths.to(x.device), seq_len)
-        return self.encoder(x, src_key_padding_mask=mask)
+        return x, mask

@@ -34,7 +34,7 @@ from findna.model.heads import ClassificationHead, pool, pooled_dim
 from findna.model.hf.configuration_findna import FinDNAConfig
 from findna.model.inputs import fixed_pad_length
 from findna.model.network import FinDNANetwork
-from findna.model.transformer import TransformerBackbone, key_padding_mask, sinusoidal_positions
+from findna.model.transformer import TransformerBackbone, sinusoidal_positions
 
 HEAD_FILE = "head.safetensors"
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
@@ -97,14 +97,7 @@ def backbone_states(
         return tuple(states)
     if not isinstance(backbone, TransformerBackbone):
         raise TypeError(f"unknown backbone {type(backbone).__name__}")
-    seq_len = h.shape[1]
-    if seq_len > backbone.max_len:
-        raise ValueError(
-            f"input has {seq_len} tokens but the transformer's position table holds "
-            f"max_len={backbone.max_len}: crop the input (tokenizer truncation=True)"
-        )
-    h = h + backbone.pos_embed[:seq_len].to(h.dtype)
-    mask = None if lengths is None else key_padding_mask(lengths.to(h.device), seq_len)
+    h, mask = backbone.positioned(h, lengths)
     for layer in backbone.encoder.layers:
         h = layer(h, src_key_padding_mask=mask)
         states.append(h)
