@@ -102,6 +102,22 @@ def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys
     assert "(test split)" in final and "never used to rank" in final
     assert json.loads((out / "study.json").read_text())["final"] == "findna"
 
+    # Another view of the same runs: runs_from probes them (here the students) in a folder of
+    # its own, without pretraining or writing anything into the first study's folder.
+    before = sorted(p for p in out.rglob("*") if "benchmark" not in p.parts)
+    view = _study(tmp, tmp_path / "view", runs_from=str(out), network="student")
+    viewed = run_study(view, tasks=[task])
+    assert "[4/4] pretrain cm-mnm seed 1: reused" in capsys.readouterr().out
+    assert sorted(p for p in out.rglob("*") if "benchmark" not in p.parts) == before
+    assert not (tmp_path / "view" / "runs").exists()
+    md = (tmp_path / "view" / "benchmark" / "results.md").read_text()
+    models = md.split("| model | source | network | checkpoint |\n|---|---|---|---|\n")[1]
+    rows = [line.split(" | ") for line in models.split("\n\n")[0].splitlines()]
+    networks = {network for name, _, network, _ in rows if "@s" in name}
+    assert networks == {"student"}
+    assert "Network probed: student, features: masked_mean" in viewed.markdown.read_text()
+    assert set(viewed.table["variant"]) == set(result.table["variant"])
+
     # A variant changed under the same folder is refused, not silently reused.
     changed = _study(tmp, out, variants={"findna": ["ssl.alpha=0.3"], "cm-mnm": cfg.variants[
         "cm-mnm"]})  # fmt: skip
@@ -126,6 +142,9 @@ def test_study_config_errors(tmp_path):
     assert (cfg.variants["b"], cfg.seeds, cfg.probe_seeds) == (["ssl.alpha=0.3"], [3, 4], [1, 2])
     with pytest.raises(ValueError, match="--final 'c' is not a variant"):
         run_study(cfg, final="c")
+    empty = StudyConfig(runs_from=str(tmp_path / "none"), out_dir=str(tmp_path / "view"))
+    with pytest.raises(ValueError, match=r"runs_from .*none: no finished run of findna seed 0"):
+        run_study(empty)
 
 
 def test_study_command_help():
@@ -141,4 +160,5 @@ def test_shipped_studies_resolve_every_run(name, tmp_path):
     for variant in cfg.variants:
         run = pretrain_config(cfg, variant, cfg.seeds[-1])
         assert run.run.seed == cfg.seeds[-1]
-        assert run.out_dir == tmp_path / "runs" / variant / f"seed{cfg.seeds[-1]}"
+        root = Path(cfg.runs_from) if cfg.runs_from else tmp_path
+        assert run.out_dir == root / "runs" / variant / f"seed{cfg.seeds[-1]}"

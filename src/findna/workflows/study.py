@@ -73,6 +73,10 @@ class StudyConfig:
         baseline: the variant the others are compared with (``cm-mnm`` in the issue's design);
             None compares with nothing.
         out_dir: the study folder.
+        runs_from: another study's folder whose finished runs (and prepared genome) this study
+            probes instead of pretraining its own (None: ``out_dir``). It probes the same runs
+            another way (``network``, ``probe.features.pooling``) at the cost of the probes only;
+            a variant x seed not finished there is an error, never trained there.
     """
 
     preset: str = "tiny"
@@ -88,6 +92,7 @@ class StudyConfig:
     scratch: bool = True
     baseline: str | None = "cm-mnm"
     out_dir: str = "runs/study"
+    runs_from: str | None = None
 
     def __post_init__(self) -> None:
         if not self.variants:
@@ -125,15 +130,21 @@ def run_name(variant: str, seed: int) -> str:
     return f"{variant}@s{seed}"
 
 
+def runs_root(cfg: StudyConfig) -> Path:
+    """The folder holding the study's ``runs/`` and prepared ``genome/``: ``runs_from`` when
+    set, else ``out_dir``."""
+    return Path(cfg.runs_from or cfg.out_dir)
+
+
 def pretrain_config(cfg: StudyConfig, variant: str, seed: int) -> PretrainConfig:
     """The resolved config of one run: base <- study overrides <- variant <- seed and folder."""
-    out = Path(cfg.out_dir)
+    root = runs_root(cfg)
     sets = [
-        f"data.prepared_dir={out / 'genome'}",  # one prepared genome for every run
+        f"data.prepared_dir={root / 'genome'}",  # one prepared genome for every run
         *cfg.overrides,
         *cfg.variants[variant],
         f"run.seed={seed}",
-        f"run.out_dir={out / 'runs' / variant / f'seed{seed}'}",
+        f"run.out_dir={root / 'runs' / variant / f'seed{seed}'}",
     ]
     return load_config(PretrainConfig, preset_path("pretrain", cfg.preset), sets)
 
@@ -144,8 +155,15 @@ def _pretrain_all(cfg: StudyConfig) -> dict[str, float]:
     with open(Path(cfg.out_dir) / "runs.jsonl", "a") as times:
         for n, (variant, seed) in enumerate(jobs, 1):
             run_cfg = pretrain_config(cfg, variant, seed)
+            if cfg.runs_from and not (run_cfg.out_dir / "summary.json").is_file():
+                raise ValueError(
+                    f"runs_from {cfg.runs_from}: no finished run of {variant} seed {seed} in "
+                    f"{run_cfg.out_dir}; finish that study first, or drop runs_from to pretrain "
+                    "the runs in this study's own folder"
+                )
             spent = ensure_pretrained(run_cfg)
-            plot_run(run_cfg.out_dir, run_cfg.out_dir / "curves.png")
+            if not cfg.runs_from:  # another study's folders are only read
+                plot_run(run_cfg.out_dir, run_cfg.out_dir / "curves.png")
             seconds[run_name(variant, seed)] = spent
             state = "reused" if spent == 0 else f"{spent / 60:.1f} min"
             print(f"[{n}/{len(jobs)}] pretrain {variant} seed {seed}: {state}", flush=True)
@@ -224,7 +242,8 @@ def to_markdown(table: pd.DataFrame, cfg: StudyConfig, split: str = "val") -> st
         "",
         f"Cells: primary metric in percent, averaged over probe seeds "
         f"{list(cfg.probe_seeds)}, then mean ± std (ddof=1) over pretraining seeds "
-        f"{list(cfg.seeds)}. Network probed: {cfg.network}. Split: {split}"
+        f"{list(cfg.seeds)}. Network probed: {cfg.network}, features: "
+        f"{cfg.probe.features.pooling}. Split: {split}"
         + (" (used to rank)." if split == "val" else " (reported once; never used to rank)."),
         "",
         "| " + " | ".join(head) + " |",
@@ -263,7 +282,7 @@ def diagnostics(cfg: StudyConfig) -> pd.DataFrame:
     rows = []
     for variant in cfg.variants:
         for seed in cfg.seeds:
-            path = Path(cfg.out_dir) / "runs" / variant / f"seed{seed}" / "summary.json"
+            path = runs_root(cfg) / "runs" / variant / f"seed{seed}" / "summary.json"
             summary = json.loads(path.read_text()) if path.is_file() else {}
             rows.append({"variant": variant, **{k: summary.get(k, math.nan) for k in DIAGNOSTICS}})
     frame = pd.DataFrame(rows)
