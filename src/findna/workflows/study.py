@@ -169,6 +169,7 @@ def _pretrain_all(cfg: StudyConfig) -> dict[str, float]:
             print(f"[{n}/{len(jobs)}] pretrain {variant} seed {seed}: {state}", flush=True)
             if spent:
                 times.write(json.dumps({"run": run_name(variant, seed), "seconds": spent}) + "\n")
+                times.flush()  # a study killed later keeps the times of its finished runs
     return seconds
 
 
