@@ -136,15 +136,19 @@ def runs_root(cfg: StudyConfig) -> Path:
     return Path(cfg.runs_from or cfg.out_dir)
 
 
+def run_dir(cfg: StudyConfig, variant: str, seed: int) -> Path:
+    """The folder of one pretraining run: ``ROOT/runs/<variant>/seed<k>`` (:func:`runs_root`)."""
+    return runs_root(cfg) / "runs" / variant / f"seed{seed}"
+
+
 def pretrain_config(cfg: StudyConfig, variant: str, seed: int) -> PretrainConfig:
     """The resolved config of one run: base <- study overrides <- variant <- seed and folder."""
-    root = runs_root(cfg)
     sets = [
-        f"data.prepared_dir={root / 'genome'}",  # one prepared genome for every run
+        f"data.prepared_dir={runs_root(cfg) / 'genome'}",  # one prepared genome for every run
         *cfg.overrides,
         *cfg.variants[variant],
         f"run.seed={seed}",
-        f"run.out_dir={root / 'runs' / variant / f'seed{seed}'}",
+        f"run.out_dir={run_dir(cfg, variant, seed)}",
     ]
     return load_config(PretrainConfig, preset_path("pretrain", cfg.preset), sets)
 
@@ -283,7 +287,7 @@ def diagnostics(cfg: StudyConfig) -> pd.DataFrame:
     rows = []
     for variant in cfg.variants:
         for seed in cfg.seeds:
-            path = runs_root(cfg) / "runs" / variant / f"seed{seed}" / "summary.json"
+            path = run_dir(cfg, variant, seed) / "summary.json"
             summary = json.loads(path.read_text()) if path.is_file() else {}
             rows.append({"variant": variant, **{k: summary.get(k, math.nan) for k in DIAGNOSTICS}})
     frame = pd.DataFrame(rows)
