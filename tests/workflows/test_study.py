@@ -64,7 +64,11 @@ def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys
                     "runs/findna/seed1"]  # fmt: skip
     assert all((out / r / "curves.png").is_file() for r in runs)
     assert len((out / "runs.jsonl").read_text().splitlines()) == 4
-    assert "[4/4] pretrain cm-mnm seed 1:" in capsys.readouterr().out
+    out_lines = capsys.readouterr().out
+    # Seed-major order: every variant at seed 0 before any at seed 1.
+    assert "[2/4] pretrain cm-mnm seed 0:" in out_lines
+    assert "[3/4] pretrain findna seed 1:" in out_lines
+    assert "[4/4] pretrain cm-mnm seed 1:" in out_lines
 
     # Hand-computed: the suite mean of a variant is the mean over pretraining seeds of its
     # validation MCC (one task, one probe seed), and the std is over those two runs.

@@ -4,7 +4,8 @@ A study answers "which objective gives the best representations?" with the varia
 decides such a claim: the variance between pretraining runs, not only between probe seeds.
 
 1. Every variant (a list of ``--set`` overrides on one base preset) is pretrained once per
-   pretraining seed (``run.seed``: initial weights and views) into ``OUT/runs/<variant>/seed<k>``.
+   pretraining seed (``run.seed``: initial weights and views) into ``OUT/runs/<variant>/seed<k>``,
+   first seed first: every variant at the first seed, then every variant at the next.
    Finished runs are reused and interrupted ones resume, so a killed study continues where it
    stopped; each run prints a progress line with its wall time.
 2. Every run (and ``scratch``, a random network of the same architecture) is probed on the
@@ -154,7 +155,8 @@ def pretrain_config(cfg: StudyConfig, variant: str, seed: int) -> PretrainConfig
 
 
 def _pretrain_all(cfg: StudyConfig) -> dict[str, float]:
-    jobs = [(v, s) for v in cfg.variants for s in cfg.seeds]
+    # Seed-major: a study stopped part-way has every variant at its first seed before any second.
+    jobs = [(v, s) for s in cfg.seeds for v in cfg.variants]
     seconds: dict[str, float] = {}
     with open(Path(cfg.out_dir) / "runs.jsonl", "a") as times:
         for n, (variant, seed) in enumerate(jobs, 1):
