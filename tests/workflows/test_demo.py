@@ -30,7 +30,7 @@ def test_demo_end_to_end_and_rerun_reuses_everything(shared_data, tmp_path):
     assert main(args) == 0
     demo = tmp_path / "demo"
     report = (demo / "report.md").read_text()
-    for name in ("findna", "ema99", "cm-mnm"):
+    for name in ("findna", "ema99_alpha09", "cm-mnm"):
         summary = json.loads((demo / name / "summary.json").read_text())
         assert summary["global_step"] == 32
         assert (demo / name / "curves.png").is_file()
