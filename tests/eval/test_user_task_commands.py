@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from findna.cli import main
-from findna.eval.benchmark import BenchmarkConfig, run_benchmark
+from findna.eval.benchmark import BenchmarkConfig, _resolve_tasks, run_benchmark
 from findna.eval.probe import ProbeConfig
 from findna.eval.report import BenchmarkReport
 from findna.eval.suites import resolve_tasks
@@ -142,3 +142,35 @@ def test_the_python_api_loads_a_user_task(user_folder, tmp_path):
     task = load_task(str(yaml), split_seed=1)
     assert task.spec.name == "enh" and task.spec.classes == ("enhancer", "other")
     assert (len(task.train), len(task.val), len(task.test)) == (36, 4, 20)
+
+
+def test_benchmark_column_flags_apply_to_the_users_tables(user_folder, tmp_path, capsys):
+    for split in ("train", "test"):  # a second label column: the same classes, other names
+        df = pd.read_csv(user_folder / f"{split}.csv")
+        df["kind"] = df["class"].map({"enhancer": "yes", "other": "no"})
+        df.to_csv(user_folder / f"{split}.csv", index=False)
+    out = tmp_path / "bench"
+    args = ["benchmark", "--suite", str(user_folder), "--models", "scratch", "--seeds", "0",
+            "--set", "probe.head=knn", "--set", "scratch_model={track_size: 4, hidden: 16, "
+            "n_layers: 1, max_len: 64}", "--out", str(out)]  # fmt: skip
+    assert main([*args, "--label-column", "class"]) == 0, capsys.readouterr().err
+    data = json.loads((out / "results.json").read_text())
+    check_card(data["provenance"]["tasks"][str(user_folder)], user_folder)
+    assert "label_column: class" in (out / "config.yaml").read_text()
+    # Without the flag the user's table has no 'label' column: the reader's error, with the fix.
+    assert main([*args, "--out", str(tmp_path / "other")]) == 2
+    err = capsys.readouterr().err
+    assert "no label column 'label'" in err and "--label-column" in err
+    # Another column under the same --out is other data: refused, not silently reused.
+    assert main([*args, "--label-column", "kind"]) == 2
+    assert "made with other settings" in capsys.readouterr().err
+    assert main([*args, "--label-column", "kind", "--out", str(tmp_path / "kind")]) == 0
+    # On registered tasks alone the flags would do nothing: an error that says so.
+    assert main(["benchmark", "--suite", "gue/EMP/H3", "--models", "scratch", "--label-column",
+                 "class", "--out", str(tmp_path / "reg")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "label_column=class set, but every task of the suite (gue/EMP/H3)" in err
+    assert "add the path of your data to --suite" in err
+    # Beside a registered task the flags reach the user's table only.
+    mixed = _resolve_tasks(BenchmarkConfig(label_column="kind"), ["gue/EMP/H3", str(user_folder)])
+    assert [t.label_column for t in mixed] == ["label", "kind"]

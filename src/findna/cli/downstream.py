@@ -301,6 +301,7 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
     shared.add_seeds(p, None, "comma-separated integer seeds (default 0,1,2)")
     shared.add_settings(p, "benchmark", "emp_probe", "finetune.epochs=5 --set probe.head=knn")
     p.add_argument("--out", help="output directory (default runs/benchmark)")
+    shared.add_task_columns(p)
     shared.add_on_invalid(p)
     p.add_argument("--force", action="store_true", help="discard results already in --out")
     p.set_defaults(handler=_benchmark)
@@ -315,6 +316,7 @@ def _benchmark(args: argparse.Namespace) -> None:
     cfg = load_benchmark_config(
         path, args.overrides, suite=args.suite, models=args.models, mode=args.mode,
         seeds=seeds, out_dir=args.out, on_invalid=args.on_invalid,
+        label_column=args.label_column, sequence_column=args.sequence_column,
     )  # fmt: skip
     report = run_benchmark(cfg, force=args.force)
     print(report.to_markdown())

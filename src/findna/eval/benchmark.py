@@ -32,8 +32,10 @@ Ablations (paper Tables 2, 4 and 9) as commands; the YAML presets are in ``confi
     findna benchmark --suite emp --mode probe \\
         --models teacher=runs/tiny,student=runs/tiny:student --out runs/bench/table9
 
-    # Your own data beside registry tasks (paths: see findna.data.user_tasks)
-    findna benchmark --suite gue/EMP/H3,my_data/,my_table.csv --models findna=runs/tiny
+    # Your own data beside registry tasks (paths: see findna.data.user_tasks); the column
+    # flags apply to your tables only
+    findna benchmark --suite gue/EMP/H3,my_data/,my_table.csv --models findna=runs/tiny \\
+        --label-column class --sequence-column dna
 
     # Table 4: one pretraining per view pair, then one benchmark over the four runs
     for p in m_noaug m_dit mdt_dit mdt_nr; do
@@ -55,7 +57,8 @@ from typing import Any, Literal
 from findna.config import config_from_dict, config_to_dict, dump_config, load_config, parse_seeds
 from findna.data.catalog import data_files, task_card
 from findna.data.root import data_root
-from findna.data.tasks import TaskData, TaskSpec, load_task
+from findna.data.tasks import TASKS, TaskData, TaskSpec, load_task
+from findna.data.user_layouts import UserTaskOptions
 from findna.data.user_tasks import resolve_task
 from findna.eval.finetune import FinetuneConfig, preset_settings, run_finetune
 from findna.eval.model_specs import ModelSpec, model_id, parse_models
@@ -91,6 +94,9 @@ class BenchmarkConfig:
         probe: settings of ``probe`` mode. finetune: settings of ``finetune`` mode.
         scratch_model: the architecture of ``scratch``; None copies the first pretrained model.
         on_invalid: characters outside the DNA alphabet in the tasks: ``error`` or ``n`` (N).
+        label_column, sequence_column: the columns of the tables of your own data in the suite
+            (``--label-column``/``--sequence-column``; None = ``label``, ``sequence``/``seq``, or
+            a task YAML's keys); registered tasks have their own and are not affected.
     """
 
     suite: str = "emp"
@@ -106,6 +112,8 @@ class BenchmarkConfig:
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     scratch_model: ModelConfig | None = None
     on_invalid: Literal["error", "n"] = "error"
+    label_column: str | None = None
+    sequence_column: str | None = None
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -144,7 +152,29 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
         "scratch": None if scratch is None else config_to_dict(scratch),
         # Only when it changes the data, so that benchmarks written before it resume.
         **({"on_invalid": "n"} if cfg.on_invalid == "n" else {}),
+        **({"columns": _columns(cfg).given()} if _columns(cfg).given() else {}),
     })  # fmt: skip
+
+
+def _columns(cfg: BenchmarkConfig) -> UserTaskOptions:
+    return UserTaskOptions(label_column=cfg.label_column, sequence_column=cfg.sequence_column)
+
+
+def _resolve_tasks(cfg: BenchmarkConfig, names: Sequence[str | TaskSpec]) -> list[TaskSpec]:
+    """The suite's tasks; the column settings apply to the user's data among them."""
+    columns = _columns(cfg)
+    own = [t for t in names if isinstance(t, str) and t not in TASKS]
+    if columns.given() and not own:
+        raise ValueError(
+            f"{', '.join(f'{k}={v}' for k, v in columns.given().items())} set, but every task "
+            f"of the suite ({', '.join(t if isinstance(t, str) else t.name for t in names)}) is "
+            "a registered task with columns of its own; these settings are for the tables of "
+            "your own data. Drop them, or add the path of your data to --suite."
+        )
+    return [
+        t if not isinstance(t, str) else resolve_task(t, columns if t in own else None)
+        for t in names
+    ]
 
 
 def finetune_settings(cfg: BenchmarkConfig, task: str, which: str) -> FinetuneConfig:
@@ -195,7 +225,7 @@ def run_benchmark(
         FileNotFoundError: a model source or a task's data is missing.
     """
     names = tasks or resolve_tasks(cfg.suite, root)
-    specs = [resolve_task(t) if isinstance(t, str) else t for t in names]
+    specs = _resolve_tasks(cfg, names)
     models = parse_models(cfg.models)
     model_ids = {m.name: model_id(m) for m in models}
     scratch = _scratch_config(cfg, models)
