@@ -169,7 +169,7 @@ def test_benchmark_column_flags_apply_to_the_users_tables(user_folder, tmp_path,
     assert main(["benchmark", "--suite", "gue/EMP/H3", "--models", "scratch", "--label-column",
                  "class", "--out", str(tmp_path / "reg")]) == 2  # fmt: skip
     err = capsys.readouterr().err
-    assert "label_column=class set, but every task of the suite (gue/EMP/H3)" in err
+    assert "label_column=class set, but no task of the suite (gue/EMP/H3) is the path" in err
     assert "add the path of your data to --suite" in err
     # Beside a registered task the flags reach the user's table only.
     mixed = _resolve_tasks(BenchmarkConfig(label_column="kind"), ["gue/EMP/H3", str(user_folder)])

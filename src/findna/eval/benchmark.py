@@ -166,10 +166,10 @@ def _resolve_tasks(cfg: BenchmarkConfig, names: Sequence[str | TaskSpec]) -> lis
     own = [t for t in names if isinstance(t, str) and t not in TASKS]
     if columns.given() and not own:
         raise ValueError(
-            f"{', '.join(f'{k}={v}' for k, v in columns.given().items())} set, but every task "
-            f"of the suite ({', '.join(t if isinstance(t, str) else t.name for t in names)}) is "
-            "a registered task with columns of its own; these settings are for the tables of "
-            "your own data. Drop them, or add the path of your data to --suite."
+            f"{', '.join(f'{k}={v}' for k, v in columns.given().items())} set, but no task of "
+            f"the suite ({', '.join(t if isinstance(t, str) else t.name for t in names)}) is the "
+            "path of your own data; registered tasks have columns of their own. Drop the "
+            "setting, or add the path of your data to --suite."
         )
     return [
         t if not isinstance(t, str) else resolve_task(t, columns if t in own else None)
