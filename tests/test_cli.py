@@ -216,8 +216,9 @@ def test_embed_defaults_are_the_old_flag_defaults():
     from findna.eval.features import FeatureConfig
 
     cfg = _settings(EMBED)
+    # n_cls None: the CLS rows the model was pretrained with, else 10 (was a fixed 10)
     assert cfg.features == FeatureConfig(
-        pooling="masked_mean", n_cls=10, rc_average=False, batch_size=64, precision="32-true",
+        pooling="masked_mean", n_cls=None, rc_average=False, batch_size=64, precision="32-true",
         device="auto",
     )  # fmt: skip
     assert (cfg.which, cfg.chunk_size, cfg.max_len, cfg.on_invalid) == (

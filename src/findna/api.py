@@ -118,10 +118,13 @@ def embed(
     ``masked_mean`` (mean over real tokens), ``mean``, ``cls`` or ``mean+cls``. Files of any
     size go through :func:`embed_to_file` instead (streamed, with ids).
     """
-    net = model if isinstance(model, FinDNANetwork) else load_model(model)
     cfg = FeatureConfig(
         pooling=pooling, rc_average=rc_average, batch_size=batch_size, device=device
     )
+    if isinstance(model, FinDNANetwork):  # its CLS rows: the paper's 10 (nothing else says)
+        net = model
+    else:
+        net, cfg = load_model(model), cfg.for_source(model, "teacher")
     if per_token:
         return list(iter_token_states(net, list(seqs), cfg))
     return extract_features(net, list(seqs), cfg, progress=progress)

@@ -13,6 +13,7 @@ from findna.cli import main
 from findna.config import config_to_dict, load_config
 from findna.data.tasks import TaskSpec
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
+from findna.eval.features import FeatureConfig
 from findna.eval.finetune import finetune_preset
 from findna.eval.probe import ProbeConfig
 from findna.eval.suites import resolve_tasks
@@ -184,16 +185,24 @@ def test_benchmark_presets_load(name):
 
 
 def test_settings_hash_keeps_benchmarks_written_before_the_precision_rename():
-    """Before the rename the probe's feature precision was spelled "32"; the hash that decides
-    whether results.jsonl may be resumed must not change for the same settings."""
+    """Before the rename the probe's feature precision was spelled "32", and before n_cls
+    followed the model it was 10; the hash that decides whether results.jsonl may be resumed
+    must not change for the same settings (a CLS pooling's count may, so it is keyed)."""
     from findna.provenance import config_hash
 
     cfg = BenchmarkConfig(models=["scratch"], seeds=[0])
     old = config_to_dict(cfg.probe)
     old["features"]["precision"] = "32"
+    old["features"]["n_cls"] = 10
     written_then = config_hash({
         "mode": "probe", "probe": old, "split_seed": 0, "per_task_presets": False,
         "scratch": None,
     })  # fmt: skip
     assert cfg.probe.features.precision == "32-true"
     assert bm._settings_hash(cfg, None) == written_then
+    cls = BenchmarkConfig(models=["scratch"], seeds=[0],
+                          probe=ProbeConfig(features=FeatureConfig(pooling="cls")))  # fmt: skip
+    assert bm._settings_hash(cls, None) != bm._settings_hash(
+        replace(cls, probe=ProbeConfig(features=FeatureConfig(pooling="cls", n_cls=10))),
+        None,
+    )

@@ -2,11 +2,13 @@
 
 import hashlib
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from findna import api
 from findna.config import config_to_dict
 from findna.data.alphabet import reverse_complement
 from findna.data.readers import LabeledSequences
@@ -17,6 +19,7 @@ from findna.eval.features import (
     extract_features,
     iter_feature_chunks,
 )
+from findna.eval.finetune_config import FinetuneConfig
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder, resolve_source
 from findna.model.network import FinDNANetwork
@@ -315,3 +318,28 @@ def test_inputs_longer_than_the_network_are_an_error_not_a_silent_shrink(hf_dir)
         extract_features(small, seqs, FeatureConfig())
     fits, _ = load_encoder(hf_dir, max_len=30)
     assert extract_features(fits, seqs, FeatureConfig()).shape == (2, fits.config.width)
+
+
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0"  # ssl.n_cls = 2
+
+
+def test_cls_poolings_append_the_cls_rows_the_model_was_pretrained_with(caplog):
+    run = str(LEGACY / "run")
+    assert FeatureConfig(pooling="cls").for_source(run, "teacher").n_cls == 2
+    assert FeatureConfig(pooling="mean+cls").for_source(run, "student").cls_tokens == 2
+    assert FeatureConfig().for_source(run, "teacher").cls_tokens == 0  # masked_mean: none
+    assert FeatureConfig(pooling="cls").for_source("scratch", "teacher").n_cls == 10
+    assert FeatureConfig(pooling="cls").for_source(LEGACY / "model", "teacher").n_cls == 10
+    with caplog.at_level(logging.WARNING, logger="findna.model.loading"):
+        kept = FeatureConfig(pooling="cls", n_cls=4).for_source(run, "teacher")
+    assert kept.n_cls == 4 and "n_cls 4 differs from the 2 CLS rows" in caplog.text
+    assert FinetuneConfig(pooling="cls").for_source(run, "teacher").cls_tokens == 2
+    assert FinetuneConfig(pooling="cls").cls_tokens == 10  # no source: the paper's K
+
+    seqs = _seqs(3, 5, hi=20)
+    net = api.load_model(run)
+    by_api = api.embed(run, seqs, pooling="cls")
+    np.testing.assert_array_equal(
+        by_api, extract_features(net, seqs, FeatureConfig(pooling="cls", n_cls=2))
+    )
+    assert not np.allclose(by_api, extract_features(net, seqs, FeatureConfig(pooling="cls")))

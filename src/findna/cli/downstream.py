@@ -27,7 +27,7 @@ def _feature_args(p: argparse.ArgumentParser) -> None:
         "--n-cls",
         type=shared.nonnegative_int,
         metavar="N",
-        help="CLS rows appended for cls pooling (default 10)",
+        help="CLS rows appended for cls pooling (default: the run's ssl.n_cls, else 10)",
     )
     p.add_argument(
         "--rc-average", action=argparse.BooleanOptionalAction,

@@ -67,7 +67,8 @@ from findna.eval.report import BenchmarkReport, plot_comparison
 from findna.eval.results_log import ResultLog
 from findna.eval.suites import TASK_PRESETS, resolve_tasks
 from findna.model.config import ModelConfig
-from findna.model.loading import load_encoder, resolve_source
+from findna.model.inputs import CLS_POOLINGS
+from findna.model.loading import DEFAULT_N_CLS, load_encoder, resolve_source
 from findna.provenance import Provenance, config_hash
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,11 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
         # Keyed as the feature cache spells it ("32" for 32-true), so that benchmarks written
         # before the precision names were unified still resume.
         settings["features"]["precision"] = cfg.probe.features.value_key()["precision"]
+    # n_cls None (the model's count) spelled 10, as before it followed the model, where no CLS
+    # rows are read: benchmarks written then resume. With a CLS pooling the count may differ.
+    feats = settings["features"] if cfg.mode == "probe" else settings
+    if feats["n_cls"] is None and feats["pooling"] not in CLS_POOLINGS:
+        feats["n_cls"] = DEFAULT_N_CLS
     return config_hash({
         "mode": cfg.mode, cfg.mode: settings, "split_seed": cfg.split_seed,
         "per_task_presets": cfg.per_task_presets,

@@ -255,7 +255,7 @@ def embed_file(
         FileExistsError: ``out`` exists and ``force`` is False.
         ValueError: bad input (see :func:`read_sequences`) or an unknown output suffix.
     """
-    cfg = cfg or FeatureConfig()
+    cfg = (cfg or FeatureConfig()).for_source(source, which)
     input_path, out = Path(input_path), Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: output must end in {' or '.join(OUTPUT_SUFFIXES)}")
@@ -331,7 +331,7 @@ def plot_task_embeddings(
     from findna.data.tasks import load_task, task_max_len
     from findna.eval.plots import plot_embeddings
 
-    cfg = cfg or FeatureConfig()
+    cfg = (cfg or FeatureConfig()).for_source(source, which)
     task = load_task(task_name, seed=split_seed, on_invalid=on_invalid)
     check_figure_path(out_png)
     if split not in task.splits():

@@ -24,7 +24,7 @@ import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,6 +43,7 @@ from findna.data.alphabet import one_hot, reverse_complement_codes
 from findna.devices import resolve_device
 from findna.model.heads import POOL_MODES, pool, pooled_dim
 from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes, to_codes
+from findna.model.loading import DEFAULT_N_CLS, source_n_cls
 from findna.model.network import FinDNANetwork
 
 if TYPE_CHECKING:
@@ -66,8 +67,9 @@ class FeatureConfig:
             docs/method.md §5.2 and §7 row 18),
             ``"mean"`` (over all padded positions, the reference's decoder), ``"cls"`` (mean of
             the CLS outputs) or ``"mean+cls"`` (both, concatenated: width 2d).
-        n_cls: CLS rows appended after each sequence when the pooling reads them (10, as in
-            pretraining); ignored (no CLS rows) for ``"mean"``/``"masked_mean"``.
+        n_cls: CLS rows appended after each sequence when the pooling reads them; None: as
+            many as the model was pretrained with (its ``ssl.n_cls``), else 10
+            (:meth:`for_source`). Ignored (no CLS rows) for ``"mean"``/``"masked_mean"``.
         rc_average: average the features of each sequence and of its reverse complement.
         batch_size: sequences per forward pass (does not change the features).
         precision: ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16 autocast,
@@ -84,7 +86,7 @@ class FeatureConfig:
     """
 
     pooling: Literal["mean", "masked_mean", "cls", "mean+cls"] = "masked_mean"
-    n_cls: int = 10
+    n_cls: int | None = None
     rc_average: bool = False
     batch_size: int = 64
     precision: str = "32-true"
@@ -94,9 +96,9 @@ class FeatureConfig:
     def __post_init__(self) -> None:
         if self.pooling not in POOL_MODES:
             raise ValueError(f"pooling must be one of {POOL_MODES}, got {self.pooling!r}")
-        if self.pooling in CLS_POOLINGS and self.n_cls < 1:
+        if self.n_cls is not None and self.pooling in CLS_POOLINGS and self.n_cls < 1:
             raise ValueError(f"pooling {self.pooling!r} needs n_cls >= 1, got {self.n_cls}")
-        if self.n_cls < 0:
+        if self.n_cls is not None and self.n_cls < 0:
             raise ValueError(f"n_cls must be >= 0, got {self.n_cls}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
@@ -107,8 +109,18 @@ class FeatureConfig:
 
     @property
     def cls_tokens(self) -> int:
-        """CLS rows actually appended: ``n_cls`` for CLS poolings, else 0."""
-        return self.n_cls if self.pooling in CLS_POOLINGS else 0
+        """CLS rows actually appended: ``n_cls`` (None: :data:`DEFAULT_N_CLS`) for CLS
+        poolings, else 0."""
+        if self.pooling not in CLS_POOLINGS:
+            return 0
+        return DEFAULT_N_CLS if self.n_cls is None else self.n_cls
+
+    def for_source(self, source: str | Path, which: str) -> FeatureConfig:
+        """These settings for one model source: a CLS pooling with ``n_cls`` None gets the CLS
+        rows the source was pretrained with (:func:`findna.model.loading.source_n_cls`)."""
+        if self.pooling not in CLS_POOLINGS:
+            return self
+        return replace(self, n_cls=source_n_cls(source, which, self.n_cls))
 
     def value_key(self) -> dict[str, Any]:
         """The settings that change feature values (for cache keys; not batch size or device).

@@ -248,6 +248,7 @@ def run_finetune(
     t0 = time.perf_counter()
     check_splits(task.spec.name, task.splits())
     spec = task.spec
+    cfg = cfg.for_source(source, cfg.which)
     device = resolve_device(cfg.device)
     max_len = task_max_len(task, cfg.cls_tokens, cfg.max_len)
     data = {

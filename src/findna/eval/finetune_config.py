@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 from findna.config import Precision, config_from_dict, preset_path, read_preset
 from findna.model.inputs import CLS_POOLINGS
+from findna.model.loading import DEFAULT_N_CLS, source_n_cls
 
 
 @dataclass
@@ -18,7 +20,8 @@ class FinetuneConfig:
         which: pretrained network to start from: ``teacher`` (the paper) or ``student``.
         pooling: ``masked_mean`` (real tokens only; default), ``mean`` (all padded positions,
             the reference), ``cls`` or ``mean+cls`` (CLS rows appended, see ``n_cls``).
-        n_cls: CLS rows appended after each sequence for the CLS poolings.
+        n_cls: CLS rows appended after each sequence for the CLS poolings; None: as many as
+            the model was pretrained with (its ``ssl.n_cls``), else 10 (:meth:`for_source`).
         head: ``linear`` (the reference) or ``mlp``. head_hidden: the ``mlp`` hidden width.
         epochs: passes over the training split. batch_size: sequences per optimiser step.
         eval_batch_size: sequences per forward pass when scoring val/test.
@@ -42,7 +45,7 @@ class FinetuneConfig:
 
     which: Literal["teacher", "student"] = "teacher"
     pooling: Literal["mean", "masked_mean", "cls", "mean+cls"] = "masked_mean"
-    n_cls: int = 10
+    n_cls: int | None = None
     head: Literal["linear", "mlp"] = "linear"
     head_hidden: int = 256
     epochs: int = 20
@@ -79,13 +82,23 @@ class FinetuneConfig:
         for name in ("mlp_dropout", "layer_dropout"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"finetune.{name} must be in [0, 1), got {getattr(self, name)}")
-        if self.pooling in CLS_POOLINGS and self.n_cls < 1:
+        if self.pooling in CLS_POOLINGS and self.n_cls is not None and self.n_cls < 1:
             raise ValueError(f"finetune.pooling {self.pooling!r} needs n_cls >= 1 (paper: 10)")
 
     @property
     def cls_tokens(self) -> int:
-        """CLS rows actually appended: ``n_cls`` for the CLS poolings, else 0."""
-        return self.n_cls if self.pooling in CLS_POOLINGS else 0
+        """CLS rows actually appended: ``n_cls`` (None: :data:`DEFAULT_N_CLS`) for the CLS
+        poolings, else 0."""
+        if self.pooling not in CLS_POOLINGS:
+            return 0
+        return DEFAULT_N_CLS if self.n_cls is None else self.n_cls
+
+    def for_source(self, source: str | Path, which: str) -> FinetuneConfig:
+        """These settings for one model source: a CLS pooling with ``n_cls`` None gets the CLS
+        rows the source was pretrained with (:func:`findna.model.loading.source_n_cls`)."""
+        if self.pooling not in CLS_POOLINGS:
+            return self
+        return replace(self, n_cls=source_n_cls(source, which, self.n_cls))
 
 
 def preset_settings(name: str) -> dict:

@@ -18,7 +18,7 @@ import copy
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -231,6 +231,7 @@ def run_probe(
     """
     check_splits(task.spec.name, task.splits())
     spec = task.spec
+    cfg = replace(cfg, features=cfg.features.for_source(source, cfg.which))
     max_len = task_max_len(task, cfg.features.cls_tokens, cfg.max_len)
     net, model_id = load_encoder(
         source, which=cfg.which, max_len=max_len, length_mode=cfg.length_mode, seed=seed,
@@ -250,7 +251,8 @@ def run_probe(
     c, metric = spec.num_classes, spec.metric
     hyper: dict[str, Any] = {
         "head": cfg.head, "model_id": model_id, "which": cfg.which, "max_len": max_len,
-        "pooling": cfg.features.pooling, "rc_average": cfg.features.rc_average,
+        "pooling": cfg.features.pooling, "cls_tokens": cfg.features.cls_tokens,
+        "rc_average": cfg.features.rc_average,
         "standardize": cfg.standardize, "features_cached": all_cached,
     }  # fmt: skip
     start = time.perf_counter()

@@ -23,12 +23,12 @@ from typing import Literal
 import numpy as np
 import torch
 
-from findna.config import check_device, normalize_precision, read_yaml
+from findna.config import check_device, normalize_precision
 from findna.data.alphabet import BASES, PAD, encode, one_hot, reverse_complement_codes
 from findna.data.reference import ReferenceGenome
 from findna.data.variants import Variant
 from findna.eval.features import autocast
-from findna.model.loading import SCRATCH, read_checkpoint, resolve_source
+from findna.model.loading import SCRATCH, resolve_source
 from findna.model.network import FinDNANetwork
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,8 @@ class VariantScoreConfig:
         window: bp around each variant; None: the model's ``max_len`` minus ``n_cls`` (the
             pretraining window, e.g. 1000 bp for ``max_len`` 1010).
         n_cls: zero CLS rows appended after the window, as in pretraining. None: the source's
-            ``ssl.n_cls`` where its run config says it (:func:`pretraining_n_cls`), else 10.
+            ``ssl.n_cls`` where its run config says it, else 10
+            (:func:`findna.model.loading.source_n_cls`).
         batch_size: windows per forward pass (each site gives two, one per strand).
         chunk_size: variants held in memory at once.
         on_mismatch: REF not matching the genome, an unknown chromosome or a position past the
@@ -104,28 +105,6 @@ def choose_network(source: str, which: str) -> str:
         log.info("%s is an exported model: scoring with its only network, the teacher", source)
         return "teacher"
     return "student"
-
-
-def pretraining_n_cls(source: str, which: str) -> int | None:
-    """The CLS rows the source was pretrained with (``ssl.n_cls``); None when nothing says.
-
-    Read from the run's ``config.yaml`` (a run directory, ``RUN/model`` or
-    ``RUN/checkpoints/*.ckpt``), else from a checkpoint's stored config. An exported model
-    elsewhere and ``scratch`` carry no such setting.
-    """
-    if str(source) == SCRATCH:
-        return None
-    resolved = resolve_source(source, which)
-    assert resolved.weights is not None
-    run_config = resolved.weights.parent.parent / "config.yaml"
-    if resolved.weights.parent.name in ("model", "checkpoints") and run_config.is_file():
-        ssl = read_yaml(run_config).get("ssl")
-    elif resolved.kind == "checkpoint":
-        ssl = read_checkpoint(resolved.weights)["findna"]["config"].get("ssl")
-    else:
-        return None
-    value = ssl.get("n_cls") if isinstance(ssl, dict) else None
-    return value if isinstance(value, int) else None
 
 
 def model_window(net: FinDNANetwork, window: int | None, n_cls: int) -> int:
@@ -318,7 +297,6 @@ __all__ = [
     "check_variant",
     "choose_network",
     "model_window",
-    "pretraining_n_cls",
     "score_chunk",
     "scored_chunks",
     "site_log_probs",

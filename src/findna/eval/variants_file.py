@@ -28,11 +28,10 @@ from findna.eval.variants import (
     check_policies,
     choose_network,
     model_window,
-    pretraining_n_cls,
     scored_chunks,
 )
 from findna.model.config import ModelConfig
-from findna.model.loading import load_encoder
+from findna.model.loading import load_encoder, source_n_cls
 from findna.outputs import atomic_output, check_output_file
 
 log = logging.getLogger(__name__)
@@ -133,15 +132,6 @@ class _Writer:
                 handle.close()
 
 
-def _n_cls(model: str, which: str, given: int | None) -> int:
-    """The CLS rows: as given, else as in the source's pretraining, else the paper's 10."""
-    stored = pretraining_n_cls(model, which)
-    if given is not None and stored is not None and given != stored:
-        log.warning("n_cls %d differs from the %d CLS rows %s was pretrained with", given,
-                    stored, model)  # fmt: skip
-    return given if given is not None else stored if stored is not None else 10
-
-
 def score_variants_file(
     variants_path: str | Path,
     genome_path: str | Path,
@@ -184,7 +174,7 @@ def score_variants_file(
             f"output adds ({', '.join(SCORE_COLUMNS)}); rename that column"
         )
     which = choose_network(model, cfg.which)
-    cfg = replace(cfg, n_cls=_n_cls(model, which, cfg.n_cls))
+    cfg = replace(cfg, n_cls=source_n_cls(model, which, cfg.n_cls))
     net, model_id = load_encoder(model, which=which, length_mode="fixed", seed=cfg.seed,
                                  scratch_config=scratch_config)  # fmt: skip
     window = model_window(net, cfg.window, cfg.n_cls)
