@@ -330,7 +330,7 @@ def test_cls_poolings_append_the_cls_rows_the_model_was_pretrained_with(caplog):
     assert FeatureConfig().for_source(run, "teacher").cls_tokens == 0  # masked_mean: none
     assert FeatureConfig(pooling="cls").for_source("scratch", "teacher").n_cls == 10
     assert FeatureConfig(pooling="cls").for_source(LEGACY / "model", "teacher").n_cls == 10
-    with caplog.at_level(logging.WARNING, logger="findna.model.loading"):
+    with caplog.at_level(logging.WARNING, logger="findna.model.cls_rows"):
         kept = FeatureConfig(pooling="cls", n_cls=4).for_source(run, "teacher")
     assert kept.n_cls == 4 and "n_cls 4 differs from the 2 CLS rows" in caplog.text
     assert FinetuneConfig(pooling="cls").for_source(run, "teacher").cls_tokens == 2

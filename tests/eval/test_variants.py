@@ -13,8 +13,9 @@ from findna.cli import main
 from findna.data.alphabet import reverse_complement
 from findna.eval.variants import VariantScoreConfig, choose_network
 from findna.eval.variants_file import score_variants_file
+from findna.model.cls_rows import pretraining_n_cls
 from findna.model.config import ModelConfig
-from findna.model.loading import load_encoder, pretraining_n_cls
+from findna.model.loading import load_encoder
 
 CFG = ModelConfig.tiny(max_len=74)  # 64 bp windows + 10 CLS rows
 WINDOW = 64

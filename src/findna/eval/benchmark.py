@@ -66,9 +66,10 @@ from findna.eval.probe import ProbeConfig, run_probe
 from findna.eval.report import BenchmarkReport, plot_comparison
 from findna.eval.results_log import ResultLog
 from findna.eval.suites import TASK_PRESETS, resolve_tasks
+from findna.model.cls_rows import DEFAULT_N_CLS
 from findna.model.config import ModelConfig
 from findna.model.inputs import CLS_POOLINGS
-from findna.model.loading import DEFAULT_N_CLS, load_encoder, resolve_source
+from findna.model.loading import load_encoder, resolve_source
 from findna.provenance import Provenance, config_hash
 
 log = logging.getLogger(__name__)

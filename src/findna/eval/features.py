@@ -41,9 +41,9 @@ from findna.config import (
 )
 from findna.data.alphabet import one_hot, reverse_complement_codes
 from findna.devices import resolve_device
+from findna.model.cls_rows import cls_rows, pooling_n_cls
 from findna.model.heads import POOL_MODES, pool, pooled_dim
 from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes, to_codes
-from findna.model.loading import DEFAULT_N_CLS, source_n_cls
 from findna.model.network import FinDNANetwork
 
 if TYPE_CHECKING:
@@ -109,18 +109,13 @@ class FeatureConfig:
 
     @property
     def cls_tokens(self) -> int:
-        """CLS rows actually appended: ``n_cls`` (None: :data:`DEFAULT_N_CLS`) for CLS
-        poolings, else 0."""
-        if self.pooling not in CLS_POOLINGS:
-            return 0
-        return DEFAULT_N_CLS if self.n_cls is None else self.n_cls
+        """CLS rows actually appended (:func:`findna.model.cls_rows.cls_rows`)."""
+        return cls_rows(self.pooling, self.n_cls)
 
     def for_source(self, source: str | Path, which: str) -> FeatureConfig:
         """These settings for one model source: a CLS pooling with ``n_cls`` None gets the CLS
-        rows the source was pretrained with (:func:`findna.model.loading.source_n_cls`)."""
-        if self.pooling not in CLS_POOLINGS:
-            return self
-        return replace(self, n_cls=source_n_cls(source, which, self.n_cls))
+        rows the source was pretrained with (:func:`findna.model.cls_rows.source_n_cls`)."""
+        return replace(self, n_cls=pooling_n_cls(self.pooling, self.n_cls, source, which))
 
     def value_key(self) -> dict[str, Any]:
         """The settings that change feature values (for cache keys; not batch size or device).

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 from findna.config import Precision, config_from_dict, preset_path, read_preset
+from findna.model.cls_rows import cls_rows, pooling_n_cls
 from findna.model.inputs import CLS_POOLINGS
-from findna.model.loading import DEFAULT_N_CLS, source_n_cls
 
 
 @dataclass
@@ -87,18 +87,13 @@ class FinetuneConfig:
 
     @property
     def cls_tokens(self) -> int:
-        """CLS rows actually appended: ``n_cls`` (None: :data:`DEFAULT_N_CLS`) for the CLS
-        poolings, else 0."""
-        if self.pooling not in CLS_POOLINGS:
-            return 0
-        return DEFAULT_N_CLS if self.n_cls is None else self.n_cls
+        """CLS rows actually appended (:func:`findna.model.cls_rows.cls_rows`)."""
+        return cls_rows(self.pooling, self.n_cls)
 
     def for_source(self, source: str | Path, which: str) -> FinetuneConfig:
         """These settings for one model source: a CLS pooling with ``n_cls`` None gets the CLS
-        rows the source was pretrained with (:func:`findna.model.loading.source_n_cls`)."""
-        if self.pooling not in CLS_POOLINGS:
-            return self
-        return replace(self, n_cls=source_n_cls(source, which, self.n_cls))
+        rows the source was pretrained with (:func:`findna.model.cls_rows.source_n_cls`)."""
+        return replace(self, n_cls=pooling_n_cls(self.pooling, self.n_cls, source, which))
 
 
 def preset_settings(name: str) -> dict:

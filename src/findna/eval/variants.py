@@ -55,7 +55,7 @@ class VariantScoreConfig:
             pretraining window, e.g. 1000 bp for ``max_len`` 1010).
         n_cls: zero CLS rows appended after the window, as in pretraining. None: the source's
             ``ssl.n_cls`` where its run config says it, else 10
-            (:func:`findna.model.loading.source_n_cls`).
+            (:func:`findna.model.cls_rows.source_n_cls`).
         batch_size: windows per forward pass (each site gives two, one per strand).
         chunk_size: variants held in memory at once.
         on_mismatch: REF not matching the genome, an unknown chromosome or a position past the

@@ -30,8 +30,9 @@ from findna.eval.variants import (
     model_window,
     scored_chunks,
 )
+from findna.model.cls_rows import source_n_cls
 from findna.model.config import ModelConfig
-from findna.model.loading import load_encoder, source_n_cls
+from findna.model.loading import load_encoder
 from findna.outputs import atomic_output, check_output_file
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from findna.config import config_from_dict, read_yaml
+from findna.config import config_from_dict
 from findna.model.config import ModelConfig
 from findna.model.network import (
     BackboneLoadReport,
@@ -43,8 +43,6 @@ SCRATCH = "scratch"
 WHICH = ("teacher", "student")
 LENGTH_MODES = ("fixed", "length_aware")
 _CKPT_NAMES = ("final.ckpt", "last.ckpt")
-DEFAULT_N_CLS = 10
-"""CLS rows appended when neither the settings nor the model say how many (the paper's K)."""
 
 
 @dataclass(frozen=True)
@@ -271,39 +269,6 @@ def default_model_name(source: str | Path, which: str = "teacher") -> str:
     return f"{name}-student" if which == "student" else name
 
 
-def pretraining_n_cls(source: str | Path, which: str) -> int | None:
-    """The CLS rows the source was pretrained with (``ssl.n_cls``); None when nothing says.
-
-    Read from the run's ``config.yaml`` (a run directory, ``RUN/model`` or
-    ``RUN/checkpoints/*.ckpt``), else from a checkpoint's stored config. An exported model
-    elsewhere and ``scratch`` carry no such setting.
-    """
-    if str(source) == SCRATCH:
-        return None
-    resolved = resolve_source(source, which)
-    assert resolved.weights is not None
-    run_config = resolved.weights.parent.parent / "config.yaml"
-    if resolved.weights.parent.name in ("model", "checkpoints") and run_config.is_file():
-        ssl = read_yaml(run_config).get("ssl")
-    elif resolved.kind == "checkpoint":
-        ssl = read_checkpoint(resolved.weights)["findna"]["config"].get("ssl")
-    else:
-        return None
-    value = ssl.get("n_cls") if isinstance(ssl, dict) else None
-    return value if isinstance(value, int) else None
-
-
-def source_n_cls(source: str | Path, which: str, given: int | None) -> int:
-    """The CLS rows to append for ``source``: ``given``, else as in its pretraining
-    (:func:`pretraining_n_cls`), else :data:`DEFAULT_N_CLS`. A ``given`` count that differs
-    from the pretraining one is kept, with a warning."""
-    stored = pretraining_n_cls(source, which)
-    if given is not None and stored is not None and given != stored:
-        log.warning("n_cls %d differs from the %d CLS rows %s was pretrained with", given,
-                    stored, source)  # fmt: skip
-    return given if given is not None else stored if stored is not None else DEFAULT_N_CLS
-
-
 def load_encoder(
     source: str | Path,
     *,
@@ -383,16 +348,13 @@ def load_encoder(
 
 
 __all__ = [
-    "DEFAULT_N_CLS",
     "SCRATCH",
     "ResolvedSource",
     "checkpoint_network",
     "default_model_name",
     "load_encoder",
     "network_from_checkpoint",
-    "pretraining_n_cls",
     "read_checkpoint",
     "resolve_source",
     "run_checkpoint",
-    "source_n_cls",
 ]
