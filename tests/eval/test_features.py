@@ -1,6 +1,7 @@
 """Model sources (load_encoder) and frozen-feature extraction: invariances, caching, errors."""
 
 import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from findna.eval.finetune_config import FinetuneConfig
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder, resolve_source
 from findna.model.network import FinDNANetwork
+from findna.train.checkpoint import export_checkpoint
 
 TINY = ModelConfig.tiny(max_len=64)  # 6 blocks per layer, width 40 pinned by load_encoder
 
@@ -323,13 +325,18 @@ def test_inputs_longer_than_the_network_are_an_error_not_a_silent_shrink(hf_dir)
 LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0"  # ssl.n_cls = 2
 
 
-def test_cls_poolings_append_the_cls_rows_the_model_was_pretrained_with(caplog):
+def test_cls_poolings_append_the_cls_rows_the_model_was_pretrained_with(caplog, tmp_path):
     run = str(LEGACY / "run")
     assert FeatureConfig(pooling="cls").for_source(run, "teacher").n_cls == 2
     assert FeatureConfig(pooling="mean+cls").for_source(run, "student").cls_tokens == 2
     assert FeatureConfig().for_source(run, "teacher").cls_tokens == 0  # masked_mean: none
     assert FeatureConfig(pooling="cls").for_source("scratch", "teacher").n_cls == 10
     assert FeatureConfig(pooling="cls").for_source(LEGACY / "model", "teacher").n_cls == 10
+    # An export made today records the count in config.json, so it travels without the run.
+    export = export_checkpoint(LEGACY / "run" / "checkpoints" / "final.ckpt", tmp_path / "m")
+    assert json.loads((export / "config.json").read_text())["pretraining_n_cls"] == 2
+    assert FeatureConfig(pooling="cls").for_source(export, "teacher").n_cls == 2
+    assert api.load_model(export).config == api.load_model(LEGACY / "model").config
     with caplog.at_level(logging.WARNING, logger="findna.model.cls_rows"):
         kept = FeatureConfig(pooling="cls", n_cls=4).for_source(run, "teacher")
     assert kept.n_cls == 4 and "n_cls 4 differs from the 2 CLS rows" in caplog.text

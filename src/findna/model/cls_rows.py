@@ -4,8 +4,11 @@ paper's 10. Used by the feature, fine-tuning and variant-scoring settings alike.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from findna.config import read_yaml
 from findna.model.inputs import CLS_POOLINGS
@@ -17,12 +20,20 @@ DEFAULT_N_CLS = 10
 """CLS rows appended when neither the settings nor the model say how many (the paper's K)."""
 
 
+def checkpoint_n_cls(ckpt: Mapping[str, Any]) -> int | None:
+    """``ssl.n_cls`` of a checkpoint's stored run config (``read_checkpoint``); None if absent."""
+    ssl = ckpt.get("findna", {}).get("config", {}).get("ssl")
+    value = ssl.get("n_cls") if isinstance(ssl, dict) else None
+    return value if isinstance(value, int) else None
+
+
 def pretraining_n_cls(source: str | Path, which: str) -> int | None:
     """The CLS rows the source was pretrained with (``ssl.n_cls``); None when nothing says.
 
     Read from the run's ``config.yaml`` (a run directory, ``RUN/model`` or
-    ``RUN/checkpoints/*.ckpt``), else from a checkpoint's stored config. An exported model
-    elsewhere and ``scratch`` carry no such setting.
+    ``RUN/checkpoints/*.ckpt``), else from a checkpoint's stored config, else from an export's
+    ``config.json`` (``pretraining_n_cls``, written by ``findna export``). Exports written
+    before findna recorded it, and ``scratch``, carry no such setting.
     """
     if str(source) == SCRATCH:
         return None
@@ -30,12 +41,12 @@ def pretraining_n_cls(source: str | Path, which: str) -> int | None:
     assert resolved.weights is not None
     run_config = resolved.weights.parent.parent / "config.yaml"
     if resolved.weights.parent.name in ("model", "checkpoints") and run_config.is_file():
-        ssl = read_yaml(run_config).get("ssl")
+        value = checkpoint_n_cls({"findna": {"config": read_yaml(run_config)}})
     elif resolved.kind == "checkpoint":
-        ssl = read_checkpoint(resolved.weights)["findna"]["config"].get("ssl")
+        value = checkpoint_n_cls(read_checkpoint(resolved.weights))
     else:
-        return None
-    value = ssl.get("n_cls") if isinstance(ssl, dict) else None
+        raw = json.loads((resolved.weights.parent / "config.json").read_text())
+        value = raw.get("pretraining_n_cls") if isinstance(raw, dict) else None
     return value if isinstance(value, int) else None
 
 
@@ -64,4 +75,11 @@ def pooling_n_cls(pooling: str, n_cls: int | None, source: str | Path, which: st
     return source_n_cls(source, which, n_cls) if pooling in CLS_POOLINGS else n_cls
 
 
-__all__ = ["DEFAULT_N_CLS", "cls_rows", "pooling_n_cls", "pretraining_n_cls", "source_n_cls"]
+__all__ = [
+    "DEFAULT_N_CLS",
+    "checkpoint_n_cls",
+    "cls_rows",
+    "pooling_n_cls",
+    "pretraining_n_cls",
+    "source_n_cls",
+]

@@ -53,10 +53,11 @@ def build_backbone(config: ModelConfig) -> nn.Module:
 
 HF_CONFIG_KEYS = frozenset(
     {"model_type", "architectures", "auto_map", "transformers_version", "classifier", "id2label",
-     "label2id", "dtype", "torch_dtype"}
+     "label2id", "dtype", "torch_dtype", "pretraining_n_cls"}
 )  # fmt: skip
 """Keys of ``config.json`` that are for ``transformers`` (written by findna.model.hf.remote, or
-by ``save_pretrained`` of the ``transformers`` classes), not fields of ``ModelConfig``; every
+by ``save_pretrained`` of the ``transformers`` classes) or record how the network was pretrained
+(``pretraining_n_cls``, read by ``findna.model.cls_rows``), not fields of ``ModelConfig``; every
 other key must be a ``ModelConfig`` field."""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from findna.model.cls_rows import checkpoint_n_cls
 from findna.model.hf.remote import write_hf_files
 from findna.model.loading import network_from_checkpoint, read_checkpoint
 from findna.outputs import atomic_output, check_output_dir
@@ -73,6 +74,6 @@ def export_checkpoint(
     card = export_card(ckpt, ckpt_path, net, which, Path(out_dir).name, metrics)
     with atomic_output(out_dir) as tmp:
         net.save_pretrained(tmp)
-        write_hf_files(tmp, "FinDNAForMaskedLM")
+        write_hf_files(tmp, "FinDNAForMaskedLM", pretraining_n_cls=checkpoint_n_cls(ckpt))
         (tmp / "README.md").write_text(card)
     return Path(out_dir)

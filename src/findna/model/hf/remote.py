@@ -4,8 +4,8 @@
 
 - the Hugging Face keys of ``config.json``: ``model_type: findna``, ``architectures`` and an
   ``auto_map`` for ``trust_remote_code`` (a classifier also ``id2label``/``label2id`` and
-  ``classifier``); findna's own loader accepts exactly these extra keys
-  (``findna.model.network.HF_CONFIG_KEYS``) and stays strict about every other one;
+  ``classifier``; an export ``pretraining_n_cls``); findna's own loader accepts exactly these
+  extra keys (``findna.model.network.HF_CONFIG_KEYS``) and stays strict about every other one;
 - ``tokenizer_config.json`` for ``AutoTokenizer`` (``FinDNATokenizer``);
 - the model code, for machines without findna: the modules in :data:`REMOTE_SOURCES`, copied
   from this installation with their ``from findna... import`` lines made relative (``from
@@ -113,6 +113,7 @@ def write_hf_files(
     architecture: str = "FinDNAForMaskedLM",
     classifier: Mapping[str, Any] | None = None,
     class_names: Sequence[str] = (),
+    pretraining_n_cls: int | None = None,
 ) -> list[Path]:
     """Add the ``transformers`` files to a folder holding findna's ``config.json``.
 
@@ -121,6 +122,9 @@ def write_hf_files(
         architecture: ``FinDNAForMaskedLM`` (an export) or ``FinDNAForSequenceClassification``.
         classifier: pooling, n_cls, head_kind and head_hidden of a fine-tuned classifier.
         class_names: the classifier's class names in label order.
+        pretraining_n_cls: the CLS rows the network was pretrained with (``ssl.n_cls``), kept
+            as ``pretraining_n_cls`` so that CLS poolings of the export append as many
+            (``findna.model.cls_rows``); None writes nothing.
 
     Returns:
         The files written (``config.json`` updated in place).
@@ -133,6 +137,8 @@ def write_hf_files(
                                                            "head_hidden")}  # fmt: skip
         config["id2label"] = {str(i): name for i, name in enumerate(class_names)}
         config["label2id"] = {name: i for i, name in enumerate(class_names)}
+    if pretraining_n_cls is not None:
+        config["pretraining_n_cls"] = pretraining_n_cls
     written = [folder / "config.json"]
     written[0].write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     tokenizer = {
