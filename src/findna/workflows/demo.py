@@ -43,7 +43,7 @@ OBJECTIVES: dict[str, list[str]] = {
 
 STUDY_ADVICE = (
     "The studies in docs/study.md (2-3 pretraining seeds per objective, 9 validation tasks, "
-    "validation only) are the stronger evidence: no self-distillation objective studied (19 "
+    "validation only) are the stronger evidence: no self-distillation objective studied (20 "
     "objectives at tiny, 4 finalists at small) beats `cm-mnm` (`--set ssl.variant=cm-mnm`), "
     "and the paper's objective trails it by 4-9 points of the suite mean. Pick `cm-mnm`."
 )
