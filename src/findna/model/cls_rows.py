@@ -47,7 +47,10 @@ def pretraining_n_cls(source: str | Path, which: str) -> int | None:
         stat = resolved.weights.stat()
         value = _stored_n_cls(str(resolved.weights), stat.st_mtime_ns, stat.st_size)
     else:
-        raw = json.loads((resolved.weights.parent / "config.json").read_text())
+        try:
+            raw = json.loads((resolved.weights.parent / "config.json").read_text())
+        except json.JSONDecodeError:
+            return None  # the model loader reports the broken file, naming it
         value = raw.get("pretraining_n_cls") if isinstance(raw, dict) else None
     return value if isinstance(value, int) else None
 
