@@ -21,10 +21,11 @@ DEFAULT_N_CLS = 10
 """CLS rows appended when neither the settings nor the model say how many (the paper's K)."""
 
 
-def checkpoint_n_cls(ckpt: Mapping[str, Any]) -> int | None:
-    """``ssl.n_cls`` of a checkpoint's stored run config (``read_checkpoint``); None if absent."""
-    ssl = ckpt.get("findna", {}).get("config", {}).get("ssl")
-    value = ssl.get("n_cls") if isinstance(ssl, dict) else None
+def config_n_cls(config: Mapping[str, Any]) -> int | None:
+    """``ssl.n_cls`` of a run config as a dict (``config.yaml``, or a checkpoint's
+    ``["findna"]["config"]``); None if absent."""
+    ssl = config.get("ssl")
+    value = ssl.get("n_cls") if isinstance(ssl, Mapping) else None
     return value if isinstance(value, int) else None
 
 
@@ -42,7 +43,7 @@ def pretraining_n_cls(source: str | Path, which: str) -> int | None:
     assert resolved.weights is not None
     run_config = resolved.weights.parent.parent / "config.yaml"
     if resolved.weights.parent.name in ("model", "checkpoints") and run_config.is_file():
-        value = checkpoint_n_cls({"findna": {"config": read_yaml(run_config)}})
+        value = config_n_cls(read_yaml(run_config))
     elif resolved.kind == "checkpoint":
         stat = resolved.weights.stat()
         value = _stored_n_cls(str(resolved.weights), stat.st_mtime_ns, stat.st_size)
@@ -59,7 +60,7 @@ def pretraining_n_cls(source: str | Path, which: str) -> int | None:
 def _stored_n_cls(path: str, mtime_ns: int, size: int) -> int | None:
     """``ssl.n_cls`` of a checkpoint file, read once per file version (keyed by its mtime and
     size): a benchmark asks it for every probe, and a paper-scale checkpoint is large."""
-    return checkpoint_n_cls(read_checkpoint(path))
+    return config_n_cls(read_checkpoint(path)["findna"]["config"])
 
 
 def source_n_cls(source: str | Path, which: str, given: int | None) -> int:
@@ -89,8 +90,8 @@ def pooling_n_cls(pooling: str, n_cls: int | None, source: str | Path, which: st
 
 __all__ = [
     "DEFAULT_N_CLS",
-    "checkpoint_n_cls",
     "cls_rows",
+    "config_n_cls",
     "pooling_n_cls",
     "pretraining_n_cls",
     "source_n_cls",

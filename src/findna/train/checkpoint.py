@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from findna.model.cls_rows import checkpoint_n_cls
+from findna.model.cls_rows import config_n_cls
 from findna.model.hf.remote import write_hf_files
 from findna.model.loading import network_from_checkpoint, read_checkpoint
 from findna.outputs import atomic_output, check_output_dir
@@ -72,8 +72,9 @@ def export_checkpoint(
         force=force, inputs=[ckpt_path],
     )  # fmt: skip
     card = export_card(ckpt, ckpt_path, net, which, Path(out_dir).name, metrics)
+    n_cls = config_n_cls(ckpt["findna"]["config"])
     with atomic_output(out_dir) as tmp:
         net.save_pretrained(tmp)
-        write_hf_files(tmp, "FinDNAForMaskedLM", pretraining_n_cls=checkpoint_n_cls(ckpt))
+        write_hf_files(tmp, "FinDNAForMaskedLM", pretraining_n_cls=n_cls)
         (tmp / "README.md").write_text(card)
     return Path(out_dir)
