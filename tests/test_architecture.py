@@ -17,6 +17,7 @@ LAYERS = {
     "figures": 0,
     "outputs": 0,
     "devices": 0,
+    "version": 0,
     "data": 1,
     "model": 2,
     "ssl": 3,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import findna
 from findna.config import config_to_dict
+from findna.version import __version__
 
 
 def _sha256_file(path: str | Path) -> str:
@@ -91,7 +91,7 @@ def git_commit() -> str | None:
     None when git is missing or findna is not imported from a git checkout that tracks it
     (a venv inside some other repository must not report that repository's commit).
     """
-    package_init = Path(findna.__file__).resolve()
+    package_init = Path(__file__).resolve().with_name("__init__.py")
     cwd = package_init.parent
 
     def git(*args: str) -> str:
@@ -155,7 +155,7 @@ class Provenance:
             config_hash=config_hash(plain),
             checkpoint_id=checkpoint_id(checkpoint_path),
             data_checksums=data_checksums(data_files or {}, data_root),
-            findna_version=findna.__version__,
+            findna_version=__version__,
             git_commit=git_commit(),
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             machine=machine_info(),

@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from findna import __version__
 from findna.config import config_to_dict
 from findna.data.alphabet import OnInvalid, encode
 from findna.data.kmers import decode_kmers, detect_kmers, sequence_space_error
@@ -66,6 +65,7 @@ from findna.figures import check_figure_path
 from findna.model.config import ModelConfig
 from findna.model.loading import default_model_name, load_encoder
 from findna.outputs import check_output_file, require_file
+from findna.version import __version__
 
 if TYPE_CHECKING:
     from findna.data.tasks import TaskSpec

@@ -27,13 +27,13 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-import findna
 from findna.data.alphabet import one_hot
 from findna.model.heads import ClassificationHead, pool, pooled_dim
 from findna.model.hf.card import classifier_card
 from findna.model.hf.remote import write_hf_files
 from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes
 from findna.model.network import FinDNANetwork
+from findna.version import __version__
 
 CLASSIFIER_FORMAT = "findna-classifier"
 CLASSIFIER_VERSION = 1
@@ -68,7 +68,7 @@ class ClassifierInfo:
     head_hidden: int = 256
     source_model: str = ""
     seed: int = 0
-    findna_version: str = field(default=findna.__version__)
+    findna_version: str = field(default=__version__)
 
 
 class SequenceClassifier(nn.Module):

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import torch
 
-import findna
 from findna.config import load_config
 from findna.devices import resolve_device
 from findna.model.chordmixer import rotation_impl
@@ -76,7 +75,7 @@ def resolve_preset(name: str) -> PretrainConfig:
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or path.is_file():
         return load_config(PretrainConfig, path)
-    repo = Path(findna.__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]  # src/findna/perf/step.py -> the checkout
     for root in (Path.cwd(), repo):
         candidate = root / "configs" / "pretrain" / f"{name}.yaml"
         if candidate.is_file():

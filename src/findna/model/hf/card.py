@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import findna
 from findna.model.network import FinDNANetwork, count_parameters
+from findna.version import __version__
 
 LICENSE = "mit"
 """The licence of findna (pyproject.toml)."""
@@ -81,7 +81,7 @@ def model_ref_line(model_ref: str) -> str:
 def licence_section() -> str:
     """The licence paragraph."""
     return (
-        f"findna is released under the MIT licence (findna {findna.__version__}). The weights "
+        f"findna is released under the MIT licence (findna {__version__}). The weights "
         "were computed by findna from the data named above; check the terms of that data "
         "before redistributing them."
     )
@@ -118,7 +118,7 @@ def classifier_card(
         lead=(
             f"A findna network fine-tuned on the task `{info['task']}` ({info['num_classes']} "
             f"classes: {classes}), from `{info.get('source_model') or 'unknown'}`, seed "
-            f"{info.get('seed', 0)}, findna {info.get('findna_version', findna.__version__)}."
+            f"{info.get('seed', 0)}, findna {info.get('findna_version', __version__)}."
         ),
         pipeline_tag="text-classification",
         sections=[

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import findna
+from findna.version import __version__
 
 REMOTE_SOURCES: dict[str, str] = {
     "findna.config": "findna_config.py",
@@ -94,7 +94,7 @@ def remote_code_files() -> dict[str, str]:
             raise FileNotFoundError(f"cannot find the source of {module} in this installation")
         path = Path(spec.origin)
         header = (
-            f"# Copied from findna {findna.__version__} ({module}) for transformers' "
+            f"# Copied from findna {__version__} ({module}) for transformers' "
             "trust_remote_code; its findna imports are made relative.\n"
         )
         files[name] = header + rewrite_imports(path.read_text(), str(path))
