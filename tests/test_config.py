@@ -2,6 +2,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pytest
+import yaml
 
 from findna.config import (
     check_device,
@@ -68,6 +69,19 @@ def test_dump_and_reload_round_trip(tmp_path):
     assert config_to_dict(cfg)["inner"]["names"] == ["q"]
 
 
+def test_dump_config_is_atomic(tmp_path):
+    """A config that cannot be written leaves the old config.yaml whole and no temporary."""
+    path = tmp_path / "config.yaml"
+    dump_config(Outer(seed=1), path)
+    old = path.read_text()
+    with pytest.raises(yaml.representer.RepresenterError):
+        dump_config(Outer(seed=object()), path)  # type: ignore[arg-type]
+    assert path.read_text() == old and [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+    dump_config(Outer(seed=2), path)
+    assert load_config(Outer, path).seed == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+
+
 def test_yaml_errors_name_the_file(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("a: [1,\n")
@@ -127,8 +141,8 @@ def test_precision_names_and_old_spellings(caplog):
     assert normalize_precision("bf16-mixed") == "bf16-mixed"
     assert normalize_precision("32", "features.precision") == "32-true"
     assert "features.precision '32' is deprecated; read as '32-true'" in caplog.text
-    with pytest.raises(ValueError, match="x.precision must be one of auto, 32-true, bf16-mixed, "
-                       "16-mixed, got 16"):  # fmt: skip
+    expected = "x.precision must be one of auto, 32-true, bf16-mixed, 16-mixed, got 16"
+    with pytest.raises(ValueError, match=expected):
         normalize_precision(16, "x.precision")
 
 

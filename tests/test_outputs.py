@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from findna.outputs import (
     remove_stale_temps,
     require_file,
     temp_path,
+    write_bytes_atomic,
+    write_text_atomic,
 )
 
 
@@ -25,8 +28,12 @@ def test_stale_temporaries_of_dead_processes_are_removed_live_ones_kept(tmp_path
     target = tmp_path / "out.npy"
     dead, live = _dead_pid(), os.getppid()
     stale = [tmp_path / f"out.npy.tmp-{dead}", tmp_path / f"out.npy.tmp-{dead}.raw"]
-    keep = [tmp_path / f"out.npy.tmp-{live}", tmp_path / f"out.npy.tmp-{os.getpid()}.raw",
-            tmp_path / "out.npy.tmp-notapid", tmp_path / "other.npy.tmp-1"]  # fmt: skip
+    keep = [
+        tmp_path / f"out.npy.tmp-{live}",
+        tmp_path / f"out.npy.tmp-{os.getpid()}.raw",
+        tmp_path / "out.npy.tmp-notapid",
+        tmp_path / "other.npy.tmp-1",
+    ]
     for p in stale + keep:
         p.write_text("x")
     (tmp_path / f"out.npy.tmp-{dead}.d").mkdir()  # a folder leftover (prepare genome)
@@ -56,6 +63,30 @@ def test_atomic_output_renames_on_success_and_leaves_nothing_on_failure(tmp_path
         (tmp / "new.bin").write_text("new")
     assert [p.name for p in folder.iterdir()] == ["new.bin"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "genome"]
+
+
+def test_write_text_atomic_replaces_on_success_and_keeps_the_old_file_on_failure(
+    tmp_path, monkeypatch
+):
+    target = tmp_path / "new" / "summary.json"  # missing folders are made
+    assert write_text_atomic(target, '{"a": 1}\n') == target
+    assert target.read_text() == '{"a": 1}\n'
+    write_text_atomic(target, "ünïcode\n")
+    assert target.read_bytes() == "ünïcode\n".encode()
+    write_bytes_atomic(target, b"old")
+
+    real_write = Path.write_bytes
+
+    def dies_halfway(self, data):
+        real_write(self, data[: len(data) // 2])  # half the bytes reach the disk, then it fails
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", dies_halfway)
+    with pytest.raises(OSError, match="No space left"):
+        write_text_atomic(target, "a much longer new text that never arrives")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["summary.json"]  # no temporary behind
 
 
 def test_checks_name_the_problem(tmp_path):

@@ -213,6 +213,26 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
         raise
 
 
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return ``path``.
+
+    The bytes go to ``PATH.tmp-<pid>`` first and are renamed into place only when complete, so a
+    reader sees the old file or the new one, never a half-written one. A failure (a full disk, a
+    kill) leaves the old file intact and removes the temporary; missing folders are made.
+    """
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (UTF-8 by default) and return ``path``.
+
+    The same guarantees as :func:`write_bytes_atomic`: old file or new file, never half of one.
+    """
+    return write_bytes_atomic(path, text.encode(encoding))
+
+
 __all__ = [
     "atomic_output",
     "check_output_dir",
@@ -220,4 +240,6 @@ __all__ = [
     "remove_stale_temps",
     "require_file",
     "temp_path",
+    "write_bytes_atomic",
+    "write_text_atomic",
 ]
