@@ -223,8 +223,11 @@ def normalize_precision(value: Any, where: str = "precision") -> str:
         log.warning(
             "%s %r is deprecated; read as %r (the same computation). Write %r instead; the old "
             "spellings will stop working in a later release",
-            where, value, new, new,
-        )  # fmt: skip
+            where,
+            value,
+            new,
+            new,
+        )
         return new
     raise ValueError(f"{where} must be one of {', '.join(PRECISIONS)}, got {value!r}")
 

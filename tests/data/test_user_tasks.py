@@ -41,8 +41,11 @@ def test_a_folder_of_split_tables_is_used_as_given_with_text_labels_mapped(tmp_p
     folder = split_folder(tmp_path / "enh")
     spec = resolve_task(str(folder))
     assert (spec.name, spec.suite, spec.origin, spec.protocol) == (
-        str(folder), "user", str(folder), "official"
-    )  # fmt: skip
+        str(folder),
+        "user",
+        str(folder),
+        "official",
+    )
     assert spec.classes == ("enhancer", "other") and spec.num_classes == 2  # sorted order
     task = load_task(spec, seed=0)
     for split, role in (("train", "train"), ("val", "val"), ("test", "test")):
@@ -63,8 +66,9 @@ def test_a_missing_val_split_is_carved_from_train_and_the_card_says_so(tmp_path)
     task = load_task(spec, seed=3)
     assert (len(task.train), len(task.val), len(task.test)) == (36, 4, 20)
     assert np.bincount(task.val.labels).tolist() == [2, 2]  # stratified
-    assert set(task.train.seqs) | set(task.val.seqs) == set(pd.read_csv(folder / "train.csv")
-                                                             ["sequence"])  # fmt: skip
+    assert set(task.train.seqs) | set(task.val.seqs) == set(
+        pd.read_csv(folder / "train.csv")["sequence"]
+    )
     card = task_card(spec)
     assert card["splits"].startswith("given: train, test; val filled by val_from_train: ")
     assert "labels" not in card
@@ -106,8 +110,9 @@ def test_a_folder_of_fasta_per_class(tmp_path):
     task = load_task(spec, seed=0)
     assert (len(task.train), len(task.val), len(task.test)) == (28, 4, 8)
     assert set(task.train.lengths()) == {50}  # records kept whole, no N padding
-    promoter = set(task.train.seqs) & {line for line in (folder / "promoter.fa").read_text()
-                                       .split() if not line.startswith(">")}  # fmt: skip
+    promoter = set(task.train.seqs) & {
+        line for line in (folder / "promoter.fa").read_text().split() if not line.startswith(">")
+    }
     assert promoter and all(task.train.labels[task.train.seqs.index(s)] == 1 for s in promoter)
 
 
@@ -123,8 +128,11 @@ def test_a_task_yaml_names_files_columns_labels_and_metric(tmp_path):
     )
     spec = resolve_task(str(yaml))
     assert (spec.name, spec.metric, spec.max_len, spec.origin) == (
-        "my_enhancers", "accuracy", 64, str(yaml)
-    )  # fmt: skip
+        "my_enhancers",
+        "accuracy",
+        64,
+        str(yaml),
+    )
     assert spec.classes == ("other", "enhancer")  # the YAML's order, not sorted
     task = load_task(spec, seed=0)
     assert task.test.labels.tolist() == [0, 1] * 5  # frame(): other, enhancer, ...
@@ -152,7 +160,7 @@ def test_unknown_names_and_unrecognised_paths(tmp_path):
         match=r"no accepted layout \(it holds \['notes.md'\]\).*\(a\) "
         r"a folder with train/val/test tables.*\(c\) a folder with one FASTA",
     ):
-        resolve_task(str(tmp_path))  # fmt: skip
+        resolve_task(str(tmp_path))
     with pytest.raises(ValueError, match="not a table, folder or task YAML"):
         resolve_task(str(tmp_path / "notes.md"))
 
@@ -167,7 +175,7 @@ def test_split_column_values_must_name_a_split(tmp_path):
         match=rf"{path}, data row 3 .*split 'holdout' in column "
         r"'split' is not a split name\. Use train, val \(or dev\) or test",
     ):
-        resolve_task(str(path))  # fmt: skip
+        resolve_task(str(path))
 
 
 def test_a_single_class_is_refused(tmp_path):
@@ -177,7 +185,7 @@ def test_a_single_class_is_refused(tmp_path):
         match=rf"{folder / 'train.csv'}: the training labels "
         r"\('label'\) hold one class only \(\['enhancer'\]\).*--label-column",
     ):
-        resolve_task(str(folder))  # fmt: skip
+        resolve_task(str(folder))
     fa = tmp_path / "fa"
     fa.mkdir()
     fasta(fa / "only.fa", 5, 0)
@@ -196,7 +204,7 @@ def test_a_test_label_missing_from_train_is_refused(tmp_path):
         r" of the test split does not occur in the training split .*fix the label "
         "or add training rows",
     ):
-        resolve_task(str(folder))  # fmt: skip
+        resolve_task(str(folder))
 
 
 def test_bad_folders_and_yaml(tmp_path):
@@ -219,14 +227,14 @@ def test_bad_folders_and_yaml(tmp_path):
         match=r"val\.csv: no split column 'part'; the header has "
         r"\['sequence', 'label'\]\. Fix split_column: in the task YAML",
     ):
-        resolve_task(str(yaml))  # fmt: skip
+        resolve_task(str(yaml))
     yaml.write_text("files: {train: val_test/val.csv}\nprotocol: official\n")
     with pytest.raises(
         ValueError,
         match=r"protocol 'official' needs the splits \['dev', 'test', "
         r"'train'\] .* only \['train'\] are given",
     ):
-        resolve_task(str(yaml))  # fmt: skip
+        resolve_task(str(yaml))
 
 
 def test_genomic_benchmarks_download_and_empty_labels(tmp_path):
@@ -238,8 +246,10 @@ def test_genomic_benchmarks_download_and_empty_labels(tmp_path):
                 (folder / split / c / f"{i}.txt").write_text("ACGT" * (i + 1) + "\n")
     spec = resolve_task(str(folder))
     assert (spec.format, spec.classes, spec.protocol) == (
-        "class_folders", ("negative", "positive"), "val_from_train"
-    )  # fmt: skip
+        "class_folders",
+        ("negative", "positive"),
+        "val_from_train",
+    )
     assert load_task(spec, seed=0).test.labels.tolist() == [1, 1, 1]
     (folder / "test" / "enhancer").mkdir()
     with pytest.raises(ValueError, match=r"test/enhancer: label 'enhancer' of the test split"):

@@ -117,18 +117,24 @@ def test_gzipped_tsv(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("chrom\tposition\tref\talt\n", "line 1: missing column(s) pos; the header has 'chrom', "
-         "'position', 'ref', 'alt'. A variant table needs the tab-separated columns chrom, pos, "
-         "ref, alt (pos 1-based)"),
-        ("chrom,pos,ref,alt\n", "line 1: missing column(s) chrom, pos, ref, alt; the header has "
-         "'chrom,pos,ref,alt'. A variant table needs the tab-separated columns chrom, pos, ref, "
-         "alt (pos 1-based); this header is not tab-separated: name the file .csv"),
+        (
+            "chrom\tposition\tref\talt\n",
+            "line 1: missing column(s) pos; the header has 'chrom', "
+            "'position', 'ref', 'alt'. A variant table needs the tab-separated columns chrom, pos, "
+            "ref, alt (pos 1-based)",
+        ),
+        (
+            "chrom,pos,ref,alt\n",
+            "line 1: missing column(s) chrom, pos, ref, alt; the header has "
+            "'chrom,pos,ref,alt'. A variant table needs the tab-separated columns chrom, pos, ref, "
+            "alt (pos 1-based); this header is not tab-separated: name the file .csv",
+        ),
         ("chrom\tpos\tref\talt\nchr1\t5\tC\n", "line 2: 3 field(s), the header has 4"),
         ("chrom\tpos\tref\talt\n\nchr1\t-5\tC\tG\n", "line 3: pos '-5' is not a positive integer"),
         ("chrom\tpos\tref\tALT\tpos\n", "line 1: column 'pos' appears twice"),
         ("", "empty file"),
     ],
-)  # fmt: skip
+)
 def test_bad_tables_name_the_file_line_and_fix(tmp_path, text, message):
     path = _write(tmp_path / "v.tsv", text)
     with pytest.raises(ValueError) as err:

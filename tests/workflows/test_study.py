@@ -31,8 +31,16 @@ def inputs(tmp_path_factory):
         labels.append(i % 2)
     pd.DataFrame({"sequence": seqs, "label": labels}).to_csv(tmp / "task.csv", index=False)
     files = {"all": str(tmp / "task.csv")}
-    task = TaskSpec("synthetic/gc", "toy", files, "table", num_classes=2, metric="mcc",
-                    protocol="resplit_70_10_20", max_len=32)  # fmt: skip
+    task = TaskSpec(
+        "synthetic/gc",
+        "toy",
+        files,
+        "table",
+        num_classes=2,
+        metric="mcc",
+        protocol="resplit_70_10_20",
+        max_len=32,
+    )
     return tmp, task
 
 
@@ -60,8 +68,12 @@ def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys
     result = run_study(cfg, tasks=[task])
     out = tmp_path / "study"
     runs = sorted(p.relative_to(out).as_posix() for p in out.glob("runs/*/seed*"))
-    assert runs == ["runs/cm-mnm/seed0", "runs/cm-mnm/seed1", "runs/findna/seed0",
-                    "runs/findna/seed1"]  # fmt: skip
+    assert runs == [
+        "runs/cm-mnm/seed0",
+        "runs/cm-mnm/seed1",
+        "runs/findna/seed0",
+        "runs/findna/seed1",
+    ]
     assert all((out / r / "curves.png").is_file() for r in runs)
     assert len((out / "runs.jsonl").read_text().splitlines()) == 4
     out_lines = capsys.readouterr().out
@@ -90,8 +102,10 @@ def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys
     assert "(val split)" in text and "used to rank" in text and "test split" not in text
     assert "vs cm-mnm" in text and (out / "study.png").is_file()
     # The end-of-run diagnostics: the mean over seeds of each run's summary.json values.
-    ent = [json.loads((out / f"runs/findna/seed{s}/summary.json").read_text())[
-        "train/teacher_entropy"] for s in (0, 1)]  # fmt: skip
+    ent = [
+        json.loads((out / f"runs/findna/seed{s}/summary.json").read_text())["train/teacher_entropy"]
+        for s in (0, 1)
+    ]
     row = next(line for line in text.splitlines() if line.startswith("| findna | "))
     assert f"| {np.mean(ent):.2f} ± {np.std(ent, ddof=1):.2f} |" in row
     cm_row = next(line for line in text.splitlines() if line.startswith("| cm-mnm | "))
@@ -123,8 +137,9 @@ def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys
     assert set(viewed.table["variant"]) == set(result.table["variant"])
 
     # A variant changed under the same folder is refused, not silently reused.
-    changed = _study(tmp, out, variants={"findna": ["ssl.alpha=0.3"], "cm-mnm": cfg.variants[
-        "cm-mnm"]})  # fmt: skip
+    changed = _study(
+        tmp, out, variants={"findna": ["ssl.alpha=0.3"], "cm-mnm": cfg.variants["cm-mnm"]}
+    )
     with pytest.raises(ValueError, match=r"other settings \(ssl\)"):
         run_study(changed, tasks=[task])
 

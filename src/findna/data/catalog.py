@@ -162,19 +162,21 @@ def task_card(spec: TaskSpec) -> dict[str, Any]:
         ``labels`` (class name -> integer label).
     """
     proto = PROTOCOLS[spec.protocol]
-    card: dict[str, Any] = {"source": spec.origin or "findna task registry",
-                            "protocol": spec.protocol}  # fmt: skip
+    card: dict[str, Any] = {
+        "source": spec.origin or "findna task registry",
+        "protocol": spec.protocol,
+    }
     if spec.origin is None:
         card["splits"] = proto.description
     else:
         roles = {{"dev": "val"}.get(r, r) for r in spec.files}
         given = [s for s in ("train", "val", "test") if s in roles]
         filled = [s for s in ("train", "val", "test") if s not in given]
-        card["splits"] = (
-            f"given: {', '.join(given) or 'none'}; "
-            + (f"{', '.join(filled)} filled by {proto.name}: {FILLED.get(proto.name, '')}"
-               if filled else "all used as given")
-        )  # fmt: skip
+        card["splits"] = f"given: {', '.join(given) or 'none'}; " + (
+            f"{', '.join(filled)} filled by {proto.name}: {FILLED.get(proto.name, '')}"
+            if filled
+            else "all used as given"
+        )
     if spec.classes is not None:
         card["labels"] = {name: i for i, name in enumerate(spec.classes)}
     return card

@@ -250,9 +250,12 @@ def prepare_genome(
             "(force=True) to replace it, or choose another --out directory."
         )
     check_output_dir(
-        out, kind="prepared genome", is_kind=lambda p: _existing_index(p) is not None,
-        force=force, inputs=paths,
-    )  # fmt: skip
+        out,
+        kind="prepared genome",
+        is_kind=lambda p: _existing_index(p) is not None,
+        force=force,
+        inputs=paths,
+    )
     with atomic_output(out) as tmp:
         tmp.mkdir()
         index = _write(paths, tmp, on_invalid, sources)

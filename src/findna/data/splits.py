@@ -212,15 +212,18 @@ def check_splits(task: str, splits: Mapping[str, LabeledSequences]) -> None:
     for name, counts in sizes.items():
         classes = [c for c in counts if c != "n"]
         if len(classes) < 2:
-            problems.append(f"the {name} split has {counts['n']} example(s) of "
-                            f"{len(classes)} class(es)")  # fmt: skip
+            problems.append(
+                f"the {name} split has {counts['n']} example(s) of {len(classes)} class(es)"
+            )
     train = {c: k for c, k in sizes.get("train", {}).items() if c != "n"}
     few = [c for c, k in train.items() if k < MIN_TRAIN_PER_CLASS]
     if few:
-        problems.append(f"train has fewer than {MIN_TRAIN_PER_CLASS} examples of class(es) "
-                        f"{', '.join(few)}")  # fmt: skip
-    unseen = sorted({c for n, cs in sizes.items() if n != "train" for c in cs if c != "n"}
-                    - set(train) - {"n"})  # fmt: skip
+        problems.append(
+            f"train has fewer than {MIN_TRAIN_PER_CLASS} examples of class(es) {', '.join(few)}"
+        )
+    unseen = sorted(
+        {c for n, cs in sizes.items() if n != "train" for c in cs if c != "n"} - set(train) - {"n"}
+    )
     if unseen:
         problems.append(f"class(es) {', '.join(unseen)} appear in val/test but never in train")
     if problems:

@@ -95,8 +95,16 @@ def _gue(sub: str, task: str, roles: tuple[str, ...], max_len: int, desc: str = 
     protocol = "official" if "train" in roles else "val_from_dev"
     suite, in_paper = ("emp", True) if sub == "EMP" else ("gue", False)
     desc = desc or f"GUE {sub} {task}"
-    return _table(f"gue/{sub}/{task}", files, max_len, desc, protocol=protocol, suite=suite,
-                  in_paper=in_paper, **kw)  # fmt: skip
+    return _table(
+        f"gue/{sub}/{task}",
+        files,
+        max_len,
+        desc,
+        protocol=protocol,
+        suite=suite,
+        in_paper=in_paper,
+        **kw,
+    )
 
 
 _NT_TASKS = {  # task -> (length, classes)
@@ -117,10 +125,13 @@ def _build_registry() -> dict[str, TaskSpec]:
     specs += [_gue("prom", "prom_300_tata", full, 300)]
     specs += [_gue("prom", f"prom_300_{t}", dev_test, 300) for t in ("all", "notata")]
     specs += [_gue("tf", str(i), full, 101, f"human TF binding {i}") for i in range(5)]
-    specs += [_gue("mouse", str(i), dev_test if i == 1 else full, 101, f"mouse TF binding {i}")
-              for i in range(5)]  # fmt: skip
-    specs += [_gue("splice", "reconstructed", dev_test, 400, "splice donor/acceptor/none",
-                   num_classes=3)]  # fmt: skip
+    specs += [
+        _gue("mouse", str(i), dev_test if i == 1 else full, 101, f"mouse TF binding {i}")
+        for i in range(5)
+    ]
+    specs += [
+        _gue("splice", "reconstructed", dev_test, 400, "splice donor/acceptor/none", num_classes=3)
+    ]
     for name, length in (("human_enhancers_cohn", 500), ("human_nontata_promoters", 251)):
         files = {"test": f"benchmarks/genomic_benchmarks/{name}/test.csv"}
         desc = f"GenomicBenchmarks {name}: official test split only, re-split"
@@ -132,8 +143,17 @@ def _build_registry() -> dict[str, TaskSpec]:
     nt_file = {"all": "benchmarks/toy/nucleotide_transformer_tasks/train.tsv"}
     for task, (length, c) in _NT_TASKS.items():
         desc = f"Nucleotide Transformer task {task} (toy subsample)"
-        specs.append(_table(f"nt/{task}", nt_file, length, desc, num_classes=c,
-                            task_value=task, id_column="name"))  # fmt: skip
+        specs.append(
+            _table(
+                f"nt/{task}",
+                nt_file,
+                length,
+                desc,
+                num_classes=c,
+                task_value=task,
+                id_column="name",
+            )
+        )
     files = {"all": "benchmarks/dnabert_example/dev_6mer.tsv"}
     desc = "DNABERT example, overlapping 6-mers decoded to 101 bp"
     specs.append(_table("dnabert/dev_6mer", files, 101, desc))

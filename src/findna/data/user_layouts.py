@@ -148,8 +148,12 @@ def read_table_labels(
         df = read_frame(path, None)
         header = list(df.columns)
         if opts.sequence_column is None:
-            find_sequence_column(path, header, "Rename the column, or pass --sequence-column "
-                                 "NAME (or sequence_column: NAME in a task YAML).")  # fmt: skip
+            find_sequence_column(
+                path,
+                header,
+                "Rename the column, or pass --sequence-column "
+                "NAME (or sequence_column: NAME in a task YAML).",
+            )
         elif opts.sequence_column not in header:
             raise _column_error(path, "sequence", opts.sequence_column, header, "sequence-column")
         if label not in header:
@@ -242,9 +246,12 @@ def _where(part: _Labels | tuple[Path, list[str]], i: int | None = None) -> str:
 
 
 def table_task(
-    name: str, files: Mapping[str, Path], opts: UserTaskOptions, origin: str,
+    name: str,
+    files: Mapping[str, Path],
+    opts: UserTaskOptions,
+    origin: str,
     split_column: str | None = None,
-) -> TaskSpec:  # fmt: skip
+) -> TaskSpec:
     """A task of CSV/TSV tables: one per split (``train``/``dev``/``test``, or ``all``), or one
     table whose ``split_column`` names each row's split."""
     labels = read_table_labels(files, opts, split_column)
@@ -254,10 +261,20 @@ def table_task(
         files = {role: one for role in labels}
     protocol = choose_protocol(set(files), origin, opts.protocol)
     layout = f"one table, split column {split_column!r}" if split_column else "split tables"
-    return _spec(name, {r: str(p.resolve()) for r, p in files.items()}, "table", count, protocol,
-                 opts, origin, layout, classes=classes, split_column=split_column,
-                 sequence_column=opts.sequence_column,
-                 label_column=opts.label_column or "label")  # fmt: skip
+    return _spec(
+        name,
+        {r: str(p.resolve()) for r, p in files.items()},
+        "table",
+        count,
+        protocol,
+        opts,
+        origin,
+        layout,
+        classes=classes,
+        split_column=split_column,
+        sequence_column=opts.sequence_column,
+        label_column=opts.label_column or "label",
+    )
 
 
 def fasta_task(
@@ -278,9 +295,20 @@ def fasta_task(
         i: (str(class_files[c].resolve()),) for i, c in enumerate(classes) if c in class_files
     }
     protocol = choose_protocol({"all"}, origin, opts.protocol)
-    return _spec(name, {}, "fasta_classes", len(classes), protocol, opts, origin,
-                 "one FASTA per class", classes=tuple(classes), class_files=by_label,
-                 min_length=0, max_len=opts.max_len)  # fmt: skip
+    return _spec(
+        name,
+        {},
+        "fasta_classes",
+        len(classes),
+        protocol,
+        opts,
+        origin,
+        "one FASTA per class",
+        classes=tuple(classes),
+        class_files=by_label,
+        min_length=0,
+        max_len=opts.max_len,
+    )
 
 
 def class_folder_task(
@@ -292,18 +320,40 @@ def class_folder_task(
     }
     classes, count = check_classes(labels, opts.labels, "class folder")
     protocol = choose_protocol(set(folders), origin, opts.protocol)
-    return _spec(name, {r: str(p.resolve()) for r, p in folders.items()}, "class_folders", count,
-                 protocol, opts, origin, "class folders",
-                 classes=classes or tuple(label_order(labels["train"][1])))  # fmt: skip
+    return _spec(
+        name,
+        {r: str(p.resolve()) for r, p in folders.items()},
+        "class_folders",
+        count,
+        protocol,
+        opts,
+        origin,
+        "class folders",
+        classes=classes or tuple(label_order(labels["train"][1])),
+    )
 
 
 def _spec(
-    name: str, files: Mapping[str, str], fmt: str, count: int, protocol: str,
-    opts: UserTaskOptions, origin: str, layout: str, **kw,
-) -> TaskSpec:  # fmt: skip
+    name: str,
+    files: Mapping[str, str],
+    fmt: str,
+    count: int,
+    protocol: str,
+    opts: UserTaskOptions,
+    origin: str,
+    layout: str,
+    **kw,
+) -> TaskSpec:
     kw.setdefault("max_len", opts.max_len)
     return TaskSpec(
-        name=name, suite=USER_SUITE, files=dict(files), format=fmt, num_classes=count,  # type: ignore[arg-type]
-        metric=opts.metric or "mcc", protocol=protocol,
-        description=opts.description or f"your own data ({layout}): {origin}", origin=origin, **kw,
-    )  # fmt: skip
+        name=name,
+        suite=USER_SUITE,
+        files=dict(files),
+        format=fmt,
+        num_classes=count,  # type: ignore[arg-type]
+        metric=opts.metric or "mcc",
+        protocol=protocol,
+        description=opts.description or f"your own data ({layout}): {origin}",
+        origin=origin,
+        **kw,
+    )

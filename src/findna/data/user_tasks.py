@@ -123,8 +123,9 @@ def path_task(
         if fasta:
             return fasta_task(name, fasta, options, origin)
         found = sorted(p.name for p in path.iterdir())[:10]
-        raise ValueError(f"{path}: a folder in no accepted layout (it holds {found}). Accepted: "
-                         f"{LAYOUTS}")  # fmt: skip
+        raise ValueError(
+            f"{path}: a folder in no accepted layout (it holds {found}). Accepted: {LAYOUTS}"
+        )
     raise ValueError(f"{path}: not a table, folder or task YAML. Accepted: {LAYOUTS}")
 
 
@@ -195,8 +196,9 @@ def yaml_task(path: Path, overrides: UserTaskOptions | None = None) -> TaskSpec:
     roles = {k: split_role(k) or ("all" if k == "all" else None) for k in resolved}
     bad = [k for k, r in roles.items() if r is None]
     if bad:
-        raise ValueError(f"{path}: files: {bad} are not splits; use train, val (or dev), test "
-                         "or all")  # fmt: skip
+        raise ValueError(
+            f"{path}: files: {bad} are not splits; use train, val (or dev), test or all"
+        )
     return table_task(name, {roles[k]: f for k, f in resolved.items()}, opts, str(path))
 
 
@@ -210,8 +212,9 @@ def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         labels = sorted(labels, key=labels.get)
     if labels is not None:
         if not isinstance(labels, list):
-            raise ValueError(f"{path}: labels: a list of class names in label order, or a "
-                             "mapping name: label")  # fmt: skip
+            raise ValueError(
+                f"{path}: labels: a list of class names in label order, or a mapping name: label"
+            )
         out["labels"] = tuple(str(x) for x in labels)
     if out.get("metric") not in (None, *METRICS):
         raise ValueError(f"{path}: metric {out['metric']!r} is not one of {list(METRICS)}")

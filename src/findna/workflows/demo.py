@@ -80,8 +80,9 @@ def _advice(report: BenchmarkReport) -> list[str]:
     the primary metric over tasks and seeds; the test table is never used to choose), and the
     studies' advice."""
     val = report.summary("val").groupby("label")["mean"].mean().sort_values(ascending=False)
-    ranked = ", ".join(f"{i}. {label} {100 * v:.2f}" for i, (label, v) in
-                       enumerate(val.items(), start=1))  # fmt: skip
+    ranked = ", ".join(
+        f"{i}. {label} {100 * v:.2f}" for i, (label, v) in enumerate(val.items(), start=1)
+    )
     return [
         "## Which objective to pick",
         "",

@@ -361,13 +361,17 @@ def run_study(
     table = score_table(report, cfg, "val")
     diag = diagnostics(cfg)
     text = "# findna study\n\n" + to_markdown(table, cfg, "val")
-    text += ("\n## End of pretraining (mean ± std over pretraining seeds, summary.json)\n\n"
-             + diagnostics_markdown(diag))  # fmt: skip
+    text += (
+        "\n## End of pretraining (mean ± std over pretraining seeds, summary.json)\n\n"
+        + diagnostics_markdown(diag)
+    )
     data: dict[str, Any] = {
-        "config": config_to_dict(cfg), "val": table.to_dict("records"),
-        "diagnostics": {v: {f"{k}|{stat}": x for (k, stat), x in row.items()}
-                        for v, row in diag.iterrows()},
-    }  # fmt: skip
+        "config": config_to_dict(cfg),
+        "val": table.to_dict("records"),
+        "diagnostics": {
+            v: {f"{k}|{stat}": x for (k, stat), x in row.items()} for v, row in diag.iterrows()
+        },
+    }
     if final is not None:
         test = score_table(report, cfg, "test")
         keep = {final, cfg.baseline, next(iter(cfg.variants)), SCRATCH} - {None}
