@@ -138,6 +138,15 @@ class CenteredDistillationLoss(nn.Module):
         """
         return entropy(q_hat, dim=self.axis)
 
+    def cross_entropy(self, p_student: Tensor, q_hat: Tensor) -> Tensor:
+        """CL loss between student outputs (B, K, D) and targets ``teacher_probs`` returned.
+
+        For a caller that needs the targets for more than the loss (the entropy diagnostic), so
+        the teacher softmax runs once per step. 0-dim float32.
+        """
+        self._check(p_student, "student output")
+        return soft_cross_entropy(p_student, q_hat, self.student_temp, dim=self.axis)
+
     def forward(
         self, p_student: Tensor, q_teacher: Tensor, teacher_temp: float | None = None
     ) -> Tensor:
@@ -146,9 +155,7 @@ class CenteredDistillationLoss(nn.Module):
         Does not update the centre: the caller calls ``update_center`` during training only.
         ``teacher_temp`` overrides the constructor's tau_t for this call.
         """
-        self._check(p_student, "student output")
-        q_hat = self.teacher_probs(q_teacher, teacher_temp)
-        return soft_cross_entropy(p_student, q_hat, self.student_temp, dim=self.axis)
+        return self.cross_entropy(p_student, self.teacher_probs(q_teacher, teacher_temp))
 
     @torch.no_grad()
     def update_center(self, q_teacher: Tensor) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import torch
@@ -27,6 +26,7 @@ from findna.ssl.distill import CenteredDistillationLoss
 from findna.ssl.ibot import MaskedTokenDistillationLoss, unmasked_student_view
 from findna.ssl.koleo import koleo_loss
 from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
+from findna.ssl.output import SSLOutput
 
 if TYPE_CHECKING:
     from findna.ssl.views import ViewBatch
@@ -63,60 +63,6 @@ def ema_update_(teacher: nn.Module, student: nn.Module, momentum: float) -> None
     if t_float:
         torch._foreach_mul_(t_float, momentum)
         torch._foreach_add_(t_float, s_float, alpha=1.0 - momentum)
-
-
-@dataclass
-class SSLOutput:
-    """Losses and diagnostics of one step. All except ``loss`` are detached 0-dim tensors.
-
-    Attributes:
-        loss: total ``loss_scale * (alpha * loss_mnm + w * ((1 - alpha) * loss_cl +
-            ibot_weight * loss_ibot) + koleo_weight * loss_koleo)`` (w the step's
-            ``cl_weight``; cm-mnm: ``loss_scale * loss_mnm``); the only differentiable field.
-        loss_mnm: masked nucleotide modelling loss.
-        mnm_acc: arg-max accuracy at masked positions.
-        loss_cl: self-distillation loss; None for cm-mnm.
-        teacher_entropy: mean entropy (nats) of the centred, sharpened teacher distributions;
-            near 0 means the teacher is collapsing onto one feature, near log D onto uniform
-            (over the K tokens with ``ssl.cl_softmax=tokens``: at most log K).
-            None for cm-mnm.
-        center_norm: norm of the centre used for this step's loss; None for cm-mnm.
-        cl_weight: the step's weight of the distillation terms, reported only with a CL
-            warm-up (``ssl.cl_delay_frac`` / ``ssl.cl_warmup_frac``).
-        loss_koleo: KoLeo spread term on the student's CLS hidden states (``ssl.koleo_weight``
-            > 0, else None); lower = more spread.
-        loss_ibot: masked-token distillation loss (``ssl.ibot_weight`` > 0, else None).
-        ibot_entropy: mean entropy (nats) of its teacher targets at the masked positions, the
-            same collapse diagnostic as ``teacher_entropy`` (0 sharp, log D uniform).
-    """
-
-    loss: Tensor
-    loss_mnm: Tensor
-    mnm_acc: Tensor
-    loss_cl: Tensor | None = None
-    teacher_entropy: Tensor | None = None
-    center_norm: Tensor | None = None
-    cl_weight: Tensor | None = None
-    loss_koleo: Tensor | None = None
-    loss_ibot: Tensor | None = None
-    ibot_entropy: Tensor | None = None
-
-    def metrics(self) -> dict[str, Tensor]:
-        """The applicable fields as name -> detached tensor, for logging."""
-        names = (
-            "loss",
-            "loss_mnm",
-            "mnm_acc",
-            "loss_cl",
-            "teacher_entropy",
-            "center_norm",
-            "cl_weight",
-            "loss_koleo",
-            "loss_ibot",
-            "ibot_entropy",
-        )
-        values = {name: getattr(self, name) for name in names}
-        return {k: v.detach() for k, v in values.items() if v is not None}
 
 
 def _mean(values: list[Tensor]) -> Tensor:
@@ -262,6 +208,9 @@ class SelfDistillation(nn.Module):
     ) -> SSLOutput:
         """Losses of one step on a batch of views (fixed length, so ``lengths=None``).
 
+        Reads top-down as the step does: the student on u, the MNM term, the teacher (no grad),
+        then the CL, iBOT and KoLeo terms, each from a helper of its own, summed into the total.
+
         Args:
             views: ``student`` (B, L+K, 5) masked view, ``teacher`` (B, L+K, 5) (unused by
                 cm-mnm), ``targets`` (B, L) classes, ``mask`` (B, L) masked positions.
@@ -273,8 +222,8 @@ class SelfDistillation(nn.Module):
                 ``loss_scale``.
 
         Returns:
-            ``SSLOutput``. In training mode the centre is updated with this batch's teacher CLS
-            outputs *after* the loss was computed with the previous centre.
+            ``SSLOutput``. In training mode the centres are updated with this batch's teacher
+            outputs *after* the losses were computed with the previous centres.
 
         With ``ssl.symmetric`` the student also runs on v and is matched with the teacher on u
         before masking (the teacher never sees the mask, as in iBOT); ``loss_cl``,
@@ -286,67 +235,112 @@ class SelfDistillation(nn.Module):
             raise ValueError(f"cl_weight={cl_weight} must lie in [0, 1] (step_schedule's value)")
         seq_len = self._check_views(views)
         s_out = self.student(views.student)
-        token_logits = s_out.logits[:, :seq_len]
-        if cfg.mnm_loss == "ce":
-            loss_mnm, acc = mnm_loss(token_logits, views.targets, views.mask)
-        else:
-            loss_mnm, acc = reference_bce_mnm_loss(
-                token_logits, views.targets, views.mask, cfg.student_temp
-            )
+        loss_mnm, acc = self._mnm_term(s_out.logits[:, :seq_len], views)
         if self.teacher is None or self.distill is None:
             return SSLOutput(
                 loss=cfg.loss_scale * loss_mnm, loss_mnm=loss_mnm.detach(), mnm_acc=acc
             )
 
-        with torch.no_grad():
-            t_out = self.teacher(views.teacher)
-            # For iBOT and the symmetric loss: the teacher on u before masking.
-            t_full = None
-            if self.ibot is not None or cfg.symmetric:
-                t_full = self.teacher(unmasked_student_view(views))
-            center_norm = self.distill.center_norm()
-        # The CL pairs (student CLS, teacher CLS): u -> v, and v -> u when symmetric.
-        pairs = [(s_out, t_out)]
-        if cfg.symmetric and t_full is not None:
-            pairs.append((self.student(views.teacher), t_full))
-        p = [self._features(s, seq_len, self.student_head) for s, _ in pairs]
-        with torch.no_grad():
-            q = [self._features(t, seq_len, self.teacher_head) for _, t in pairs]
-            # For the entropy diagnostic (cheap: B x K x D).
-            h = [
-                self.distill.target_entropy(self.distill.teacher_probs(x, teacher_temp)) for x in q
-            ]
-        # With the centre before this step's update; the mean of the directions.
-        loss_cl = _mean([self.distill(pi, qi, teacher_temp) for pi, qi in zip(p, q, strict=True)])
-        if self.training:
-            self.distill.update_center(q[0] if len(q) == 1 else torch.cat(q))
+        t_out, t_full = self._teacher_outputs(views)
+        center_norm = self.distill.center_norm()  # the centre this step's loss uses
+        pairs = self._cl_pairs(views, s_out, t_out, t_full)
+        loss_cl, teacher_entropy = self._cl_term(pairs, seq_len, teacher_temp)
         total = cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * cl_weight * loss_cl
         loss_ibot = ibot_entropy = None
         if self.ibot is not None and t_full is not None:
-            p_tok = self._features(s_out, seq_len, self.student_head, cls=False)
-            with torch.no_grad():
-                q_tok = self._features(t_full, seq_len, self.teacher_head, cls=False)
-            loss_ibot, ibot_entropy = self.ibot(p_tok, q_tok, views.mask, teacher_temp)
-            if self.training:
-                self.ibot.update_center(q_tok)
+            loss_ibot, ibot_entropy = self._ibot_term(s_out, t_full, views.mask, teacher_temp)
             total = total + cl_weight * cfg.ibot_weight * loss_ibot
         loss_koleo = None
         if cfg.koleo_weight > 0:
-            # Per CLS token k, the spread of the batch's B student CLS hidden states (K, B, d),
-            # averaged over the student's views.
-            loss_koleo = _mean(
-                [koleo_loss(s.hidden[:, seq_len:].transpose(0, 1)) for s, _ in pairs]
-            )
+            loss_koleo = self._koleo_term(pairs, seq_len)
             total = total + cfg.koleo_weight * loss_koleo
         return SSLOutput(
             loss=cfg.loss_scale * total,
             loss_mnm=loss_mnm.detach(),
             mnm_acc=acc,
             loss_cl=loss_cl.detach(),
-            teacher_entropy=_mean(h),
+            teacher_entropy=teacher_entropy,
             center_norm=center_norm,
             cl_weight=loss_mnm.new_tensor(cl_weight) if cfg.has_cl_warmup else None,
             loss_koleo=None if loss_koleo is None else loss_koleo.detach(),
             loss_ibot=None if loss_ibot is None else loss_ibot.detach(),
             ibot_entropy=ibot_entropy,
         )
+
+    def _mnm_term(self, token_logits: Tensor, views: ViewBatch) -> tuple[Tensor, Tensor]:
+        """MNM loss and accuracy of the student's token logits (B, L, 5) at the masked positions."""
+        if self.ssl_cfg.mnm_loss == "ce":
+            return mnm_loss(token_logits, views.targets, views.mask)
+        return reference_bce_mnm_loss(
+            token_logits, views.targets, views.mask, self.ssl_cfg.student_temp
+        )
+
+    @torch.no_grad()
+    def _teacher_outputs(self, views: ViewBatch) -> tuple[NetworkOutput, NetworkOutput | None]:
+        """The teacher on v, and on u before masking when iBOT or the symmetric loss needs it."""
+        assert self.teacher is not None
+        t_out = self.teacher(views.teacher)
+        t_full = None
+        if self.ibot is not None or self.ssl_cfg.symmetric:
+            t_full = self.teacher(unmasked_student_view(views))
+        return t_out, t_full
+
+    def _cl_pairs(
+        self,
+        views: ViewBatch,
+        s_out: NetworkOutput,
+        t_out: NetworkOutput,
+        t_full: NetworkOutput | None,
+    ) -> list[tuple[NetworkOutput, NetworkOutput]]:
+        """The (student, teacher) outputs the CL term matches: u -> v, and v -> u if symmetric."""
+        pairs = [(s_out, t_out)]
+        if self.ssl_cfg.symmetric and t_full is not None:
+            pairs.append((self.student(views.teacher), t_full))
+        return pairs
+
+    def _cl_term(
+        self,
+        pairs: list[tuple[NetworkOutput, NetworkOutput]],
+        seq_len: int,
+        teacher_temp: float | None,
+    ) -> tuple[Tensor, Tensor]:
+        """The CL loss and the teacher entropy, each the mean over the pairs; updates the centre.
+
+        The teacher softmax runs once per pair: its targets serve both the loss and the entropy
+        diagnostic. The loss uses the centre before this step's update.
+        """
+        assert self.distill is not None
+        p = [self._features(s, seq_len, self.student_head) for s, _ in pairs]
+        with torch.no_grad():
+            q = [self._features(t, seq_len, self.teacher_head) for _, t in pairs]
+            q_hat = [self.distill.teacher_probs(x, teacher_temp) for x in q]
+            entropy = _mean([self.distill.target_entropy(x) for x in q_hat])
+        loss = _mean([self.distill.cross_entropy(pi, qi) for pi, qi in zip(p, q_hat, strict=True)])
+        if self.training:
+            self.distill.update_center(q[0] if len(q) == 1 else torch.cat(q))
+        return loss, entropy
+
+    def _ibot_term(
+        self,
+        s_out: NetworkOutput,
+        t_full: NetworkOutput,
+        mask: Tensor,
+        teacher_temp: float | None,
+    ) -> tuple[Tensor, Tensor]:
+        """iBOT loss and target entropy at the masked positions; updates the iBOT centre."""
+        assert self.ibot is not None
+        seq_len = mask.shape[1]
+        p_tok = self._features(s_out, seq_len, self.student_head, cls=False)
+        with torch.no_grad():
+            q_tok = self._features(t_full, seq_len, self.teacher_head, cls=False)
+        loss, entropy = self.ibot(p_tok, q_tok, mask, teacher_temp)
+        if self.training:
+            self.ibot.update_center(q_tok)
+        return loss, entropy
+
+    def _koleo_term(self, pairs: list[tuple[NetworkOutput, NetworkOutput]], seq_len: int) -> Tensor:
+        """KoLeo over the student's CLS hidden states, averaged over its views.
+
+        Per CLS token k, the spread of the batch's B states: groups of shape (K, B, d).
+        """
+        return _mean([koleo_loss(s.hidden[:, seq_len:].transpose(0, 1)) for s, _ in pairs])
