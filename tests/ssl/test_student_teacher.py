@@ -267,3 +267,16 @@ def test_mlp_head_pair_is_copied_frozen_and_sets_the_cl_dimension() -> None:
     out.loss.backward()
     assert all(p.grad is None for p in model.teacher_head.parameters())
     assert model.student_head.mlp[0].weight.grad is not None
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_the_teacher_softmax_runs_once_per_direction(symmetric: bool, monkeypatch) -> None:
+    """Issue 20: the entropy diagnostic reuses the loss's targets instead of a second softmax."""
+    model = _module(symmetric=symmetric).train()
+    calls = []
+    probs = type(model.distill).teacher_probs
+    monkeypatch.setattr(
+        type(model.distill), "teacher_probs", lambda self, *a: calls.append(1) or probs(self, *a)
+    )
+    model(_views()).loss.backward()
+    assert len(calls) == (2 if symmetric else 1)
