@@ -69,8 +69,8 @@ def test_dump_and_reload_round_trip(tmp_path):
     assert config_to_dict(cfg)["inner"]["names"] == ["q"]
 
 
-def test_dump_config_is_atomic(tmp_path):
-    """A config that cannot be written leaves the old config.yaml whole and no temporary."""
+def test_dump_config_that_fails_keeps_the_old_file(tmp_path):
+    """A config that cannot be written leaves the old config.yaml whole and nothing else."""
     path = tmp_path / "config.yaml"
     dump_config(Outer(seed=1), path)
     old = path.read_text()
