@@ -36,6 +36,19 @@ def test_a_failed_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert torch.load(path)["step"] == 1
 
 
+def test_a_failed_write_leaves_no_temporary(tmp_path, monkeypatch):
+    """The write goes through findna.outputs.atomic_output, which removes its temporary."""
+
+    def broken(obj, f):
+        f.write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        AtomicCheckpointIO().save_checkpoint({"step": 1}, tmp_path / "last.ckpt")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("which", ["teacher", "student"])
 def test_export_of_a_legacy_checkpoint_loads_back(which, tmp_path):
     out = export_checkpoint(LEGACY / "run" / "checkpoints" / "final.ckpt", tmp_path / which, which)

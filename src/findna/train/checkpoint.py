@@ -22,19 +22,16 @@ from findna.train.model_card import export_card
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes ``path.tmp`` then renames it, so a crash never leaves a half-written checkpoint."""
+    """Writes through ``findna.outputs.atomic_output`` (``PATH.tmp-<pid>``, synced, then renamed),
+    so a crash never leaves a half-written checkpoint, and a failed write leaves no temporary."""
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None
     ) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with atomic_output(path) as tmp, open(tmp, "wb") as f:
             torch.save(checkpoint, f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
 
 
 def is_export(path: Path) -> bool:
@@ -68,9 +65,12 @@ def export_checkpoint(
     ckpt = read_checkpoint(ckpt_path)
     net = network_from_checkpoint(ckpt, which)
     check_output_dir(
-        out_dir, kind="findna export (config.json + model.safetensors)", is_kind=is_export,
-        force=force, inputs=[ckpt_path],
-    )  # fmt: skip
+        out_dir,
+        kind="findna export (config.json + model.safetensors)",
+        is_kind=is_export,
+        force=force,
+        inputs=[ckpt_path],
+    )
     card = export_card(ckpt, ckpt_path, net, which, Path(out_dir).name, metrics)
     n_cls = config_n_cls(ckpt["findna"]["config"])
     with atomic_output(out_dir) as tmp:

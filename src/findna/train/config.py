@@ -184,8 +184,10 @@ encoding wherever it is cached, and the windows are the same for any number of l
 
 def run_identity(config: dict[str, Any]) -> dict[str, Any]:
     """The parts of a resolved config (``config_to_dict``) that make two runs the same run."""
-    identity = {k: dict(config[k]) if isinstance(config.get(k), dict) else config.get(k)
-                for k in RUN_SECTIONS}  # fmt: skip
+    identity = {
+        k: dict(config[k]) if isinstance(config.get(k), dict) else config.get(k)
+        for k in RUN_SECTIONS
+    }
     for section, keys in _HOW_NOT_WHAT.items():
         if isinstance(identity[section], dict):
             for key in keys:

@@ -100,28 +100,32 @@ def _eval_section(metrics: Mapping[str, Any]) -> str:
 
 def _usage(net: FinDNANetwork, model_ref: str) -> str:
     seqs = ["ACGTTGCAACGTTGCA", "GATTACA"]
-    hf = snippet([
-        model_ref_line(model_ref),
-        "import torch",
-        "from transformers import AutoModelForMaskedLM, AutoTokenizer",
-        "",
-        "# With findna installed, findna.model.hf.register() makes trust_remote_code unneeded.",
-        "tokenizer = AutoTokenizer.from_pretrained(MODEL, trust_remote_code=True)",
-        "model = AutoModelForMaskedLM.from_pretrained(MODEL, trust_remote_code=True).eval()",
-        f"batch = tokenizer({seqs!r}, {padding_kwargs(net)}, return_tensors=\"pt\")",
-        "with torch.no_grad():",
-        "    out = model(**batch, output_hidden_states=True)",
-        "embeddings = out.hidden_states[-1]  # (2, L, d) per-token embeddings",
-        "probs = out.logits.softmax(-1)  # (2, L, 5) over A, C, G, T, N",
-        "print(embeddings.shape, probs.shape)",
-    ])  # fmt: skip
-    native = snippet([
-        model_ref_line(model_ref),
-        "from findna import api",
-        "",
-        f"features = api.embed(MODEL, {seqs!r})  # (2, d): mean over each sequence's tokens",
-        "print(features.shape)",
-    ])  # fmt: skip
+    hf = snippet(
+        [
+            model_ref_line(model_ref),
+            "import torch",
+            "from transformers import AutoModelForMaskedLM, AutoTokenizer",
+            "",
+            "# With findna installed, findna.model.hf.register() makes trust_remote_code unneeded.",
+            "tokenizer = AutoTokenizer.from_pretrained(MODEL, trust_remote_code=True)",
+            "model = AutoModelForMaskedLM.from_pretrained(MODEL, trust_remote_code=True).eval()",
+            f'batch = tokenizer({seqs!r}, {padding_kwargs(net)}, return_tensors="pt")',
+            "with torch.no_grad():",
+            "    out = model(**batch, output_hidden_states=True)",
+            "embeddings = out.hidden_states[-1]  # (2, L, d) per-token embeddings",
+            "probs = out.logits.softmax(-1)  # (2, L, 5) over A, C, G, T, N",
+            "print(embeddings.shape, probs.shape)",
+        ]
+    )
+    native = snippet(
+        [
+            model_ref_line(model_ref),
+            "from findna import api",
+            "",
+            f"features = api.embed(MODEL, {seqs!r})  # (2, d): mean over each sequence's tokens",
+            "print(features.shape)",
+        ]
+    )
     return "With transformers (findna not needed):\n\n" + hf + "\nWith findna:\n\n" + native
 
 
@@ -143,6 +147,26 @@ def export_card(
     trained_on = ", ".join(s["name"] for s in sources) if sources else str(data.get("genome"))
     objective = "MNM + self-distillation" if variant == "findna" else "masked nucleotide modelling"
     config_text = yaml.safe_dump(config, sort_keys=False)
+    model = architecture_table(net) + (
+        "\nInput: one-hot A, C, G, T, N; padding, the mask token and CLS tokens are all-zero rows "
+        "(`[PAD]`, `[MASK]`, `[CLS]` in the tokenizer)."
+    )
+    training = (
+        f"{steps} optimiser steps (world size {ckpt['findna'].get('world_size', 1)}). The "
+        "resolved config:\n\n<details><summary>config.yaml</summary>\n\n"
+        f"```yaml\n{config_text}```\n\n</details>"
+    )
+    intended_use = (
+        "Research on DNA sequence representations: embeddings for probes, a starting point for "
+        "fine-tuning (`findna finetune`), masked-nucleotide prediction. " + NOT_CLINICAL
+    )
+    limitations = (
+        f"Trained on {trained_on} only (the findna demo: hg19 chrX 1-70 Mb), so other "
+        "chromosomes, genomes and species are untested. Inputs hold at most "
+        f"{net.config.max_len} tokens; a `fixed`-mode ChordMixer gives outputs that depend on the "
+        "padded length, so pad to `max_len` as the snippet does. The training windows are a small "
+        "sample; quality is far below published models."
+    )
     card = Card(
         title=f"FinDNA {net.config.backbone} ({which} of run `{run_dir.name if run_dir else '?'}`)",
         lead=(
@@ -151,33 +175,16 @@ def export_card(
             "masked-nucleotide (MNM) head, per-token logits over A, C, G, T, N."
         ),
         sections=[
-            ("Model", architecture_table(net) + (
-                "\nInput: one-hot A, C, G, T, N; padding, the mask token and CLS tokens are "
-                "all-zero rows (`[PAD]`, `[MASK]`, `[CLS]` in the tokenizer)."
-            )),
+            ("Model", model),
             ("Pretraining data", _data_section(data, sources)),
-            ("Training", (
-                f"{steps} optimiser steps (world size {ckpt['findna'].get('world_size', 1)}). "
-                "The resolved config:\n\n<details><summary>config.yaml</summary>\n\n"
-                f"```yaml\n{config_text}```\n\n</details>"
-            )),
+            ("Training", training),
             ("Evaluation", _eval_section(metrics)),
-            ("Intended use", (
-                "Research on DNA sequence representations: embeddings for probes, a starting "
-                "point for fine-tuning (`findna finetune`), masked-nucleotide prediction. "
-                + NOT_CLINICAL
-            )),
-            ("Limitations", (
-                f"Trained on {trained_on} only (the findna demo: hg19 chrX 1-70 Mb), so other "
-                "chromosomes, genomes and species are untested. Inputs hold at most "
-                f"{net.config.max_len} tokens; a `fixed`-mode ChordMixer gives outputs that "
-                "depend on the padded length, so pad to `max_len` as the snippet does. The "
-                "training windows are a small sample; quality is far below published models."
-            )),
+            ("Intended use", intended_use),
+            ("Limitations", limitations),
             ("Usage", _usage(net, model_ref)),
             ("Licence", licence_section()),
         ],
-    )  # fmt: skip
+    )
     return card.render()
 
 

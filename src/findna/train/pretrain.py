@@ -30,7 +30,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from findna.config import config_to_dict, dump_config, load_config
-from findna.outputs import check_output_dir
+from findna.outputs import check_output_dir, write_text_atomic
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
 from findna.train.config import RUN_SECTIONS, PretrainConfig, run_identity
 from findna.train.datamodule import PretrainData, resolve_genome
@@ -38,6 +38,7 @@ from findna.train.module import PretrainModule
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
+SUMMARY_FILE = "summary.json"
 
 
 @dataclass
@@ -74,9 +75,12 @@ def _prepare_out_dir(cfg: PretrainConfig, resume: bool, force: bool) -> Path | N
         read_checkpoint(ckpt)  # clear error for a corrupt or truncated file, before Lightning
         return ckpt
     check_output_dir(
-        out, kind=f"findna pretraining run ({CONFIG_FILE} or checkpoints/)", is_kind=is_run_dir,
-        force=force, exists_hint="use --resume to continue that run or --force to overwrite it",
-    )  # fmt: skip
+        out,
+        kind=f"findna pretraining run ({CONFIG_FILE} or checkpoints/)",
+        is_kind=is_run_dir,
+        force=force,
+        exists_hint="use --resume to continue that run or --force to overwrite it",
+    )
     if out.is_dir() and any(out.iterdir()):
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -176,8 +180,9 @@ def run_pretrain(
         export_checkpoint(final, model_dir, which, force=True, metrics=summary)
         if cfg.run.export_student and cfg.ssl.uses_teacher:
             export_checkpoint(final, out / "student", "student", force=True, metrics=summary)
-        # Written last: a run with summary.json is finished (ensure_pretrained reuses it).
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        # Written last, atomically: a run with summary.json is finished (ensure_pretrained
+        # reuses it), so a crash while writing must leave no half of one.
+        write_text_atomic(out / SUMMARY_FILE, json.dumps(summary, indent=2))
     trainer.strategy.barrier()
     return PretrainResult(out, final, model_dir, metrics)
 
@@ -194,7 +199,7 @@ def ensure_pretrained(cfg: PretrainConfig) -> float:
             optim or the seed); choose another output folder or delete that run.
     """
     out = cfg.out_dir
-    if (out / "summary.json").is_file():
+    if (out / SUMMARY_FILE).is_file():
         saved_cfg = load_run_config(out)
         saved, current = run_identity(config_to_dict(saved_cfg)), run_identity(config_to_dict(cfg))
         differ = [k for k in RUN_SECTIONS if saved[k] != current[k]]
