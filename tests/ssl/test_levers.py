@@ -70,8 +70,10 @@ def test_levers_are_off_by_default_and_load_from_yaml_keys() -> None:
     cfg = SSLConfig()
     assert (cfg.teacher_temp_warmup_frac, cfg.cl_delay_frac, cfg.cl_warmup_frac) == (0, 0, 0)
     assert not cfg.has_cl_warmup and cfg.cl_softmax == "features"
-    on = config_from_dict(SSLConfig, {"cl_warmup_frac": 0.2, "teacher_temp_warmup_frac": 0.1,
-                                      "teacher_temp_warmup_start": 0.02})  # fmt: skip
+    on = config_from_dict(
+        SSLConfig,
+        {"cl_warmup_frac": 0.2, "teacher_temp_warmup_frac": 0.1, "teacher_temp_warmup_start": 0.02},
+    )
     assert on.has_cl_warmup and on.teacher_temp_warmup_frac == 0.1
     assert not cfg.symmetric and config_from_dict(SSLConfig, {"symmetric": True}).symmetric
     with pytest.raises(ValueError, match="symmetric: expected true or false"):

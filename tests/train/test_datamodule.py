@@ -24,9 +24,15 @@ def cfg(tmp_path) -> PretrainConfig:
     return load_config(
         PretrainConfig,
         LEGACY_RUN / "config.yaml",
-        [f"data.genome={tmp_path / 'g.fa'}", "data.prepared_dir=null", "data.val_windows=6",
-         f"run.out_dir={tmp_path / 'run'}", "optim.batch_size=4", "optim.max_steps=5"],
-    )  # fmt: skip
+        [
+            f"data.genome={tmp_path / 'g.fa'}",
+            "data.prepared_dir=null",
+            "data.val_windows=6",
+            f"run.out_dir={tmp_path / 'run'}",
+            "optim.batch_size=4",
+            "optim.max_steps=5",
+        ],
+    )
 
 
 def _data(cfg: PretrainConfig, world_size: int = 1, rank: int = 0, step: int = 0) -> PretrainData:
@@ -61,8 +67,9 @@ def test_train_batches_follow_the_step_sampler_and_resume_mid_run(cfg):
     data = _data(cfg)
     batches = list(data.train_dataloader())
     assert len(batches) == 5
-    sampler = StepBatchSampler(len(data.train_windows), 4, seed=cfg.data.windows.seed,
-                               total_steps=5)  # fmt: skip
+    sampler = StepBatchSampler(
+        len(data.train_windows), 4, seed=cfg.data.windows.seed, total_steps=5
+    )
     for step, (codes, index) in enumerate(batches):
         assert index.tolist() == sampler.batch_for_step(step)
         assert codes.dtype == torch.uint8 and codes.shape == (4, 32)
@@ -77,8 +84,10 @@ def test_ranks_split_the_global_batch_and_the_validation_windows(cfg):
     ranks = [[i.tolist() for _, i in _data(cfg, 2, r).train_dataloader()] for r in (0, 1)]
     # Same global batch of 4 per step; rank 0 takes the first half, rank 1 the second.
     assert [a + b for a, b in zip(*ranks, strict=True)][:2] == [b[:4] for b in one][:2]
-    val = [sorted(torch.cat([i for _, i in _data(cfg, 2, r).val_dataloader()]).tolist())
-           for r in (0, 1)]  # fmt: skip
+    val = [
+        sorted(torch.cat([i for _, i in _data(cfg, 2, r).val_dataloader()]).tolist())
+        for r in (0, 1)
+    ]
     assert val == [[0, 2, 4], [1, 3, 5]]
 
 
