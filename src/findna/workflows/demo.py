@@ -24,6 +24,7 @@ from pathlib import Path
 from findna.config import load_config, preset_path
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.report import BenchmarkReport
+from findna.outputs import write_text_atomic
 from findna.train.config import PretrainConfig
 from findna.train.curves import plot_run
 from findna.train.pretrain import ensure_pretrained
@@ -161,6 +162,5 @@ def run_demo(
         *(f"- {k}: {v:.0f} s" for k, v in seconds.items()),
         "",
     ]
-    path = out / "report.md"
-    path.write_text("\n".join(lines))
+    path = write_text_atomic(out / "report.md", "\n".join(lines))
     return DemoResult(path, seconds)
