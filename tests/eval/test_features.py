@@ -350,3 +350,20 @@ def test_cls_poolings_append_the_cls_rows_the_model_was_pretrained_with(caplog, 
         by_api, extract_features(net, seqs, FeatureConfig(pooling="cls", n_cls=2))
     )
     assert not np.allclose(by_api, extract_features(net, seqs, FeatureConfig(pooling="cls")))
+
+
+def test_pooling_names_are_spelled_once():
+    """model/inputs.py names the poolings; every config's Literal and check is that constant."""
+    import typing
+
+    from findna.eval.finetune_config import FinetuneConfig
+    from findna.model.heads import pooled_dim
+    from findna.model.inputs import CLS_POOLINGS, POOLINGS
+
+    assert POOLINGS[0] == "masked_mean" and set(CLS_POOLINGS) <= set(POOLINGS)
+    for cls in (FeatureConfig, FinetuneConfig):
+        assert typing.get_args(typing.get_type_hints(cls)["pooling"]) == POOLINGS
+        assert cls().pooling == POOLINGS[0]
+        with pytest.raises(ValueError, match="pooling must be one of"):
+            cls(pooling="max")
+    assert [pooled_dim(4, p) for p in POOLINGS] == [4, 4, 4, 8]

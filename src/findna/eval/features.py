@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -42,8 +42,15 @@ from findna.config import (
 from findna.data.alphabet import one_hot, reverse_complement_codes
 from findna.devices import resolve_device
 from findna.model.cls_rows import cls_rows, pooling_n_cls
-from findna.model.heads import POOL_MODES, pool, pooled_dim
-from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes, to_codes
+from findna.model.heads import pool, pooled_dim
+from findna.model.inputs import (
+    CLS_POOLINGS,
+    POOLINGS,
+    Pooling,
+    fixed_pad_length,
+    pad_codes,
+    to_codes,
+)
 from findna.model.network import FinDNANetwork
 
 if TYPE_CHECKING:
@@ -63,18 +70,20 @@ class FeatureConfig:
     """How pooled features are computed.
 
     Attributes:
-        pooling: ``"masked_mean"`` (mean over real non-CLS tokens; findna's default,
-            docs/method.md §5.2 and §7 row 18),
+        pooling: how token states become one vector per sequence. ``"masked_mean"`` (mean
+            over real non-CLS tokens; findna's default, docs/method.md §5.2 and §7 row 18),
             ``"mean"`` (over all padded positions, the reference's decoder), ``"cls"`` (mean of
-            the CLS outputs) or ``"mean+cls"`` (both, concatenated: width 2d).
+            the CLS outputs) or ``"mean+cls"`` (both, concatenated: width 2d); see
+            :data:`findna.model.inputs.POOLINGS`.
         n_cls: CLS rows appended after each sequence when the pooling reads them; None: as
             many as the model was pretrained with (its ``ssl.n_cls``), else 10
             (:meth:`for_source`). Ignored (no CLS rows) for ``"mean"``/``"masked_mean"``.
         rc_average: average the features of each sequence and of its reverse complement.
         batch_size: sequences per forward pass (does not change the features).
-        precision: ``"32-true"`` (float32, the default), ``"bf16-mixed"`` (bfloat16 autocast,
-            meant for GPUs), ``"16-mixed"`` (float16 autocast) or ``"auto"`` (``bf16-mixed`` on
-            CUDA, else ``32-true``); see :data:`findna.config.PRECISIONS`. The old spellings
+        precision: numeric precision of the forward pass. ``"32-true"`` (float32, the
+            default), ``"bf16-mixed"`` (bfloat16 autocast, meant for GPUs), ``"16-mixed"``
+            (float16 autocast) or ``"auto"`` (``bf16-mixed`` on CUDA, else ``32-true``); see
+            :data:`findna.config.PRECISIONS`. The old spellings
             ``"32"`` and ``"bf16"`` are read as ``32-true`` and ``bf16-mixed`` with a warning.
             On the 2-core Xeon (AVX512-BF16) this was developed on, bf16 was slower: 4.3 vs 5.7
             sequences/s for the paper network on 500 bp (batch 32, median of 3), with relative
@@ -85,7 +94,7 @@ class FeatureConfig:
             for ``fixed``-mode ChordMixers; None uses the network's ``max_len``.
     """
 
-    pooling: Literal["mean", "masked_mean", "cls", "mean+cls"] = "masked_mean"
+    pooling: Pooling = "masked_mean"
     n_cls: int | None = None
     rc_average: bool = False
     batch_size: int = 64
@@ -94,8 +103,8 @@ class FeatureConfig:
     pad_to: int | None = None
 
     def __post_init__(self) -> None:
-        if self.pooling not in POOL_MODES:
-            raise ValueError(f"pooling must be one of {POOL_MODES}, got {self.pooling!r}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         if self.n_cls is not None and self.pooling in CLS_POOLINGS and self.n_cls < 1:
             raise ValueError(f"pooling {self.pooling!r} needs n_cls >= 1, got {self.n_cls}")
         if self.n_cls is not None and self.n_cls < 0:

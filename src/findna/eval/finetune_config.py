@@ -8,7 +8,19 @@ from typing import Literal
 
 from findna.config import Precision, config_from_dict, preset_path, read_preset
 from findna.model.cls_rows import cls_rows, pooling_n_cls
-from findna.model.inputs import CLS_POOLINGS
+from findna.model.inputs import CLS_POOLINGS, POOLINGS, Pooling
+
+_POSITIVE = (
+    "epochs",
+    "batch_size",
+    "eval_batch_size",
+    "head_hidden",
+    "n_cls",
+    "track_size",
+    "n_layers",
+    "max_len",
+)
+"""Integer settings that must be positive when given (``n_cls`` may be 0)."""
 
 
 @dataclass
@@ -18,17 +30,23 @@ class FinetuneConfig:
 
     Attributes:
         which: pretrained network to start from: ``teacher`` (the paper) or ``student``.
-        pooling: ``masked_mean`` (real tokens only; default), ``mean`` (all padded positions,
-            the reference), ``cls`` or ``mean+cls`` (CLS rows appended, see ``n_cls``).
+        pooling: one of :data:`findna.model.inputs.POOLINGS`: ``masked_mean`` (real tokens only;
+            default), ``mean`` (all padded positions, the reference), ``cls`` or ``mean+cls``
+            (CLS rows appended, see ``n_cls``).
         n_cls: CLS rows appended after each sequence for the CLS poolings; None: as many as
             the model was pretrained with (its ``ssl.n_cls``), else 10 (:meth:`for_source`).
-        head: ``linear`` (the reference) or ``mlp``. head_hidden: the ``mlp`` hidden width.
-        epochs: passes over the training split. batch_size: sequences per optimiser step.
+        head: ``linear`` (the reference) or ``mlp``.
+        head_hidden: the hidden width of the ``mlp`` head.
+        epochs: passes over the training split.
+        batch_size: sequences per optimiser step.
         eval_batch_size: sequences per forward pass when scoring val/test.
-        lr: peak learning rate. weight_decay: AdamW decoupled weight decay.
-        warmup_frac: linear warm-up share of all steps. num_cycles: cosine cycles after it.
+        lr: peak learning rate.
+        weight_decay: AdamW decoupled weight decay.
+        warmup_frac: linear warm-up share of all steps.
+        num_cycles: cosine cycles after the warm-up.
         grad_clip: gradient-norm clipping (0 disables it).
-        mlp_dropout, layer_dropout: ChordMixer dropouts during fine-tuning (docs/method.md §5.5).
+        mlp_dropout: ChordMixer MLP dropout during fine-tuning (docs/method.md §5.5).
+        layer_dropout: ChordMixer layer dropout during fine-tuning (docs/method.md §5.5).
         track_size: rebuild the encoder with this track size (the reference's per-task value);
             None keeps the pretrained one (findna's default; docs/method.md §7 row 19).
         n_layers: keep only the first ``n_layers`` layers (extra ones would start fresh); None
@@ -44,7 +62,7 @@ class FinetuneConfig:
     """
 
     which: Literal["teacher", "student"] = "teacher"
-    pooling: Literal["mean", "masked_mean", "cls", "mean+cls"] = "masked_mean"
+    pooling: Pooling = "masked_mean"
     n_cls: int | None = None
     head: Literal["linear", "mlp"] = "linear"
     head_hidden: int = 256
@@ -67,8 +85,9 @@ class FinetuneConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size", "head_hidden", "n_cls",
-                     "track_size", "n_layers", "max_len"):  # fmt: skip
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"finetune.pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        for name in _POSITIVE:
             value = getattr(self, name)
             if value is not None and value < (0 if name == "n_cls" else 1):
                 raise ValueError(f"finetune.{name} must be a positive integer, got {value}")

@@ -14,14 +14,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-PoolMode = Literal["mean", "masked_mean", "cls", "mean+cls"]
-POOL_MODES: tuple[str, ...] = ("mean", "masked_mean", "cls", "mean+cls")
+from findna.model.inputs import CLS_POOLINGS, POOLINGS, Pooling
 
 
-def pooled_dim(d: int, mode: PoolMode) -> int:
+def pooled_dim(d: int, mode: Pooling) -> int:
     """Width of ``pool``'s output for hidden width ``d``."""
-    if mode not in POOL_MODES:
-        raise ValueError(f"unknown pooling {mode!r}; choose one of {', '.join(POOL_MODES)}")
+    if mode not in POOLINGS:
+        raise ValueError(f"unknown pooling {mode!r}; choose one of {', '.join(POOLINGS)}")
     return 2 * d if mode == "mean+cls" else d
 
 
@@ -47,7 +46,7 @@ def _masked_mean(hidden: Tensor, mask: Tensor, what: str) -> Tensor:
 def pool(
     hidden: Tensor,
     lengths: Tensor | None = None,
-    mode: PoolMode = "masked_mean",
+    mode: Pooling = "masked_mean",
     n_cls: int = 0,
 ) -> Tensor:
     """Pool token states into one vector per sequence.
@@ -69,7 +68,7 @@ def pool(
         raise ValueError(f"n_cls must be >= 0, got {n_cls}")
     if mode == "mean":
         return hidden.mean(dim=1)
-    if mode in ("cls", "mean+cls") and n_cls == 0:
+    if mode in CLS_POOLINGS and n_cls == 0:
         raise ValueError(f"pooling {mode!r} needs n_cls >= 1 CLS tokens at the end of the input")
     seq_mask, cls_mask = _token_masks(hidden, lengths, n_cls)
     if mode == "masked_mean":
