@@ -80,13 +80,13 @@ def test_finetune_benchmark_writes_reports_and_resumes(tmp_path, pretrained, mon
         out_dir=str(tmp_path / "bench"), finetune=finetune_preset("tiny", epochs=1),
     )  # fmt: skip
     calls = []
-    real = bm.run_finetune
+    real = bm.run_seed
 
-    def counting(task, source, settings, seed, **kw):
-        calls.append((task.spec.name, kw["model_name"], seed))
-        return real(task, source, settings, seed, **kw)
+    def counting(task, source, method, seed, **kw):
+        calls.append((task.name, kw["model_name"], seed))
+        return real(task, source, method, seed, **kw)
 
-    monkeypatch.setattr(bm, "run_finetune", counting)
+    monkeypatch.setattr(bm, "run_seed", counting)
     report = run_benchmark(cfg, tasks=tasks, root=tmp_path)
     assert len(calls) == 8 and len(report.results) == 8
     out = tmp_path / "bench"
@@ -194,6 +194,7 @@ def test_settings_hash_keeps_benchmarks_written_before_the_precision_rename():
     old = config_to_dict(cfg.probe)
     old["features"]["precision"] = "32"
     old["features"]["n_cls"] = 10
+    del old["head_threads"]  # added later; keyed only when changed
     written_then = config_hash({
         "mode": "probe", "probe": old, "split_seed": 0, "per_task_presets": False,
         "scratch": None,

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import findna.eval.finetune as ft
+import findna.eval.finetune_loop as finetune_loop
 from findna.config import load_config, preset_names
 from findna.data.tasks import TaskData, TaskSpec, load_task
 from findna.eval.finetune import FinetuneConfig, adapt_encoder, finetune_preset, run_finetune
@@ -66,7 +67,8 @@ def test_selection_uses_validation_and_tests_once(tmp_path, monkeypatch):
         calls.append(len(codes))
         return real(model, codes, **kw)
 
-    monkeypatch.setattr(ft, "predict_proba", spy)
+    monkeypatch.setattr(ft, "predict_proba", spy)  # the test split
+    monkeypatch.setattr(finetune_loop, "predict_proba", spy)  # validation, every epoch
     first = run_finetune(task, source, cfg, seed=1)
     n_val, n_test = len(task.val), len(task.test)
     assert calls == [n_val] * 4 + [n_test]  # one val scoring per epoch, then test once

@@ -1,7 +1,8 @@
 """``findna benchmark``: every (task, model, seed) of a suite, probed or fine-tuned, resumably.
 
 ``run_benchmark(cfg)`` resolves the suite (:mod:`findna.eval.suites`), parses the model list,
-runs ``run_probe`` or ``run_finetune`` for each (task, model, seed) not already done, and writes
+runs the task driver's ``run_seed`` (a probe or fine-tuning) for each (task, model, seed) not
+already done, each task checked once (:mod:`findna.eval.task_driver`), and writes
 to ``out_dir``::
 
     config.yaml      the resolved BenchmarkConfig
@@ -57,15 +58,16 @@ from typing import Any, Literal
 from findna.config import config_from_dict, config_to_dict, dump_config, load_config, parse_seeds
 from findna.data.catalog import data_files, task_card
 from findna.data.root import data_root
-from findna.data.tasks import TASKS, TaskData, TaskSpec, load_task
+from findna.data.tasks import TASKS, TaskSpec, load_task
 from findna.data.user_layouts import UserTaskOptions
 from findna.data.user_tasks import resolve_task
-from findna.eval.finetune import FinetuneConfig, preset_settings, run_finetune
+from findna.eval.finetune import Finetune, FinetuneConfig, preset_settings
 from findna.eval.model_specs import ModelSpec, model_id, parse_models
-from findna.eval.probe import ProbeConfig, run_probe
+from findna.eval.probe import Probe, ProbeConfig
 from findna.eval.report import BenchmarkReport, plot_comparison
 from findna.eval.results_log import ResultLog
 from findna.eval.suites import TASK_PRESETS, resolve_tasks
+from findna.eval.task_driver import CheckedTask, Method, check_task, run_seed
 from findna.model.cls_rows import DEFAULT_N_CLS
 from findna.model.config import ModelConfig
 from findna.model.inputs import CLS_POOLINGS
@@ -144,6 +146,9 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
     """What changes a result besides the model weights (resume refuses a mismatch)."""
     mode_cfg = cfg.probe if cfg.mode == "probe" else cfg.finetune
     settings = config_to_dict(mode_cfg)
+    if cfg.mode == "probe" and settings["head_threads"] == ProbeConfig.head_threads:
+        # Keyed only when changed, so that benchmarks written before the setting existed resume.
+        del settings["head_threads"]
     if cfg.mode == "probe":
         # Keyed as the feature cache spells it ("32" for 32-true), so that benchmarks written
         # before the precision names were unified still resume.
@@ -153,14 +158,18 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
     feats = settings["features"] if cfg.mode == "probe" else settings
     if feats["n_cls"] is None and feats["pooling"] not in CLS_POOLINGS:
         feats["n_cls"] = DEFAULT_N_CLS
-    return config_hash({
-        "mode": cfg.mode, cfg.mode: settings, "split_seed": cfg.split_seed,
-        "per_task_presets": cfg.per_task_presets,
-        "scratch": None if scratch is None else config_to_dict(scratch),
-        # Only when it changes the data, so that benchmarks written before it resume.
-        **({"on_invalid": "n"} if cfg.on_invalid == "n" else {}),
-        **({"columns": _columns(cfg).given()} if _columns(cfg).given() else {}),
-    })  # fmt: skip
+    return config_hash(
+        {
+            "mode": cfg.mode,
+            cfg.mode: settings,
+            "split_seed": cfg.split_seed,
+            "per_task_presets": cfg.per_task_presets,
+            "scratch": None if scratch is None else config_to_dict(scratch),
+            # Only when it changes the data, so that benchmarks written before it resume.
+            **({"on_invalid": "n"} if cfg.on_invalid == "n" else {}),
+            **({"columns": _columns(cfg).given()} if _columns(cfg).given() else {}),
+        }
+    )
 
 
 def _columns(cfg: BenchmarkConfig) -> UserTaskOptions:
@@ -191,6 +200,14 @@ def finetune_settings(cfg: BenchmarkConfig, task: str, which: str) -> FinetuneCo
         base.update(preset_settings(TASK_PRESETS[task]))
     base["which"] = which
     return config_from_dict(FinetuneConfig, base, f"finetune settings of {task}")
+
+
+def _method(cfg: BenchmarkConfig, task: str, which: str) -> Method:
+    """The benchmark's method for one task and network: a probe, or fine-tuning with the task's
+    settings."""
+    if cfg.mode == "probe":
+        return Probe(dataclasses.replace(cfg.probe, which=which))
+    return Finetune(finetune_settings(cfg, task, which))
 
 
 def _scratch_config(cfg: BenchmarkConfig, models: list[ModelSpec]) -> ModelConfig | None:
@@ -253,36 +270,33 @@ def run_benchmark(
     cache = Path(cfg.cache_dir) if cfg.cache_dir else out / "cache"
     keys = [(s.name, m.name, cfg.mode, seed) for s in specs for m in models for seed in cfg.seeds]
     todo = [k for k in keys if k not in results_log.entries]
-    log.info("benchmark: %d runs, %d already done, %d to do", len(keys), len(keys) - len(todo),
-             len(todo))  # fmt: skip
-    loaded: dict[tuple[str, int], TaskData] = {}
+    log.info(
+        "benchmark: %d runs, %d already done, %d to do", len(keys), len(keys) - len(todo), len(todo)
+    )
+    loaded: dict[tuple[str, int], CheckedTask] = {}
     by_name = {s.name: s for s in specs}
     for n, key in enumerate(todo, 1):
         task_name, model_name, _, seed = key
         split_seed = seed if cfg.split_seed is None else cfg.split_seed
         if (task_name, split_seed) not in loaded:
             loaded.clear()  # one task in memory at a time
-            loaded[(task_name, split_seed)] = load_task(
-                by_name[task_name], split_seed, root=root, on_invalid=cfg.on_invalid
-            )
-        task = loaded[(task_name, split_seed)]
+            data = load_task(by_name[task_name], split_seed, root=root, on_invalid=cfg.on_invalid)
+            loaded[(task_name, split_seed)] = check_task(data)
         model = next(m for m in models if m.name == model_name)
         log.info("[%d/%d] %s / %s / seed %d", n, len(todo), task_name, model_name, seed)
-        if cfg.mode == "probe":
-            probe_cfg = dataclasses.replace(cfg.probe, which=model.which)
-            result = run_probe(
-                task, model.source, probe_cfg, seed, cache_dir=cache, scratch_config=scratch,
-                model_name=model_name,
-            )  # fmt: skip
-        else:
-            save = None
-            if cfg.save_models:
-                save = out / "models" / task_name.replace("/", "__") / model_name / f"seed{seed}"
-            result = run_finetune(
-                task, model.source, finetune_settings(cfg, task_name, model.which), seed,
-                scratch_config=scratch, model_name=model_name, save_dir=save,
-            )  # fmt: skip
-        result = dataclasses.replace(result, model=model_name)
+        save = None
+        if cfg.mode == "finetune" and cfg.save_models:
+            save = out / "models" / task_name.replace("/", "__") / model_name / f"seed{seed}"
+        result = run_seed(
+            loaded[(task_name, split_seed)],
+            model.source,
+            _method(cfg, task_name, model.which),
+            seed,
+            scratch_config=scratch,
+            model_name=model_name,
+            cache_dir=cache,
+            save_dir=save,
+        )
         results_log.append(key, settings, model_ids[model_name], result)
     return write_report(cfg, specs, models, model_ids, results_log, keys, root)
 
@@ -327,8 +341,9 @@ def write_report(
     lines += [f"| {m.name} | {m.source} | {m.which} | {model_ids[m.name][:12]} |" for m in models]
     (out / "results.md").write_text("\n".join(lines) + "\n\n" + report.to_markdown(per_seed=True))
     plot_comparison(report, out / "comparison.png")
-    log.info("wrote %s, %s and %s", out / "results.json", out / "results.md",
-             out / "comparison.png")  # fmt: skip
+    log.info(
+        "wrote %s, %s and %s", out / "results.json", out / "results.md", out / "comparison.png"
+    )
     return report
 
 

@@ -10,105 +10,55 @@ the selected head. ``head="knn"`` fits scikit-learn's k-nearest neighbours (k=5)
 sanity check with nothing to select.
 Features are standardised with the train split's mean and std by default (the paper is silent;
 a linear head could learn the same affine map, this only conditions the optimisation).
+
+:class:`Probe` is the method the task driver (:mod:`findna.eval.task_driver`) runs; ``run_probe``
+and ``probe_task`` are the driver's ``run_seed`` and ``run_task`` with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import logging
 import math
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from findna.config import config_to_dict
-from findna.data.splits import check_splits, split_sizes
-from findna.data.tasks import TaskData, task_max_len
+from findna.data.tasks import TaskData
 from findna.devices import resolve_device
-from findna.eval.features import FeatureConfig, cached_features
+from findna.eval.features import cached_features
 from findna.eval.metrics import compute_metrics
-from findna.eval.report import (
-    BenchmarkReport,
-    SeedResult,
-    write_seed_results,
-    write_task_report,
-)
+from findna.eval.probe_config import ProbeConfig
+from findna.eval.report import BenchmarkReport, SeedResult
+from findna.eval.task_driver import SPLIT_NAMES, CheckedTask, Fit, SeedJob, run_seed, run_task
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
-from findna.model.loading import default_model_name, load_encoder
 from findna.ssl.schedules import cosine_with_warmup
-
-log = logging.getLogger(__name__)
-
-SPLIT_NAMES = ("train", "val", "test")
-
-
-@dataclass
-class ProbeConfig:
-    """Settings of a frozen-feature probe.
-
-    Attributes:
-        head: ``"linear"`` (the paper), ``"mlp"`` (Linear -> GELU -> Linear) or ``"knn"``.
-        lrs: learning rates trained side by side; the best on validation is kept.
-        epochs: passes over the train features.
-        batch_size: feature rows per step (paper: 1024).
-        weight_decay: AdamW weight decay (paper: 0.1).
-        warmup_frac: linear warm-up fraction of the cosine schedule (paper: 0.3).
-        mlp_hidden: hidden width of the ``mlp`` head.
-        knn_k: neighbours of the ``knn`` head.
-        standardize: z-score features with train-split statistics before the head.
-        which: ``"teacher"`` (downstream default) or ``"student"``.
-        length_mode: ChordMixer rotation of the task network (see ``load_encoder``).
-        max_len: task network length in tokens (CLS included); None: the task's ``max_len`` (or
-            its longest sequence, whichever is larger) plus the appended CLS tokens.
-        features: pooling, reverse-complement averaging, batch size, precision, device.
-    """
-
-    head: Literal["linear", "mlp", "knn"] = "linear"
-    lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2)
-    epochs: int = 50
-    batch_size: int = 1024
-    weight_decay: float = 0.1
-    warmup_frac: float = 0.3
-    mlp_hidden: int = 256
-    knn_k: int = 5
-    standardize: bool = True
-    which: Literal["teacher", "student"] = "teacher"
-    length_mode: Literal["fixed", "length_aware"] = "length_aware"
-    max_len: int | None = None
-    features: FeatureConfig = field(default_factory=FeatureConfig)
-
-    def __post_init__(self) -> None:
-        if self.head not in ("linear", "mlp", "knn"):
-            raise ValueError(f"head must be linear, mlp or knn, got {self.head!r}")
-        if not self.lrs or any(not (lr > 0 and math.isfinite(lr)) for lr in self.lrs):
-            raise ValueError(f"lrs must be a non-empty list of positive numbers, got {self.lrs}")
-        if len(set(self.lrs)) != len(self.lrs):
-            raise ValueError(f"lrs has duplicates: {self.lrs}")
-        for name in ("epochs", "batch_size", "mlp_hidden", "knn_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
-        if not 0.0 <= self.warmup_frac <= 1.0:
-            raise ValueError(f"warmup_frac must lie in [0, 1], got {self.warmup_frac}")
-        if self.max_len is not None and self.max_len < 1:
-            raise ValueError(
-                f"probe.max_len must be a positive number of tokens or null (null: the task's "
-                f"length plus the CLS tokens), got {self.max_len}"
-            )
 
 
 def _make_head(d: int, n_classes: int, cfg: ProbeConfig, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return ClassificationHead(d, n_classes, kind=cfg.head, hidden=cfg.mlp_hidden)
+
+
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """torch's CPU thread count set to ``n`` (None: unchanged) inside the block, then restored."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def train_heads(
@@ -120,7 +70,8 @@ def train_heads(
         x: (N, D) float32 train features.
         y: (N,) int64 labels.
         n_classes: C.
-        cfg: the probe settings (``head`` linear or mlp).
+        cfg: the probe settings (``head`` linear or mlp; a linear head on the CPU trains on
+            ``head_threads`` threads).
         seed: seeds the (shared) head initialisation and the batch order.
 
     Returns:
@@ -139,15 +90,9 @@ def train_heads(
         opt, lambda s: cosine_with_warmup(s, total, cfg.warmup_frac)
     )
     gen = torch.Generator().manual_seed(seed)
-    # Linear heads are tiny: on a CPU, thread hand-offs cost more than the maths (10x slower
-    # on a loaded 2-core machine), so they train on one thread.
-    threads = torch.get_num_threads()
-    if device.type == "cpu" and cfg.head == "linear":
-        torch.set_num_threads(1)
-    try:
+    one_core = device.type == "cpu" and cfg.head == "linear"
+    with _threads(cfg.head_threads if one_core else None):
         _train_loop(heads, opt, sched, xt, yt, cfg, gen)
-    finally:
-        torch.set_num_threads(threads)
     return [h.cpu().eval() for h in heads]
 
 
@@ -201,8 +146,126 @@ def _score(metrics: dict[str, float], name: str) -> float:
     return -math.inf if math.isnan(value) else value
 
 
+@dataclass
+class _Selected:
+    """A probe head fitted and selected on validation: its metrics, test probabilities, the
+    settings that went into it and what selection chose, and the seconds it took."""
+
+    val_metrics: dict[str, float]
+    test_probs: np.ndarray
+    hyperparameters: dict[str, Any]
+    train_s: float
+    choice: str
+
+
+def fit_knn(
+    feats: dict[str, np.ndarray], task: CheckedTask, cfg: ProbeConfig, seed: int
+) -> _Selected:
+    """k nearest neighbours on the train features (nothing to select, nothing seeded)."""
+    start = time.perf_counter()
+    c, y = task.data.spec.num_classes, task.labels("train")
+    val_metrics = compute_metrics(
+        task.labels("val"), _knn_probs(feats["train"], y, feats["val"], c, cfg.knn_k)
+    )
+    train_s = time.perf_counter() - start
+    test_probs = _knn_probs(feats["train"], y, feats["test"], c, cfg.knn_k)
+    return _Selected(val_metrics, test_probs, {"k": cfg.knn_k}, train_s, f"k {cfg.knn_k}")
+
+
+def fit_heads(
+    feats: dict[str, np.ndarray], task: CheckedTask, cfg: ProbeConfig, seed: int
+) -> _Selected:
+    """A linear or MLP head per learning rate; the lr is selected on validation (first of ties)."""
+    start = time.perf_counter()
+    metric = task.data.spec.metric
+    heads = train_heads(feats["train"], task.labels("train"), task.data.spec.num_classes, cfg, seed)
+    val_all = [compute_metrics(task.labels("val"), head_probs(h, feats["val"])) for h in heads]
+    best = max(range(len(heads)), key=lambda i: _score(val_all[i], metric))
+    hyper = {
+        "lr": cfg.lrs[best],
+        "lrs": list(cfg.lrs),
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "weight_decay": cfg.weight_decay,
+        "warmup_frac": cfg.warmup_frac,
+        "val_by_lr": {repr(lr): m[metric] for lr, m in zip(cfg.lrs, val_all, strict=True)},
+    }
+    train_s = time.perf_counter() - start
+    return _Selected(
+        val_all[best], head_probs(heads[best], feats["test"]), hyper, train_s, f"lr {cfg.lrs[best]}"
+    )
+
+
+@dataclass
+class Probe:
+    """The frozen-feature probe as a task-driver method (:mod:`findna.eval.task_driver`)."""
+
+    config: ProbeConfig
+    mode: str = field(default="probe", init=False)
+
+    @property
+    def which(self) -> str:
+        return self.config.which
+
+    @property
+    def cls_tokens(self) -> int:
+        return self.config.features.cls_tokens
+
+    @property
+    def max_len(self) -> int | None:
+        return self.config.max_len
+
+    def for_source(self, source: str | Path) -> Probe:
+        """A CLS pooling with ``n_cls`` None gets the CLS rows ``source`` was pretrained with."""
+        features = self.config.features.for_source(source, self.config.which)
+        return Probe(replace(self.config, features=features))
+
+    def fit(self, job: SeedJob) -> Fit:
+        """Features of the three splits (cached), then kNN or heads selected on validation."""
+        cfg = self.config
+        start = time.perf_counter()
+        net = job.load_encoder(cfg.which, cfg.length_mode)
+        feats, features_s, all_cached = {}, 0.0, True
+        for split in SPLIT_NAMES:
+            feats[split], seconds, cached = cached_features(
+                net,
+                job.model_id,
+                job.task.data,
+                split,
+                cfg.features,
+                job.cache_dir,
+                progress=job.progress,
+            )
+            features_s += seconds
+            all_cached &= cached
+        if cfg.standardize:
+            feats = _standardise(feats)
+        load_s = time.perf_counter() - start
+        fit = (fit_knn if cfg.head == "knn" else fit_heads)(feats, job.task, cfg, job.seed)
+        start = time.perf_counter()
+        test_metrics = compute_metrics(
+            job.task.labels("test"), fit.test_probs
+        )  # the test split, once
+        hyper = {
+            "head": cfg.head,
+            "pooling": cfg.features.pooling,
+            "cls_tokens": cfg.features.cls_tokens,
+            "rc_average": cfg.features.rc_average,
+            "standardize": cfg.standardize,
+            "features_cached": all_cached,
+            **fit.hyperparameters,
+        }
+        timings = {
+            "load_s": load_s,
+            "features_s": features_s,  # extracting (0 when every split came from the cache)
+            "train_s": fit.train_s,
+            "test_s": time.perf_counter() - start,
+        }
+        return Fit(fit.val_metrics, test_metrics, hyper, timings, fit.choice)
+
+
 def run_probe(
-    task: TaskData,
+    task: TaskData | CheckedTask,
     source: str | Path,
     cfg: ProbeConfig,
     seed: int,
@@ -212,7 +275,7 @@ def run_probe(
     model_name: str | None = None,
     progress: bool = False,
 ) -> SeedResult:
-    """Probe one model on one task with one seed.
+    """Probe one model on one task with one seed (:func:`~findna.eval.task_driver.run_seed`).
 
     Args:
         task: the loaded task (its splits are used as they are).
@@ -221,86 +284,30 @@ def run_probe(
         seed: seeds the scratch/fresh weights, the head initialisation and the batch order.
         cache_dir: where features are cached (None: no cache).
         scratch_config: architecture of a ``"scratch"`` source.
-        model_name: the result's model name (default :func:`default_model_name`).
+        model_name: the result's model name (default the source's name).
         progress: tqdm bars for feature extraction.
 
     Returns:
         A ``SeedResult`` (mode ``"probe"``) with the selected lr's validation and test metrics,
-        the per-lr validation scores, the model id and timings (``features_s``, ``train_s``,
-        ``eval_s``).
+        the per-lr validation scores, the model id and timings.
     """
-    check_splits(task.spec.name, task.splits())
-    spec = task.spec
-    cfg = replace(cfg, features=cfg.features.for_source(source, cfg.which))
-    max_len = task_max_len(task, cfg.features.cls_tokens, cfg.max_len)
-    net, model_id = load_encoder(
-        source, which=cfg.which, max_len=max_len, length_mode=cfg.length_mode, seed=seed,
+    return run_seed(
+        task,
+        source,
+        Probe(cfg),
+        seed,
         scratch_config=scratch_config,
-    )  # fmt: skip
-    feats: dict[str, np.ndarray] = {}
-    features_s, all_cached = 0.0, True
-    for split in SPLIT_NAMES:
-        feats[split], seconds, cached = cached_features(
-            net, model_id, task, split, cfg.features, cache_dir, progress=progress
-        )
-        features_s += seconds
-        all_cached &= cached
-    if cfg.standardize:
-        feats = _standardise(feats)
-    labels = {split: part.labels for split, part in task.splits().items()}
-    c, metric = spec.num_classes, spec.metric
-    hyper: dict[str, Any] = {
-        "head": cfg.head, "model_id": model_id, "which": cfg.which, "max_len": max_len,
-        "pooling": cfg.features.pooling, "cls_tokens": cfg.features.cls_tokens,
-        "rc_average": cfg.features.rc_average,
-        "standardize": cfg.standardize, "features_cached": all_cached,
-    }  # fmt: skip
-    start = time.perf_counter()
-    if cfg.head == "knn":
-        hyper["k"] = cfg.knn_k
-        val_probs = _knn_probs(feats["train"], labels["train"], feats["val"], c, cfg.knn_k)
-        val_metrics = compute_metrics(labels["val"], val_probs)
-        train_s = time.perf_counter() - start
-        start = time.perf_counter()
-        test_probs = _knn_probs(feats["train"], labels["train"], feats["test"], c, cfg.knn_k)
-    else:
-        heads = train_heads(feats["train"], labels["train"], c, cfg, seed)
-        train_s = time.perf_counter() - start
-        start = time.perf_counter()
-        val_all = [compute_metrics(labels["val"], head_probs(h, feats["val"])) for h in heads]
-        best = max(range(len(heads)), key=lambda i: _score(val_all[i], metric))  # first of ties
-        val_metrics = val_all[best]
-        hyper.update(
-            lr=cfg.lrs[best], lrs=list(cfg.lrs), epochs=cfg.epochs, batch_size=cfg.batch_size,
-            weight_decay=cfg.weight_decay, warmup_frac=cfg.warmup_frac,
-            val_by_lr={repr(lr): m[metric] for lr, m in zip(cfg.lrs, val_all, strict=True)},
-        )  # fmt: skip
-        test_probs = head_probs(heads[best], feats["test"])  # the test split, once
-    test_metrics = compute_metrics(labels["test"], test_probs)
-    eval_s = time.perf_counter() - start
-    log.info(
-        "%s seed %d: val %s %.4f, test %.4f (%s)", spec.name, seed, metric, val_metrics[metric],
-        test_metrics[metric], f"lr {hyper['lr']}" if "lr" in hyper else f"k {cfg.knn_k}",
-    )  # fmt: skip
-    return SeedResult(
-        task=spec.name,
-        model=model_name or default_model_name(source),
-        mode="probe",
-        split_sizes=split_sizes(task.splits()),
-        seed=seed,
-        primary_metric=metric,
-        val_metrics=val_metrics,
-        test_metrics=test_metrics,
-        hyperparameters=hyper,
-        timings={"features_s": features_s, "train_s": train_s, "eval_s": eval_s},
+        model_name=model_name,
+        cache_dir=cache_dir,
+        progress=progress,
     )
 
 
 def probe_task(
-    task: TaskData,
+    task: TaskData | CheckedTask,
     source: str | Path,
     cfg: ProbeConfig,
-    seeds: list[int],
+    seeds: Sequence[int],
     out_dir: Path,
     *,
     cache_dir: Path | None = None,
@@ -308,44 +315,31 @@ def probe_task(
     model_name: str | None = None,
     progress: bool = False,
 ) -> BenchmarkReport:
-    """``run_probe`` for each seed; writes ``probe.json``, ``probe.md`` and ``config.yaml``.
+    """``run_probe`` for each seed (``findna probe``); writes ``probe.json``, ``probe.md``,
+    ``probe_seeds.json`` and ``config.yaml`` (:func:`~findna.eval.task_driver.run_task`).
 
-    ``cache_dir`` defaults to ``out_dir/features``. Each finished seed is also written to
-    ``probe_seeds.json`` at once (results only), so a later failure, e.g. while collecting
-    provenance, never loses finished runs.
+    ``cache_dir`` defaults to ``out_dir/features``.
     """
-    from findna.config import dump_config
-
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct and non-empty, got {seeds}")
-    check_splits(task.spec.name, task.splits())  # before anything is written
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cache = cache_dir if cache_dir is not None else out_dir / "features"
-    dump_config(cfg, out_dir / "config.yaml")
-    results: list[SeedResult] = []
-    for seed in seeds:
-        results.append(
-            run_probe(task, source, cfg, seed, cache_dir=cache, scratch_config=scratch_config,
-                      model_name=model_name, progress=progress)
-        )  # fmt: skip
-        write_seed_results(results, out_dir / "probe_seeds.json")
-    return write_task_report(
-        results,
+    return run_task(
         task,
         source,
-        cfg.which,
-        {"probe": config_to_dict(cfg)},
+        Probe(cfg),
+        seeds,
         out_dir,
-        "probe",
-        scratch_config,
+        scratch_config=scratch_config,
+        model_name=model_name,
+        cache_dir=cache_dir,
+        progress=progress,
     )
 
 
 __all__ = [
+    "Probe",
     "ProbeConfig",
-    "probe_task",
+    "fit_heads",
+    "fit_knn",
     "head_probs",
+    "probe_task",
     "run_probe",
     "train_heads",
 ]

@@ -1,0 +1,305 @@
+"""One driver for every downstream method: a task checked once, a seed run, one result, a report.
+
+A *method* fits a model to a task's train split and selects on its validation split: a linear or
+MLP probe or kNN on frozen features (:class:`findna.eval.probe.Probe`), or fine-tuning of every
+weight (:class:`findna.eval.finetune.Finetune`). The driver does what they all share:
+
+- :func:`check_task`, once per task: the splits can give a meaningful score
+  (:func:`findna.data.splits.check_splits`), their sizes, the encoded sequences and the network
+  length for a number of CLS rows are computed once and kept;
+- :func:`run_seed`, once per (task, model, seed): the method's settings for the model source, the
+  fit, and a :class:`SeedResult` with the same fields and timings for every method
+  (``load_s``: encoder built and, for probes, features extracted or read, of which
+  ``features_s`` extracting; ``train_s``: fitting and selection on validation; ``test_s``: the
+  test split scored once);
+- :func:`run_task` (``findna probe``/``finetune``): every seed, each saved at once to
+  ``<mode>_seeds.json``, then ``<mode>.json``/``.md`` with provenance.
+
+``findna benchmark`` (:mod:`findna.eval.benchmark`) calls :func:`run_seed` for each entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from findna.config import config_to_dict, dump_config
+from findna.data.splits import check_splits, split_sizes
+from findna.data.tasks import TaskData, task_max_len
+from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results, write_task_report
+from findna.model.config import ModelConfig
+from findna.model.inputs import encode_sequences
+from findna.model.loading import default_model_name, load_encoder
+from findna.model.network import FinDNANetwork
+
+log = logging.getLogger(__name__)
+
+SPLIT_NAMES = ("train", "val", "test")
+
+
+@dataclass
+class CheckedTask:
+    """A loaded task whose splits passed :func:`check_splits`, with what every seed reads.
+
+    Made by :func:`check_task`; ``max_len`` and ``codes`` are computed on first use and kept.
+    """
+
+    data: TaskData
+    sizes: dict[str, dict[str, int]]
+    _max_lens: dict[tuple[int, int | None], int] = field(default_factory=dict, repr=False)
+    _codes: dict[str, list[np.ndarray]] | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.data.spec.name
+
+    def labels(self, split: str) -> np.ndarray:
+        """The labels of ``split`` (``train``, ``val`` or ``test``)."""
+        return self.data.splits()[split].labels
+
+    def max_len(self, cls_tokens: int, override: int | None = None) -> int:
+        """Tokens a network for this task is built for (:func:`findna.data.tasks.task_max_len`)."""
+        key = (cls_tokens, override)
+        if key not in self._max_lens:
+            self._max_lens[key] = task_max_len(self.data, cls_tokens, override)
+        return self._max_lens[key]
+
+    def codes(self, split: str) -> list[np.ndarray]:
+        """The sequences of ``split`` as uint8 codes, encoded once for all splits."""
+        if self._codes is None:
+            self._codes = {
+                name: encode_sequences(part.seqs, f"task {self.name} {name}")
+                for name, part in self.data.splits().items()
+            }
+        return self._codes[split]
+
+
+def check_task(task: TaskData | CheckedTask) -> CheckedTask:
+    """``task`` checked (:func:`findna.data.splits.check_splits`); a checked task as it is."""
+    if isinstance(task, CheckedTask):
+        return task
+    check_splits(task.spec.name, task.splits())
+    return CheckedTask(task, split_sizes(task.splits()))
+
+
+@dataclass
+class SeedJob:
+    """One (task, model source, seed) as a method's ``fit`` sees it.
+
+    Attributes:
+        task: the checked task. source: the model source (:func:`load_encoder`).
+        seed: seeds fresh weights, heads, dropout and shuffling.
+        max_len: the encoder's length in tokens, CLS rows included.
+        scratch_config: the architecture of a ``scratch`` source.
+        cache_dir: where a probe caches features (None: no cache).
+        save_dir: where fine-tuning saves the selected classifier (None: not saved).
+        log_dir: where fine-tuning writes per-epoch metrics (None: not written).
+        progress: progress bars.
+        model_id: the weights' id, set by :meth:`load_encoder`.
+    """
+
+    task: CheckedTask
+    source: str | Path
+    seed: int
+    max_len: int
+    scratch_config: ModelConfig | None = None
+    cache_dir: Path | None = None
+    save_dir: Path | None = None
+    log_dir: Path | None = None
+    progress: bool = False
+    model_id: str | None = None
+
+    def load_encoder(self, which: str, length_mode: str) -> FinDNANetwork:
+        """The encoder of this job, built for ``max_len`` tokens; records its ``model_id``."""
+        net, self.model_id = load_encoder(
+            self.source,
+            which=which,
+            max_len=self.max_len,
+            length_mode=length_mode,
+            seed=self.seed,
+            scratch_config=self.scratch_config,
+        )
+        return net
+
+
+@dataclass
+class Fit:
+    """What a method's ``fit`` returns.
+
+    Attributes:
+        val_metrics: the selected model's validation metrics.
+        test_metrics: its test metrics (the test split scored once).
+        hyperparameters: the method's settings and what selection chose.
+        timings: ``load_s``, ``train_s``, ``test_s`` (see the module docstring), and any of
+            the method's own (a probe's ``features_s``).
+        choice: what selection chose, for the log (e.g. ``"lr 0.003"``).
+    """
+
+    val_metrics: dict[str, float]
+    test_metrics: dict[str, float]
+    hyperparameters: dict[str, Any]
+    timings: dict[str, float]
+    choice: str = ""
+
+
+class Method(Protocol):
+    """A downstream method: its settings (``config``), and a fit of one :class:`SeedJob`."""
+
+    mode: str
+    """``probe`` or ``finetune``: the results' mode and the report files' stem."""
+
+    @property
+    def config(self) -> Any: ...  # the settings dataclass
+
+    @property
+    def which(self) -> str: ...  # the network of a run: teacher or student
+
+    @property
+    def cls_tokens(self) -> int: ...  # CLS rows appended to every sequence
+
+    @property
+    def max_len(self) -> int | None: ...  # an explicit encoder length, else None
+
+    def for_source(self, source: str | Path) -> Method: ...  # settings for one model source
+
+    def fit(self, job: SeedJob) -> Fit: ...
+
+
+def run_seed(
+    task: TaskData | CheckedTask,
+    source: str | Path,
+    method: Method,
+    seed: int,
+    *,
+    scratch_config: ModelConfig | None = None,
+    model_name: str | None = None,
+    cache_dir: Path | None = None,
+    save_dir: str | Path | None = None,
+    log_dir: str | Path | None = None,
+    progress: bool = False,
+) -> SeedResult:
+    """``method`` fitted for one model source and seed on ``task``; the test split scored once.
+
+    Args:
+        task: the task, checked here unless it is a :class:`CheckedTask` already.
+        source: an HF model dir, a pretraining run dir, a ``.ckpt`` file or ``"scratch"``.
+        method: :class:`findna.eval.probe.Probe` or :class:`findna.eval.finetune.Finetune`.
+        seed: the run's seed (see :class:`SeedJob`).
+        scratch_config, cache_dir, save_dir, log_dir, progress: see :class:`SeedJob`.
+        model_name: the result's model name (default :func:`default_model_name`).
+
+    Returns:
+        A ``SeedResult`` whose hyperparameters hold the method's and ``which``, ``max_len``,
+        ``model_id`` and ``split_seed``.
+    """
+    checked = check_task(task)
+    method = method.for_source(source)
+    job = SeedJob(
+        checked,
+        source,
+        seed,
+        checked.max_len(method.cls_tokens, method.max_len),
+        scratch_config,
+        cache_dir=cache_dir,
+        save_dir=Path(save_dir) if save_dir is not None else None,
+        log_dir=Path(log_dir) if log_dir is not None else None,
+        progress=progress,
+    )
+    fit = method.fit(job)
+    spec = checked.data.spec
+    metric = spec.metric
+    log.info(
+        "%s seed %d: val %s %.4f, test %.4f (%s)",
+        spec.name,
+        seed,
+        metric,
+        fit.val_metrics[metric],
+        fit.test_metrics[metric],
+        fit.choice,
+    )
+    common = {
+        "which": method.which,
+        "max_len": job.max_len,
+        "model_id": job.model_id,
+        "split_seed": checked.data.seed,
+    }
+    return SeedResult(
+        task=spec.name,
+        model=model_name or default_model_name(source),
+        mode=method.mode,
+        seed=seed,
+        primary_metric=metric,
+        val_metrics=fit.val_metrics,
+        test_metrics=fit.test_metrics,
+        hyperparameters={**fit.hyperparameters, **common},
+        timings=fit.timings,
+        split_sizes=checked.sizes,
+    )
+
+
+def run_task(
+    task: TaskData | CheckedTask,
+    source: str | Path,
+    method: Method,
+    seeds: Sequence[int],
+    out_dir: str | Path,
+    *,
+    scratch_config: ModelConfig | None = None,
+    model_name: str | None = None,
+    cache_dir: Path | None = None,
+    save_models: bool = False,
+    progress: bool = False,
+) -> BenchmarkReport:
+    """:func:`run_seed` for each seed (``findna probe``/``finetune``), written to ``out_dir``.
+
+    Writes ``config.yaml`` (the method's settings) first, each finished seed at once to
+    ``<mode>_seeds.json`` (results only, so a later failure, e.g. while collecting provenance,
+    never loses finished runs), then ``<mode>.json``/``.md`` with provenance. Probes cache
+    features in ``cache_dir`` (default ``out_dir/features``); fine-tuning writes each seed's
+    per-epoch metrics to ``logs/seed<k>/`` and, with ``save_models``, its classifier to
+    ``seed<k>/``.
+    """
+    seeds = list(seeds)
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct and non-empty, got {seeds}")
+    checked = check_task(task)  # before anything is written
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dump_config(method.config, out / "config.yaml")
+    cache = cache_dir if cache_dir is not None else out / "features"
+    results: list[SeedResult] = []
+    for seed in seeds:
+        result = run_seed(
+            checked,
+            source,
+            method,
+            seed,
+            scratch_config=scratch_config,
+            model_name=model_name,
+            cache_dir=cache,
+            save_dir=out / f"seed{seed}" if save_models else None,
+            log_dir=out / "logs" / f"seed{seed}",
+            progress=progress,
+        )
+        results.append(result)
+        write_seed_results(results, out / f"{method.mode}_seeds.json")
+    settings = {method.mode: config_to_dict(method.config)}
+    return write_task_report(
+        results, checked.data, source, method.which, settings, out, method.mode, scratch_config
+    )
+
+
+__all__ = [
+    "CheckedTask",
+    "Fit",
+    "Method",
+    "SeedJob",
+    "check_task",
+    "run_seed",
+    "run_task",
+]
