@@ -11,7 +11,7 @@ from findna.cli import _COMMANDS, build_parser, main
 
 SUBCOMMANDS = [
     "demo", "data", "prepare", "pretrain", "export", "plot-run", "study", "finetune", "predict",
-    "benchmark", "embed", "probe", "plot-embeddings", "score-variants", "bench",
+    "benchmark", "embed", "probe", "plot-embeddings", "score-variants", "bench", "config",
 ]  # fmt: skip
 
 

@@ -12,7 +12,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from findna.cli import bench, data, downstream, study, train, variants
+from findna.cli import bench, config_show, data, downstream, study, train, variants
+from findna.cli.setting_flags import CommandParser
 
 # Subcommands are registered in this order in `findna --help`.
 _COMMANDS = [
@@ -31,6 +32,7 @@ _COMMANDS = [
     downstream.add_plot_embeddings,
     variants.add_score_variants,
     bench.add_bench,
+    config_show.add_config_command,
 ]
 
 
@@ -41,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="FinDNA: self-distillation pretraining of DNA sequence models.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=CommandParser
+    )
     for add in _COMMANDS:
         add(sub)
     return parser

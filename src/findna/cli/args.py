@@ -1,18 +1,20 @@
 """The flags that several subcommands share, each defined once, and how settings are resolved.
 
 Settings of a command: dataclass defaults <- ``--config`` (a YAML path or the name of a preset
-shipped in ``findna/configs/<kind>/``) <- ``--set key=value`` <- explicit flags. Flags default to
-None ("not given") so that they override only what the user typed; their help shows the
-dataclass default. Flag values are checked while parsing, and an error names the flag and what it
-allows. This module imports no torch, so ``findna --help`` stays fast.
+shipped in ``findna/configs/<kind>/``) <- ``--set key=value`` <- explicit flags. A flag that sets
+a key is declared with that key (:mod:`findna.cli.setting_flags`): it defaults to None ("not
+given"), and its choices and the default its help shows are the dataclass's. Flag values are
+checked while parsing, and an error names the flag and what it allows. This module imports no
+torch, so ``findna --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from findna.cli.setting_flags import Flag, SettingFlags, flag_settings
 from findna.config import DEPRECATED_PRECISIONS, DEVICES, PRECISIONS, check_device
 
 if TYPE_CHECKING:  # annotations only
@@ -54,24 +56,26 @@ def add_overrides(
 
 
 def add_settings(
-    p: argparse.ArgumentParser, kind: str, example: str | None, set_example: str
-) -> None:
-    """``--config`` and ``--set`` of a command whose settings are a config dataclass."""
+    p: argparse.ArgumentParser,
+    kind: str,
+    example: str | None,
+    set_example: str,
+    cls: type | None = None,
+) -> SettingFlags:
+    """``--config`` and ``--set`` of a command whose settings are a config dataclass ``cls``
+    (of ``configs/<kind>/`` presets); returns the table its flags that set a key go into."""
     add_config(p, kind, example)
     add_overrides(p, f"override one setting, e.g. --set {set_example}")
+    p.epilog = f"list the keys: findna config show {kind}"
+    return SettingFlags(p, cls)
 
 
-def load_settings(
-    cls: type[T], kind: str, args: argparse.Namespace, flags: Mapping[str, Any] | None = None
-) -> T:
-    """``cls`` from its defaults <- ``--config`` <- ``--set`` <- the ``flags`` given (not None).
-
-    ``flags`` is nested like the config: ``{"features": {"pooling": args.pooling}}``.
-    """
+def load_settings(cls: type[T], kind: str, args: argparse.Namespace) -> T:
+    """``cls`` from its defaults <- ``--config`` <- ``--set`` <- the settings flags given."""
     from findna.config import load_config, preset_path
 
     path = preset_path(kind, args.config) if args.config else None
-    return load_config(cls, path, args.overrides, flags)
+    return load_config(cls, path, args.overrides, flag_settings(args))
 
 
 def _checked(check: Callable[[str], Any], allowed: str) -> Callable[[str], Any]:
@@ -110,11 +114,14 @@ precision_name = _checked(_precision, ", ".join(PRECISIONS))
 device_name = _checked(check_device, DEVICES)
 
 
-def add_seeds(p: argparse.ArgumentParser, default: str | None = "0", help: str = "") -> None:
+SEEDS = Flag("--seeds", "comma-separated integer seeds", metavar="S,S,...")
+
+
+def add_seeds(p: argparse.ArgumentParser, default: str = "0", help: str = "") -> None:
     """``--seeds 0,1,2`` (parsed by :func:`findna.config.parse_seeds` in the handler, so a bad
     list is a one-line error that names the flag)."""
-    shown = help or f"comma-separated integer seeds (default {default})"
-    p.add_argument("--seeds", default=default, metavar="S,S,...", help=shown)
+    shown = help or f"{SEEDS.help} (default {default})"
+    p.add_argument(SEEDS.name, default=default, metavar=SEEDS.metavar, help=shown)
 
 
 def seeds(args: argparse.Namespace) -> list[int]:
@@ -156,17 +163,26 @@ TASK_HELP = (
 )
 
 
-def add_task_columns(p: argparse.ArgumentParser) -> None:
-    """``--label-column`` and ``--sequence-column`` of a user's task tables."""
-    p.add_argument(
-        "--label-column", metavar="NAME",
-        help="label column of your tables (default label); text labels become 0..C-1 in "
-        "sorted order",
-    )  # fmt: skip
-    p.add_argument(
-        "--sequence-column", metavar="NAME",
-        help="sequence column of your tables (default sequence or seq)",
-    )  # fmt: skip
+LABEL_COLUMN = Flag(
+    "--label-column",
+    "label column of your tables (default label); text labels become 0..C-1 in sorted order",
+    metavar="NAME",
+)
+SEQUENCE_COLUMN = Flag(
+    "--sequence-column",
+    "sequence column of your tables (default sequence or seq)",
+    metavar="NAME",
+)
+
+
+def add_task_columns(p: argparse.ArgumentParser, settings: SettingFlags | None = None) -> None:
+    """``--label-column`` and ``--sequence-column`` of a user's task tables (setting the keys
+    ``label_column`` and ``sequence_column`` of ``settings``' dataclass when given)."""
+    for flag, key in ((LABEL_COLUMN, "label_column"), (SEQUENCE_COLUMN, "sequence_column")):
+        if settings is None:
+            p.add_argument(flag.name, metavar=flag.metavar, help=flag.help)
+        else:
+            settings.add(flag, key)
 
 
 def add_task(p: argparse.ArgumentParser) -> None:
@@ -197,42 +213,37 @@ def add_task_run_args(p: argparse.ArgumentParser, name_help: str) -> None:
     p.add_argument("--name", help=name_help)
 
 
-def add_device(p: argparse.ArgumentParser, key: str | None = None) -> None:
-    """``--device`` (None when not given: the setting ``key``'s value, default auto)."""
-    same = f"same as --set {key}=...; " if key else ""
+DEVICE = Flag(
+    "--device", f"{DEVICES}; auto is CUDA when available, else CPU", device_name, "DEVICE"
+)
+PRECISION = Flag(
+    "--precision",
+    "auto: bf16-mixed on CUDA, 32-true elsewhere",
+    precision_name,
+    "{" + ",".join(PRECISIONS) + "}",
+)
+BATCH_SIZE = Flag("--batch-size", "sequences per forward pass", positive_int, "N")
+ON_INVALID = Flag(
+    "--on-invalid", "characters other than ACGTN/IUPAC/U: stop with an error or read as N"
+)
+"""Flags several commands share, each setting a key of the command's settings dataclass
+(``settings.add(DEVICE, "features.device")``)."""
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    """``--device`` of a command without a settings dataclass (None when not given: auto)."""
     p.add_argument(
-        "--device",
-        type=device_name,
-        help=f"{DEVICES}; auto is CUDA when available, else CPU ({same}default auto)",
-    )
-
-
-def add_precision(p: argparse.ArgumentParser, key: str, default: str) -> None:
-    p.add_argument(
-        "--precision",
-        type=precision_name,
-        metavar="{" + ",".join(PRECISIONS) + "}",
-        help=f"auto: bf16-mixed on CUDA, 32-true elsewhere (same as --set {key}=...; "
-        f"default {default})",
-    )
-
-
-def add_batch_size(p: argparse.ArgumentParser, key: str, default: int) -> None:
-    p.add_argument(
-        "--batch-size",
-        type=positive_int,
-        metavar="N",
-        help=f"sequences per forward pass (same as --set {key}=...; default {default})",
+        DEVICE.name, type=DEVICE.type, metavar=DEVICE.metavar, help=f"{DEVICE.help} (default auto)"
     )
 
 
 def add_on_invalid(p: argparse.ArgumentParser, default: str | None = None) -> None:
-    """``--on-invalid error|n``: characters outside the DNA alphabet."""
+    """``--on-invalid error|n`` of a command that reads a task (not a settings key)."""
     p.add_argument(
-        "--on-invalid",
+        ON_INVALID.name,
         choices=("error", "n"),
         default=default,
-        help="characters other than ACGTN/IUPAC/U: stop with an error (default) or read as N",
+        help=f"{ON_INVALID.help} (default error)",
     )
 
 

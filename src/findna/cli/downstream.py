@@ -1,6 +1,8 @@
 """``findna embed``, ``probe``, ``plot-embeddings``, ``finetune``, ``predict``, ``benchmark``.
 
-Each ``add_*`` function registers one subcommand; handlers import lazily and hold no logic.
+Each ``add_*`` function registers one subcommand; handlers import lazily and hold no logic. A
+command whose flags set keys of its settings dataclass adds them on first use (``fill_later``),
+as that import loads torch.
 """
 
 from __future__ import annotations
@@ -9,46 +11,28 @@ import argparse
 from typing import TYPE_CHECKING
 
 from findna.cli import args as shared
+from findna.cli.setting_flags import SettingFlags, flag_settings
 
 if TYPE_CHECKING:  # annotations only; handlers import lazily
-    from findna.cli.settings import EmbedConfig, PlotEmbeddingsConfig
+    from findna.cli.settings import EmbedConfig, PlotEmbeddingsConfig, PredictConfig
+    from findna.eval.benchmark import BenchmarkConfig
 
 
-def _feature_args(p: argparse.ArgumentParser) -> None:
-    """Flags of `findna embed` and `findna plot-embeddings` (features.* and which settings).
-
-    Each overrides the --config/--set value of the same setting; unset flags leave it alone.
-    """
-    p.add_argument(
-        "--pooling", choices=("masked_mean", "mean", "cls", "mean+cls"),
-        help="token pooling (default masked_mean: mean over real, non-CLS tokens)",
-    )  # fmt: skip
-    p.add_argument(
+def _feature_flags(settings: SettingFlags) -> None:
+    """Flags of `findna embed` and `findna plot-embeddings`: ``features.*`` and ``which``."""
+    settings.add("--pooling", "features.pooling")
+    settings.add(
         "--n-cls",
+        "features.n_cls",
         type=shared.nonnegative_int,
         metavar="N",
         help="CLS rows appended for cls pooling (default: the run's ssl.n_cls, else 10)",
     )
-    p.add_argument(
-        "--rc-average", action=argparse.BooleanOptionalAction,
-        help="average with the reverse complement (default no)",
-    )  # fmt: skip
-    shared.add_batch_size(p, "features.batch_size", 64)
-    shared.add_precision(p, "features.precision", "32-true")
-    shared.add_device(p, "features.device")
-    p.add_argument("--which", choices=("teacher", "student"), help="network (default teacher)")
-    shared.add_scratch_model(p)
-
-
-def _feature_flags(args: argparse.Namespace) -> dict:
-    """The flags of :func:`_feature_args` as a settings mapping (None: not given)."""
-    return {
-        "features": {
-            "pooling": args.pooling, "n_cls": args.n_cls, "rc_average": args.rc_average,
-            "batch_size": args.batch_size, "precision": args.precision, "device": args.device,
-        },
-        "which": args.which,
-    }  # fmt: skip
+    settings.add("--rc-average", "features.rc_average")
+    settings.add(shared.BATCH_SIZE, "features.batch_size")
+    settings.add(shared.PRECISION, "features.precision")
+    settings.add(shared.DEVICE, "features.device")
+    settings.add("--which", "which")
 
 
 def add_embed(sub: argparse._SubParsersAction) -> None:
@@ -61,29 +45,35 @@ def add_embed(sub: argparse._SubParsersAction) -> None:
         "OUT.parquet gets columns id, f0..f{D-1}. Streams in chunks (bounded memory). "
         "Settings: EmbedConfig defaults <- --config YAML <- --set <- the flags below.",
     )
+    p.fill_later(_embed_args)
+
+
+def _embed_args(p: argparse.ArgumentParser) -> None:
+    from findna.cli.settings import EmbedConfig
+
     p.add_argument("input", help="FASTA, CSV/TSV or text file of sequences")
     shared.add_model_source(p)
     p.add_argument("--out", required=True, help="output .npy or .parquet")
-    shared.add_settings(p, "embed", None, "features.pooling=cls --set chunk_size=1024")
-    _feature_args(p)
-    p.add_argument(
-        "--chunk-size",
-        type=shared.positive_int,
-        metavar="N",
-        help="sequences held in memory (default 4096)",
+    settings = shared.add_settings(
+        p, "embed", None, "features.pooling=cls --set chunk_size=1024", EmbedConfig
     )
-    p.add_argument(
+    _feature_flags(settings)
+    shared.add_scratch_model(p)
+    settings.add("--chunk-size", "chunk_size", type=shared.positive_int, metavar="N")
+    settings.add(
         "--max-len",
+        "max_len",
         type=shared.positive_int,
         metavar="N",
         help="rebuild the network for this many tokens",
     )
-    shared.add_on_invalid(p)
+    settings.add(shared.ON_INVALID, "on_invalid")
     p.add_argument(
-        "--per-token", action="store_true",
+        "--per-token",
+        action="store_true",
         help="each token's hidden state instead of pooled features: a .parquet row per token "
         "(id, position, f0..)",
-    )  # fmt: skip
+    )
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(handler=_embed)
 
@@ -92,9 +82,7 @@ def embed_settings(args: argparse.Namespace) -> EmbedConfig:
     """The resolved settings of `findna embed`."""
     from findna.cli.settings import EmbedConfig
 
-    flags = {**_feature_flags(args), "chunk_size": args.chunk_size, "max_len": args.max_len,
-             "on_invalid": args.on_invalid}  # fmt: skip
-    return shared.load_settings(EmbedConfig, "embed", args, flags)
+    return shared.load_settings(EmbedConfig, "embed", args)
 
 
 def _embed(args: argparse.Namespace) -> None:
@@ -102,10 +90,19 @@ def _embed(args: argparse.Namespace) -> None:
 
     cfg = embed_settings(args)
     result = embed_file(
-        args.input, args.model, args.out, cfg.features, which=cfg.which, max_len=cfg.max_len,
-        length_mode=cfg.length_mode, chunk_size=cfg.chunk_size, on_invalid=cfg.on_invalid,
-        scratch_config=shared.scratch_config(args), force=args.force, per_token=args.per_token,
-    )  # fmt: skip
+        args.input,
+        args.model,
+        args.out,
+        cfg.features,
+        which=cfg.which,
+        max_len=cfg.max_len,
+        length_mode=cfg.length_mode,
+        chunk_size=cfg.chunk_size,
+        on_invalid=cfg.on_invalid,
+        scratch_config=shared.scratch_config(args),
+        force=args.force,
+        per_token=args.per_token,
+    )
     extra = f" (ids in {result.ids})" if result.ids else ""
     rows = f"{result.rows} token rows" if args.per_token else str(result.rows)
     print(f"wrote {result.out}: {rows} x {result.dim} features{extra}")
@@ -140,10 +137,16 @@ def _probe(args: argparse.Namespace) -> None:
     task = load_task(shared.task_spec(args), args.split_seed, on_invalid=args.on_invalid)
     shared.check_report_out(args, "probe")
     report = probe_task(
-        task, args.model, cfg, seeds, Path(args.out), scratch_config=shared.scratch_config(args),
-        model_name=args.name, progress=True,
+        task,
+        args.model,
+        cfg,
+        seeds,
+        Path(args.out),
+        scratch_config=shared.scratch_config(args),
+        model_name=args.name,
+        progress=True,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
-    )  # fmt: skip
+    )
     print(report.to_markdown())
     print(f"wrote {args.out}/probe.json and probe.md")
 
@@ -155,24 +158,25 @@ def add_plot_embeddings(sub: argparse._SubParsersAction) -> None:
         description="Settings: PlotEmbeddingsConfig defaults <- --config YAML <- --set <- the "
         "flags below.",
     )
+    p.fill_later(_plot_embeddings_args)
+
+
+def _plot_embeddings_args(p: argparse.ArgumentParser) -> None:
+    from findna.cli.settings import PlotEmbeddingsConfig
+
     shared.add_task(p)
     shared.add_model_source(p)
-    p.add_argument("--split", choices=("train", "val", "test"), help="task split (default test)")
     p.add_argument("--out", required=True, help="PNG path")
-    shared.add_settings(p, "plot-embeddings", None, "method=pca --set features.pooling=cls")
-    _feature_args(p)
-    p.add_argument("--method", choices=("tsne", "pca"), help="projection (default tsne)")
-    p.add_argument(
-        "--max-points",
-        type=shared.positive_int,
-        metavar="N",
-        help="stratified subsample above (default 5000)",
+    settings = shared.add_settings(
+        p, "plot-embeddings", None, "method=pca --set features.pooling=cls", PlotEmbeddingsConfig
     )
+    settings.add("--split", "split")
+    _feature_flags(settings)
+    shared.add_scratch_model(p)
+    settings.add("--method", "method")
+    settings.add("--max-points", "max_points", type=shared.positive_int, metavar="N")
     shared.add_split_seed(p)
-    p.add_argument(
-        "--num-threads", type=shared.positive_int, metavar="N",
-        help="threads of the projection (1 on busy hosts)",
-    )  # fmt: skip
+    settings.add("--num-threads", "num_threads", type=shared.positive_int, metavar="N")
     p.set_defaults(handler=_plot_embeddings)
 
 
@@ -180,9 +184,7 @@ def plot_embeddings_settings(args: argparse.Namespace) -> PlotEmbeddingsConfig:
     """The resolved settings of `findna plot-embeddings`."""
     from findna.cli.settings import PlotEmbeddingsConfig
 
-    flags = {**_feature_flags(args), "split": args.split, "method": args.method,
-             "max_points": args.max_points, "num_threads": args.num_threads}  # fmt: skip
-    return shared.load_settings(PlotEmbeddingsConfig, "plot-embeddings", args, flags)
+    return shared.load_settings(PlotEmbeddingsConfig, "plot-embeddings", args)
 
 
 def _plot_embeddings(args: argparse.Namespace) -> None:
@@ -190,11 +192,19 @@ def _plot_embeddings(args: argparse.Namespace) -> None:
 
     cfg = plot_embeddings_settings(args)
     out = plot_task_embeddings(
-        shared.task_spec(args), args.model, args.out, split=cfg.split, cfg=cfg.features,
-        which=cfg.which, split_seed=args.split_seed, method=cfg.method, max_points=cfg.max_points,
-        num_threads=cfg.num_threads, scratch_config=shared.scratch_config(args),
+        shared.task_spec(args),
+        args.model,
+        args.out,
+        split=cfg.split,
+        cfg=cfg.features,
+        which=cfg.which,
+        split_seed=args.split_seed,
+        method=cfg.method,
+        max_points=cfg.max_points,
+        num_threads=cfg.num_threads,
+        scratch_config=shared.scratch_config(args),
         on_invalid=args.on_invalid,
-    )  # fmt: skip
+    )
     print(f"wrote {out}")
 
 
@@ -226,9 +236,16 @@ def _finetune(args: argparse.Namespace) -> None:
     task = load_task(shared.task_spec(args), args.split_seed, on_invalid=args.on_invalid)
     shared.check_report_out(args, "finetune")
     report = finetune_task(
-        task, args.model, cfg, seeds, args.out, scratch_config=shared.scratch_config(args),
-        model_name=args.name, save_models=not args.no_save, progress=True,
-    )  # fmt: skip
+        task,
+        args.model,
+        cfg,
+        seeds,
+        args.out,
+        scratch_config=shared.scratch_config(args),
+        model_name=args.name,
+        save_models=not args.no_save,
+        progress=True,
+    )
     print(report.to_markdown())
     print(f"wrote {args.out}/finetune.json and finetune.md")
 
@@ -242,36 +259,41 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         "table's label column is kept and scored (OUT.metrics.json). "
         "Settings: PredictConfig defaults <- --config YAML <- --set <- the flags below.",
     )
+    p.fill_later(_predict_args)
+
+
+def _predict_args(p: argparse.ArgumentParser) -> None:
+    from findna.cli.settings import PredictConfig
+
     p.add_argument("input", help="FASTA, CSV/TSV or text file of sequences")
     p.add_argument("--model", required=True, help="a directory written by `findna finetune`")
     p.add_argument("--out", required=True, help="output CSV")
-    shared.add_settings(p, "predict", None, "batch_size=256")
-    shared.add_batch_size(p, "batch_size", 128)
-    shared.add_device(p, "device")
-    shared.add_precision(p, "precision", "auto")
-    p.add_argument(
-        "--chunk-size",
-        type=shared.positive_int,
-        metavar="N",
-        help="sequences read at a time (default 65536)",
-    )
-    shared.add_on_invalid(p)
+    settings = shared.add_settings(p, "predict", None, "batch_size=256", PredictConfig)
+    settings.add(shared.BATCH_SIZE, "batch_size")
+    settings.add(shared.DEVICE, "device")
+    settings.add(shared.PRECISION, "precision")
+    settings.add("--chunk-size", "chunk_size", type=shared.positive_int, metavar="N")
+    settings.add(shared.ON_INVALID, "on_invalid")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(handler=_predict)
 
 
-def _predict(args: argparse.Namespace) -> None:
+def predict_settings(args: argparse.Namespace) -> PredictConfig:
+    """The resolved settings of `findna predict`."""
     from findna.cli.settings import PredictConfig
+
+    return shared.load_settings(PredictConfig, "predict", args)
+
+
+def _predict(args: argparse.Namespace) -> None:
+    import dataclasses
+
     from findna.eval.predict import metrics_path, predict_file
 
-    flags = {"batch_size": args.batch_size, "device": args.device, "precision": args.precision,
-             "chunk_size": args.chunk_size, "on_invalid": args.on_invalid}  # fmt: skip
-    cfg = shared.load_settings(PredictConfig, "predict", args, flags)
+    cfg = predict_settings(args)
     result = predict_file(
-        args.model, args.input, args.out, batch_size=cfg.batch_size, device=cfg.device,
-        precision=cfg.precision, chunk_size=cfg.chunk_size, on_invalid=cfg.on_invalid,
-        force=args.force,
-    )  # fmt: skip
+        args.model, args.input, args.out, **dataclasses.asdict(cfg), force=args.force
+    )
     print(f"wrote {result.out}: {result.rows} predictions")
     if result.metrics is not None:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
@@ -287,37 +309,50 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
         "results.md (mean ± std table) and comparison.png. Settings: BenchmarkConfig defaults "
         "<- --config YAML (configs/benchmark/*.yaml) <- --set <- the flags below.",
     )
-    p.add_argument(
+    p.fill_later(_benchmark_args)
+
+
+def _benchmark_args(p: argparse.ArgumentParser) -> None:
+    from findna.eval.benchmark import BenchmarkConfig
+
+    settings = shared.add_settings(
+        p, "benchmark", "emp_probe", "finetune.epochs=5 --set probe.head=knn", BenchmarkConfig
+    )
+    settings.add(
         "--suite",
+        "suite",
         help="emp, gb, gue, all, toy, nt, dnabert, or task1,task2,... where a task may be the "
         "path of your own data (a folder, a table or a task YAML)",
     )
-    p.add_argument(
+    settings.add(
         "--models",
+        "models",
         help="comma-separated [NAME=]SOURCE[:student], e.g. "
         "findna=runs/tiny,cm-mnm=runs/tiny_cm_mnm,scratch or teacher=RUN,student=RUN:student",
     )
-    p.add_argument("--mode", choices=("probe", "finetune"))
-    shared.add_seeds(p, None, "comma-separated integer seeds (default 0,1,2)")
-    shared.add_settings(p, "benchmark", "emp_probe", "finetune.epochs=5 --set probe.head=knn")
-    p.add_argument("--out", help="output directory (default runs/benchmark)")
-    shared.add_task_columns(p)
-    shared.add_on_invalid(p)
+    settings.add("--mode", "mode")
+    settings.add(shared.SEEDS, "seeds")
+    settings.add("--out", "out_dir", help="output directory")
+    shared.add_task_columns(p, settings)
+    settings.add(shared.ON_INVALID, "on_invalid")
     p.add_argument("--force", action="store_true", help="discard results already in --out")
     p.set_defaults(handler=_benchmark)
 
 
-def _benchmark(args: argparse.Namespace) -> None:
+def benchmark_settings(args: argparse.Namespace) -> BenchmarkConfig:
+    """The resolved settings of `findna benchmark` (``--models`` and ``--seeds`` as given:
+    :func:`~findna.eval.benchmark.load_benchmark_config` splits them)."""
     from findna.config import preset_path
-    from findna.eval.benchmark import load_benchmark_config, run_benchmark
+    from findna.eval.benchmark import load_benchmark_config
 
     path = preset_path("benchmark", args.config) if args.config else None
-    seeds = shared.seeds(args) if args.seeds is not None else None
-    cfg = load_benchmark_config(
-        path, args.overrides, suite=args.suite, models=args.models, mode=args.mode,
-        seeds=seeds, out_dir=args.out, on_invalid=args.on_invalid,
-        label_column=args.label_column, sequence_column=args.sequence_column,
-    )  # fmt: skip
+    return load_benchmark_config(path, args.overrides, **flag_settings(args))
+
+
+def _benchmark(args: argparse.Namespace) -> None:
+    from findna.eval.benchmark import run_benchmark
+
+    cfg = benchmark_settings(args)
     report = run_benchmark(cfg, force=args.force)
     print(report.to_markdown())
     print(f"wrote {cfg.out_dir}/results.json, results.md and comparison.png")

@@ -18,8 +18,16 @@ def add_pretrain(sub: argparse._SubParsersAction) -> None:
         "paper) <- --config (a shipped preset such as tiny, or a YAML file) <- --set overrides. "
         "The resolved config is saved as OUT/config.yaml and inside every checkpoint.",
     )
-    shared.add_settings(p, "pretrain", "tiny, small or paper", "optim.lr=1e-3 --set run.devices=2")
-    p.add_argument("--out", help="run directory (sets run.out_dir, over --config and --set)")
+    p.fill_later(_pretrain_args)
+
+
+def _pretrain_args(p: argparse.ArgumentParser) -> None:
+    from findna.train.config import PretrainConfig
+
+    settings = shared.add_settings(
+        p, "pretrain", "tiny, small or paper", "optim.lr=1e-3 --set run.devices=2", PretrainConfig
+    )
+    settings.add("--out", "run.out_dir", help="run directory")
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
@@ -45,7 +53,7 @@ def _pretrain(args: argparse.Namespace) -> None:
             )
         cfg = load_run_config(args.resume, args.overrides)
     else:
-        cfg = shared.load_settings(PretrainConfig, "pretrain", args, {"run": {"out_dir": args.out}})
+        cfg = shared.load_settings(PretrainConfig, "pretrain", args)
     result = run_pretrain(cfg, resume=bool(args.resume), force=args.force)
     print(f"pretraining done: teacher exported to {result.model_dir}")
 

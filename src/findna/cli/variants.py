@@ -22,44 +22,59 @@ def add_score_variants(sub: argparse._SubParsersAction) -> None:
         "or .parquet, the input's columns plus llr, llr_fwd, llr_rev, status, error. Settings: "
         "VariantScoreConfig defaults <- --config YAML <- --set <- the flags below.",
     )
+    p.fill_later(_score_variants_args)
+
+
+def _score_variants_args(p: argparse.ArgumentParser) -> None:
+    from findna.eval.variants import VariantScoreConfig
+
     p.add_argument("variants", help="VCF (plain or gzip) or TSV/CSV variant table")
     p.add_argument(
-        "--genome", required=True,
+        "--genome",
+        required=True,
         help="reference: FASTA (plain, gzip or bgzip) or a `findna prepare genome` folder",
-    )  # fmt: skip
+    )
     shared.add_model_source(p)
     p.add_argument("--out", required=True, help="output .tsv, .tsv.gz or .parquet")
-    shared.add_settings(p, "score-variants", None, "window=500 --set non_snv=skip")
-    p.add_argument(
-        "--which", choices=("auto", "student", "teacher"),
-        help="network whose MNM head scores (default auto: the student, trained with MNM, when "
-        "the source holds one; the teacher of an exported model)",
-    )  # fmt: skip
-    p.add_argument(
-        "--window", type=shared.positive_int, metavar="BP",
+    settings = shared.add_settings(
+        p, "score-variants", None, "window=500 --set non_snv=skip", VariantScoreConfig
+    )
+    settings.add(
+        "--which",
+        "which",
+        help="network whose MNM head scores: auto is the student, trained with MNM, when the "
+        "source holds one, else the teacher of an exported model",
+    )
+    settings.add(
+        "--window",
+        "window",
+        type=shared.positive_int,
+        metavar="BP",
         help="bp around each variant (default the model's max_len minus --n-cls)",
-    )  # fmt: skip
-    p.add_argument(
-        "--n-cls", type=shared.nonnegative_int, metavar="K",
+    )
+    settings.add(
+        "--n-cls",
+        "n_cls",
+        type=shared.nonnegative_int,
+        metavar="K",
         help="zero CLS rows after each window (default: the run's ssl.n_cls, else 10)",
-    )  # fmt: skip
-    p.add_argument(
-        "--on-mismatch", choices=("error", "flag"),
+    )
+    settings.add(
+        "--on-mismatch",
+        "on_mismatch",
         help="REF not matching the genome, unknown chromosome, position past the end: stop with "
-        "the line (default error) or keep the row with NaN scores and status/error",
-    )  # fmt: skip
-    p.add_argument(
-        "--non-snv", choices=("flag", "skip", "error"),
-        help="indels, symbolic or N alleles: keep with NaN scores (default flag), leave out, "
-        "or stop",
-    )  # fmt: skip
-    shared.add_batch_size(p, "batch_size", 64)
-    p.add_argument(
-        "--chunk-size", type=shared.positive_int, metavar="N",
-        help="variants held in memory at once (default 4096)",
-    )  # fmt: skip
-    shared.add_device(p, "device")
-    shared.add_precision(p, "precision", "auto")
+        "the line (error) or keep the row with NaN scores and status/error (flag)",
+    )
+    settings.add(
+        "--non-snv",
+        "non_snv",
+        help="indels, symbolic or N alleles: keep with NaN scores (flag), leave out (skip), or "
+        "stop (error)",
+    )
+    settings.add(shared.BATCH_SIZE, "batch_size")
+    settings.add("--chunk-size", "chunk_size", type=shared.positive_int, metavar="N")
+    settings.add(shared.DEVICE, "device")
+    settings.add(shared.PRECISION, "precision")
     shared.add_scratch_model(p)
     p.add_argument("--force", action="store_true", help="replace an existing output")
     p.set_defaults(handler=_score_variants)
@@ -69,16 +84,16 @@ def _score_variants(args: argparse.Namespace) -> None:
     from findna.eval.variants import VariantScoreConfig
     from findna.eval.variants_file import score_variants_file
 
-    flags = {
-        "which": args.which, "window": args.window, "n_cls": args.n_cls,
-        "on_mismatch": args.on_mismatch, "non_snv": args.non_snv, "batch_size": args.batch_size,
-        "chunk_size": args.chunk_size, "device": args.device, "precision": args.precision,
-    }  # fmt: skip
-    cfg = shared.load_settings(VariantScoreConfig, "score-variants", args, flags)
+    cfg = shared.load_settings(VariantScoreConfig, "score-variants", args)
     result = score_variants_file(
-        args.variants, args.genome, args.model, args.out, cfg,
-        scratch_config=shared.scratch_config(args), force=args.force,
-    )  # fmt: skip
+        args.variants,
+        args.genome,
+        args.model,
+        args.out,
+        cfg,
+        scratch_config=shared.scratch_config(args),
+        force=args.force,
+    )
     print(
         f"wrote {result.out}: {result.rows} rows, {result.scored} scored, {result.flagged} "
         f"flagged, {result.skipped} skipped ({result.which}, {result.window} bp windows)"
