@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from findna.eval.report import BenchmarkReport, SeedResult, aggregate, plot_comparison
+from findna.eval.plots import plot_comparison
+from findna.eval.report import BenchmarkReport, SeedResult, aggregate
 from findna.provenance import (
     Provenance,
 )

@@ -63,8 +63,9 @@ from findna.data.user_layouts import UserTaskOptions
 from findna.data.user_tasks import resolve_task
 from findna.eval.finetune import Finetune, FinetuneConfig, preset_settings
 from findna.eval.model_specs import ModelSpec, model_id, parse_models
+from findna.eval.plots import plot_comparison
 from findna.eval.probe import Probe, ProbeConfig
-from findna.eval.report import BenchmarkReport, plot_comparison
+from findna.eval.report import BenchmarkReport
 from findna.eval.results_log import ResultLog
 from findna.eval.suites import TASK_PRESETS, resolve_tasks
 from findna.eval.task_driver import CheckedTask, Method, check_task, run_seed
@@ -72,6 +73,7 @@ from findna.model.cls_rows import DEFAULT_N_CLS
 from findna.model.config import ModelConfig
 from findna.model.inputs import CLS_POOLINGS
 from findna.model.loading import load_encoder, resolve_source
+from findna.outputs import write_text_atomic
 from findna.provenance import Provenance, config_hash
 
 log = logging.getLogger(__name__)
@@ -339,7 +341,9 @@ def write_report(
         "|---|---|---|---|",
     ]
     lines += [f"| {m.name} | {m.source} | {m.which} | {model_ids[m.name][:12]} |" for m in models]
-    (out / "results.md").write_text("\n".join(lines) + "\n\n" + report.to_markdown(per_seed=True))
+    write_text_atomic(
+        out / "results.md", "\n".join(lines) + "\n\n" + report.to_markdown(per_seed=True)
+    )
     plot_comparison(report, out / "comparison.png")
     log.info(
         "wrote %s, %s and %s", out / "results.json", out / "results.md", out / "comparison.png"

@@ -265,14 +265,25 @@ def embed_file(
         check_output_file(target, force=force, inputs=[input_path])
     records = read_sequences(input_path, on_invalid=on_invalid)
     net, model_id = load_encoder(
-        source, which=which, max_len=max_len, length_mode=length_mode, seed=seed,
+        source,
+        which=which,
+        max_len=max_len,
+        length_mode=length_mode,
+        seed=seed,
         scratch_config=scratch_config,
-    )  # fmt: skip
+    )
     dim = net.config.width if per_token else feature_dim(net, cfg)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"findna_version": __version__, "model_source": str(source), "model_id": model_id,
-            "network": which, "features": config_to_dict(cfg), "input": str(input_path),
-            "dim": dim, "per_token": per_token}  # fmt: skip
+    meta = {
+        "findna_version": __version__,
+        "model_source": str(source),
+        "model_id": model_id,
+        "network": which,
+        "features": config_to_dict(cfg),
+        "input": str(input_path),
+        "dim": dim,
+        "per_token": per_token,
+    }
     if per_token:
         writer = ParquetWriter(out, dim, meta, per_token=True)
     else:
@@ -347,10 +358,16 @@ def plot_task_embeddings(
     name = model_name or default_model_name(source, which)
     title = f"{task.spec.name} {split}: {method} of {cfg.pooling} features of {name}"
     plot_embeddings(
-        x, part.labels, out_png, method=method, max_points=max_points, title=title,
-        num_threads=num_threads, seed=split_seed,
+        x,
+        part.labels,
+        out_png,
+        method=method,
+        max_points=max_points,
+        title=title,
+        num_threads=num_threads,
+        seed=split_seed,
         label_names=dict(enumerate(task.spec.classes)) if task.spec.classes else None,
-    )  # fmt: skip
+    )
     return Path(out_png)
 
 

@@ -1,4 +1,5 @@
-"""2-D maps of embeddings (t-SNE or PCA), coloured by label; figures from :mod:`findna.figures`."""
+"""Figures of the evaluation: 2-D maps of embeddings (t-SNE or PCA) coloured by label, and the
+benchmark comparison bars; figures from :mod:`findna.figures`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from findna.eval.metrics import to_numpy
+from findna.eval.report import BenchmarkReport
 from findna.figures import new_figure, save_figure
 
 log = logging.getLogger(__name__)
@@ -155,3 +157,38 @@ def plot_embeddings(
     ax.set_title(title or f"{method_name} of {len(idx)} embeddings (seed {seed})")
     save_figure(fig, out_png)
     return EmbeddingMap(coords=coords, indices=idx)
+
+
+def plot_comparison(report: BenchmarkReport, path: str | Path, split: str = "test") -> Path:
+    """Grouped bars (tasks x models) of the primary metric with std error bars, as PNG.
+
+    Bars are in percent; a single-seed bar has no error bar. The title says what the error
+    bars are and over how many seeds.
+    """
+    summary = report.summary(split)
+    if summary.empty:
+        raise ValueError("the report has no results to plot")
+    tasks = list(report.primary_metrics())
+    labels = list(dict.fromkeys(r.label for r in report.results))
+    width = 0.8 / len(labels)
+    fig = new_figure(max(6.0, 1.2 * len(tasks) * max(1, len(labels) / 2) + 2), 4.5)
+    ax = fig.add_subplot()
+    x = np.arange(len(tasks))
+    for k, label in enumerate(labels):
+        rows = summary[summary["label"] == label].set_index("task").reindex(tasks)
+        mean = 100 * rows["mean"].to_numpy(dtype=float)
+        err = np.nan_to_num(100 * rows["std"].to_numpy(dtype=float), nan=0.0)
+        ax.bar(
+            x + (k - (len(labels) - 1) / 2) * width, mean, width, yerr=err, capsize=3, label=label
+        )
+    primary = report.primary_metrics()
+    ax.set_xticks(x, [f"{t}\n({primary[t]})" for t in tasks], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"{split} primary metric (%)")
+    ns = sorted({int(n) for n in summary["n"]})
+    seeds = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+    ax.set_title(
+        f"bars: mean over seeds; error bars: std (ddof=1) over n = {seeds} seeds", fontsize=9
+    )
+    fig.legend(loc="outside upper center", ncols=min(len(labels), 4), fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return save_figure(fig, path)

@@ -117,8 +117,13 @@ def input_labels(path: Path, info: ClassifierInfo) -> tuple[list[str], np.ndarra
         header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
         if LABEL_COLUMN not in header:
             return None
-        column = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
-                             usecols=lambda c: c.strip() == LABEL_COLUMN)  # fmt: skip
+        column = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            usecols=lambda c: c.strip() == LABEL_COLUMN,
+        )
     given = column.iloc[:, 0].str.strip().tolist()
     names = {name: i for i, name in enumerate(info.classes)}
     numbers = {str(i): i for i in range(info.num_classes)}
@@ -180,8 +185,9 @@ def predict_file(
     with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
         while block := list(itertools.islice(records, chunk_size)):
             ids, codes = zip(*block, strict=True)
-            probs = predict_proba(model, codes, batch_size=batch_size, device=dev,
-                                  precision=precision)  # fmt: skip
+            probs = predict_proba(
+                model, codes, batch_size=batch_size, device=dev, precision=precision
+            )
             frame = pd.DataFrame({"id": list(ids)})
             if labels is not None:
                 frame[LABEL_COLUMN] = labels[0][total : total + len(ids)]
@@ -198,6 +204,11 @@ def predict_file(
         return Prediction(out, total, None)
     metrics = compute_metrics(labels[1], np.concatenate(all_probs))
     with atomic_output(metrics_path(out)) as tmp:
-        tmp.write_text(json.dumps({"task": info.task, "rows": total, "primary": info.metric,
-                                   "metrics": metrics}, indent=1) + "\n")  # fmt: skip
+        tmp.write_text(
+            json.dumps(
+                {"task": info.task, "rows": total, "primary": info.metric, "metrics": metrics},
+                indent=1,
+            )
+            + "\n"
+        )
     return Prediction(out, total, metrics)

@@ -24,13 +24,11 @@ import numpy as np
 import pandas as pd
 
 from findna.eval.metrics import PRIMARY_METRICS
-from findna.figures import new_figure, save_figure
-from findna.outputs import check_output_dir
+from findna.outputs import check_output_dir, write_text_atomic
 from findna.provenance import Provenance
 
 if TYPE_CHECKING:
-    from findna.data.tasks import TaskData
-    from findna.model.config import ModelConfig
+    pass
 
 SCHEMA_VERSION = 1
 MODES = ("probe", "finetune")
@@ -149,13 +147,8 @@ def write_seed_results(results: Iterable[SeedResult], path: str | Path) -> Path:
     Written before provenance is collected, so a failure there (e.g. a data file that went away)
     never loses finished runs. NaN metrics become null.
     """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps([_result_dict(r) for r in results], indent=2, allow_nan=False) + "\n"
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
-    return out
+    return write_text_atomic(path, text)
 
 
 @dataclass
@@ -274,11 +267,8 @@ class BenchmarkReport:
         }
 
     def to_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_dict` as standard JSON (no NaN literals); return the path."""
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
-        return out
+        """Write :meth:`to_dict` as standard JSON (no NaN literals, atomically); return the path."""
+        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
 
     @classmethod
     def from_json(cls, path: str | Path) -> BenchmarkReport:
@@ -310,88 +300,18 @@ class BenchmarkReport:
         return cls(results, provenance, data.get("protocol", DEFAULT_PROTOCOL))
 
 
-def plot_comparison(report: BenchmarkReport, path: str | Path, split: str = "test") -> Path:
-    """Grouped bars (tasks x models) of the primary metric with std error bars, as PNG.
-
-    Bars are in percent; a single-seed bar has no error bar. The title says what the error
-    bars are and over how many seeds.
-    """
-    summary = report.summary(split)
-    if summary.empty:
-        raise ValueError("the report has no results to plot")
-    tasks = list(report.primary_metrics())
-    labels = list(dict.fromkeys(r.label for r in report.results))
-    width = 0.8 / len(labels)
-    fig = new_figure(max(6.0, 1.2 * len(tasks) * max(1, len(labels) / 2) + 2), 4.5)
-    ax = fig.add_subplot()
-    x = np.arange(len(tasks))
-    for k, label in enumerate(labels):
-        rows = summary[summary["label"] == label].set_index("task").reindex(tasks)
-        mean = 100 * rows["mean"].to_numpy(dtype=float)
-        err = np.nan_to_num(100 * rows["std"].to_numpy(dtype=float), nan=0.0)
-        ax.bar(
-            x + (k - (len(labels) - 1) / 2) * width, mean, width, yerr=err, capsize=3, label=label
-        )
-    primary = report.primary_metrics()
-    ax.set_xticks(x, [f"{t}\n({primary[t]})" for t in tasks], rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(f"{split} primary metric (%)")
-    ns = sorted({int(n) for n in summary["n"]})
-    seeds = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
-    ax.set_title(f"bars: mean over seeds; error bars: std (ddof=1) over n = {seeds} seeds",
-                 fontsize=9)  # fmt: skip
-    fig.legend(loc="outside upper center", ncols=min(len(labels), 4), fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    return save_figure(fig, path)
-
-
-def write_task_report(
-    results: list[SeedResult],
-    task: TaskData,
-    source: str | Path,
-    which: str,
-    settings: dict[str, Any],
-    out_dir: str | Path,
-    stem: str,
-    scratch_config: ModelConfig | None = None,
-) -> BenchmarkReport:
-    """Collect provenance for one task's seeds and write ``OUT/<stem>.json`` and ``<stem>.md``.
-
-    Args:
-        results: the finished per-seed results (already saved by ``write_seed_results``).
-        task: the task they ran on (its ``root`` resolves the data files to checksum).
-        source: the model source; ``which``: the network of a run that was used.
-        settings: the resolved settings, hashed into the provenance (e.g. ``{"probe": ...}``).
-        out_dir: the output directory. stem: ``probe`` or ``finetune``.
-        scratch_config: the architecture of a ``scratch`` source (default: the paper's).
-    """
-    from findna.config import config_to_dict
-    from findna.data.catalog import data_files, task_card
-    from findna.model.config import ModelConfig
-    from findna.model.loading import SCRATCH, resolve_source
-
-    plain = {**settings, "source": str(source), "task_seed": task.seed}
-    if str(source) == SCRATCH:
-        plain["scratch_config"] = config_to_dict(scratch_config or ModelConfig())
-    provenance = Provenance.collect(
-        plain,
-        checkpoint_path=resolve_source(source, which).weights,
-        data_files={task.spec.name: data_files(task.spec, task.root)},
-        data_root=task.root,
-        tasks={task.spec.name: task_card(task.spec)},
-    )
-    report = BenchmarkReport(results, provenance)
-    out = Path(out_dir)
-    report.to_json(out / f"{stem}.json")
-    (out / f"{stem}.md").write_text(report.to_markdown(per_seed=True))
-    return report
-
-
 def check_report_dir(out_dir: str | Path, stem: str, force: bool = False) -> Path:
     """Before any work: ``out_dir`` is new, empty, or holds only a ``stem`` report (``probe`` or
     ``finetune``: ``config.yaml``, ``<stem>.json/.md``, ``<stem>_seeds.json``, ``features/``,
     ``logs/``, ``seed<k>/`` classifiers), which only ``force`` replaces (findna/outputs.py)."""
-    written = {"config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features",
-               "logs"}  # fmt: skip
+    written = {
+        "config.yaml",
+        f"{stem}.json",
+        f"{stem}.md",
+        f"{stem}_seeds.json",
+        "features",
+        "logs",
+    }
 
     def is_report(path: Path) -> bool:
         names = [p.name for p in path.iterdir()]

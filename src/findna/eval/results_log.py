@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from findna.eval.report import SeedResult
+from findna.outputs import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class ResultLog:
             except (json.JSONDecodeError, KeyError, TypeError):
                 log.warning("%s line %d is incomplete or corrupt; that run is redone", path, i)
         if len(good) != len(lines) or not path.read_text().endswith("\n"):
-            path.write_text("".join(g + "\n" for g in good))
+            write_text_atomic(path, "".join(g + "\n" for g in good))  # a kill keeps the old
 
     def append(self, key: tuple, settings: str, model_id: str, result: SeedResult) -> None:
         """Record one result durably (flushed and fsynced)."""

@@ -29,13 +29,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from findna.config import config_to_dict, dump_config
+from findna.data.catalog import data_files, task_card
 from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
-from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results, write_task_report
+from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
-from findna.model.loading import default_model_name, load_encoder
+from findna.model.loading import SCRATCH, default_model_name, load_encoder, resolve_source
 from findna.model.network import FinDNANetwork
+from findna.outputs import write_text_atomic
+from findna.provenance import Provenance
 
 log = logging.getLogger(__name__)
 
@@ -288,10 +291,39 @@ def run_task(
         )
         results.append(result)
         write_seed_results(results, out / f"{method.mode}_seeds.json")
-    settings = {method.mode: config_to_dict(method.config)}
-    return write_task_report(
-        results, checked.data, source, method.which, settings, out, method.mode, scratch_config
+    return _write_report(results, checked.data, source, method, out, scratch_config)
+
+
+def _write_report(
+    results: list[SeedResult],
+    task: TaskData,
+    source: str | Path,
+    method: Method,
+    out: Path,
+    scratch_config: ModelConfig | None,
+) -> BenchmarkReport:
+    """Collect provenance for one task's seeds and write ``OUT/<mode>.json`` and ``<mode>.md``
+    (atomically). The settings (``{mode: ...}``), the source, the task's split seed and a scratch
+    architecture (default: the paper's) are hashed into the provenance; the data files are
+    checksummed under the root the task came from."""
+    plain = {
+        method.mode: config_to_dict(method.config),
+        "source": str(source),
+        "task_seed": task.seed,
+    }
+    if str(source) == SCRATCH:
+        plain["scratch_config"] = config_to_dict(scratch_config or ModelConfig())
+    provenance = Provenance.collect(
+        plain,
+        checkpoint_path=resolve_source(source, method.which).weights,
+        data_files={task.spec.name: data_files(task.spec, task.root)},
+        data_root=task.root,
+        tasks={task.spec.name: task_card(task.spec)},
     )
+    report = BenchmarkReport(results, provenance)
+    report.to_json(out / f"{method.mode}.json")
+    write_text_atomic(out / f"{method.mode}.md", report.to_markdown(per_seed=True))
+    return report
 
 
 __all__ = [

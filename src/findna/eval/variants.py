@@ -207,8 +207,9 @@ def check_variant(genome: ReferenceGenome, v: Variant) -> tuple[str, str] | None
     return None
 
 
-def check_policies(genome: ReferenceGenome, variants: Iterable[Variant], cfg: VariantScoreConfig
-                   ) -> tuple[int, int]:  # fmt: skip
+def check_policies(
+    genome: ReferenceGenome, variants: Iterable[Variant], cfg: VariantScoreConfig
+) -> tuple[int, int]:
     """One pass before any scoring: raise for what the policies refuse; count what stays.
 
     Returns:
@@ -234,9 +235,13 @@ def check_policies(genome: ReferenceGenome, variants: Iterable[Variant], cfg: Va
 
 
 def score_chunk(
-    net: FinDNANetwork, genome: ReferenceGenome, variants: list[Variant], window: int,
-    cfg: VariantScoreConfig, device: torch.device,
-) -> list[VariantScore | None]:  # fmt: skip
+    net: FinDNANetwork,
+    genome: ReferenceGenome,
+    variants: list[Variant],
+    window: int,
+    cfg: VariantScoreConfig,
+    device: torch.device,
+) -> list[VariantScore | None]:
     """Scores of a list of variants; None for a non-SNV left out (``non_snv: skip``).
 
     Each distinct site (chromosome, position) is run once for all its alleles.
@@ -253,8 +258,14 @@ def score_chunk(
     if sites:
         half = window // 2
         windows = np.stack([genome.fetch(c, p - half, p - half + window) for c, p in sites])
-        lp = site_log_probs(net, windows, n_cls=cfg.n_cls, batch_size=cfg.batch_size,
-                            device=device, precision=cfg.precision)  # fmt: skip
+        lp = site_log_probs(
+            net,
+            windows,
+            n_cls=cfg.n_cls,
+            batch_size=cfg.batch_size,
+            device=device,
+            precision=cfg.precision,
+        )
     out: list[VariantScore | None] = []
     for v, issue in zip(variants, issues, strict=True):
         if issue is not None:
@@ -274,9 +285,13 @@ def score_chunk(
 
 
 def scored_chunks(
-    net: FinDNANetwork, genome: ReferenceGenome, variants: Iterable[Variant], window: int,
-    cfg: VariantScoreConfig, device: torch.device,
-) -> Iterator[tuple[list[Variant], list[VariantScore]]]:  # fmt: skip
+    net: FinDNANetwork,
+    genome: ReferenceGenome,
+    variants: Iterable[Variant],
+    window: int,
+    cfg: VariantScoreConfig,
+    device: torch.device,
+) -> Iterator[tuple[list[Variant], list[VariantScore]]]:
     """``chunk_size`` variants at a time with their scores (skipped non-SNVs left out)."""
     it = iter(variants)
     while True:

@@ -176,8 +176,9 @@ def score_variants_file(
         )
     which = choose_network(model, cfg.which)
     cfg = replace(cfg, n_cls=source_n_cls(model, which, cfg.n_cls))
-    net, model_id = load_encoder(model, which=which, length_mode="fixed", seed=cfg.seed,
-                                 scratch_config=scratch_config)  # fmt: skip
+    net, model_id = load_encoder(
+        model, which=which, length_mode="fixed", seed=cfg.seed, scratch_config=scratch_config
+    )
     window = model_window(net, cfg.window, cfg.n_cls)
     inputs = [variants.path, genome_path] + ([model] if Path(model).exists() else [])
     out = check_output_file(out_path, force=force, inputs=inputs)
@@ -186,8 +187,15 @@ def score_variants_file(
     if kept + skipped == 0:
         raise ValueError(f"{variants.path}: no variants found (only header lines)")
     net.to(device)
-    log.info("scoring %d variants with the %s of %s (%s), %d bp windows, on %s", kept, which,
-             model, model_id, window, device)  # fmt: skip
+    log.info(
+        "scoring %d variants with the %s of %s (%s), %d bp windows, on %s",
+        kept,
+        which,
+        model,
+        model_id,
+        window,
+        device,
+    )
     rows = scored = 0
     bar = tqdm(total=kept, unit="variant", disable=not progress, desc="score-variants")
     with atomic_output(out) as tmp:
@@ -204,10 +212,15 @@ def score_variants_file(
         finally:
             writer.close()
             bar.close()
-    result = ScoreVariantsResult(out, rows, scored, rows - scored, skipped, which, window,
-                                 model_id)  # fmt: skip
-    log.info("wrote %s: %d rows, %d scored, %d flagged, %d skipped", out, rows, scored,
-             result.flagged, skipped)  # fmt: skip
+    result = ScoreVariantsResult(out, rows, scored, rows - scored, skipped, which, window, model_id)
+    log.info(
+        "wrote %s: %d rows, %d scored, %d flagged, %d skipped",
+        out,
+        rows,
+        scored,
+        result.flagged,
+        skipped,
+    )
     return result
 
 
