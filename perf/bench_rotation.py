@@ -13,13 +13,13 @@ import argparse
 import torch
 
 from findna.devices import resolve_device
-from findna.model.chordmixer import _flat_roll_index, rotate_fixed, rotation_impl, track_bounds
-from findna.model.chordmixer import track_shifts as _shifts
+from findna.model.rotation import _flat_roll_index, rotate_fixed, track_bounds
+from findna.model.rotation import track_shifts as _shifts
 from findna.perf.device import median_seconds
 
 
 def slice_roll(y, t):
-    """The slice-copy path of findna.model.chordmixer._roll_tracks, forced for every width."""
+    """The slice-copy path of findna.model.rotation._roll_tracks, forced for every width."""
     n, d = y.shape[-2:]
     out = torch.empty_like(y)
     bounds = track_bounds(d, t)
@@ -37,8 +37,7 @@ def bench(f, device, n=50):
 
 
 def fwd_bwd(y, grad, t, impl):
-    with rotation_impl(impl):
-        rotate_fixed(y, t).backward(grad)
+    rotate_fixed(y, t, impl).backward(grad)
 
 
 def measure(B, L, d, t, device, dtype):

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 import torch
 
-from findna.model.chordmixer import (
-    ChordMixer,
+from findna.model.chordmixer import ChordMixer
+from findna.model.config import ModelConfig
+from findna.model.network import FinDNANetwork, count_parameters
+from findna.model.rotation import (
+    ROTATION_IMPLS,
     length_aware_index,
     make_rotation,
     padded_width,
     roll_index_pair,
     rotate_fixed,
-    rotation_impl,
     track_bounds,
     track_shifts,
 )
-from findna.model.config import ModelConfig
-from findna.model.network import FinDNANetwork, count_parameters
 
 
 def naive_rotate(y: torch.Tensor, track_size: int, lengths: list[int] | None = None):
@@ -227,42 +225,33 @@ def _fwd_bwd(net: ChordMixer, x: torch.Tensor, lengths: torch.Tensor | None, wei
     return out.detach(), grads
 
 
-def _check_fast_path(device, mode, track_size, fast, dtype=torch.float32, tol=0.0):
+def _check_fast_path(
+    device, mode, track_size, impl, compile_backend=None, dtype=torch.float32, tol=0.0
+):
+    """The backbone with rotation ``impl`` (and its blocks compiled with ``compile_backend``, if
+    given) against the same backbone with the ``reference`` rotation: outputs and gradients."""
     gen = torch.Generator().manual_seed(track_size)
     cfg = ModelConfig(track_size=track_size, hidden=12, n_layers=2, max_len=33, length_mode=mode)
     torch.manual_seed(track_size)
-    net = ChordMixer(cfg).to(device)
+    net = ChordMixer(cfg, rotation="reference").to(device)
     seq_len = 29  # not a power of two; shifts up to 16 for the tracks of 33 tokens
     x = torch.randn(3, seq_len, cfg.width, generator=gen).to(device)
     weights = torch.randn(3, seq_len, cfg.width, generator=gen).to(device)
     lengths = torch.tensor([29, 17, 4], device=device) if mode == "length_aware" else None
     autocast = torch.autocast(device, dtype=dtype, enabled=dtype != torch.float32)
-    with rotation_impl("reference"), autocast:
+    with autocast:
         ref_out, ref_grads = _fwd_bwd(net, x, lengths, weights)
-    with fast(net), autocast:
-        out, grads = _fwd_bwd(net, x, lengths, weights)
+    net.set_rotation(impl)
+    if compile_backend is not None:
+        assert net.compile_blocks(backend=compile_backend)
+    try:
+        with autocast:
+            out, grads = _fwd_bwd(net, x, lengths, weights)
+    finally:
+        net.compile_blocks(False)
     torch.testing.assert_close(out, ref_out, rtol=tol, atol=tol)
     for g, r in zip(grads, ref_grads, strict=True):
         torch.testing.assert_close(g, r, rtol=tol, atol=tol * max(1.0, float(r.abs().max())))
-
-
-def _gather(net):
-    return rotation_impl("gather")
-
-
-@contextlib.contextmanager
-def _compiled_padded(net, backend="aot_eager"):
-    with rotation_impl("padded"), _compiled(net, backend):
-        yield
-
-
-@contextlib.contextmanager
-def _compiled(net, backend="aot_eager"):
-    net.compile_blocks(backend=backend)
-    try:
-        yield
-    finally:
-        net.compile_blocks(False)
 
 
 @pytest.mark.parametrize("mode", ["fixed", "length_aware"])
@@ -270,7 +259,7 @@ def _compiled(net, backend="aot_eager"):
 def test_gather_rotation_matches_reference(mode, track_size):
     # Every track width (narrow, the 12-channel switch point, the paper's 28; d = 6 x track for
     # max_len 33); the gather path must give the same outputs and gradients bit for bit.
-    _check_fast_path("cpu", mode, track_size, _gather)
+    _check_fast_path("cpu", mode, track_size, "gather")
 
 
 @pytest.mark.parametrize("mode", ["fixed", "length_aware"])
@@ -278,14 +267,15 @@ def test_gather_rotation_matches_reference(mode, track_size):
 def test_padded_channels_match_reference(mode, track_size):
     # d = 7 x track is padded to a multiple of 64 inside the backbone; the GEMMs then sum over
     # extra zeros, which may change the float rounding slightly.
-    _check_fast_path("cpu", mode, track_size, lambda net: rotation_impl("padded"), tol=1e-5)
+    _check_fast_path("cpu", mode, track_size, "padded", tol=1e-5)
 
 
 def test_padded_width_and_index_keep_padding_in_place():
-    with rotation_impl("padded"):
-        assert padded_width(308) == 320 and padded_width(320) == 320 and padded_width(1) == 64
+    assert padded_width(308, impl="padded") == 320
+    assert padded_width(320, impl="padded") == 320 and padded_width(1, impl="padded") == 64
     assert padded_width(308) == 308  # auto on the CPU: no padding
     assert padded_width(308, "cuda") == 320  # auto on CUDA: padded
+    assert padded_width(308, "cuda", "reference") == padded_width(308, "cuda", "gather") == 308
     y = torch.randn(2, 9, 16)
     y[..., 14:] = 0.0
     lengths = torch.tensor([9, 4])
@@ -303,8 +293,8 @@ def test_padded_width_and_index_keep_padding_in_place():
 @pytest.mark.parametrize("track_size", [2, 5, 28])
 def test_compiled_blocks_match_reference(mode, track_size):
     # aot_eager traces the compiled function (Dynamo + AOTAutograd) without the slow C++ codegen.
-    _check_fast_path("cpu", mode, track_size, _compiled)
-    _check_fast_path("cpu", mode, track_size, _compiled_padded, tol=1e-5)
+    _check_fast_path("cpu", mode, track_size, "auto", "aot_eager")
+    _check_fast_path("cpu", mode, track_size, "padded", "aot_eager", tol=1e-5)
 
 
 def test_compile_blocks_is_off_for_dropout_or_prenorm_and_can_be_undone():
@@ -316,8 +306,53 @@ def test_compile_blocks_is_off_for_dropout_or_prenorm_and_can_be_undone():
 
 
 def test_rotation_impl_rejects_unknown_names():
-    with pytest.raises(ValueError, match="rotation impl 'fast'"), rotation_impl("fast"):
-        pass
+    cfg = ModelConfig(track_size=2, hidden=8, n_layers=1, max_len=16)
+    with pytest.raises(ValueError, match="rotation impl 'fast'"):
+        ChordMixer(cfg, rotation="fast")
+    with pytest.raises(ValueError, match="rotation impl 'fast'"):
+        FinDNANetwork(cfg, rotation="fast")
+    with pytest.raises(ValueError, match="rotation impl 'fast'"):
+        ChordMixer(cfg).set_rotation("fast")
+    with pytest.raises(ValueError, match="rotation impl 'fast'"):
+        rotate_fixed(torch.randn(1, 4, 4), 2, "fast")
+
+
+def test_rotation_is_a_setting_of_each_network_not_of_the_process():
+    # Two networks with the same weights and different rotations, used in turn in one process:
+    # each keeps its own setting and both give the same outputs (padded: up to float rounding).
+    torch.manual_seed(0)
+    cfg = ModelConfig.tiny(track_size=12)  # wide tracks: reference rolls by slice copies
+    ref = FinDNANetwork(cfg, rotation="reference").eval()
+    fast = FinDNANetwork(cfg, rotation="padded").eval()
+    fast.load_state_dict(ref.state_dict())
+    assert (ref.rotation, fast.rotation, FinDNANetwork(cfg).rotation) == (
+        "reference",
+        "padded",
+        "auto",
+    )
+    x, lengths = torch.randn(2, 40, 5), torch.tensor([40, 23])
+    with torch.no_grad():
+        a, b = ref(x).hidden, fast(x).hidden
+        c = ref(x, lengths).hidden
+    assert (ref.rotation, fast.rotation) == ("reference", "padded")
+    torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-5)
+    fast.set_rotation("gather")
+    with torch.no_grad():
+        assert torch.equal(fast(x).hidden, ref(x).hidden)  # gather: a permutation, bit for bit
+        assert torch.equal(ref(x, lengths).hidden, c)
+    assert (ref.rotation, fast.rotation) == ("reference", "gather")
+    assert set(ROTATION_IMPLS) == {"auto", "reference", "gather", "padded"}
+
+
+def test_rotation_is_not_saved_with_the_network(tmp_path):
+    net = FinDNANetwork(ModelConfig.tiny(), rotation="gather")
+    net.save_pretrained(tmp_path)
+    assert "rotation" not in (tmp_path / "config.json").read_text()
+    assert FinDNANetwork.from_pretrained(tmp_path).rotation == "auto"
+    assert FinDNANetwork.from_pretrained(tmp_path, rotation="padded").rotation == "padded"
+    transformer = FinDNANetwork(ModelConfig.tiny(backbone="transformer", n_layers=1))
+    transformer.set_rotation("gather")  # no rotation to set; the name is still checked
+    assert transformer.rotation == "auto"
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -331,13 +366,11 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUD
 def test_cuda_fast_paths_match_reference(mode, track_size, dtype):
     # gather is a permutation, so bit for bit equal in any dtype; auto (= padded on CUDA) sums
     # over extra zero channels in its GEMMs, which may round differently.
-    _check_fast_path("cuda", mode, track_size, lambda net: rotation_impl("gather"), dtype)
-    with rotation_impl("gather"):
-        _check_fast_path("cuda", mode, track_size, _compiled, dtype)
+    _check_fast_path("cuda", mode, track_size, "gather", dtype=dtype)
+    _check_fast_path("cuda", mode, track_size, "gather", "aot_eager", dtype)
     tol = 1e-4 if dtype == torch.float32 else 3e-2
     for impl in ("padded", "auto"):
-        fast = lambda net, impl=impl: rotation_impl(impl)  # noqa: E731
-        _check_fast_path("cuda", mode, track_size, fast, dtype, tol)
+        _check_fast_path("cuda", mode, track_size, impl, dtype=dtype, tol=tol)
 
 
 @pytest.mark.gpu
@@ -346,5 +379,5 @@ def test_cuda_fast_paths_match_reference(mode, track_size, dtype):
 @pytest.mark.parametrize("dtype, tol", [(torch.float32, 1e-4), (torch.bfloat16, 3e-2)])
 def test_cuda_inductor_blocks_match_reference(mode, dtype, tol):
     # Inductor's Triton kernels (fused bias + GELU, gather + residual); each case compiles.
-    _check_fast_path("cuda", mode, 5, lambda n: _compiled(n, "inductor"), dtype, tol)
-    _check_fast_path("cuda", mode, 5, lambda n: _compiled_padded(n, "inductor"), dtype, tol)
+    _check_fast_path("cuda", mode, 5, "auto", "inductor", dtype, tol)
+    _check_fast_path("cuda", mode, 5, "padded", "inductor", dtype, tol)

@@ -112,6 +112,27 @@ def test_bench_step_rejects_bad_arguments():
         bench_step(_micro(), "micro", "int8")
     with pytest.raises(ValueError, match="steps must be >= 1"):
         bench_step(_micro(), "micro", steps=0)
+    with pytest.raises(ValueError, match="rotation impl 'fast'"):
+        bench_step(_micro(), "micro", rotation="fast")
+
+
+def test_bench_step_sets_the_rotation_of_its_own_networks(monkeypatch):
+    # The rotation reaches student and teacher as an argument; nothing process-wide changes.
+    import findna.perf.step as step
+
+    seen = []
+    real = step.set_rotation
+
+    def spy(model, rotation):
+        real(model, rotation)
+        seen.extend(net.rotation for net in (model.student, model.teacher))
+
+    monkeypatch.setattr(step, "set_rotation", spy)
+    r = bench_step(_micro(), "micro", batch=1, steps=1, warmup=0, threads=1, rotation="gather")
+    assert seen == ["gather", "gather"] and r.rotation == "gather"
+    from findna.model.network import FinDNANetwork
+
+    assert FinDNANetwork(_micro().model).rotation == "auto"
 
 
 def test_matmul_rates_and_peak():

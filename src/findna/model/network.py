@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from findna.config import config_from_dict, config_to_dict
 from findna.model.chordmixer import ChordMixer
 from findna.model.config import ModelConfig
+from findna.model.rotation import check_rotation
 from findna.model.transformer import TransformerBackbone
 
 logger = logging.getLogger(__name__)
@@ -44,17 +45,32 @@ class NetworkOutput:
     logits: Tensor
 
 
-def build_backbone(config: ModelConfig) -> nn.Module:
-    """The backbone named by ``config.backbone``; maps (B, L, d), lengths -> (B, L, d)."""
+def build_backbone(config: ModelConfig, rotation: str = "auto") -> nn.Module:
+    """The backbone named by ``config.backbone``; maps (B, L, d), lengths -> (B, L, d).
+
+    ``rotation``: the ChordMixer rotation implementation (``findna.model.rotation``); it is
+    checked for every backbone and used by ChordMixer only.
+    """
+    check_rotation(rotation)
     if config.backbone == "chordmixer":
-        return ChordMixer(config)
+        return ChordMixer(config, rotation=rotation)
     return TransformerBackbone(config)
 
 
 HF_CONFIG_KEYS = frozenset(
-    {"model_type", "architectures", "auto_map", "transformers_version", "classifier", "id2label",
-     "label2id", "dtype", "torch_dtype", "pretraining_n_cls"}
-)  # fmt: skip
+    {
+        "model_type",
+        "architectures",
+        "auto_map",
+        "transformers_version",
+        "classifier",
+        "id2label",
+        "label2id",
+        "dtype",
+        "torch_dtype",
+        "pretraining_n_cls",
+    }
+)
 """Keys of ``config.json`` that are for ``transformers`` (written by findna.model.hf.remote, or
 by ``save_pretrained`` of the ``transformers`` classes) or record how the network was pretrained
 (``pretraining_n_cls``, read by ``findna.model.cls_rows``), not fields of ``ModelConfig``; every
@@ -97,9 +113,12 @@ class FinDNANetwork(
 
     Args:
         config: a ``ModelConfig`` or its dict form (as stored in ``config.json``).
+        rotation: how the ChordMixer backbone rotates (``findna.model.rotation.ROTATION_IMPLS``;
+            ``auto`` by default). A speed setting, not architecture: it is not written to
+            ``config.json``; change it on a built network with :meth:`set_rotation`.
     """
 
-    def __init__(self, config: ModelConfig | dict) -> None:
+    def __init__(self, config: ModelConfig | dict, rotation: str = "auto") -> None:
         super().__init__()
         cfg = _as_config(config)
         self.config = cfg
@@ -108,8 +127,20 @@ class FinDNANetwork(
         self._hub_mixin_config = config_to_dict(cfg)
         d = cfg.width
         self.embed = nn.Linear(cfg.in_channels, d)
-        self.backbone = build_backbone(cfg)
+        self.backbone = build_backbone(cfg, rotation)
         self.head = nn.Linear(d, cfg.out_channels)
+
+    @property
+    def rotation(self) -> str:
+        """The rotation implementation of the backbone (``auto`` for a transformer)."""
+        return getattr(self.backbone, "rotation", "auto")
+
+    def set_rotation(self, rotation: str) -> None:
+        """Rotate with ``rotation`` from now on (this network only; a transformer has no
+        rotation, so only the name is checked)."""
+        check_rotation(rotation)
+        if isinstance(self.backbone, ChordMixer):
+            self.backbone.set_rotation(rotation)
 
     def _check_inputs(self, x: Tensor, lengths: Tensor | None) -> Tensor | None:
         if x.dim() != 3 or x.shape[-1] != self.config.in_channels:

@@ -22,7 +22,6 @@ that fails is recorded with its error and the run goes on.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,14 +30,13 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
-from findna.model.chordmixer import rotation_impl
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork, count_parameters
 from findna.perf.device import median_seconds, peak_memory_mib, reset_peak_memory, synchronize
 from findna.perf.machine import bench_matmul, peak_gflops
 from findna.perf.peers import PEERS, SDPATransformer, build_peer, mlm_batch, transformers_available
 from findna.perf.rotation import autocast_for
-from findna.perf.step import bench_step, forward_flops, resolve_preset
+from findna.perf.step import bench_step, forward_flops, resolve_preset, set_rotation
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +107,6 @@ def _fill(r: CaseResult, seconds: float, flops: float | None, peak: float | None
     return r
 
 
-def _variant_context(variant: str) -> contextlib.AbstractContextManager:
-    return rotation_impl(split_variant(variant)[0])
-
-
 def time_train_step(
     r: CaseResult,
     step: Callable[[], object],
@@ -145,9 +139,10 @@ def network_case(
 ) -> CaseResult:
     """FinDNANetwork forward + per-token cross-entropy + backward, in ``r.variant``."""
     r = replace(r, extra={})
-    net = FinDNANetwork(cfg).to(device).train()
+    rotation, compile_blocks = split_variant(r.variant)
+    net = FinDNANetwork(cfg, rotation=rotation).to(device).train()
     r.n_params = count_parameters(net)
-    if split_variant(r.variant)[1] and not net.backbone.compile_blocks():
+    if compile_blocks and not net.backbone.compile_blocks():
         r.note = "blocks not compilable (dropout or pre-norm): eager"
     x, codes = _one_hot_batch(r.batch, r.tokens, device)
 
@@ -157,9 +152,8 @@ def network_case(
             logits = net(x).logits
         F.cross_entropy(logits.float().flatten(0, 1), codes.flatten()).backward()
 
-    with _variant_context(r.variant):
-        flops = 3 * forward_flops(cfg, r.batch, r.tokens)
-        return time_train_step(r, step, device, sizes, flops, peak)
+    flops = 3 * forward_flops(cfg, r.batch, r.tokens)
+    return time_train_step(r, step, device, sizes, flops, peak)
 
 
 def _one_hot_batch(batch: int, tokens: int, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -219,16 +213,25 @@ def step_case(
     variant: str, dtype: str, device: torch.device, sizes: CompareSizes, matmul: list
 ) -> CaseResult:
     cfg = resolve_preset(sizes.preset)
+    rotation, compile_blocks = split_variant(variant)
     s = bench_step(
-        cfg, sizes.preset, dtype, sizes.batch, sizes.repeats, sizes.warmup,
-        torch.get_num_threads(), matmul, rotation_repeats=0, device=device,
-        rotation=split_variant(variant)[0],
-        compile_blocks=split_variant(variant)[1],
-    )  # fmt: skip
+        cfg,
+        sizes.preset,
+        dtype,
+        sizes.batch,
+        sizes.repeats,
+        sizes.warmup,
+        torch.get_num_threads(),
+        matmul,
+        rotation_repeats=0,
+        device=device,
+        rotation=rotation,
+        compile_blocks=compile_blocks,
+    )
     r = CaseResult("step", f"{sizes.preset} pretraining step", variant, dtype, s.batch, s.tokens)
     r = _fill(r, s.step_s, s.gflop_per_step * 1e9, s.peak_gflops)
     r.n_params, r.peak_mem_mib = s.n_params, s.peak_mem_mib
-    if split_variant(variant)[1]:
+    if compile_blocks:
         r.compile_s = max(0.0, s.warmup_s - sizes.warmup * s.step_s)
     r.extra = {"phases_ms": {k: round(v * 1e3, 3) for k, v in s.phases.items()}}
     return r
@@ -242,17 +245,18 @@ def kernel_counts(variant: str, dtype: str, device: torch.device, sizes: Compare
 
     cfg = resolve_preset(sizes.preset)
     batch = sizes.kernel_batch or sizes.batch
-    with _variant_context(variant):
-        model = SelfDistillation(cfg.model, cfg.ssl).to(device).train()
-        if split_variant(variant)[1]:
-            for net in (model.student, model.teacher):
-                if net is not None:
-                    net.backbone.compile_blocks()
-        opt = cfg.optim.make_optimizer(model.student_parameters())
-        codes = torch.randint(0, 4, (batch, cfg.data.windows.window_length), dtype=torch.uint8)
-        codes = codes.to(device)
-        _timed_step(model, opt, codes, cfg, 0, dtype)
-        counts = count_ops(lambda: _timed_step(model, opt, codes, cfg, 1, dtype), device)
+    rotation, compile_blocks = split_variant(variant)
+    model = SelfDistillation(cfg.model, cfg.ssl).to(device).train()
+    set_rotation(model, rotation)
+    if compile_blocks:
+        for net in (model.student, model.teacher):
+            if net is not None:
+                net.backbone.compile_blocks()
+    opt = cfg.optim.make_optimizer(model.student_parameters())
+    codes = torch.randint(0, 4, (batch, cfg.data.windows.window_length), dtype=torch.uint8)
+    codes = codes.to(device)
+    _timed_step(model, opt, codes, cfg, 0, dtype)
+    counts = count_ops(lambda: _timed_step(model, opt, codes, cfg, 1, dtype), device)
     counts.update(variant=variant, dtype=dtype, batch=batch, preset=sizes.preset)
     return counts
 
@@ -309,7 +313,8 @@ def run_compare(
     if "sweep" in cases:
         d = sizes.transformer[0]
         for L in sizes.sweep_lengths:
-            b, cfg = max(1, sizes.sweep_tokens // L), replace(cm, max_len=L)
+            # d = None: the width tied to L (d and blocks grow with log2 L), not the preset's.
+            b, cfg = max(1, sizes.sweep_tokens // L), replace(cm, d_model=None, max_len=L)
             for v in sweep_variants:
                 stub = CaseResult("sweep", f"ChordMixer d={cfg.width}", v, dtype, b, L)
                 plan.append(

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from findna.model.chordmixer import make_rotation
+from findna.model.rotation import make_rotation
 from findna.perf.device import synchronize
 from findna.perf.machine import DTYPES, best_seconds
 from findna.ssl.student_teacher import SelfDistillation
@@ -40,7 +40,7 @@ def rotation_shares(
     device = next(model.parameters()).device
     gen = torch.Generator(device=device).manual_seed(seed)
     x0 = torch.randn(batch, tokens, cfg.width, generator=gen, device=device)
-    real = make_rotation(cfg.length_mode, cfg.track_size, x0.shape, None, device)
+    real = make_rotation(cfg.length_mode, cfg.track_size, x0.shape, None, device, backbone.rotation)
 
     def run(rotate: Callable[[torch.Tensor], torch.Tensor]) -> float:
         x = x0.clone().requires_grad_(True)

@@ -37,9 +37,9 @@ import torch
 
 from findna.config import load_config
 from findna.devices import resolve_device
-from findna.model.chordmixer import rotation_impl
 from findna.model.config import ModelConfig
 from findna.model.network import count_parameters
+from findna.model.rotation import check_rotation
 from findna.perf.device import peak_memory_mib, reset_peak_memory, synchronize
 from findna.perf.machine import (
     DTYPES,
@@ -155,6 +155,13 @@ class StepResult:
     warmup_s: float = 0.0
 
 
+def set_rotation(model: SelfDistillation, rotation: str) -> None:
+    """Rotate with ``rotation`` in the student and the teacher (if any) of ``model``."""
+    for net in (model.student, model.teacher):
+        if net is not None:
+            net.set_rotation(rotation)
+
+
 def _timed_step(
     model: SelfDistillation,
     optimizer: torch.optim.Optimizer,
@@ -221,7 +228,8 @@ def bench_step(
             cores than this (``findna.perf.machine.wait_for_quiet``).
         device: ``cpu``, ``cuda`` or ``auto``; CUDA timings synchronise the device and the
             result records ``torch.cuda.max_memory_allocated`` over the timed steps.
-        rotation: ``findna.model.chordmixer.rotation_impl`` for the whole measurement.
+        rotation: the rotation implementation of student and teacher
+            (``findna.model.rotation.ROTATION_IMPLS``).
         compile_blocks: ``ChordMixer.compile_blocks()`` on student and teacher; the warm-up
             steps (``warmup_s``) then include the compile time.
 
@@ -238,11 +246,13 @@ def bench_step(
     window = cfg.data.windows.window_length
     tokens = window + cfg.ssl.n_cls
     dev = resolve_device(device)
+    check_rotation(rotation)
     wait_for_quiet(max_other_cpu)
-    with num_threads(threads), watch_load() as load, rotation_impl(rotation):
+    with num_threads(threads), watch_load() as load:
         with torch.random.fork_rng(devices=[]):  # weight init draws from the global RNG
             torch.manual_seed(seed)
             model = SelfDistillation(cfg.model, cfg.ssl).to(dev).train()
+        set_rotation(model, rotation)
         compiled = compile_blocks and all(
             net.backbone.compile_blocks()
             for net in (model.student, model.teacher)

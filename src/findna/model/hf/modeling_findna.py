@@ -29,11 +29,12 @@ from transformers.modeling_outputs import BaseModelOutput, MaskedLMOutput, Seque
 from transformers.utils import cached_file
 
 from findna.data.alphabet import PAD, one_hot
-from findna.model.chordmixer import ChordMixer, make_rotation
+from findna.model.chordmixer import ChordMixer
 from findna.model.heads import ClassificationHead, pool, pooled_dim
 from findna.model.hf.configuration_findna import FinDNAConfig
 from findna.model.inputs import fixed_pad_length
 from findna.model.network import FinDNANetwork
+from findna.model.rotation import make_rotation
 from findna.model.transformer import TransformerBackbone, sinusoidal_positions
 
 HEAD_FILE = "head.safetensors"
@@ -89,8 +90,9 @@ def backbone_states(
     """
     states = [h]
     if isinstance(backbone, ChordMixer):
-        rotate = make_rotation(backbone.length_mode, backbone.track_size, h.shape, lengths,
-                               h.device)  # fmt: skip
+        rotate = make_rotation(
+            backbone.length_mode, backbone.track_size, h.shape, lengths, h.device, backbone.rotation
+        )
         for layer in backbone.layers:
             h = layer(h, rotate)
             states.append(h)
@@ -198,8 +200,9 @@ class FinDNAForMaskedLM(FinDNAPreTrainedModel):
         logits = self.head(hidden)
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten().long(),
-                                   ignore_index=-100)  # fmt: skip
+            loss = F.cross_entropy(
+                logits.flatten(0, 1).float(), labels.flatten().long(), ignore_index=-100
+            )
         if return_dict is False:
             out = (logits,) + ((states,) if states is not None else ())
             return ((loss,) + out) if loss is not None else out
@@ -242,8 +245,12 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
         head in its weights file."""
         model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         hub = {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
-        path = cached_file(pretrained_model_name_or_path, HEAD_FILE,
-                           _raise_exceptions_for_missing_entries=False, **hub)  # fmt: skip
+        path = cached_file(
+            pretrained_model_name_or_path,
+            HEAD_FILE,
+            _raise_exceptions_for_missing_entries=False,
+            **hub,
+        )
         if path is not None:
             head = model[0].classifier if isinstance(model, tuple) else model.classifier
             try:
@@ -290,8 +297,9 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
                 f"a sequence of {longest - self.n_cls} tokens (+{self.n_cls} CLS) is longer than "
                 f"the {width} tokens this classifier pads to; shorten the input"
             )
-        out = torch.full((input_ids.shape[0], width), PAD, dtype=input_ids.dtype,
-                         device=input_ids.device)  # fmt: skip
+        out = torch.full(
+            (input_ids.shape[0], width), PAD, dtype=input_ids.dtype, device=input_ids.device
+        )
         m = min(width, input_ids.shape[1])
         real = torch.arange(m, device=input_ids.device)[None, :] < x_lengths[:, None]
         out[:, :m] = torch.where(real, input_ids[:, :m], PAD)

@@ -32,6 +32,7 @@ REMOTE_SOURCES: dict[str, str] = {
     "findna.data.alphabet": "alphabet.py",
     "findna.model.config": "model_config.py",
     "findna.model.chordmixer": "chordmixer.py",
+    "findna.model.rotation": "rotation.py",
     "findna.model.compiled": "compiled.py",
     "findna.model.transformer": "transformer.py",
     "findna.model.network": "network.py",
@@ -133,8 +134,9 @@ def write_hf_files(
     config = _read_config(folder)
     config.update(model_type=MODEL_TYPE, architectures=[architecture], auto_map=AUTO_MAP)
     if classifier is not None:
-        config["classifier"] = {k: classifier[k] for k in ("pooling", "n_cls", "head_kind",
-                                                           "head_hidden")}  # fmt: skip
+        config["classifier"] = {
+            k: classifier[k] for k in ("pooling", "n_cls", "head_kind", "head_hidden")
+        }
         config["id2label"] = {str(i): name for i, name in enumerate(class_names)}
         config["label2id"] = {name: i for i, name in enumerate(class_names)}
     if pretraining_n_cls is not None:
