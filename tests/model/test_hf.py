@@ -128,8 +128,17 @@ def _classifier(tmp_path, pooling, n_cls, length_mode, head_kind="linear"):
     torch.manual_seed(1)
     cfg = ModelConfig.tiny(hidden=8, n_layers=1, max_len=32, length_mode=length_mode)
     model = SequenceClassifier(FinDNANetwork(cfg), 3, pooling, n_cls, head_kind, 16).eval()
-    info = ClassifierInfo("synthetic/three", 3, ["a", "b", "c"], pooling, n_cls, 32, "macro_f1",
-                          head_kind=head_kind, head_hidden=16)  # fmt: skip
+    info = ClassifierInfo(
+        "synthetic/three",
+        3,
+        ["a", "b", "c"],
+        pooling,
+        n_cls,
+        32,
+        "macro_f1",
+        head_kind=head_kind,
+        head_hidden=16,
+    )
     save_classifier(model, info, tmp_path)
     return model
 

@@ -104,8 +104,12 @@ def test_trust_remote_code_without_findna_gives_findnas_outputs(folders, tmp_pat
     out = tmp_path / "out.pt"
     done = subprocess.run(
         [sys.executable, "-I", "-c", CHILD, str(export), str(clf_dir), str(out), *SEQS],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "CHILD OK transformers_modules." in done.stdout
     got = torch.load(out)
@@ -147,8 +151,9 @@ def test_classifier_card_snippet_runs(folders, monkeypatch, capsys):
 
 def test_held_out_accuracy_comes_from_the_run_metrics(tmp_path):
     metrics = {"global_step": 7, "val/mnm_acc": 0.4321, "val/base_freq_acc": 0.3}
-    out = export_checkpoint(LEGACY / "run" / "checkpoints" / "final.ckpt", tmp_path / "m",
-                            metrics=metrics)  # fmt: skip
+    out = export_checkpoint(
+        LEGACY / "run" / "checkpoints" / "final.ckpt", tmp_path / "m", metrics=metrics
+    )
     card = (out / "README.md").read_text()
     assert "0.4321 (base-frequency baseline 0.3000)" in card and "7 optimiser steps" in card
 
@@ -180,8 +185,11 @@ def test_saving_and_loading_work_without_transformers(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-c", NO_TRANSFORMERS, str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "NO TRANSFORMERS OK" in done.stdout
 

@@ -67,8 +67,12 @@ def test_legacy_checkpoint_holds_both_networks():
 
 def test_legacy_classifier_predicts_the_same_probabilities(expected):
     model, info = load_classifier(LEGACY / "classifier")
-    assert (info.task, info.num_classes, info.pooling, info.n_cls) == ("synthetic/two", 2,
-                                                                       "mean+cls", 2)  # fmt: skip
+    assert (info.task, info.num_classes, info.pooling, info.n_cls) == (
+        "synthetic/two",
+        2,
+        "mean+cls",
+        2,
+    )
     probs = predict_proba(model, encode_sequences(expected["clf_seqs"]))
     np.testing.assert_allclose(probs, expected["clf_probs"].numpy(), rtol=1e-5, atol=1e-7)
 
@@ -116,8 +120,12 @@ def test_read_checkpoint_errors(tmp_path):
     with pytest.raises(ValueError, match="not a findna pretraining checkpoint"):
         read_checkpoint(tmp_path / "other.ckpt")
     ckpt = read_checkpoint(LEGACY / "run" / "checkpoints" / "final.ckpt")
-    teacherless = {**ckpt, "state_dict": {k: v for k, v in ckpt["state_dict"].items()
-                                          if not k.startswith("model.teacher.")}}  # fmt: skip
+    teacherless = {
+        **ckpt,
+        "state_dict": {
+            k: v for k, v in ckpt["state_dict"].items() if not k.startswith("model.teacher.")
+        },
+    }
     with pytest.raises(ValueError, match="holds no teacher weights"):
         checkpoint_network(teacherless, "teacher")
 
@@ -137,8 +145,11 @@ def test_missing_tensors_are_an_error_not_a_partly_random_network(tmp_path):
     def drop(state):
         return {k: v for k, v in state.items() if not k.startswith("backbone.layers.0.blocks.1.")}
 
-    with pytest.raises(ValueError, match=r"4 tensor\(s\) the network needs are missing "
-                       r"\(backbone.layers.0.blocks.1.mlp.fc1.weight"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"4 tensor\(s\) the network needs are missing "
+        r"\(backbone.layers.0.blocks.1.mlp.fc1.weight",
+    ):
         load_encoder(_copy_export(tmp_path, drop))
 
 
@@ -146,8 +157,11 @@ def test_unknown_tensors_are_an_error(tmp_path):
     def add(state):
         return {**state, "backbone.extra.weight": torch.zeros(2)}
 
-    with pytest.raises(ValueError, match=r"1 tensor\(s\) are not part of it "
-                       r"\(backbone.extra.weight\).*export the model again"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"1 tensor\(s\) are not part of it "
+        r"\(backbone.extra.weight\).*export the model again",
+    ):
         load_encoder(_copy_export(tmp_path, add))
 
 

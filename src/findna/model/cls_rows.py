@@ -69,8 +69,9 @@ def source_n_cls(source: str | Path, which: str, given: int | None) -> int:
     from the pretraining one is kept, with a warning."""
     stored = pretraining_n_cls(source, which)
     if given is not None and stored is not None and given != stored:
-        log.warning("n_cls %d differs from the %d CLS rows %s was pretrained with", given,
-                    stored, source)  # fmt: skip
+        log.warning(
+            "n_cls %d differs from the %d CLS rows %s was pretrained with", given, stored, source
+        )
     return given if given is not None else stored if stored is not None else DEFAULT_N_CLS
 
 

@@ -47,16 +47,24 @@ def ratios(data: dict) -> list[dict]:
                 add(label, base["ms"] / c["ms"])
     step = _fastest(cases, "step")
     if step:
-        add(f"step: fastest ({step['variant']}) ms per step", step["ms"], "<= 35 ms",
-            step["ms"] <= 35.0)  # fmt: skip
+        add(
+            f"step: fastest ({step['variant']}) ms per step",
+            step["ms"],
+            "<= 35 ms",
+            step["ms"] <= 35.0,
+        )
     net = _fastest(cases, "network")
     for peer, need in (("DNABERT-2", 1.7), ("NT-500M", 3.0)):
         p = next((c for c in cases if c["group"] == "peers" and peer in c["name"]), None)
         if net and p and p["ms"] is not None:
             value = p["ms"] / net["ms"]
             target = f">= {need}" + (" (stretch 3)" if need == 1.7 else "")
-            add(f"{p['name']} / ChordMixer network ({net['variant']}) time", value, target,
-                value >= need)  # fmt: skip
+            add(
+                f"{p['name']} / ChordMixer network ({net['variant']}) time",
+                value,
+                target,
+                value >= need,
+            )
     sweep_cm = sorted(
         (c for c in cases if c["group"] == "sweep" and c["name"].startswith("ChordMixer")),
         key=lambda c: c["tokens"],
@@ -69,11 +77,13 @@ def ratios(data: dict) -> list[dict]:
             value = hi["us_per_token"] / lo["us_per_token"]
             label = f"sweep ({variant}): ChordMixer us/token at {hi['tokens']} / at {lo['tokens']}"
             add(label, value, "<= 1.6", value <= 1.6)
+    sdpa = [
+        x
+        for x in cases
+        if x["group"] == "sweep" and x["name"].startswith("SDPA") and x["ms"] is not None
+    ]
     for c in sweep_cm:
-        t = next(
-            (x for x in cases if x["group"] == "sweep" and x["name"].startswith("SDPA")
-             and x["tokens"] == c["tokens"] and x["ms"] is not None), None,
-        )  # fmt: skip
+        t = next((x for x in sdpa if x["tokens"] == c["tokens"]), None)
         if t:
             value = t["us_per_token"] / c["us_per_token"]
             need = c["tokens"] >= 4000

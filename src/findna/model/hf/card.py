@@ -51,12 +51,18 @@ def architecture_table(net: FinDNANetwork) -> str:
     cfg = net.config
     rows = [("backbone", cfg.backbone), ("width d", cfg.width), ("layers", cfg.n_layers)]
     if cfg.backbone == "chordmixer":
-        rows += [("blocks per layer", cfg.n_blocks_per_layer), ("track size", cfg.track_size),
-                 ("length mode", cfg.length_mode)]  # fmt: skip
+        rows += [
+            ("blocks per layer", cfg.n_blocks_per_layer),
+            ("track size", cfg.track_size),
+            ("length mode", cfg.length_mode),
+        ]
     else:
         rows += [("heads", cfg.n_heads), ("positions", cfg.positional)]
-    rows += [("MLP hidden", cfg.hidden), ("max_len (tokens, CLS included)", cfg.max_len),
-             ("parameters", f"{count_parameters(net):,}")]  # fmt: skip
+    rows += [
+        ("MLP hidden", cfg.hidden),
+        ("max_len (tokens, CLS included)", cfg.max_len),
+        ("parameters", f"{count_parameters(net):,}"),
+    ]
     return "| | |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
 
 
@@ -93,26 +99,31 @@ def classifier_card(
     """The card of a fine-tuned classifier (``task.json`` fields in ``info``)."""
     seqs = list(seqs) or ["ACGTTGCAACGTTGCA", "GATTACA"]
     classes = ", ".join(f"`{c}`" for c in info["classes"])
-    usage_tf = snippet([
-        model_ref_line(model_ref),
-        "import torch",
-        "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
-        "",
-        "# With findna installed, findna.model.hf.register() makes trust_remote_code unneeded.",
-        "tokenizer = AutoTokenizer.from_pretrained(MODEL, trust_remote_code=True)",
-        "model = AutoModelForSequenceClassification.from_pretrained(MODEL, trust_remote_code=True)",
-        f"batch = tokenizer({seqs!r}, padding=True, return_tensors=\"pt\")",
-        "with torch.no_grad():",
-        "    probs = model.eval()(**batch).logits.softmax(-1)  # (N, classes)",
-        "print([model.config.id2label[int(i)] for i in probs.argmax(-1)])",
-    ])  # fmt: skip
-    usage_findna = snippet([
-        model_ref_line(model_ref),
-        "from findna import api",
-        "",
-        f"probs = api.predict(MODEL, {seqs!r})  # (N, classes), rows sum to 1",
-        "print(probs)",
-    ])  # fmt: skip
+    from_pretrained = "from_pretrained(MODEL, trust_remote_code=True)"
+    usage_tf = snippet(
+        [
+            model_ref_line(model_ref),
+            "import torch",
+            "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+            "",
+            "# With findna installed, findna.model.hf.register() makes trust_remote_code unneeded.",
+            f"tokenizer = AutoTokenizer.{from_pretrained}",
+            f"model = AutoModelForSequenceClassification.{from_pretrained}",
+            f'batch = tokenizer({seqs!r}, padding=True, return_tensors="pt")',
+            "with torch.no_grad():",
+            "    probs = model.eval()(**batch).logits.softmax(-1)  # (N, classes)",
+            "print([model.config.id2label[int(i)] for i in probs.argmax(-1)])",
+        ]
+    )
+    usage_findna = snippet(
+        [
+            model_ref_line(model_ref),
+            "from findna import api",
+            "",
+            f"probs = api.predict(MODEL, {seqs!r})  # (N, classes), rows sum to 1",
+            "print(probs)",
+        ]
+    )
     card = Card(
         title=f"findna classifier: {info['task']}",
         lead=(
@@ -122,27 +133,42 @@ def classifier_card(
         ),
         pipeline_tag="text-classification",
         sections=[
-            ("Model", architecture_table(net) + (
-                f"\nPooling `{info['pooling']}` over the token states ({info['n_cls']} CLS rows "
-                f"appended after each sequence), then a {info['head_kind']} head. The primary "
-                f"metric of the task is `{info['metric']}`. Its test scores are in the "
-                "fine-tuning report (`findna finetune` writes them beside this folder); they "
-                "are not copied here."
-            )),
-            ("Intended use", (
-                f"Predicting the classes of `{info['task']}` for DNA sequences like its "
-                f"training data, at most {info['max_len'] - info['n_cls']} bp. {NOT_CLINICAL}"
-            )),
-            ("Limitations", (
-                "Valid only for sequences from the distribution of the task's data; longer "
-                "inputs are refused. The encoder inherits the limits of its pretraining data "
-                "(see the model card of the pretrained source)."
-            )),
-            ("Usage", "With transformers (findna not needed):\n\n" + usage_tf
-             + "\nWith findna:\n\n" + usage_findna),
+            (
+                "Model",
+                architecture_table(net)
+                + (
+                    f"\nPooling `{info['pooling']}` over the token states ({info['n_cls']} CLS "
+                    f"rows appended after each sequence), then a {info['head_kind']} head. The "
+                    f"primary metric of the task is `{info['metric']}`. Its test scores are in the "
+                    "fine-tuning report (`findna finetune` writes them beside this folder); they "
+                    "are not copied here."
+                ),
+            ),
+            (
+                "Intended use",
+                (
+                    f"Predicting the classes of `{info['task']}` for DNA sequences like its "
+                    f"training data, at most {info['max_len'] - info['n_cls']} bp. {NOT_CLINICAL}"
+                ),
+            ),
+            (
+                "Limitations",
+                (
+                    "Valid only for sequences from the distribution of the task's data; longer "
+                    "inputs are refused. The encoder inherits the limits of its pretraining data "
+                    "(see the model card of the pretrained source)."
+                ),
+            ),
+            (
+                "Usage",
+                "With transformers (findna not needed):\n\n"
+                + usage_tf
+                + "\nWith findna:\n\n"
+                + usage_findna,
+            ),
             ("Licence", licence_section()),
         ],
-    )  # fmt: skip
+    )
     return card.render()
 
 
