@@ -5,21 +5,26 @@ use). Each is a thin layer over the module the CLI calls, so settings, checks an
 same; docs/api.md shows each with an example that CI runs.
 
 Settings are passed as a preset name (``config``, as ``--config``) and/or a mapping of
-``key: value`` (as ``--set key=value``, nested keys with dots or nested mappings).
+``key: value`` (as ``--set key=value``, nested keys with dots or nested mappings), or as a ready
+settings dataclass (``settings=ProbeConfig(epochs=5)``). Keyword defaults are the CLI's
+(``tests/test_api_defaults.py``); ``findna config show KIND`` lists the keys.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from findna.config import load_config, preset_path
+from findna.cli.settings import PredictConfig
+from findna.config import config_from_dict, config_to_dict, load_config, preset_path, read_preset
 from findna.data.tasks import TaskData
 from findna.data.tasks import load_task as _load_task
 from findna.data.user_tasks import resolve_task
+from findna.devices import resolve_device
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.embed import EmbedResult, embed_file
 from findna.eval.features import FeatureConfig, extract_features, iter_token_states
@@ -39,29 +44,67 @@ from findna.train.config import PretrainConfig
 from findna.train.pretrain import PretrainResult, run_pretrain
 
 T = TypeVar("T")
-Settings = Mapping[str, Any] | None
+Settings = Mapping[str, Any] | Any | None
+"""A mapping of settings keys (dotted or nested), a ready settings dataclass, or None."""
 
 
-def _settings(cls: type[T], kind: str, config: str | Path | None, settings: Settings) -> T:
-    """``cls`` defaults <- preset ``config`` <- ``settings`` (as the CLI's ``--set``)."""
-    flat: list[str] = []
+def _settings(
+    cls: type[T], kind: str, config: str | Path | None, settings: Settings, **given: Any
+) -> T:
+    """``cls`` defaults <- preset ``config`` <- ``settings`` <- ``given`` (the function's own
+    arguments, e.g. ``out_dir``), as the CLI's ``--config`` <- ``--set`` <- flags.
 
-    def walk(prefix: str, value: Any) -> None:
+    ``settings`` may be a ready ``cls`` (then it replaces defaults and preset). Values are used
+    as given (no text round trip); a wrong key or value raises ValueError naming it, a broken
+    preset names its file.
+    """
+    if isinstance(settings, cls):
+        if config is not None:
+            raise ValueError(f"give config or a ready {cls.__name__} as settings, not both")
+        if not given:
+            return settings
+        base, path = config_to_dict(settings), None
+    elif settings is None or isinstance(settings, Mapping):
+        path = preset_path(kind, config) if config is not None else None
+        base = read_preset(path) if path is not None else {}
+    else:
+        raise ValueError(
+            f"settings must be a mapping of {cls.__name__} keys or a {cls.__name__}, got "
+            f"{type(settings).__name__}"
+        )
+    data = _merge(base, _nested(settings if isinstance(settings, Mapping) else {}))
+    try:
+        return config_from_dict(cls, _merge(data, _nested(given)), cls.__name__)
+    except ValueError:
+        if path is not None:
+            config_from_dict(cls, base, str(path))  # the preset alone fails: name its file
+        raise
+
+
+def _nested(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"a.b": 1, "c": {"d": p}}`` -> ``{"a": {"b": 1}, "c": {"d": str(p)}}`` (paths as text)."""
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if not isinstance(key, str) or not key.strip("."):
+            raise ValueError(f"settings key {key!r}: give a key such as 'epochs' or 'run.seed'")
         if isinstance(value, Mapping):
-            for k, v in value.items():
-                walk(f"{prefix}{k}.", v)
-        else:
-            flat.append(f"{prefix[:-1]}={_yaml(value)}")
+            value = _nested(value)
+        elif isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        out = _merge(out, value)
+    return out
 
-    walk("", dict(settings or {}))
-    path = preset_path(kind, config) if config is not None else None
-    return load_config(cls, path, flat)
 
-
-def _yaml(value: Any) -> str:
-    import yaml
-
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...")
+def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` over ``base``, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            value = _merge(out[key], value)
+        out[key] = value
+    return out
 
 
 def _scratch(scratch: str | ModelConfig | None) -> ModelConfig | None:
@@ -163,8 +206,9 @@ def probe(
     cfg = _settings(ProbeConfig, "probe", config, settings)
     data = task if isinstance(task, TaskData) else load_task(task)
     check_report_dir(out, "probe", force=force)
-    return probe_task(data, model, cfg, list(seeds), Path(out), scratch_config=_scratch(scratch),
-                      model_name=name)  # fmt: skip
+    return probe_task(
+        data, model, cfg, list(seeds), Path(out), scratch_config=_scratch(scratch), model_name=name
+    )
 
 
 def finetune(
@@ -185,17 +229,35 @@ def finetune(
     cfg = _settings(FinetuneConfig, "finetune", config, settings)
     data = task if isinstance(task, TaskData) else load_task(task)
     check_report_dir(out, "finetune", force=force)
-    return finetune_task(data, model, cfg, list(seeds), out, scratch_config=_scratch(scratch),
-                         model_name=name, save_models=save_models)  # fmt: skip
+    return finetune_task(
+        data,
+        model,
+        cfg,
+        list(seeds),
+        out,
+        scratch_config=_scratch(scratch),
+        model_name=name,
+        save_models=save_models,
+    )
 
 
 def predict(
-    classifier_dir: str | Path, seqs: Sequence[str], *, batch_size: int = 128, device: str = "cpu"
+    classifier_dir: str | Path,
+    seqs: Sequence[str],
+    *,
+    batch_size: int = 128,
+    device: str = "auto",
+    precision: str = "auto",
 ) -> np.ndarray:
     """Class probabilities (N, C) of sequences with a fine-tuned classifier folder (rows sum
-    to 1; column c is class c of the classifier's ``task.json``)."""
+    to 1; column c is class c of the classifier's ``task.json``). ``device`` and ``precision``
+    as ``findna predict`` (``auto``: CUDA with bf16 autocast when available, else CPU float32)."""
+    cfg = PredictConfig(batch_size=batch_size, device=device, precision=precision)
+    dev = resolve_device(cfg.device)
     model, _ = load_classifier(classifier_dir)
-    return predict_proba(model.to(device), encode(seqs), batch_size=batch_size, device=device)
+    return predict_proba(
+        model.to(dev), encode(seqs), batch_size=cfg.batch_size, device=dev, precision=cfg.precision
+    )
 
 
 def score_variants(
@@ -204,6 +266,7 @@ def score_variants(
     model: str | Path,
     out: str | Path,
     *,
+    config: str | Path | None = None,
     settings: Settings = None,
     scratch: str | ModelConfig | None = None,
     force: bool = False,
@@ -212,10 +275,17 @@ def score_variants(
     """``findna score-variants``: zero-shot log P(alt) - log P(ref) of every variant of a VCF or
     TSV/CSV (chrom, pos 1-based, ref, alt) from the MNM head, both strands averaged; TSV or
     Parquet by ``out``'s suffix (docs/variants.md). ``settings``: VariantScoreConfig keys."""
-    cfg = _settings(VariantScoreConfig, "variants", None, settings)
-    return score_variants_file(variants, genome, str(model), out, cfg,
-                               scratch_config=_scratch(scratch), force=force,
-                               progress=progress)  # fmt: skip
+    cfg = _settings(VariantScoreConfig, "score-variants", config, settings)
+    return score_variants_file(
+        variants,
+        genome,
+        str(model),
+        out,
+        cfg,
+        scratch_config=_scratch(scratch),
+        force=force,
+        progress=progress,
+    )
 
 
 def benchmark(
@@ -223,33 +293,42 @@ def benchmark(
     suite: str,
     *,
     mode: str = "probe",
-    seeds: Sequence[int] = (0,),
+    seeds: Sequence[int] = (0, 1, 2),
     out: str | Path = "runs/benchmark",
     settings: Settings = None,
     force: bool = False,
 ) -> BenchmarkReport:
     """``findna benchmark``: every (task, model, seed), resumable; ``models`` as the CLI's
-    ``--models`` (``NAME=SOURCE`` or a source, ``scratch`` for a random network)."""
-    given = {"models": list(models), "suite": suite, "mode": mode, "seeds": list(seeds),
-             "out_dir": str(out), **dict(settings or {})}  # fmt: skip
-    cfg = _settings(BenchmarkConfig, "benchmark", None, given)
+    ``--models`` (``NAME=SOURCE`` or a source, ``scratch`` for a random network). ``settings``:
+    BenchmarkConfig keys (``probe``, ``finetune``, ...) or a BenchmarkConfig; the arguments
+    ``models``, ``suite``, ``mode``, ``seeds`` and ``out`` always set those keys."""
+    cfg = _settings(
+        BenchmarkConfig,
+        "benchmark",
+        None,
+        settings,
+        models=list(models),
+        suite=suite,
+        mode=mode,
+        seeds=list(seeds),
+        out_dir=str(out),
+    )
     return run_benchmark(cfg, force=force)
 
 
 def pretrain(
-    config: str | Path = "tiny",
+    config: str | Path | None = None,
     settings: Settings = None,
     *,
     out: str | Path | None = None,
     resume: bool = False,
     force: bool = False,
 ) -> PretrainResult:
-    """``findna pretrain``: a preset (``tiny``, ``small``, ``paper``, ...) with ``settings`` on
-    top; ``out`` sets ``run.out_dir``. Returns where the run and its exported model are."""
-    given = dict(settings or {})
-    if out is not None:
-        given["run.out_dir"] = str(out)
-    cfg = _settings(PretrainConfig, "pretrain", config, given)
+    """``findna pretrain``: a preset (``tiny``, ``small``, ``paper``, ...; None: the defaults,
+    which are the paper's, as for the CLI) with ``settings`` on top; ``out`` sets
+    ``run.out_dir``. Returns where the run and its exported model are."""
+    given = {} if out is None else {"run": {"out_dir": str(out)}}
+    cfg = _settings(PretrainConfig, "pretrain", config, settings, **given)
     return run_pretrain(cfg, resume=resume, force=force)
 
 
