@@ -75,3 +75,12 @@ def test_each_command_help_points_to_its_keys(kind, capsys):
     with pytest.raises(SystemExit):
         main([kind, "--help"])
     assert f"list the keys: findna config show {kind}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_every_key_has_a_line_of_help(kind):
+    """Each settings dataclass documents every field in its docstring's Attributes section."""
+    from findna.cli.fields import iter_keys
+
+    missing = [info.key for info in iter_keys(settings_class(kind)) if not info.help]
+    assert not missing, f"document these in the Attributes section: {missing}"

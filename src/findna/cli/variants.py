@@ -71,7 +71,7 @@ def _score_variants_args(p: argparse.ArgumentParser) -> None:
         help="indels, symbolic or N alleles: keep with NaN scores (flag), leave out (skip), or "
         "stop (error)",
     )
-    settings.add(shared.BATCH_SIZE, "batch_size")
+    settings.add(shared.BATCH_SIZE, "batch_size", help="windows per forward pass (two per site)")
     settings.add("--chunk-size", "chunk_size", type=shared.positive_int, metavar="N")
     settings.add(shared.DEVICE, "device")
     settings.add(shared.PRECISION, "precision")
