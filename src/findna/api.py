@@ -44,17 +44,14 @@ from findna.train.config import PretrainConfig
 from findna.train.pretrain import PretrainResult, run_pretrain
 
 T = TypeVar("T")
-Settings = Mapping[str, Any] | Any | None
-"""A mapping of settings keys (dotted or nested), a ready settings dataclass, or None."""
 
 
-def _settings(
-    cls: type[T], kind: str, config: str | Path | None, settings: Settings, **given: Any
-) -> T:
+def _settings(cls: type[T], kind: str, config: str | Path | None, settings: Any, **given: Any) -> T:
     """``cls`` defaults <- preset ``config`` <- ``settings`` <- ``given`` (the function's own
     arguments, e.g. ``out_dir``), as the CLI's ``--config`` <- ``--set`` <- flags.
 
-    ``settings`` may be a ready ``cls`` (then it replaces defaults and preset). Values are used
+    ``settings``: a mapping of keys (dotted or nested), a ready ``cls`` (then it replaces
+    defaults and preset) or None. Values are used
     as given (no text round trip); a wrong key or value raises ValueError naming it, a broken
     preset names its file.
     """
@@ -196,7 +193,7 @@ def probe(
     seeds: Sequence[int] = (0,),
     out: str | Path = "runs/probe",
     config: str | Path | None = None,
-    settings: Settings = None,
+    settings: Mapping[str, Any] | ProbeConfig | None = None,
     scratch: str | ModelConfig | None = None,
     name: str | None = None,
     force: bool = False,
@@ -218,7 +215,7 @@ def finetune(
     seeds: Sequence[int] = (0,),
     out: str | Path = "runs/finetune",
     config: str | Path | None = None,
-    settings: Settings = None,
+    settings: Mapping[str, Any] | FinetuneConfig | None = None,
     scratch: str | ModelConfig | None = None,
     name: str | None = None,
     save_models: bool = True,
@@ -267,7 +264,7 @@ def score_variants(
     out: str | Path,
     *,
     config: str | Path | None = None,
-    settings: Settings = None,
+    settings: Mapping[str, Any] | VariantScoreConfig | None = None,
     scratch: str | ModelConfig | None = None,
     force: bool = False,
     progress: bool = False,
@@ -295,7 +292,7 @@ def benchmark(
     mode: str = "probe",
     seeds: Sequence[int] = (0, 1, 2),
     out: str | Path = "runs/benchmark",
-    settings: Settings = None,
+    settings: Mapping[str, Any] | BenchmarkConfig | None = None,
     force: bool = False,
 ) -> BenchmarkReport:
     """``findna benchmark``: every (task, model, seed), resumable; ``models`` as the CLI's
@@ -318,7 +315,7 @@ def benchmark(
 
 def pretrain(
     config: str | Path | None = None,
-    settings: Settings = None,
+    settings: Mapping[str, Any] | PretrainConfig | None = None,
     *,
     out: str | Path | None = None,
     resume: bool = False,
