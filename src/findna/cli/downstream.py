@@ -114,7 +114,7 @@ def add_probe(sub: argparse._SubParsersAction) -> None:
         help="linear probe (or MLP/kNN) on frozen features of one task, several seeds",
         description="Extracts (and caches) frozen features of the train/val/test splits, trains "
         "one head per learning rate, selects the lr on validation and scores test once. "
-        "Settings: ProbeConfig defaults (the paper's: bs 1024, wd 0.1, 50 epochs, 30%% warm-up) "
+        "Settings: ProbeConfig defaults (the paper's; findna config show probe lists them) "
         "<- --config YAML <- --set. Writes OUT/probe.json, OUT/probe.md, OUT/config.yaml.",
     )
     shared.add_task(p)
