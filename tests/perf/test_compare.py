@@ -8,11 +8,13 @@ import torch
 
 from findna.cli import main
 from findna.devices import resolve_device
+from findna.model.config import tied_width
 from findna.perf.compare import CompareSizes, kernel_counts, run_compare, split_variant
 from findna.perf.compare_report import compare_markdown, ratios
 from findna.perf.device import median_seconds, peak_memory_mib
 from findna.perf.kernels import count_ops
 from findna.perf.peers import PEERS, SDPATransformer, transformers_available
+from findna.perf.step import resolve_preset
 
 needs_no_cuda = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error")
 
@@ -48,17 +50,25 @@ def _smoke(**changes) -> CompareSizes:
 
 def test_run_compare_smoke_structure_and_ratios():
     data = run_compare(
-        torch.device("cpu"), ("network", "sweep", "peers"), ("reference", "gather"), "fp32",
-        _smoke(sweep_lengths=(32, 64), sweep_tokens=128), sweep_variants=("gather", "padded"),
-    )  # fmt: skip
+        torch.device("cpu"),
+        ("network", "sweep", "peers"),
+        ("reference", "gather"),
+        "fp32",
+        _smoke(sweep_lengths=(32, 64), sweep_tokens=128),
+        sweep_variants=("gather", "padded"),
+    )
     cases = data["cases"]
     groups = [(c["group"], c["variant"]) for c in cases]
     assert groups[:2] == [("network", "reference"), ("network", "gather")]
     sweep = [(c["tokens"], c["batch"], c["variant"]) for c in cases if c["group"] == "sweep"]
     assert sweep == [
-        (32, 4, "gather"), (32, 4, "padded"), (32, 4, "-"),
-        (64, 2, "gather"), (64, 2, "padded"), (64, 2, "-"),
-    ]  # fmt: skip
+        (32, 4, "gather"),
+        (32, 4, "padded"),
+        (32, 4, "-"),
+        (64, 2, "gather"),
+        (64, 2, "padded"),
+        (64, 2, "-"),
+    ]
     for c in cases:
         if c["group"] == "peers" and not transformers_available():
             assert c["ms"] is None and "transformers is not installed" in c["note"]
@@ -74,6 +84,22 @@ def test_run_compare_smoke_structure_and_ratios():
     assert "| network | tiny network fwd+bwd | gather | fp32 | 2 x 266 |" in text
 
 
+def test_sweep_ties_the_chordmixer_width_to_each_length():
+    # The sweep's ChordMixer grows d with log2 L (max_len = L), not the preset's fixed width.
+    data = run_compare(
+        torch.device("cpu"),
+        ("sweep",),
+        ("gather",),
+        "fp32",
+        _smoke(sweep_lengths=(32, 512), sweep_tokens=512),
+        sweep_variants=("gather",),
+    )
+    track = resolve_preset("tiny").model.track_size
+    names = [c["name"] for c in data["cases"] if c["variant"] == "gather"]
+    assert names == [f"ChordMixer d={tied_width(L, track)}" for L in (32, 512)]
+    assert all(c["error"] is None for c in data["cases"])
+
+
 def test_split_variant():
     assert split_variant("padded+compile") == ("padded", True)
     assert split_variant("compile") == ("auto", True)
@@ -86,8 +112,15 @@ def test_split_variant():
 def test_ratios_targets_on_fixed_numbers():
     def case(group, name, variant, ms, tokens=1010, batch=64):
         us = ms * 1e3 / (batch * tokens)
-        return {"group": group, "name": name, "variant": variant, "ms": ms, "tokens": tokens,
-                "batch": batch, "us_per_token": us}  # fmt: skip
+        return {
+            "group": group,
+            "name": name,
+            "variant": variant,
+            "ms": ms,
+            "tokens": tokens,
+            "batch": batch,
+            "us_per_token": us,
+        }
 
     data = {
         "cases": [

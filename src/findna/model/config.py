@@ -4,12 +4,17 @@ The defaults are the paper's pretraining network (docs/method.md §1.4 / 2.2): a
 projector 5 -> 308, four ChordMixer layers of ceil(log2 1010) = 10 blocks each (d = 11 tracks x 28
 channels, MLP hidden 512, no dropout, no normalisation) and a per-token linear head 308 -> 5.
 ``ModelConfig.paper()`` and ``ModelConfig.tiny()`` (and the ``PRESETS`` dict) name the presets.
+
+The width is resolved once, when a config is made: ``d_model=None`` becomes the width tied to
+``max_len`` (``tied_width``), so ``replace(cfg, max_len=...)`` keeps the architecture's width and
+only the block count follows the new length (docs/method.md §5.1). To tie the width to a new
+length, say so: ``replace(cfg, d_model=None, max_len=...)``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 Backbone = Literal["chordmixer", "transformer"]
@@ -18,6 +23,12 @@ Backbone = Literal["chordmixer", "transformer"]
 def blocks_per_layer(max_len: int) -> int:
     """Number of ChordMixer blocks in one layer: ``ceil(log2 max_len)`` (0 for ``max_len`` 1)."""
     return math.ceil(math.log2(max_len)) if max_len > 1 else 0
+
+
+def tied_width(max_len: int, track_size: int) -> int:
+    """ChordMixer's width for ``max_len``: ``(ceil(log2 max_len) + 1) * track_size`` (308 for the
+    paper's 1010 tokens and 28 channels per track)."""
+    return (blocks_per_layer(max_len) + 1) * track_size
 
 
 @dataclass
@@ -31,8 +42,9 @@ class ModelConfig:
             contrastive head uses the same output, as in the paper).
         track_size: channels per ChordMixer track; the last track is shorter when ``d_model``
             is not a multiple of it.
-        d_model: channel width ``d``. ``None`` ties it to the length as ChordMixer does:
-            ``(ceil(log2 max_len) + 1) * track_size`` (308 for the paper).
+        d_model: channel width ``d``. ``None`` (when making a config) ties it to the length as
+            ChordMixer does, ``(ceil(log2 max_len) + 1) * track_size`` (308 for the paper); the
+            made config holds that number, so it is never None afterwards.
         hidden: MLP hidden width of a ChordMixer block; the feed-forward width of a
             transformer layer.
         n_layers: ChordMixer layers (each ``ceil(log2 max_len)`` blocks) or transformer layers.
@@ -91,6 +103,8 @@ class ModelConfig:
                 f"model.d_model must be a positive integer or null (null ties it to max_len), "
                 f"got {self.d_model!r}"
             )
+        if self.d_model is None:
+            self.d_model = tied_width(self.max_len, self.track_size)
         for name in ("mlp_dropout", "layer_dropout"):
             p = getattr(self, name)
             if not 0.0 <= p < 1.0:
@@ -108,10 +122,9 @@ class ModelConfig:
 
     @property
     def width(self) -> int:
-        """The resolved channel width ``d`` (``d_model`` or the tied ChordMixer value)."""
-        if self.d_model is not None:
-            return self.d_model
-        return (blocks_per_layer(self.max_len) + 1) * self.track_size
+        """The channel width ``d`` (``d_model``, resolved when the config was made)."""
+        assert self.d_model is not None  # __post_init__ resolves it
+        return self.d_model
 
     @property
     def n_tracks(self) -> int:
@@ -126,7 +139,7 @@ class ModelConfig:
     @classmethod
     def paper(cls, **changes: object) -> ModelConfig:
         """The paper's pretraining network: 12,651,873 parameters (d=308, h=512, 4 x 10 blocks)."""
-        return replace(cls(), **changes)
+        return cls(**changes)  # type: ignore[arg-type]
 
     @classmethod
     def tiny(cls, **changes: object) -> ModelConfig:
@@ -135,8 +148,10 @@ class ModelConfig:
         256 bp windows + 10 CLS = 266 tokens -> 9 blocks per layer, 10 tracks x 4 = 40 channels,
         hidden 32, 2 layers: 47,821 parameters.
         """
-        base = cls(track_size=4, hidden=32, n_layers=2, max_len=266)
-        return replace(base, **changes)
+        # Made from the merged arguments, so that a changed max_len or track_size gives the tied
+        # width of the new values (unless d_model is given).
+        base: dict[str, object] = {"track_size": 4, "hidden": 32, "n_layers": 2, "max_len": 266}
+        return cls(**{**base, **changes})  # type: ignore[arg-type]
 
 
 PRESETS: dict[str, ModelConfig] = {"paper": ModelConfig.paper(), "tiny": ModelConfig.tiny()}

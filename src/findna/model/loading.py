@@ -240,11 +240,6 @@ def _read_pretrained(resolved: ResolvedSource) -> tuple[ModelConfig, dict[str, t
     return checkpoint_network(ckpt, resolved.which, str(resolved.weights))
 
 
-def _pin_width(cfg: ModelConfig) -> ModelConfig:
-    """The same config with ``d_model`` fixed, so changing ``max_len`` keeps the width."""
-    return cfg if cfg.d_model is not None else replace(cfg, d_model=cfg.width)
-
-
 def _seeded_network(cfg: ModelConfig, seed: int) -> FinDNANetwork:
     """A freshly initialised network; the global RNG state is restored afterwards."""
     with torch.random.fork_rng(devices=[]):
@@ -291,8 +286,8 @@ def load_encoder(
         seed: initialises the scratch network and any extra (fresh) blocks; the global RNG is
             not touched.
         scratch_config: the architecture for ``"scratch"`` (default ``ModelConfig()``, the
-            paper's). Its width is resolved at its own ``max_len`` before ``max_len`` is
-            replaced, like a pretrained model's, so only the block count follows the task.
+            paper's). Its width was resolved at its own ``max_len`` when it was made, like a
+            pretrained model's, so only the block count follows the task.
 
     Returns:
         ``(network, model_id)``: the network on the CPU in eval mode, and the sha256 of the
@@ -309,11 +304,15 @@ def load_encoder(
         raise ValueError(f"max_len must be an integer >= 2 (tokens, CLS included), got {max_len!r}")
     resolved = resolve_source(source, which)
     if resolved.kind == SCRATCH:
-        base = _pin_width(scratch_config if scratch_config is not None else ModelConfig())
+        base = scratch_config if scratch_config is not None else ModelConfig()
         cfg = replace(base, max_len=max_len or base.max_len, length_mode=length_mode)
         net = _seeded_network(cfg, seed)
-        log.info("scratch %s network, %d blocks per layer, seed %d", cfg.backbone,
-                 cfg.n_blocks_per_layer, seed)  # fmt: skip
+        log.info(
+            "scratch %s network, %d blocks per layer, seed %d",
+            cfg.backbone,
+            cfg.n_blocks_per_layer,
+            seed,
+        )
         return net.eval(), f"scratch-seed{seed}"
     stored, state = _read_pretrained(resolved)
     if stored.backbone == "transformer":
@@ -325,7 +324,7 @@ def load_encoder(
                 f"{max_len}; truncate the inputs or pretrain with a larger model.max_len"
             )
         max_len = stored.max_len
-    cfg = replace(_pin_width(stored), max_len=max_len or stored.max_len, length_mode=length_mode)
+    cfg = replace(stored, max_len=max_len or stored.max_len, length_mode=length_mode)
     net = _seeded_network(cfg, seed)
     report = load_pretrained_backbone_(net, state, include_head=True)
     fresh, dropped = _check_complete(report, stored, cfg, resolved.weights)
@@ -334,9 +333,16 @@ def load_encoder(
             "%s from %s: built for max_len %d, %d blocks per layer (pretrained: %d for max_len "
             "%d); %d tensors of the extra blocks start fresh (seed %d), %d tensors of the blocks "
             "it does not need are unused (docs/method.md §5.1)",
-            which, resolved.weights, cfg.max_len, cfg.n_blocks_per_layer,
-            stored.n_blocks_per_layer, stored.max_len, len(fresh), seed, len(dropped),
-        )  # fmt: skip
+            which,
+            resolved.weights,
+            cfg.max_len,
+            cfg.n_blocks_per_layer,
+            stored.n_blocks_per_layer,
+            stored.max_len,
+            len(fresh),
+            seed,
+            len(dropped),
+        )
     else:
         log.info("%s from %s: all %d tensors loaded", which, resolved.weights, len(report.loaded))
     model_id = checkpoint_id(resolved.weights)

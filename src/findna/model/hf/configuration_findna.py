@@ -36,7 +36,9 @@ class FinDNAConfig(PretrainedConfig):
     model_type = "findna"
 
     def __init__(self, classifier: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        defaults = dataclasses.asdict(ModelConfig())
+        # The field defaults, not ModelConfig()'s resolved values: a config.json without d_model
+        # ties the width to its own max_len.
+        defaults = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
         fields = {name: kwargs.pop(name, defaults[name]) for name in MODEL_FIELDS}
         # Validated now, so a bad config.json fails on AutoConfig, naming the field.
         config_from_dict(ModelConfig, fields, "config.json")
