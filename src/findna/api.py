@@ -37,7 +37,7 @@ from findna.eval.variants import VariantScoreConfig
 from findna.eval.variants_file import ScoreVariantsResult, score_variants_file
 from findna.model.classifier import load_classifier
 from findna.model.config import ModelConfig
-from findna.model.inputs import encode_sequences
+from findna.model.inputs import Pooling, encode_sequences
 from findna.model.loading import load_encoder
 from findna.model.network import FinDNANetwork
 from findna.train.config import PretrainConfig
@@ -144,7 +144,7 @@ def embed(
     model: FinDNANetwork | str | Path,
     seqs: Sequence[str],
     *,
-    pooling: str = "masked_mean",
+    pooling: Pooling = "masked_mean",
     rc_average: bool = False,
     batch_size: int = 64,
     device: str = "auto",
@@ -154,9 +154,9 @@ def embed(
     """Pooled features of sequences in memory: an (N, d) float32 array (2d for ``mean+cls``),
     or with ``per_token`` one (L_i, d) array of token states per sequence.
 
-    ``model``: a network from :func:`load_model`, or a source it takes. ``pooling``:
-    ``masked_mean`` (mean over real tokens), ``mean``, ``cls`` or ``mean+cls``. Files of any
-    size go through :func:`embed_to_file` instead (streamed, with ids).
+    ``model``: a network from :func:`load_model`, or a source it takes. ``pooling``: one of
+    :data:`findna.model.inputs.POOLINGS` (:class:`~findna.eval.features.FeatureConfig`). Files
+    of any size go through :func:`embed_to_file` instead (streamed, with ids).
     """
     cfg = FeatureConfig(
         pooling=pooling, rc_average=rc_average, batch_size=batch_size, device=device
