@@ -23,7 +23,8 @@ ones on an H100).
 
 Which implementation runs is an argument (``impl``, one of :data:`ROTATION_IMPLS`), passed by
 each ``ChordMixer`` (its ``rotation``): there is no process-wide switch, so two networks in one
-process may use different implementations. Every implementation computes the same function.
+process may use different implementations. Every implementation computes the same function
+(``gather`` bit for bit; ``padded`` up to the float rounding of GEMMs over extra zero channels).
 """
 
 from __future__ import annotations
