@@ -1,4 +1,5 @@
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -80,6 +81,23 @@ def test_dump_config_that_fails_keeps_the_old_file(tmp_path):
     dump_config(Outer(seed=2), path)
     assert load_config(Outer, path).seed == 2
     assert [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
+
+
+def test_dump_config_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
+    """A write that stops half-way (here: the disk fills) never leaves half a config.yaml."""
+    path = tmp_path / "config.yaml"
+    dump_config(Outer(seed=1), path)
+    old = path.read_text()
+
+    def full_disk(self, data):
+        with open(self, "wb") as f:
+            f.write(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        dump_config(Outer(seed=2), path)
+    assert path.read_text() == old and [p.name for p in tmp_path.iterdir()] == ["config.yaml"]
 
 
 def test_yaml_errors_name_the_file(tmp_path):

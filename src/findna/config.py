@@ -21,6 +21,8 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
+from findna.outputs import write_text_atomic
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -351,5 +353,5 @@ def load_config(
 
 
 def dump_config(cfg: Any, path: str | Path) -> None:
-    """Write the resolved config as YAML."""
-    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    """Write the resolved config as YAML (atomically: the old file or the new, never half)."""
+    write_text_atomic(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

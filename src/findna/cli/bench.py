@@ -40,7 +40,7 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     m.add_argument(
         "--rotation",
         default="auto",
-        help="rotation impl: auto, reference, gather or padded (findna.model.chordmixer)",
+        help="rotation impl: auto, reference, gather or padded (findna.model.rotation)",
     )
     m.add_argument(
         "--compile",

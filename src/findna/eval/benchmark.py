@@ -224,7 +224,7 @@ def _scratch_config(cfg: BenchmarkConfig, models: list[ModelSpec]) -> ModelConfi
             "add a pretrained model to --models or set scratch_model in the benchmark config"
         )
     net, _ = load_encoder(first.source, which=first.which)
-    return dataclasses.replace(net.config, d_model=net.config.width)
+    return net.config
 
 
 def run_benchmark(

@@ -64,13 +64,12 @@ def adapt_encoder(encoder: FinDNANetwork, cfg: FinetuneConfig) -> FinDNANetwork:
     old = encoder.config
     new = replace(
         old,
-        d_model=old.width,
         mlp_dropout=cfg.mlp_dropout,
         layer_dropout=cfg.layer_dropout,
         track_size=cfg.track_size or old.track_size,
         n_layers=cfg.n_layers or old.n_layers,
     )
-    if new == replace(old, d_model=old.width):
+    if new == old:
         return encoder
     rebuilt = FinDNANetwork(new)
     load_pretrained_backbone_(rebuilt, encoder.state_dict(), include_head=True)

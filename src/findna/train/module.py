@@ -15,7 +15,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from findna.config import config_to_dict
+from findna.config import config_from_dict, config_to_dict
+from findna.model.config import ModelConfig
 from findna.ssl.schedules import StepSchedule, step_schedule
 from findna.ssl.student_teacher import SelfDistillation
 from findna.ssl.views import ViewBatch, seeded_views, view_kl
@@ -201,7 +202,11 @@ class PretrainModule(L.LightningModule):
             )
         # A key the checkpoint lacks was added later, with a default that keeps the old behaviour
         # (e.g. the ssl levers of issue 9): read it as that default.
-        saved = run_identity(_with_defaults(meta["config"], config_to_dict(PretrainConfig())))
+        config = _with_defaults(meta["config"], config_to_dict(PretrainConfig()))
+        # The model section as a ModelConfig reads it: a width stored as null (before it was
+        # resolved when a config is made) is the tied width this run stores as a number.
+        model = config_from_dict(ModelConfig, config["model"], "the checkpoint's model config")
+        saved = run_identity({**config, "model": config_to_dict(model)})
         current = run_identity(config_to_dict(self.cfg))
         for section in RUN_SECTIONS:
             if saved.get(section) != current.get(section):

@@ -29,6 +29,7 @@ from findna.version import __version__
 
 REMOTE_SOURCES: dict[str, str] = {
     "findna.config": "findna_config.py",
+    "findna.outputs": "findna_outputs.py",
     "findna.data.alphabet": "alphabet.py",
     "findna.model.config": "model_config.py",
     "findna.model.chordmixer": "chordmixer.py",
