@@ -139,7 +139,8 @@ class RunConfig:
         seed: seeds the initial weights; data and views have their own seeds.
         accelerator: ``auto``, ``cpu``, ``gpu`` (Lightning names).
         devices: devices per node (an int, or ``auto``).
-        num_nodes: machines (launched by torchrun or SLURM as Lightning supports).
+        num_nodes: machines (launched by torchrun, SLURM or Lightning's ``NODE_RANK``
+            variables); they must share the file system of ``out_dir`` and the prepared genome.
         strategy: ``auto``, ``ddp``, ``fsdp``... (Lightning names).
         precision: ``32-true``, ``bf16-mixed`` (autocast; fast on CPUs with bf16 and on GPUs),
             ``16-mixed``.

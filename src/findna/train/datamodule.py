@@ -98,9 +98,12 @@ class PretrainData(L.LightningDataModule):
         self.out_dir = out_dir
         self.train_windows: GenomeWindows | None = None
         self.val_windows: GenomeWindows | None = None
+        # Once per run, not per node: the nodes share the run folder (and the prepared genome)
+        # on one file system, and two nodes preparing it at once would race.
+        self.prepare_data_per_node = False
 
     def prepare_data(self) -> None:
-        # Lightning runs this on one process per node before setup(), so ranks never race.
+        # Lightning runs this on global rank 0 while the other ranks wait, so ranks never race.
         resolve_genome(self.cfg, self.out_dir)
 
     def setup(self, stage: str | None = None) -> None:

@@ -27,7 +27,6 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from findna.config import config_to_dict, dump_config, load_config
 from findna.outputs import check_output_dir, write_text_atomic
@@ -56,15 +55,18 @@ def is_run_dir(path: Path) -> bool:
     return (path / CONFIG_FILE).is_file() or (path / "checkpoints").is_dir()
 
 
-def _prepare_out_dir(cfg: PretrainConfig, resume: bool, force: bool) -> Path | None:
+def _prepare_out_dir(
+    cfg: PretrainConfig, resume: bool, force: bool, global_zero: bool
+) -> Path | None:
     """Create or check the run directory; return the checkpoint to resume from (if any).
 
-    Only global rank 0 checks and creates it: the other ranks of a DDP run start later (or at
-    the same time under torchrun) and must not mistake rank 0's fresh directory for an old run.
+    Only global rank 0 (``global_zero``, as the Trainer resolved it) checks and creates it: the
+    other ranks of a DDP run start later, or at the same time on other nodes, and must not
+    mistake rank 0's fresh directory for an old run.
     """
     out = cfg.out_dir
     ckpt = out / "checkpoints" / "last.ckpt"
-    if rank_zero_only.rank != 0:
+    if not global_zero:
         return ckpt if resume else None
     if resume:
         if not ckpt.is_file():
@@ -162,11 +164,14 @@ def run_pretrain(
     # Check the inputs before the output folder is touched: --force must not delete a finished
     # run for a typo in data.genome.
     resolve_genome(cfg.data, cfg.out_dir, prepare=False)
-    resume_from = _prepare_out_dir(cfg, resume, force)
+    # The Trainer comes before the output folder: building it resolves this process's global
+    # rank, which the environment alone does not tell on every launch (Lightning's NODE_RANK on
+    # a second node sets no RANK), and only rank 0 may check and create the folder.
+    trainer = build_trainer(cfg, extra_callbacks)
+    resume_from = _prepare_out_dir(cfg, resume, force, trainer.is_global_zero)
     out = cfg.out_dir
     data = PretrainData(cfg, out)
     module = PretrainModule(cfg)
-    trainer = build_trainer(cfg, extra_callbacks)
     if trainer.is_global_zero and not resume:
         dump_config(cfg, out / CONFIG_FILE)
     trainer.fit(module, datamodule=data, ckpt_path=resume_from)
