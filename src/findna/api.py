@@ -37,9 +37,10 @@ from findna.eval.variants import VariantScoreConfig
 from findna.eval.variants_file import ScoreVariantsResult, score_variants_file
 from findna.model.classifier import load_classifier
 from findna.model.config import ModelConfig
-from findna.model.inputs import Pooling, encode_sequences
+from findna.model.inputs import encode_sequences
 from findna.model.loading import load_encoder
 from findna.model.network import FinDNANetwork
+from findna.model.pooling import Pooling
 from findna.train.config import PretrainConfig
 from findna.train.pretrain import PretrainResult, run_pretrain
 

@@ -125,15 +125,31 @@ def test_every_setting_flag_shows_the_dataclass_default_and_choices(name):
 
 
 def test_pooling_choices_are_the_one_constant():
-    from findna.model.inputs import POOLINGS
+    from findna.model.pooling import POOLINGS
 
     pooling = next(a for a in _command_parser("embed")._actions if a.dest == "pooling")
     assert tuple(pooling.choices) == POOLINGS
 
 
-def test_findna_help_imports_no_torch():
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["embed"],
+        ["probe"],
+        ["finetune"],
+        ["plot-embeddings"],
+        ["predict"],
+        ["benchmark"],
+        ["score-variants"],
+        ["config", "show", "benchmark"],
+    ],
+)
+def test_help_imports_no_torch(command):
+    """--help reads the settings dataclasses for its defaults; they live in torch-free modules,
+    so help takes a fraction of a second (torch's import alone takes seconds)."""
     code = (
-        "import sys\nfrom findna.cli import main\ntry:\n    main(['--help'])\n"
+        f"import sys\nfrom findna.cli import main\ntry:\n    main({command + ['--help']!r})\n"
         "except SystemExit:\n    pass\nassert 'torch' not in sys.modules, 'torch imported'\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

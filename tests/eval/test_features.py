@@ -282,10 +282,10 @@ def test_feature_cache_separates_precisions(net, tmp_path):
 
 
 def test_auto_precision_is_keyed_by_what_it_resolves_to(monkeypatch):
-    from findna.eval import features
+    from findna import devices
 
     assert FeatureConfig(precision="auto", device="cpu").value_key()["precision"] == "32"
-    monkeypatch.setattr(features, "resolve_device", lambda name: torch.device("cuda"))
+    monkeypatch.setattr(devices, "resolve_device", lambda name: torch.device("cuda"))
     assert FeatureConfig(precision="auto").value_key()["precision"] == "bf16"
     assert FeatureConfig(precision="16-mixed").value_key()["precision"] == "16-mixed"
 
@@ -358,7 +358,7 @@ def test_pooling_names_are_spelled_once():
 
     from findna.eval.finetune_config import FinetuneConfig
     from findna.model.heads import pooled_dim
-    from findna.model.inputs import CLS_POOLINGS, POOLINGS
+    from findna.model.pooling import CLS_POOLINGS, POOLINGS
 
     assert POOLINGS[0] == "masked_mean" and set(CLS_POOLINGS) <= set(POOLINGS)
     for cls in (FeatureConfig, FinetuneConfig):

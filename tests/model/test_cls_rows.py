@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from findna.model import cls_rows
+from findna.model import loading
 from findna.model.cls_rows import pretraining_n_cls
 from findna.model.loading import load_encoder
 
@@ -17,8 +17,8 @@ def test_a_checkpoint_is_read_once_until_it_changes(tmp_path, monkeypatch):
     ckpt = tmp_path / "copy.ckpt"  # away from its run: the count comes from the file itself
     ckpt.write_bytes((LEGACY / "run" / "checkpoints" / "final.ckpt").read_bytes())
     reads = []
-    real = cls_rows.read_checkpoint
-    monkeypatch.setattr(cls_rows, "read_checkpoint", lambda p: reads.append(p) or real(p))
+    real = loading.read_checkpoint
+    monkeypatch.setattr(loading, "read_checkpoint", lambda p: reads.append(p) or real(p))
     assert [pretraining_n_cls(ckpt, w) for w in ("teacher", "student", "teacher")] == [2, 2, 2]
     assert len(reads) == 1
     stat = ckpt.stat()

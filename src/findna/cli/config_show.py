@@ -34,11 +34,11 @@ def settings_class(kind: str) -> type:
     if kind == "pretrain":
         from findna.train.config import PretrainConfig as cls
     elif kind == "probe":
-        from findna.eval.probe import ProbeConfig as cls
+        from findna.eval.probe_config import ProbeConfig as cls
     elif kind == "finetune":
         from findna.eval.finetune_config import FinetuneConfig as cls
     elif kind == "benchmark":
-        from findna.eval.benchmark import BenchmarkConfig as cls
+        from findna.eval.benchmark_config import BenchmarkConfig as cls
     elif kind == "embed":
         from findna.cli.settings import EmbedConfig as cls
     elif kind == "plot-embeddings":
@@ -46,7 +46,7 @@ def settings_class(kind: str) -> type:
     elif kind == "predict":
         from findna.cli.settings import PredictConfig as cls
     elif kind == "score-variants":
-        from findna.eval.variants import VariantScoreConfig as cls
+        from findna.eval.variants_config import VariantScoreConfig as cls
     elif kind == "study":
         from findna.workflows.study_config import StudyConfig as cls
     elif kind == "model":

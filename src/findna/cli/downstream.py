@@ -15,7 +15,7 @@ from findna.cli.setting_flags import SettingFlags, flag_settings
 
 if TYPE_CHECKING:  # annotations only; handlers import lazily
     from findna.cli.settings import EmbedConfig, PlotEmbeddingsConfig, PredictConfig
-    from findna.eval.benchmark import BenchmarkConfig
+    from findna.eval.benchmark_config import BenchmarkConfig
 
 
 def _feature_flags(settings: SettingFlags) -> None:
@@ -313,7 +313,7 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
 
 
 def _benchmark_args(p: argparse.ArgumentParser) -> None:
-    from findna.eval.benchmark import BenchmarkConfig
+    from findna.eval.benchmark_config import BenchmarkConfig
 
     settings = shared.add_settings(
         p, "benchmark", "emp_probe", "finetune.epochs=5 --set probe.head=knn", BenchmarkConfig

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from findna.config import check_device, normalize_precision
-from findna.eval.features import FeatureConfig
+from findna.eval.feature_config import FeatureConfig
 
 
 def _positive(where: str, **values: int | None) -> None:

@@ -26,7 +26,7 @@ def add_score_variants(sub: argparse._SubParsersAction) -> None:
 
 
 def _score_variants_args(p: argparse.ArgumentParser) -> None:
-    from findna.eval.variants import VariantScoreConfig
+    from findna.eval.variants_config import VariantScoreConfig
 
     p.add_argument("variants", help="VCF (plain or gzip) or TSV/CSV variant table")
     p.add_argument(
@@ -81,7 +81,7 @@ def _score_variants_args(p: argparse.ArgumentParser) -> None:
 
 
 def _score_variants(args: argparse.Namespace) -> None:
-    from findna.eval.variants import VariantScoreConfig
+    from findna.eval.variants_config import VariantScoreConfig
     from findna.eval.variants_file import score_variants_file
 
     cfg = shared.load_settings(VariantScoreConfig, "score-variants", args)

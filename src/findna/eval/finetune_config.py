@@ -8,7 +8,7 @@ from typing import Literal
 
 from findna.config import Precision, config_from_dict, preset_path, read_preset
 from findna.model.cls_rows import cls_rows, pooling_n_cls
-from findna.model.inputs import CLS_POOLINGS, POOLINGS, Pooling
+from findna.model.pooling import CLS_POOLINGS, POOLINGS, Pooling
 
 _POSITIVE = (
     "epochs",

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from findna.eval.features import FeatureConfig
+from findna.eval.feature_config import FeatureConfig
 
 
 @dataclass

@@ -31,8 +31,9 @@ from findna.data.alphabet import one_hot
 from findna.model.heads import ClassificationHead, pool, pooled_dim
 from findna.model.hf.card import classifier_card
 from findna.model.hf.remote import write_hf_files
-from findna.model.inputs import CLS_POOLINGS, fixed_pad_length, pad_codes
+from findna.model.inputs import fixed_pad_length, pad_codes
 from findna.model.network import FinDNANetwork
+from findna.model.pooling import CLS_POOLINGS
 from findna.version import __version__
 
 CLASSIFIER_FORMAT = "findna-classifier"

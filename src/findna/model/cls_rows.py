@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from findna.config import read_yaml
-from findna.model.inputs import CLS_POOLINGS
-from findna.model.loading import SCRATCH, read_checkpoint, resolve_source
+from findna.model.pooling import CLS_POOLINGS
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +36,8 @@ def pretraining_n_cls(source: str | Path, which: str) -> int | None:
     ``config.json`` (``pretraining_n_cls``, written by ``findna export``). Exports written
     before findna recorded it, and ``scratch``, carry no such setting.
     """
+    from findna.model.loading import SCRATCH, resolve_source  # torch: only when a source is read
+
     if str(source) == SCRATCH:
         return None
     resolved = resolve_source(source, which)
@@ -60,6 +61,8 @@ def pretraining_n_cls(source: str | Path, which: str) -> int | None:
 def _stored_n_cls(path: str, mtime_ns: int, size: int) -> int | None:
     """``ssl.n_cls`` of a checkpoint file, read once per file version (keyed by its mtime and
     size): a benchmark asks it for every probe, and a paper-scale checkpoint is large."""
+    from findna.model.loading import read_checkpoint
+
     return config_n_cls(read_checkpoint(path)["findna"]["config"])
 
 

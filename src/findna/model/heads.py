@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from findna.model.inputs import CLS_POOLINGS, POOLINGS, Pooling
+from findna.model.pooling import CLS_POOLINGS, POOLINGS, Pooling
 
 
 def pooled_dim(d: int, mode: Pooling) -> int:

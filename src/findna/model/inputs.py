@@ -10,26 +10,12 @@ each of them.
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
 from findna.data.alphabet import PAD, encode
 from findna.model.network import FinDNANetwork
-
-Pooling = Literal["masked_mean", "mean", "cls", "mean+cls"]
-"""How token states become one vector per sequence (:func:`findna.model.heads.pool`):
-``masked_mean`` (mean over the real non-CLS tokens; the default), ``mean`` (over every padded
-position, the reference's decoder), ``cls`` (mean of the CLS outputs) or ``mean+cls`` (both,
-concatenated). The one place these names are spelled."""
-
-POOLINGS: tuple[str, ...] = typing.get_args(Pooling)
-"""The pooling names, default first (``--pooling`` choices, checks of every config)."""
-
-CLS_POOLINGS = ("cls", "mean+cls")
-"""Poolings that read the CLS rows (the others append none)."""
 
 
 def to_codes(item: str | np.ndarray, index: int) -> np.ndarray:
@@ -97,9 +83,6 @@ def fixed_pad_length(net: FinDNANetwork, pooling: str, pad_to: int | None = None
 
 
 __all__ = [
-    "CLS_POOLINGS",
-    "POOLINGS",
-    "Pooling",
     "encode_sequences",
     "fixed_pad_length",
     "pad_codes",

@@ -39,6 +39,7 @@ REMOTE_SOURCES: dict[str, str] = {
     "findna.model.network": "network.py",
     "findna.model.heads": "heads.py",
     "findna.model.inputs": "inputs.py",
+    "findna.model.pooling": "pooling.py",
     "findna.model.hf.configuration_findna": "configuration_findna.py",
     "findna.model.hf.modeling_findna": "modeling_findna.py",
     "findna.model.hf.tokenization_findna": "tokenization_findna.py",
