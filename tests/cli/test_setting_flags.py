@@ -142,7 +142,9 @@ def test_pooling_choices_are_the_one_constant():
         ["predict"],
         ["benchmark"],
         ["score-variants"],
+        ["pretrain"],
         ["config", "show", "benchmark"],
+        ["config", "show", "pretrain"],
     ],
 )
 def test_help_imports_no_torch(command):

@@ -8,7 +8,8 @@ import torch
 
 from findna.config import config_from_dict
 from findna.data import alphabet as ab
-from findna.ssl.views import VIEW_PRESETS, ViewConfig, build_views, view_kl
+from findna.ssl.view_config import VIEW_PRESETS
+from findna.ssl.views import ViewConfig, build_views, view_kl
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -23,6 +23,7 @@ from typing import Literal
 import torch
 
 from findna.data.alphabet import PAD
+from findna.ssl.view_config import check_mask_params
 
 RandomFrom = Literal["acgt", "acgtn"]
 _N_RANDOM = {"acgt": 4, "acgtn": 5}
@@ -41,25 +42,6 @@ class MaskedTokens:
     inputs: torch.Tensor
     targets: torch.Tensor
     mask: torch.Tensor
-
-
-def check_mask_params(
-    ratio: float, p_zero: float, p_random: float, p_keep: float, random_from: str
-) -> None:
-    """Raise ValueError with a fix-it message for invalid masking parameters."""
-    if not 0.0 <= ratio <= 1.0:
-        raise ValueError(f"mask ratio must be in [0, 1], got {ratio}")
-    for name, value in (("p_zero", p_zero), ("p_random", p_random), ("p_keep", p_keep)):
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"mask {name} must be in [0, 1], got {value}")
-    total = p_zero + p_random + p_keep
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(
-            f"mask p_zero + p_random + p_keep must sum to 1, got {p_zero} + {p_random} + "
-            f"{p_keep} = {total}; e.g. 0.8/0.1/0.1 (BERT) or 1/0/0 (all zero vectors)"
-        )
-    if random_from not in _N_RANDOM:
-        raise ValueError(f"mask random_from must be 'acgt' or 'acgtn', got {random_from!r}")
 
 
 def mask_tokens(

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
-
-from findna.data.windows import WindowConfig
+from findna.data.window_config import WindowConfig
 from findna.model.config import ModelConfig
 from findna.ssl.config import SSLConfig
-from findna.ssl.views import ViewConfig
-from findna.train.sampling import steps_per_epoch
+from findna.ssl.view_config import ViewConfig
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -121,6 +121,8 @@ class OptimConfig:
         Not the fused kernel: Lightning refuses gradient clipping with a fused optimizer under
         mixed precision (measured on an H100, docs/performance.md), and pretraining clips.
         """
+        import torch  # torch only where it is used: reading settings imports none
+
         return torch.optim.AdamW(
             params,
             lr=self.lr,
@@ -234,6 +236,8 @@ class PretrainConfig:
 
     def steps_per_epoch(self, world_size: int) -> int:
         """Full global batches in one pass over ``data.windows.num_windows``."""
+        from findna.train.sampling import steps_per_epoch
+
         return steps_per_epoch(self.data.windows.num_windows, self.optim.batch_size, world_size)
 
     def total_steps(self, world_size: int) -> int:
