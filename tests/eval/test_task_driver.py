@@ -26,6 +26,19 @@ def task(tmp_path_factory):
     return load_task(synthetic_tasks(tmp_path_factory.mktemp("tasks"), 1)[0], 0)
 
 
+def _bench(tmp_path, models=("scratch",), mode="probe", seeds=(0, 1)) -> BenchmarkConfig:
+    """A fast benchmark of tiny scratch networks into ``tmp_path/bench``."""
+    return BenchmarkConfig(
+        models=list(models),
+        mode=mode,
+        seeds=list(seeds),
+        out_dir=str(tmp_path / "bench"),
+        scratch_model=tiny_cfg(),
+        probe=FAST_PROBE,
+        finetune=FAST_FINETUNE,
+    )
+
+
 def _count(monkeypatch, module, name):
     calls = []
     real = getattr(module, name)
@@ -43,16 +56,7 @@ def test_a_benchmark_checks_each_task_and_computes_its_length_once(tmp_path, mon
     tasks = synthetic_tasks(tmp_path, 2)
     checks = _count(monkeypatch, driver, "check_splits")
     lengths = _count(monkeypatch, driver, "task_max_len")
-    cfg = BenchmarkConfig(
-        models=["a=scratch", "b=scratch"],
-        mode=mode,
-        seeds=[0, 1],
-        out_dir=str(tmp_path / "bench"),
-        scratch_model=tiny_cfg(),
-        probe=FAST_PROBE,
-        finetune=FAST_FINETUNE,
-    )
-    report = run_benchmark(cfg, tasks=tasks)
+    report = run_benchmark(_bench(tmp_path, ("a=scratch", "b=scratch"), mode), tasks=tasks)
     assert len(report.results) == 8  # 2 tasks x 2 models x 2 seeds
     assert checks == ["synthetic/t0", "synthetic/t1"]
     assert [t.spec.name for t in lengths] == ["synthetic/t0", "synthetic/t1"]
@@ -111,28 +115,12 @@ def test_a_task_passes_few_modules_in_a_benchmark(tmp_path, mode, most_modules, 
     """The task's way through run_benchmark (docs/code-map.md 'One task, top-down'): loaded,
     checked and sized once in the driver, then only the method's own modules per seed. Before
     the driver: probe 4 modules and 6 returns, fine-tune 3 and 5 (tests/eval/call_path.py)."""
-    cfg = BenchmarkConfig(
-        models=["scratch"],
-        mode=mode,
-        seeds=[0, 1],
-        out_dir=str(tmp_path / "bench"),
-        scratch_model=tiny_cfg(),
-        probe=FAST_PROBE,
-        finetune=FAST_FINETUNE,
-    )
-    path = task_path(run_benchmark, cfg, tasks=synthetic_tasks(tmp_path, 1))
+    path = task_path(run_benchmark, _bench(tmp_path, mode=mode), tasks=synthetic_tasks(tmp_path, 1))
     modules, returns = path_counts(path)
     assert modules <= most_modules and returns <= most_returns, " -> ".join(path)
 
 
 def test_benchmark_runs_each_entry_through_the_driver(tmp_path, monkeypatch):
     calls = _count(monkeypatch, bm, "run_seed")
-    cfg = BenchmarkConfig(
-        models=["scratch"],
-        seeds=[0],
-        out_dir=str(tmp_path / "bench"),
-        scratch_model=tiny_cfg(),
-        probe=FAST_PROBE,
-    )
-    run_benchmark(cfg, tasks=synthetic_tasks(tmp_path, 1))
+    run_benchmark(_bench(tmp_path, seeds=(0,)), tasks=synthetic_tasks(tmp_path, 1))
     assert len(calls) == 1 and isinstance(calls[0], driver.CheckedTask)
