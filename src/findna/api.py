@@ -20,7 +20,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from findna.cli.settings import PredictConfig
-from findna.config import config_from_dict, config_to_dict, load_config, preset_path, read_preset
+from findna.config import (
+    config_from_dict,
+    config_to_dict,
+    load_config,
+    merge_settings,
+    preset_path,
+    read_preset,
+)
 from findna.data.tasks import TaskData
 from findna.data.tasks import load_task as _load_task
 from findna.data.user_tasks import resolve_task
@@ -70,9 +77,9 @@ def _settings(cls: type[T], kind: str, config: str | Path | None, settings: Any,
             f"settings must be a mapping of {cls.__name__} keys or a {cls.__name__}, got "
             f"{type(settings).__name__}"
         )
-    data = _merge(base, _nested(settings if isinstance(settings, Mapping) else {}))
+    data = merge_settings(base, _nested(settings if isinstance(settings, Mapping) else {}))
     try:
-        return config_from_dict(cls, _merge(data, _nested(given)), cls.__name__)
+        return config_from_dict(cls, merge_settings(data, _nested(given)), cls.__name__)
     except ValueError:
         if path is not None:
             config_from_dict(cls, base, str(path))  # the preset alone fails: name its file
@@ -91,17 +98,7 @@ def _nested(settings: Mapping[str, Any]) -> dict[str, Any]:
             value = os.fspath(value)
         for part in reversed(key.split(".")):
             value = {part: value}
-        out = _merge(out, value)
-    return out
-
-
-def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    """``update`` over ``base``, nested mappings merged key by key."""
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            value = _merge(out[key], value)
-        out[key] = value
+        out = merge_settings(out, value)
     return out
 
 

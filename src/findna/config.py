@@ -172,11 +172,12 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
     return nested
 
 
-def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+def merge_settings(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``update`` over ``base``, nested mappings merged key by key (neither is changed)."""
     out = dict(base)
     for k, v in update.items():
         if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
-            out[k] = _merge(dict(out[k]), v)
+            out[k] = merge_settings(out[k], v)
         else:
             out[k] = v
     return out
@@ -271,7 +272,7 @@ def read_preset(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
         return data
     if not isinstance(base, str):
         raise ValueError(f"{path}: 'base' must be a file name, got {base!r}")
-    return _merge(read_preset(path.parent / base, (*_seen, path)), data)
+    return merge_settings(read_preset(path.parent / base, (*_seen, path)), data)
 
 
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
@@ -333,7 +334,7 @@ def load_config(
         layers.append(("the command-line flags", given))
     data = base
     for _, layer in layers:
-        data = _merge(data, layer)
+        data = merge_settings(data, layer)
     try:
         return config_from_dict(cls, data, str(path) if path is not None else cls.__name__)
     except ValueError:
@@ -343,7 +344,7 @@ def load_config(
     config_from_dict(cls, base, str(path) if path is not None else cls.__name__)
     data = base
     for name, layer in layers:
-        data = _merge(data, layer)
+        data = merge_settings(data, layer)
         try:
             config_from_dict(cls, data, cls.__name__)
         except ValueError as err:
