@@ -33,19 +33,26 @@ def _task_args(argv):
 
 def _embed(argv):
     args = build_parser().parse_args(argv)
-    features = embed_settings(args).features
+    cfg = embed_settings(args)
+    features = cfg.features
     return {
         "pooling": features.pooling,
         "rc_average": features.rc_average,
         "batch_size": features.batch_size,
         "device": features.device,
         "per_token": args.per_token,
+        "max_len": cfg.max_len,
     }
 
 
 def _predict(argv):
     cfg = predict_settings(build_parser().parse_args(argv))
-    return {"batch_size": cfg.batch_size, "device": cfg.device, "precision": cfg.precision}
+    return {
+        "batch_size": cfg.batch_size,
+        "device": cfg.device,
+        "precision": cfg.precision,
+        "allow_longer": cfg.allow_longer,
+    }
 
 
 def _finetune(argv):

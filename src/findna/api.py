@@ -37,12 +37,12 @@ from findna.eval.embed import EmbedResult, embed_file
 from findna.eval.features import FeatureConfig, extract_features, iter_token_states
 from findna.eval.finetune import finetune_task
 from findna.eval.finetune_config import FinetuneConfig
-from findna.eval.predict import predict_proba
+from findna.eval.length_rule import check_built_network, scan_lengths, tokens_for_inputs
+from findna.eval.predict import fit_to_inputs, input_limit, open_classifier, predict_proba
 from findna.eval.probe import ProbeConfig, probe_task
 from findna.eval.report import BenchmarkReport, check_report_dir
 from findna.eval.variants import VariantScoreConfig
 from findna.eval.variants_file import ScoreVariantsResult, score_variants_file
-from findna.model.classifier import load_classifier
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
 from findna.model.loading import load_encoder
@@ -121,8 +121,10 @@ def load_model(
     ``"tiny"`` or a ModelConfig; default the paper's).
 
     ``which``: ``teacher`` (the downstream default) or ``student``. ``max_len``: the longest
-    input in tokens the network is built for (None: as stored); longer inputs than pretraining
-    add fresh blocks, as for the CLI (logged at WARNING).
+    input in tokens the network is built for, CLS rows included (None: as stored); longer inputs
+    than pretraining add untrained blocks, as for the CLI (their count logged at WARNING).
+    :func:`embed` given a source builds the network for its inputs itself (the length rule,
+    docs/reliability.md); a built network takes inputs up to its own ``max_len``.
     """
     net, _ = load_encoder(
         source, which=which, max_len=max_len, seed=seed, scratch_config=_scratch(scratch)
@@ -148,6 +150,7 @@ def embed(
     device: str = "auto",
     progress: bool = False,
     per_token: bool = False,
+    max_len: int | None = None,
 ) -> np.ndarray | list[np.ndarray]:
     """Pooled features of sequences in memory: an (N, d) float32 array (2d for ``mean+cls``),
     or with ``per_token`` one (L_i, d) array of token states per sequence.
@@ -155,17 +158,27 @@ def embed(
     ``model``: a network from :func:`load_model`, or a source it takes. ``pooling``: one of
     :data:`findna.model.inputs.POOLINGS` (:class:`~findna.eval.features.FeatureConfig`). Files
     of any size go through :func:`embed_to_file` instead (streamed, with ids).
+
+    Lengths (docs/reliability.md, "The length rule"): a source is built for the inputs, the
+    longest plus the CLS rows (``max_len``: that many tokens instead, as ``--max-len``), as
+    ``findna embed`` does; a built network takes inputs up to its own ``max_len`` and refuses
+    longer ones, naming ``load_model(source, max_len=N)``.
     """
     cfg = FeatureConfig(
         pooling=pooling, rc_average=rc_average, batch_size=batch_size, device=device
     )
+    codes = encode(seqs)
+    lengths = scan_lengths((f"sequence {i}", c) for i, c in enumerate(codes))
     if isinstance(model, FinDNANetwork):  # its CLS rows: the paper's 10 (nothing else says)
         net = model
+        check_built_network(lengths, 0 if per_token else cfg.cls_tokens, net.config, max_len)
     else:
-        net, cfg = load_model(model), cfg.for_source(model, "teacher")
+        cfg = cfg.for_source(model, "teacher")
+        cls_tokens = 0 if per_token else cfg.cls_tokens
+        net = load_model(model, max_len=tokens_for_inputs(lengths, cls_tokens, max_len, model))
     if per_token:
-        return list(iter_token_states(net, list(seqs), cfg))
-    return extract_features(net, list(seqs), cfg, progress=progress)
+        return list(iter_token_states(net, codes, cfg))
+    return extract_features(net, codes, cfg, progress=progress)
 
 
 def embed_to_file(
@@ -243,15 +256,33 @@ def predict(
     batch_size: int = 128,
     device: str = "auto",
     precision: str = "auto",
+    allow_longer: bool = False,
 ) -> np.ndarray:
     """Class probabilities (N, C) of sequences with a fine-tuned classifier folder (rows sum
     to 1; column c is class c of the classifier's ``task.json``). ``device`` and ``precision``
-    as ``findna predict`` (``auto``: CUDA with bf16 autocast when available, else CPU float32)."""
-    cfg = PredictConfig(batch_size=batch_size, device=device, precision=precision)
+    as ``findna predict`` (``auto``: CUDA with bf16 autocast when available, else CPU float32).
+
+    Sequences longer than the classifier was fine-tuned for are refused (its head was selected
+    on shorter ones) unless ``allow_longer`` (``--allow-longer``), which rebuilds the encoder
+    for them, untrained blocks logged at WARNING (docs/reliability.md, "The length rule")."""
+    cfg = PredictConfig(
+        batch_size=batch_size, device=device, precision=precision, allow_longer=allow_longer
+    )
     dev = resolve_device(cfg.device)
-    model, _ = load_classifier(classifier_dir)
+    model, info = open_classifier(classifier_dir)
+    codes = encode(seqs)
+    lengths = scan_lengths(((f"sequence {i}", c) for i, c in enumerate(codes)), input_limit(model))
+    model = fit_to_inputs(
+        model,
+        info,
+        classifier_dir,
+        lengths,
+        allow_longer=cfg.allow_longer,
+        where="findna.predict",
+        flag="allow_longer=True",
+    )
     return predict_proba(
-        model.to(dev), encode(seqs), batch_size=cfg.batch_size, device=dev, precision=cfg.precision
+        model.to(dev), codes, batch_size=cfg.batch_size, device=dev, precision=cfg.precision
     )
 
 

@@ -32,7 +32,9 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def expected(model_dir):
-    net, _ = load_encoder(model_dir)
+    """The length rule: embed builds the network for its inputs, the longest (16 bp) plus the
+    CLS rows (none for masked_mean), as probe does; not the stored 32 tokens."""
+    net, _ = load_encoder(model_dir, max_len=16)
     return extract_features(net, SEQS, FeatureConfig())
 
 
@@ -70,7 +72,7 @@ def test_per_token_states_are_each_sequence_alone_through_the_encoder(tmp_path, 
 
     from findna.data.alphabet import encode, one_hot
 
-    net, _ = load_encoder(model_dir)
+    net, _ = load_encoder(model_dir, max_len=16)  # built for the longest input
     out = tmp_path / "tokens.parquet"
     result = embed_file(_fasta(tmp_path / "in.fa"), model_dir, out, per_token=True,
                         chunk_size=7, cfg=FeatureConfig(batch_size=4), progress=False)  # fmt: skip

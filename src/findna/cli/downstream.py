@@ -65,7 +65,9 @@ def _embed_args(p: argparse.ArgumentParser) -> None:
         "max_len",
         type=shared.positive_int,
         metavar="N",
-        help="rebuild the network for this many tokens",
+        help="build the network for this many tokens (default: for the inputs, the longest "
+        "sequence plus the CLS rows, as probe does; blocks beyond pretraining start untrained, "
+        "with a warning)",
     )
     settings.add(shared.ON_INVALID, "on_invalid")
     p.add_argument(
@@ -256,7 +258,9 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         help="class probabilities of sequences with a fine-tuned model",
         description="Writes a CSV with columns id, prob_0..prob_{C-1}, predicted. INPUT is FASTA, "
         "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. A "
-        "table's label column is kept and scored (OUT.metrics.json). "
+        "table's label column is kept and scored (OUT.metrics.json). MODEL is one seed's "
+        "classifier (OUT/seed<k>/ of `findna finetune`); inputs longer than it was fine-tuned "
+        "for are refused unless --allow-longer. "
         "Settings: PredictConfig defaults <- --config YAML <- --set <- the flags below.",
     )
     p.fill_later(_predict_args)
@@ -274,6 +278,13 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     settings.add(shared.PRECISION, "precision")
     settings.add("--chunk-size", "chunk_size", type=shared.positive_int, metavar="N")
     settings.add(shared.ON_INVALID, "on_invalid")
+    settings.add(
+        "--allow-longer",
+        "allow_longer",
+        help="score inputs longer than the classifier was fine-tuned for (refused without it): "
+        "its head was selected on shorter inputs, and the encoder is rebuilt for them with "
+        "untrained blocks where they need more",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(handler=_predict)
 

@@ -37,7 +37,8 @@ class EmbedConfig:
         features: pooling, reverse-complement averaging, batch size, precision, device.
         which: ``teacher`` or ``student`` network of a pretraining run.
         chunk_size: sequences held in memory at once.
-        max_len: rebuild the network for this many tokens; None keeps the source's.
+        max_len: build the network for this many tokens; None: for the inputs, the longest
+            sequence plus the CLS rows (the length rule, docs/reliability.md).
         length_mode: ChordMixer rotation (``length_aware``: modulo each sequence's length).
         on_invalid: characters outside the DNA alphabet: ``error`` or read as ``n``.
     """
@@ -87,6 +88,9 @@ class PredictConfig:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: one of :data:`findna.config.PRECISIONS` (``auto``: bf16 on CUDA only).
         on_invalid: characters outside the DNA alphabet: ``error`` or read as ``n``.
+        allow_longer: score inputs longer than the classifier was fine-tuned for (its head was
+            selected on shorter inputs; the encoder is rebuilt for them, with untrained blocks
+            where they need more). Without it such inputs are refused (docs/reliability.md).
     """
 
     batch_size: int = 128
@@ -94,6 +98,7 @@ class PredictConfig:
     device: str = "auto"
     precision: str = "auto"
     on_invalid: Literal["error", "n"] = "error"
+    allow_longer: bool = False
 
     def __post_init__(self) -> None:
         _positive("predict", batch_size=self.batch_size, chunk_size=self.chunk_size)

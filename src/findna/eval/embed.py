@@ -61,6 +61,7 @@ from findna.eval.features import (
     iter_feature_chunks,
     iter_token_states,
 )
+from findna.eval.length_rule import scan_lengths, tokens_for_inputs
 from findna.figures import check_figure_path
 from findna.model.config import ModelConfig
 from findna.model.loading import default_model_name, load_encoder
@@ -245,7 +246,9 @@ def embed_file(
         source: model source (see :func:`findna.model.loading.load_encoder`).
         out: ``.npy`` (plus ``.ids.txt``) or ``.parquet``.
         cfg: feature settings (default ``FeatureConfig()``).
-        which, max_len, length_mode, scratch_config, seed: passed to ``load_encoder``.
+        which, length_mode, scratch_config, seed: passed to ``load_encoder``.
+        max_len: the network's length in tokens; None: the longest input plus the CLS rows (the
+            input is read once for its lengths first; docs/reliability.md, "The length rule").
         chunk_size: sequences held in memory at once.
         on_invalid: ``"error"`` or ``"n"`` for characters outside the DNA alphabet.
         force: replace an existing output.
@@ -263,11 +266,15 @@ def embed_file(
         raise ValueError(f"{out}: per-token embeddings are a row per token; give a .parquet --out")
     for target in output_files(out):
         check_output_file(target, force=force, inputs=[input_path])
+    lengths = scan_lengths(read_sequences(input_path, on_invalid=on_invalid))  # the length rule
+    if lengths.count == 0:
+        raise ValueError(f"{input_path}: no sequences found")
+    tokens = tokens_for_inputs(lengths, 0 if per_token else cfg.cls_tokens, max_len, input_path)
     records = read_sequences(input_path, on_invalid=on_invalid)
     net, model_id = load_encoder(
         source,
         which=which,
-        max_len=max_len,
+        max_len=tokens,
         length_mode=length_mode,
         seed=seed,
         scratch_config=scratch_config,

@@ -51,6 +51,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
+SIZE_HINT = (
+    "findna embed: leave --max-len out or give --max-len {n}; Python: findna.embed(source, "
+    "seqs) sizes the network for its inputs, or build it with findna.load_model(source, "
+    "max_len={n})"
+)
+"""How to build a network for longer inputs, in a refusal (docs/reliability.md)."""
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
@@ -103,7 +109,7 @@ def _chunk_features(
             f"a sequence of {longest - cfg.cls_tokens} bp (+{cfg.cls_tokens} CLS) is longer than "
             f"the {net.config.max_len} tokens the network was built for; its "
             f"{net.config.n_blocks_per_layer} blocks per layer would not mix the whole sequence. "
-            f"Build it for the inputs: max_len >= {longest} (embed: --max-len {longest})"
+            f"Build it for the inputs: max_len >= {longest} ({SIZE_HINT.format(n=longest)})"
         )
     order = np.argsort(lengths, kind="stable")
     out = np.empty((len(codes), feature_dim(net, cfg)), dtype=np.float32)
@@ -212,7 +218,7 @@ def iter_token_states(
                 raise ValueError(
                     f"a sequence of {longest} bp is longer than the {net.config.max_len} tokens "
                     f"the network was built for; build it with max_len >= {longest} "
-                    f"(embed: --max-len {longest})"
+                    f"({SIZE_HINT.format(n=longest)})"
                 )
             padded, lengths = pad_codes(codes, 0, pad)
             x = one_hot(torch.from_numpy(padded).to(device))

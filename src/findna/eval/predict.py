@@ -7,6 +7,12 @@ CSV/TSV or text, read as ``findna embed`` reads them) with the columns
 ``id, prob_0 .. prob_{C-1}, predicted``. A table with a ``label`` column keeps it (after ``id``),
 and the metrics of the predictions against it are printed and written to
 ``FILE.metrics.json``.
+
+Lengths (docs/reliability.md, "The length rule"): the input is read once for its lengths before
+the model runs. A classifier takes inputs of at most its ``max_len`` tokens (CLS rows included),
+the length its head was selected on; longer inputs are refused, naming the longest, unless
+``allow_longer`` (``--allow-longer``) rebuilds the encoder for them (untrained blocks where they
+need more, logged at WARNING). ``--model`` given a fine-tune report folder names its seed folders.
 """
 
 from __future__ import annotations
@@ -25,6 +31,12 @@ from findna.config import check_device, normalize_precision
 from findna.data.alphabet import OnInvalid
 from findna.devices import resolve_device
 from findna.eval.features import autocast
+from findna.eval.length_rule import (
+    InputLengths,
+    classifier_length_error,
+    network_length,
+    scan_lengths,
+)
 from findna.eval.metrics import compute_metrics
 from findna.model.classifier import (
     ClassifierInfo,
@@ -78,6 +90,90 @@ def predict_proba(
     if out is None:
         raise ValueError("no sequences to predict")
     return out
+
+
+def open_classifier(model_dir: str | Path) -> tuple[SequenceClassifier, ClassifierInfo]:
+    """:func:`~findna.model.classifier.load_classifier`, with a fine-tune report folder (which
+    holds one classifier per seed, ``seed<k>/``) named as such and its seed folders listed.
+
+    Raises:
+        ValueError: ``model_dir`` is a fine-tune report folder, not a classifier.
+    """
+    path = Path(model_dir)
+    if path.is_dir() and not (path / "task.json").is_file():
+        seeds = sorted(
+            (p for p in path.iterdir() if p.is_dir() and (p / "task.json").is_file()),
+            key=lambda p: (len(p.name), p.name),
+        )
+        if seeds:
+            names = ", ".join(p.name for p in seeds)
+            raise ValueError(
+                f"{path} is a fine-tune report folder, not a classifier: each seed's classifier "
+                f"is a folder inside it. Pass one of them, e.g. --model {seeds[0]} (found: "
+                f"{names})"
+            )
+        if (path / "finetune.json").is_file():
+            raise ValueError(
+                f"{path} is a fine-tune report folder, not a classifier, and holds no classifier "
+                "(seed<k>/ folders): the fine-tune ran with --no-save or stopped before saving. "
+                "Run `findna finetune` again without --no-save"
+            )
+    return load_classifier(path)
+
+
+def input_limit(model: SequenceClassifier) -> int:
+    """The longest input in bp ``model`` was fine-tuned for: its ``max_len`` minus CLS rows."""
+    return model.encoder.config.max_len - model.n_cls
+
+
+def fit_to_inputs(
+    model: SequenceClassifier,
+    info: ClassifierInfo,
+    model_dir: str | Path,
+    lengths: InputLengths,
+    *,
+    allow_longer: bool,
+    where: str | Path,
+    flag: str = "--allow-longer",
+) -> SequenceClassifier:
+    """``model`` itself for inputs it was fine-tuned for; for longer ones a refusal, or with
+    ``allow_longer`` the classifier with its encoder rebuilt for them (docs/reliability.md).
+
+    Raises:
+        ValueError: inputs longer than the classifier's ``max_len`` and ``allow_longer`` False
+            (:func:`~findna.eval.length_rule.classifier_length_error`).
+    """
+    from findna.model.loading import load_encoder
+
+    max_len = model.encoder.config.max_len
+    tokens = network_length(lengths.longest, model.n_cls)
+    if tokens <= max_len:
+        return model
+    if not allow_longer:
+        raise classifier_length_error(
+            where, model_dir, lengths, model.n_cls, max_len, model.encoder.config, flag
+        )
+    log.warning(
+        "%s: %d of %d sequence(s) are longer than the %d bp classifier %s was fine-tuned for "
+        "(longest %d bp); scoring them as asked (%s), with the encoder rebuilt for %d tokens: "
+        "the head was selected on shorter inputs",
+        where,
+        lengths.over,
+        lengths.count,
+        input_limit(model),
+        model_dir,
+        lengths.longest,
+        flag,
+        tokens,
+    )
+    encoder, _ = load_encoder(
+        model_dir, max_len=tokens, length_mode=model.encoder.config.length_mode, seed=info.seed
+    )
+    longer = SequenceClassifier(
+        encoder, info.num_classes, info.pooling, info.n_cls, info.head_kind, info.head_hidden
+    )
+    longer.head.load_state_dict(model.head.state_dict())
+    return longer.eval()
 
 
 LABEL_COLUMN = "label"
@@ -148,6 +244,7 @@ def predict_file(
     device: str = "auto",
     precision: str = "auto",
     on_invalid: OnInvalid = "error",
+    allow_longer: bool = False,
     force: bool = False,
 ) -> Prediction:
     """Class probabilities of every sequence of a FASTA, CSV/TSV or text file, as CSV.
@@ -156,15 +253,17 @@ def predict_file(
     and streamed ``chunk_size`` sequences at a time, so memory does not grow with the input.
     Columns: ``id``, ``prob_0`` .. ``prob_{C-1}`` (softmax, rows sum to 1) and ``predicted``
     (the argmax class index). The CSV is written to ``<out>.tmp-<pid>`` and renamed when
-    complete.
+    complete. The input is read once before for its lengths: inputs longer than the classifier
+    was fine-tuned for are refused unless ``allow_longer`` (:func:`fit_to_inputs`).
 
     Returns:
         The CSV, its row count and, for a labelled table, the metrics (also written to
         ``OUT.metrics.json``).
 
     Raises:
-        ValueError: ``out_path`` is the input file, a folder or not writable, or a label is
-            not a class of the classifier.
+        ValueError: ``out_path`` is the input file, a folder or not writable, a label is not a
+            class of the classifier, or inputs are longer than it takes (without
+            ``allow_longer``); ``model_dir`` is a fine-tune report folder.
         FileExistsError: ``out_path`` exists and ``force`` is False.
     """
     import pandas as pd
@@ -173,12 +272,18 @@ def predict_file(
 
     precision = normalize_precision(precision)
     dev = resolve_device(check_device(device))
-    model, info = load_classifier(model_dir)
+    model, info = open_classifier(model_dir)
     # The settings and the model are valid; only now look at the output.
     out = check_output_file(out_path, force=force, inputs=[input_path, model_dir])
     labels = input_labels(Path(input_path), info)
     if labels is not None:
         check_output_file(metrics_path(out), force=force, inputs=[input_path])
+    lengths = scan_lengths(read_sequences(input_path, on_invalid=on_invalid), input_limit(model))
+    if lengths.count == 0:
+        raise ValueError(f"{input_path}: no sequences found")
+    model = fit_to_inputs(
+        model, info, model_dir, lengths, allow_longer=allow_longer, where=input_path
+    )
     model.to(dev)
     records = read_sequences(input_path, on_invalid=on_invalid)
     total, all_probs = 0, []

@@ -133,6 +133,53 @@ class _Writer:
                 handle.close()
 
 
+def refuse_classifier(model: str | Path) -> None:
+    """Refuse a fine-tuned classifier folder as the model of ``score-variants``.
+
+    Fine-tuning trains the encoder and a classification head, never the per-token MNM head
+    that scores variants: in a classifier that head is the pretrained one left behind an
+    encoder that moved, so its scores would mean nothing. The message names the pretrained
+    source it came from (the fine-tune report's ``source`` beside it, and ``task.json``'s
+    ``source_model`` id).
+
+    Raises:
+        ValueError: ``model`` holds a ``task.json`` (a findna classifier).
+    """
+    import json
+
+    from findna.model.classifier import read_info
+
+    path = Path(model)
+    if not (path / "task.json").is_file():
+        return
+    try:
+        info = read_info(path)
+        task, origin = f"task {info.task}", info.source_model
+    except ValueError:
+        task, origin = "task.json", ""
+    report = path.parent / "finetune.json"
+    try:
+        source = json.loads(report.read_text())["provenance"]["config"]["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        source = None
+    if origin.startswith("scratch"):
+        fix = (
+            f"it was fine-tuned from a random network ({origin}), which has no trained MNM head "
+            "either: score with a pretrained run or export (--model RUN)"
+        )
+    elif source:
+        fix = f"score with the pretrained model it was fine-tuned from: --model {source}"
+        fix += f" (weights {origin})" if origin else ""
+    else:
+        fix = "score with the pretrained run or export it was fine-tuned from"
+        fix += f" (its weights' id in task.json: source_model {origin})" if origin else ""
+    raise ValueError(
+        f"{path} is a fine-tuned classifier ({task}), not a pretrained model: fine-tuning trains "
+        "its encoder and classification head but never the MNM head that score-variants reads, "
+        f"so its scores would be meaningless. {fix[0].upper()}{fix[1:]}"
+    )
+
+
 def score_variants_file(
     variants_path: str | Path,
     genome_path: str | Path,
@@ -158,7 +205,8 @@ def score_variants_file(
         progress: show a tqdm bar (variants).
 
     Raises:
-        ValueError: bad settings, input or output path; a variant a policy refuses (its line).
+        ValueError: bad settings, input or output path; a variant a policy refuses (its line);
+            a fine-tuned classifier as ``model`` (:func:`refuse_classifier`).
         FileNotFoundError: a missing input or model.
         FileExistsError: the output exists and ``force`` is False.
     """
@@ -174,6 +222,7 @@ def score_variants_file(
             f"{variants.path}: the input already has a column {sorted(taken)[0]!r}, which the "
             f"output adds ({', '.join(SCORE_COLUMNS)}); rename that column"
         )
+    refuse_classifier(model)
     which = choose_network(model, cfg.which)
     cfg = replace(cfg, n_cls=source_n_cls(model, which, cfg.n_cls))
     net, model_id = load_encoder(
@@ -224,4 +273,10 @@ def score_variants_file(
     return result
 
 
-__all__ = ["OUTPUT_SUFFIXES", "ScoreVariantsResult", "output_format", "score_variants_file"]
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "ScoreVariantsResult",
+    "output_format",
+    "refuse_classifier",
+    "score_variants_file",
+]
