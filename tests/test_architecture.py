@@ -23,6 +23,7 @@ LAYERS = {
     "provenance": 0,
     "figures": 0,
     "outputs": 0,
+    "folders": 0,
     "devices": 0,
     "version": 0,
     "data": 1,

@@ -1,6 +1,7 @@
 """The output rule (findna/outputs.py): checks before work, --force by kind, atomic writes."""
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -113,3 +114,157 @@ def test_checks_name_the_problem(tmp_path):
     assert check_output_dir(run, kind="thing", is_kind=lambda p: True, force=True) == run
     with pytest.raises(ValueError, match="holds an input of this command"):
         check_output_dir(tmp_path, kind="thing", is_kind=lambda p: True, inputs=[tmp_path / "f"])
+
+
+# The life cycle of an output folder (findna/folders; issue 22).
+
+
+def _kind():
+    from findna.folders import FolderKind
+
+    return FolderKind(
+        "thing report",
+        "thing",
+        ("config.yaml", "thing.json", "seed<k>"),
+        lambda p: (p / "thing.json").is_file(),
+    )
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _write_thing(folder: Path, text: str, force: bool | None = None) -> None:
+    from findna.folders import output_folder
+
+    with output_folder(folder, _kind(), force=force) as out:
+        (out / "config.yaml").write_text(text)
+        (out / "thing.json").write_text(text)
+        (out / "seed0").mkdir()
+        (out / "seed0" / "w.bin").write_text(text)
+
+
+def test_force_removes_only_what_the_manifest_lists(tmp_path):
+    from findna.folders import check_folder, read_manifest
+
+    out = tmp_path / "out"
+    _write_thing(out, "old")
+    manifest = read_manifest(out)
+    assert manifest["complete"] is True and manifest["command"] == "thing"
+    assert manifest["files"] == ["config.yaml", "seed0", "thing.json"]
+    (out / "NOTES.txt").write_text("mine")
+    (out / "seed_notes").mkdir()  # not seed<k>: the user's
+    (out / "seed_notes" / "a.txt").write_text("mine too")
+    with pytest.raises(FileExistsError, match="holds a thing report already; pass --force"):
+        check_folder(out, _kind())
+    mine = {k: v for k, v in _hashes(out).items() if "NOTES" in k or "seed_notes" in k}
+    _write_thing(out, "new", force=True)
+    after = _hashes(out)
+    assert {k: after[k] for k in mine} == mine
+    assert (out / "thing.json").read_text() == "new" and read_manifest(out)["complete"]
+    assert not (out / ".findna-lock").exists()
+
+
+def test_a_failed_run_is_incomplete_and_replaced_without_force_with_a_warning(tmp_path, caplog):
+    from findna.folders import check_folder, read_manifest
+
+    out = tmp_path / "out"
+    _write_thing(out, "old")
+    (out / "NOTES.txt").write_text("mine")
+    from findna.folders import output_folder
+
+    with pytest.raises(RuntimeError), output_folder(out, _kind(), force=True) as o:
+        (o / "config.yaml").write_text("half")  # the old thing.json is gone already
+        raise RuntimeError("killed")
+    assert read_manifest(out)["complete"] is False
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".findna-manifest.json",
+        "NOTES.txt",
+        "config.yaml",
+    ]
+    check_folder(out, _kind())  # no --force needed
+    with caplog.at_level("WARNING"):
+        _write_thing(out, "new")
+    assert "held an unfinished thing report" in caplog.text and "config.yaml" in caplog.text
+    assert "kept NOTES.txt" in caplog.text
+    assert (out / "NOTES.txt").read_text() == "mine" and read_manifest(out)["complete"]
+
+
+def test_a_folder_without_manifest_loses_only_its_kinds_names(tmp_path, caplog):
+    from findna.folders import check_folder
+
+    out = tmp_path / "old"
+    out.mkdir()
+    for name in ("config.yaml", "thing.json", "NOTES.txt"):
+        (out / name).write_text("x")
+    (out / "seed3").mkdir()
+    (out / "probe").mkdir()
+    (out / "probe" / "probe.json").write_text("{}")
+    with pytest.raises(FileExistsError, match="pass --force"):
+        check_folder(out, _kind())
+    with caplog.at_level("INFO"):
+        _write_thing(out, "new", force=True)
+    assert "kept NOTES.txt, probe (not written by findna)" in caplog.text
+    assert (out / "probe" / "probe.json").read_text() == "{}" and not (out / "seed3").exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("x")
+    for force in (False, True):
+        with pytest.raises(ValueError, match="does not hold a thing report.*even with --force"):
+            check_folder(other, _kind(), force=force)
+
+
+def test_another_commands_folder_is_refused(tmp_path):
+    from findna.folders import FolderKind, check_folder
+
+    out = tmp_path / "out"
+    _write_thing(out, "x")
+    export = FolderKind("export", "export", ("config.json",), lambda p: False)
+    with pytest.raises(ValueError, match=r"holds the output of `findna thing`.*even with --force"):
+        check_folder(out, export, force=True)
+
+
+def test_a_live_writer_holds_the_folder_and_a_dead_ones_lock_is_taken_over(tmp_path):
+    from findna.folders import LOCK, OutputBusyError, check_folder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    live = os.getppid()
+    (out / LOCK).write_text(f"{live} {socket.gethostname()}\n")
+    before = _hashes(tmp_path)
+    with pytest.raises(OutputBusyError, match=rf"another findna run \(pid {live}\) is writing"):
+        check_folder(out, _kind())
+    with pytest.raises(OutputBusyError, match=rf"pid {live}.*delete \S*\.findna-lock"):
+        _write_thing(out, "new")
+    assert _hashes(tmp_path) == before
+    (out / LOCK).write_text(f"{_dead_pid()} {socket.gethostname()}\n")
+    _write_thing(out, "new")  # the killed writer's lock is stale
+    assert not (out / LOCK).exists() and (out / "thing.json").read_text() == "new"
+
+
+def test_single_file_lock_and_no_clobber_rename(tmp_path):
+    from findna.folders import OutputBusyError, file_lock, file_lock_path, rename_no_clobber
+
+    target = tmp_path / "emb.npy"
+    file_lock_path(target).write_text(f"{os.getppid()} {socket.gethostname()}\n")
+    with pytest.raises(OutputBusyError, match=r"writing \S*emb\.npy"), file_lock(target):
+        pass
+    file_lock_path(target).unlink()
+    with file_lock(target) as lock:
+        assert lock.read_text().split()[0] == str(os.getpid())
+    assert not file_lock_path(target).exists()
+    tmp = tmp_path / "emb.npy.tmp-1"
+    tmp.write_text("mine")
+    target.write_text("theirs")  # appeared while the command ran
+    with pytest.raises(FileExistsError, match="appeared while this command ran.*kept"):
+        rename_no_clobber(tmp, target)
+    assert target.read_text() == "theirs" and not tmp.exists()
+    tmp.write_text("mine")
+    rename_no_clobber(tmp, tmp_path / "new.npy")
+    assert (tmp_path / "new.npy").read_text() == "mine" and not tmp.exists()

@@ -10,9 +10,10 @@ A prepared genome is a directory with
   with size, sha256 and md5, and the size and sha256 of the files above.
 
 Preparation is idempotent (same inputs and options -> nothing to do) and atomic: everything is
-written into ``DIR.tmp-<pid>`` and renamed into place, so a crash never leaves a directory with
-an ``index.json``. IUPAC ambiguity codes become N (as everywhere in findna); case is kept in the
-soft-mask track.
+written into ``DIR.tmp-<pid>`` and moved into place when complete, with a manifest marking the
+folder complete last (:mod:`findna.folders`), so a crash never leaves a genome that looks
+finished, and ``--force`` keeps files that are not part of a genome. IUPAC ambiguity codes
+become N (as everywhere in findna); case is kept in the soft-mask track.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import numpy as np
 
 from findna.data.alphabet import OnInvalid
 from findna.data.fasta import read_fasta, record_stats
-from findna.outputs import atomic_output, check_output_dir, require_file
+from findna.folders import FolderKind, check_folder, is_complete, staged_folder
+from findna.outputs import require_file
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +242,7 @@ def prepare_genome(
         require_file(p, "FASTA file")
     out = Path(out)
     sources = [file_checksums(p) for p in paths]
-    index = _existing_index(out)
+    index = _existing_index(out) if is_complete(out) else None
     if index is not None and _same_inputs(index, sources, on_invalid):
         log.info("%s is up to date with its inputs; nothing to do", out)
         return PrepareResult(load_genome(out), True, time.perf_counter() - t0)
@@ -249,15 +251,10 @@ def prepare_genome(
             f"{out} holds a genome that was made from other inputs or settings. Pass --force "
             "(force=True) to replace it, or choose another --out directory."
         )
-    check_output_dir(
-        out,
-        kind="prepared genome",
-        is_kind=lambda p: _existing_index(p) is not None,
-        force=force,
-        inputs=paths,
-    )
-    with atomic_output(out) as tmp:
-        tmp.mkdir()
+    check_folder(out, GENOME_FOLDER, force=force, inputs=paths)
+    # Written into OUT.tmp-<pid> and moved in when complete: a bad record halfway keeps the old
+    # genome; --force removes only the files a genome consists of (findna/folders).
+    with staged_folder(out, GENOME_FOLDER, force=force) as tmp:
         index = _write(paths, tmp, on_invalid, sources)
         # index.json last: a directory without it is never taken for a finished genome.
         (tmp / INDEX_FILE).write_text(json.dumps(index, indent=1) + "\n")
@@ -271,6 +268,15 @@ def _existing_index(out: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return index if isinstance(index, dict) and index.get("format") == FORMAT else None
+
+
+GENOME_FOLDER = FolderKind(
+    "prepared genome",
+    "prepare genome",
+    (CODES_FILE, SOFTMASK_FILE, INDEX_FILE),
+    lambda p: _existing_index(p) is not None,
+)
+"""What ``prepare genome`` writes in its folder (and what ``--force`` may remove there)."""
 
 
 def _read_index(path: Path) -> dict[str, Any]:

@@ -13,7 +13,8 @@ to ``out_dir``::
 
 A killed benchmark started again with the same ``out_dir`` skips every entry of
 ``results.jsonl``; entries made with other settings or other weights under the same model name
-are refused (use another ``out_dir`` or ``--force``).
+are refused (use another ``out_dir`` or ``--force``). ``--force`` removes the files a benchmark
+writes and keeps any other (:mod:`findna.folders`); two benchmarks cannot write one folder at once.
 
 Model specs (``--models``, comma-separated): ``[NAME=]SOURCE[:teacher|:student]``. SOURCE is an
 HF model directory, a pretraining run directory, a ``.ckpt`` file or ``scratch``. The default
@@ -68,6 +69,7 @@ from findna.eval.report import BenchmarkReport
 from findna.eval.results_log import ResultLog
 from findna.eval.suites import TASK_PRESETS, resolve_tasks
 from findna.eval.task_driver import CheckedTask, Method, check_task, run_seed
+from findna.folders import FolderKind, start_folder
 from findna.model.cls_rows import DEFAULT_N_CLS
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder, resolve_source
@@ -161,6 +163,24 @@ def _scratch_config(cfg: BenchmarkConfig, models: list[ModelSpec]) -> ModelConfi
     return net.config
 
 
+BENCHMARK_FOLDER = FolderKind(
+    "findna benchmark",
+    "benchmark",
+    (
+        "config.yaml",
+        "results.jsonl",
+        "results.json",
+        "results.md",
+        "comparison.png",
+        "cache",
+        "models",
+    ),
+    lambda p: (p / "results.jsonl").is_file() or (p / "results.json").is_file(),
+    exists_hint="run it without --force to resume it, or with --force to start afresh",
+)
+"""What ``benchmark`` writes in its folder (and what ``--force`` may remove there)."""
+
+
 def run_benchmark(
     cfg: BenchmarkConfig,
     *,
@@ -191,13 +211,14 @@ def run_benchmark(
     scratch = _scratch_config(cfg, models)
     settings = _settings_hash(cfg, scratch)
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if force:
-        (out / "results.jsonl").unlink(missing_ok=True)
+    # findna/folders: one benchmark at a time per folder; --force removes only the files a
+    # benchmark writes (the user's files stay); without it the folder is resumed.
+    folder = start_folder(out, BENCHMARK_FOLDER, force=force, resume=not force)
     results_log = ResultLog(out / "results.jsonl")
     for key, entry in results_log.entries.items():
         same_weights = model_ids.get(key[1], entry["model_id"]) == entry["model_id"]
         if entry["settings"] != settings or not same_weights:
+            folder.release()
             raise ValueError(
                 f"{out / 'results.jsonl'} holds a result for {key} made with other settings or "
                 "other weights under that model name; use another --out, or --force to discard it"
@@ -234,7 +255,9 @@ def run_benchmark(
             save_dir=save,
         )
         results_log.append(key, settings, model_ids[model_name], result)
-    return write_report(cfg, specs, models, model_ids, results_log, keys, root)
+    report = write_report(cfg, specs, models, model_ids, results_log, keys, root)
+    folder.finish()  # the manifest: complete (a failure leaves it unfinished, to be resumed)
+    return report
 
 
 def _data_root_or_none() -> Path | None:

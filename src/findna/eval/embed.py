@@ -63,6 +63,7 @@ from findna.eval.features import (
 )
 from findna.eval.length_rule import scan_lengths, tokens_for_inputs
 from findna.figures import check_figure_path
+from findna.folders import check_file_not_busy
 from findna.model.config import ModelConfig
 from findna.model.loading import default_model_name, load_encoder
 from findna.outputs import check_output_file, require_file
@@ -266,6 +267,7 @@ def embed_file(
         raise ValueError(f"{out}: per-token embeddings are a row per token; give a .parquet --out")
     for target in output_files(out):
         check_output_file(target, force=force, inputs=[input_path])
+    check_file_not_busy(out)  # another run writing it: fail now, not after the model loads
     lengths = scan_lengths(read_sequences(input_path, on_invalid=on_invalid))  # the length rule
     if lengths.count == 0:
         raise ValueError(f"{input_path}: no sequences found")
@@ -292,9 +294,10 @@ def embed_file(
         "per_token": per_token,
     }
     if per_token:
-        writer = ParquetWriter(out, dim, meta, per_token=True)
+        writer = ParquetWriter(out, dim, meta, per_token=True, force=force)
     else:
-        writer = (NpyWriter if out.suffix.lower() == ".npy" else ParquetWriter)(out, dim, meta)
+        kind = NpyWriter if out.suffix.lower() == ".npy" else ParquetWriter
+        writer = kind(out, dim, meta, force=force)
     pending: list[str] = []
 
     def codes() -> Iterator[np.ndarray]:

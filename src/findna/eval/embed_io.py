@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from findna.folders.lock import appeared, lock_file, rename_no_clobber, unlock_file
 from findna.outputs import remove_stale_temps, temp_path
 
 META_KEY = b"findna"  # the Parquet schema metadata key of the metadata JSON
@@ -34,11 +35,25 @@ def ids_path(out: Path) -> Path:
     return out.with_suffix(".ids.txt")
 
 
-class NpyWriter:
-    """Appends chunks to a raw temporary file, then writes ``.npy`` + ids atomically."""
+def _place(tmp: Path, target: Path, force: bool) -> None:
+    """Rename ``tmp`` to ``target``; without ``force``, only if ``target`` still does not exist
+    (checked and renamed in one step: a file that appeared meanwhile is kept)."""
+    if force:
+        os.replace(tmp, target)
+    else:
+        rename_no_clobber(tmp, target)
 
-    def __init__(self, out: Path, dim: int, meta: dict[str, Any]) -> None:
-        self.out, self.dim, self.rows, self.meta = out, dim, 0, meta
+
+class NpyWriter:
+    """Appends chunks to a raw temporary file, then writes ``.npy`` + ids atomically.
+
+    The output is locked (``OUT.findna-lock``, :mod:`findna.folders`) from the start to
+    :meth:`close` or :meth:`abort`: a second run to the same ``out`` fails at once.
+    """
+
+    def __init__(self, out: Path, dim: int, meta: dict[str, Any], *, force: bool = False) -> None:
+        lock_file(out)
+        self.out, self.dim, self.rows, self.meta, self.force = out, dim, 0, meta, force
         for target in output_files(out):
             remove_stale_temps(target)
         self.raw = temp_path(out, ".raw")
@@ -67,27 +82,42 @@ class NpyWriter:
         del arr
         meta_tmp = temp_path(meta_path(self.out))
         meta_tmp.write_text(json.dumps({**self.meta, "rows": self.rows}, indent=1) + "\n")
-        os.replace(tmp, self.out)
-        os.replace(self.ids, ids_path(self.out))
-        os.replace(meta_tmp, meta_path(self.out))
+        if not self.force:  # all three still free, before any is placed
+            for target in output_files(self.out):
+                if target.exists():
+                    raise appeared(target)
+        _place(tmp, self.out, self.force)
+        _place(self.ids, ids_path(self.out), self.force)
+        _place(meta_tmp, meta_path(self.out), self.force)
         self.raw.unlink()
+        unlock_file(self.out)
 
     def abort(self) -> None:
         self.raw_f.close()
         self.ids_f.close()
         for p in (self.raw, self.ids, temp_path(self.out, ".npy"), temp_path(meta_path(self.out))):
             p.unlink(missing_ok=True)
+        unlock_file(self.out)
 
 
 class ParquetWriter:
     """Writes one row group per chunk to a temporary file, renamed on close. With ``per_token``
     a row is one token: columns ``id``, ``position`` (0-based), ``f0``..``f{D-1}``."""
 
-    def __init__(self, out: Path, dim: int, meta: dict[str, Any], per_token: bool = False) -> None:
+    def __init__(
+        self,
+        out: Path,
+        dim: int,
+        meta: dict[str, Any],
+        per_token: bool = False,
+        *,
+        force: bool = False,
+    ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.pa, self.out, self.rows, self.per_token = pa, out, 0, per_token
+        lock_file(out)  # as NpyWriter: one run per output at a time
+        self.pa, self.out, self.rows, self.per_token, self.force = pa, out, 0, per_token, force
         remove_stale_temps(out)
         self.tmp = temp_path(out)
         fields = [pa.field("id", pa.string())]
@@ -107,11 +137,15 @@ class ParquetWriter:
 
     def close(self) -> None:
         self.writer.close()
-        os.replace(self.tmp, self.out)
+        try:
+            _place(self.tmp, self.out, self.force)
+        finally:
+            unlock_file(self.out)
 
     def abort(self) -> None:
         self.writer.close()
         self.tmp.unlink(missing_ok=True)
+        unlock_file(self.out)
 
 
 def read_embeddings(path: str | Path) -> tuple[list[str], np.ndarray]:

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from findna.eval.metrics import PRIMARY_METRICS
-from findna.outputs import check_output_dir, write_text_atomic
+from findna.folders import FolderKind, check_folder, entries
+from findna.outputs import write_text_atomic
 from findna.provenance import Provenance
 
 if TYPE_CHECKING:
@@ -300,21 +301,25 @@ class BenchmarkReport:
         return cls(results, provenance, data.get("protocol", DEFAULT_PROTOCOL))
 
 
-def check_report_dir(out_dir: str | Path, stem: str, force: bool = False) -> Path:
-    """Before any work: ``out_dir`` is new, empty, or holds only a ``stem`` report (``probe`` or
-    ``finetune``: ``config.yaml``, ``<stem>.json/.md``, ``<stem>_seeds.json``, ``features/``,
-    ``logs/``, ``seed<k>/`` classifiers), which only ``force`` replaces (findna/outputs.py)."""
-    written = {
-        "config.yaml",
-        f"{stem}.json",
-        f"{stem}.md",
-        f"{stem}_seeds.json",
-        "features",
-        "logs",
-    }
+def report_folder(stem: str) -> FolderKind:
+    """What ``probe`` or ``finetune`` (``stem``) writes in its report folder: ``config.yaml``,
+    ``<stem>.json/.md``, ``<stem>_seeds.json``, ``features/``, ``logs/``, ``seed<k>/``."""
+    own = ("config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features", "logs")
+    kind = FolderKind(f"{stem} report", stem, (*own, "seed<k>"), lambda p: False)
 
     def is_report(path: Path) -> bool:
-        names = [p.name for p in path.iterdir()]
-        return all(n in written or n.startswith("seed") for n in names) and "config.yaml" in names
+        """A report written before manifests: ``config.yaml`` and only report files, or
+        ``config.yaml`` beside the report itself (then other files are the user's)."""
+        names = entries(path)
+        if "config.yaml" not in names:
+            return False
+        return all(kind.writes(n) for n in names) or any(n in names for n in own[1:4])
 
-    return check_output_dir(out_dir, kind=f"{stem} report", is_kind=is_report, force=force)
+    return FolderKind(kind.kind, stem, kind.names, is_report)
+
+
+def check_report_dir(out_dir: str | Path, stem: str, force: bool = False) -> Path:
+    """Before any work: ``out_dir`` is new, empty, an unfinished ``stem`` report (a killed or
+    failed run), or a finished one, which only ``force`` replaces; files findna did not write are
+    kept (findna/folders). ``run_task`` then replaces it as this check allowed."""
+    return check_folder(out_dir, report_folder(stem), force=force)

@@ -32,7 +32,8 @@ from findna.config import config_to_dict, dump_config
 from findna.data.catalog import data_files, task_card
 from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
-from findna.eval.report import BenchmarkReport, SeedResult, write_seed_results
+from findna.eval.report import BenchmarkReport, SeedResult, report_folder, write_seed_results
+from findna.folders import start_folder
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
 from findna.model.loading import SCRATCH, default_model_name, load_encoder, resolve_source
@@ -265,33 +266,43 @@ def run_task(
     never loses finished runs), then ``<mode>.json``/``.md`` with provenance. Probes cache
     features in ``cache_dir`` (default ``out_dir/features``); fine-tuning writes each seed's
     per-epoch metrics to ``logs/seed<k>/`` and, with ``save_models``, its classifier to
-    ``seed<k>/``.
+    ``seed<k>/``. The folder's life cycle is :mod:`findna.folders`: a finished report is
+    replaced only after a :func:`~findna.eval.report.check_report_dir` with ``force``.
     """
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must be distinct and non-empty, got {seeds}")
     checked = check_task(task)  # before anything is written
+    resolve_source(source, method.which)  # a mistyped model writes nothing
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    dump_config(method.config, out / "config.yaml")
-    cache = cache_dir if cache_dir is not None else out / "features"
-    results: list[SeedResult] = []
-    for seed in seeds:
-        result = run_seed(
-            checked,
-            source,
-            method,
-            seed,
-            scratch_config=scratch_config,
-            model_name=model_name,
-            cache_dir=cache,
-            save_dir=out / f"seed{seed}" if save_models else None,
-            log_dir=out / "logs" / f"seed{seed}",
-            progress=progress,
-        )
-        results.append(result)
-        write_seed_results(results, out / f"{method.mode}_seeds.json")
-    return _write_report(results, checked.data, source, method, out, scratch_config)
+    # The old report's files go first and the manifest marks this run unfinished until the end:
+    # a killed run never leaves a folder that mixes two runs (findna/folders).
+    folder = start_folder(out, report_folder(method.mode))
+    try:
+        dump_config(method.config, out / "config.yaml")
+        cache = cache_dir if cache_dir is not None else out / "features"
+        results: list[SeedResult] = []
+        for seed in seeds:
+            result = run_seed(
+                checked,
+                source,
+                method,
+                seed,
+                scratch_config=scratch_config,
+                model_name=model_name,
+                cache_dir=cache,
+                save_dir=out / f"seed{seed}" if save_models else None,
+                log_dir=out / "logs" / f"seed{seed}",
+                progress=progress,
+            )
+            results.append(result)
+            write_seed_results(results, out / f"{method.mode}_seeds.json")
+        report = _write_report(results, checked.data, source, method, out, scratch_config)
+    except BaseException:
+        folder.release()  # left unfinished: the next run replaces it without --force
+        raise
+    folder.finish()
+    return report
 
 
 def _write_report(

@@ -14,10 +14,11 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from findna.folders import FolderKind, check_folder, staged_folder
 from findna.model.cls_rows import config_n_cls
-from findna.model.hf.remote import write_hf_files
+from findna.model.hf.remote import REMOTE_SOURCES, TOKENIZER_CONFIG, write_hf_files
 from findna.model.loading import network_from_checkpoint, read_checkpoint
-from findna.outputs import atomic_output, check_output_dir
+from findna.outputs import atomic_output
 from findna.train.model_card import export_card
 
 
@@ -45,6 +46,15 @@ def is_export(path: Path) -> bool:
     )
 
 
+EXPORT_FOLDER = FolderKind(
+    "findna export (config.json + model.safetensors)",
+    "export",
+    ("config.json", "model.safetensors", "README.md", TOKENIZER_CONFIG, *REMOTE_SOURCES.values()),
+    is_export,
+)
+"""What ``export`` writes in its folder (and what ``--force`` may remove there)."""
+
+
 def export_checkpoint(
     ckpt_path: str | Path,
     out_dir: str | Path,
@@ -60,20 +70,14 @@ def export_checkpoint(
     (``findna.train.model_card``; ``metrics``: the run's final metrics, default
     ``RUN/summary.json``). The checkpoint is read before ``out_dir`` is looked at; an existing
     export there is replaced only with ``force``, and anything else (a classifier, a folder of
-    other files) never.
+    other files) never; ``force`` removes only the export's own files (:mod:`findna.folders`).
     """
     ckpt = read_checkpoint(ckpt_path)
     net = network_from_checkpoint(ckpt, which)
-    check_output_dir(
-        out_dir,
-        kind="findna export (config.json + model.safetensors)",
-        is_kind=is_export,
-        force=force,
-        inputs=[ckpt_path],
-    )
+    check_folder(out_dir, EXPORT_FOLDER, force=force, inputs=[ckpt_path])
     card = export_card(ckpt, ckpt_path, net, which, Path(out_dir).name, metrics)
     n_cls = config_n_cls(ckpt["findna"]["config"])
-    with atomic_output(out_dir) as tmp:
+    with staged_folder(out_dir, EXPORT_FOLDER, force=force) as tmp:
         net.save_pretrained(tmp)
         write_hf_files(tmp, "FinDNAForMaskedLM", pretraining_n_cls=n_cls)
         (tmp / "README.md").write_text(card)
