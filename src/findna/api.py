@@ -175,7 +175,8 @@ def embed(
     else:
         cfg = cfg.for_source(model, "teacher")
         cls_tokens = 0 if per_token else cfg.cls_tokens
-        net = load_model(model, max_len=tokens_for_inputs(lengths, cls_tokens, max_len, model))
+        sized = tokens_for_inputs(lengths, cls_tokens, max_len, model) if codes else max_len
+        net = load_model(model, max_len=sized)
     if per_token:
         return list(iter_token_states(net, codes, cfg))
     return extract_features(net, codes, cfg, progress=progress)

@@ -270,7 +270,11 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     from findna.cli.settings import PredictConfig
 
     p.add_argument("input", help="FASTA, CSV/TSV or text file of sequences")
-    p.add_argument("--model", required=True, help="a directory written by `findna finetune`")
+    p.add_argument(
+        "--model",
+        required=True,
+        help="a classifier written by `findna finetune`: one seed's folder, OUT/seed<k>",
+    )
     p.add_argument("--out", required=True, help="output CSV")
     settings = shared.add_settings(p, "predict", None, "batch_size=256", PredictConfig)
     settings.add(shared.BATCH_SIZE, "batch_size")
