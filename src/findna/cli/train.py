@@ -31,7 +31,8 @@ def _pretrain_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
-        help="continue the run in RUN_DIR from checkpoints/last.ckpt with its saved config",
+        help="continue the run in RUN_DIR with its saved config, from its newest valid "
+        "checkpoint (last.ckpt, else the newest step-N.ckpt); the logs so far are kept",
     )
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     p.set_defaults(handler=_pretrain)
@@ -55,7 +56,9 @@ def _pretrain(args: argparse.Namespace) -> None:
     else:
         cfg = shared.load_settings(PretrainConfig, "pretrain", args)
     result = run_pretrain(cfg, resume=bool(args.resume), force=args.force)
-    print(f"pretraining done: teacher exported to {result.model_dir}")
+    point = result.resumed_from
+    resumed = f" (resumed from {point.path} at step {point.step})" if point else ""
+    print(f"pretraining done{resumed}: teacher exported to {result.model_dir}")
 
 
 def add_export(sub: argparse._SubParsersAction) -> None:

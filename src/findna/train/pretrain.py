@@ -4,9 +4,11 @@ Run directory layout::
 
     OUT/config.yaml             the resolved config (also inside every checkpoint)
     OUT/genome/                 the prepared genome, when the input was FASTA
-    OUT/checkpoints/last.ckpt   the newest periodic checkpoint (resume point)
+    OUT/checkpoints/last.ckpt   the newest periodic checkpoint (the resume point; see
+                                ``findna.train.resume`` when it is damaged)
     OUT/checkpoints/final.ckpt  written when the run completes
-    OUT/logs/metrics.csv        CSV metrics; OUT/logs/tensorboard/ for TensorBoard
+    OUT/logs/metrics.csv        CSV metrics; OUT/logs/tensorboard/ for TensorBoard (both kept
+                                whole across resumes: ``findna.train.run_logs``)
     OUT/model/                  the exported teacher: config.json + model.safetensors, the
                                 transformers files and a model card (README.md)
     OUT/summary.json            final metrics
@@ -26,14 +28,15 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from findna.config import config_to_dict, dump_config, load_config
 from findna.outputs import check_output_dir, write_text_atomic
-from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint, read_checkpoint
+from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint
 from findna.train.config import RUN_SECTIONS, PretrainConfig, run_identity
 from findna.train.datamodule import PretrainData, resolve_genome
 from findna.train.module import PretrainModule
+from findna.train.resume import ResumePoint, find_resume_point, has_checkpoint
+from findna.train.run_logs import continue_logs, run_loggers
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
@@ -48,6 +51,7 @@ class PretrainResult:
     final_checkpoint: Path
     model_dir: Path
     metrics: dict[str, float]
+    resumed_from: ResumePoint | None = None
 
 
 def is_run_dir(path: Path) -> bool:
@@ -57,7 +61,7 @@ def is_run_dir(path: Path) -> bool:
 
 def _prepare_out_dir(
     cfg: PretrainConfig, resume: bool, force: bool, global_zero: bool
-) -> Path | None:
+) -> ResumePoint | None:
     """Create or check the run directory; return the checkpoint to resume from (if any).
 
     Only global rank 0 (``global_zero``, as the Trainer resolved it) checks and creates it: the
@@ -65,17 +69,10 @@ def _prepare_out_dir(
     mistake rank 0's fresh directory for an old run.
     """
     out = cfg.out_dir
-    ckpt = out / "checkpoints" / "last.ckpt"
+    if resume:  # every rank picks the same file; rank 0 says which and what it skipped
+        return find_resume_point(out, report=global_zero)
     if not global_zero:
-        return ckpt if resume else None
-    if resume:
-        if not ckpt.is_file():
-            raise FileNotFoundError(
-                f"nothing to resume in {out}: {ckpt} does not exist (the run saved no checkpoint "
-                "yet); start it again without --resume (add --force to overwrite)"
-            )
-        read_checkpoint(ckpt)  # clear error for a corrupt or truncated file, before Lightning
-        return ckpt
+        return None
     check_output_dir(
         out,
         kind=f"findna pretraining run ({CONFIG_FILE} or checkpoints/)",
@@ -109,6 +106,9 @@ def build_trainer(cfg: PretrainConfig, extra_callbacks: Sequence[L.Callback] = (
         monitor="step",
         mode="max",
         save_last=True,
+        # A run resumed from step-N.ckpt (last.ckpt damaged) must write last.ckpt again, not
+        # last-v1.ckpt, which a later resume would not prefer.
+        enable_version_counter=False,
     )
     callbacks: list[Any] = [checkpoints, *extra_callbacks]
     if run.progress_bar:
@@ -127,10 +127,7 @@ def build_trainer(cfg: PretrainConfig, extra_callbacks: Sequence[L.Callback] = (
         gradient_clip_val=cfg.optim.grad_clip or None,
         gradient_clip_algorithm="norm",
         log_every_n_steps=run.log_every_n_steps,
-        logger=[
-            CSVLogger(out, name="logs", version=""),
-            TensorBoardLogger(out / "logs", name="tensorboard", version=""),
-        ],
+        logger=run_loggers(out),
         callbacks=callbacks,
         enable_progress_bar=run.progress_bar,
         enable_model_summary=False,
@@ -153,7 +150,8 @@ def run_pretrain(
 
     Args:
         cfg: the resolved config (for ``resume``, the run's own, see ``load_run_config``).
-        resume: continue from ``OUT/checkpoints/last.ckpt``.
+        resume: continue from the newest valid checkpoint in ``OUT/checkpoints``
+            (``findna.train.resume``), keeping the logs written so far.
         force: delete an existing, non-empty ``OUT`` first.
         extra_callbacks: more Lightning callbacks (e.g. early stopping or custom logging).
     """
@@ -169,12 +167,15 @@ def run_pretrain(
     # a second node sets no RANK), and only rank 0 may check and create the folder.
     trainer = build_trainer(cfg, extra_callbacks)
     resume_from = _prepare_out_dir(cfg, resume, force, trainer.is_global_zero)
+    if resume_from is not None:
+        continue_logs(trainer.loggers, resume_from.step)
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* is not empty")
     out = cfg.out_dir
     data = PretrainData(cfg, out)
     module = PretrainModule(cfg)
     if trainer.is_global_zero and not resume:
         dump_config(cfg, out / CONFIG_FILE)
-    trainer.fit(module, datamodule=data, ckpt_path=resume_from)
+    trainer.fit(module, datamodule=data, ckpt_path=resume_from.path if resume_from else None)
     final = out / "checkpoints" / "final.ckpt"
     trainer.save_checkpoint(final)
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
@@ -189,15 +190,16 @@ def run_pretrain(
         # reuses it), so a crash while writing must leave no half of one.
         write_text_atomic(out / SUMMARY_FILE, json.dumps(summary, indent=2))
     trainer.strategy.barrier()
-    return PretrainResult(out, final, model_dir, metrics)
+    return PretrainResult(out, final, model_dir, metrics, resume_from)
 
 
 def ensure_pretrained(cfg: PretrainConfig) -> float:
     """Run, resume or reuse the run in ``cfg.run.out_dir``; return the seconds spent now.
 
-    A finished run (``summary.json`` present) is reused, an interrupted one (``last.ckpt``)
-    continues from its checkpoint, anything else starts afresh. Workflows that pretrain several
-    runs (the demo, studies) call this so that starting them again finishes what is missing.
+    A finished run (``summary.json`` present) is reused, an interrupted one (a checkpoint)
+    continues from its newest valid checkpoint, anything else starts afresh. Workflows that
+    pretrain several runs (the demo, studies) call this so that starting them again finishes
+    what is missing.
 
     Raises:
         ValueError: the finished run was made with other settings (data, model, views, ssl,
@@ -218,6 +220,6 @@ def ensure_pretrained(cfg: PretrainConfig) -> float:
         log.info("reusing the finished run %s", out)
         return 0.0
     start = time.perf_counter()
-    resume = (out / "checkpoints" / "last.ckpt").is_file()
+    resume = has_checkpoint(out)
     run_pretrain(cfg, resume=resume, force=not resume)
     return time.perf_counter() - start
