@@ -258,3 +258,50 @@ def test_genomic_benchmarks_download_and_empty_labels(tmp_path):
     table.write_text("sequence,label\nACGT,a\nACGA,\nACGG,b\n")
     with pytest.raises(ValueError, match=rf"{table}, data row 2 .*: empty label"):
         resolve_task(str(table))
+
+
+def test_a_file_of_an_unknown_type_is_named_never_guessed(tmp_path):
+    """A BED file (or any suffix a layout does not read) is named as such, not read as a table
+    or as FASTA ("sequence before the first header")."""
+    bed = tmp_path / "regions.bed"
+    bed.write_text("chr1\t10\t110\tenhancer\n")
+    with pytest.raises(
+        ValueError, match=r"not a table, folder or task YAML: regions\.bed has the suffix '\.bed'"
+    ):
+        resolve_task(str(bed))
+    yaml = tmp_path / "t.yaml"
+    yaml.write_text("files: {train: regions.bed, test: regions.bed}\n")
+    with pytest.raises(
+        ValueError,
+        match=r"t\.yaml: files: train: .*regions\.bed has the suffix '\.bed', which a table task "
+        r"does not read; give \.csv, \.tsv, \.txt .*bedtools getfasta",
+    ):
+        resolve_task(str(yaml))
+    yaml.write_text("format: fasta_classes\nfiles: {a: regions.bed, b: regions.bed}\n")
+    with pytest.raises(ValueError, match=r"which a fasta_classes task does not read; give \.fa"):
+        resolve_task(str(yaml))
+
+
+def test_label_errors_show_a_few_labels_and_the_count(tmp_path):
+    """200 distinct training labels: the error shows 8 of them and the count, not all 200."""
+    folder = split_folder(tmp_path / "x", ("train", "test"), (200, 4))
+    train = pd.read_csv(folder / "train.csv")
+    train["label"] = [f"class{i:03d}" for i in range(200)]
+    train.to_csv(folder / "train.csv", index=False)
+    test = pd.read_csv(folder / "test.csv")
+    test.loc[0, "label"] = "unseen"
+    test.to_csv(folder / "test.csv", index=False)
+    with pytest.raises(ValueError) as err:
+        resolve_task(str(folder))
+    message = str(err.value)
+    assert "label 'unseen'" in message and "'class007', ... (200 in all)" in message
+    assert "class008" not in message and len(message) < 600
+
+
+def test_the_unknown_key_error_lists_each_yaml_key_once(tmp_path):
+    yaml = tmp_path / "t.yaml"
+    yaml.write_text("path: x\nlabel_colum: y\n")
+    with pytest.raises(ValueError, match="unknown key") as err:
+        resolve_task(str(yaml))
+    allowed = str(err.value).split("allowed: ")[1]
+    assert allowed.count("'name'") == 1

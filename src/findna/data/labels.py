@@ -13,6 +13,20 @@ import numpy as np
 import pandas as pd
 
 
+def shown(values: Iterable[object], most: int = 8) -> str:
+    """Values for an error message: all of them when there are at most ``most``, else the first
+    ``most`` and how many there are in all (a per-base label column can hold thousands).
+
+    >>> shown(["a", "b"])
+    "['a', 'b']"
+    >>> shown(range(10), most=3)
+    '[0, 1, 2, ... (10 in all)]'
+    """
+    items = list(values)
+    text = ", ".join(repr(v) for v in items[:most])
+    return f"[{text}]" if len(items) <= most else f"[{text}, ... ({len(items)} in all)]"
+
+
 def _is_int(value: str) -> bool:
     return value.lstrip("+-").isdigit()
 
@@ -55,7 +69,7 @@ def map_labels(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{where(i)}: label {s.iloc[i]!r} is not one of the task's classes {list(classes)}. "
+            f"{where(i)}: label {s.iloc[i]!r} is not one of the task's classes {shown(classes)}. "
             "Fix the label, or make it a class of the training split."
         )
     return labels.to_numpy(dtype=np.int64)

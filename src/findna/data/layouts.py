@@ -20,6 +20,7 @@ import numpy as np
 
 from findna.data.alphabet import OnInvalid, reverse_complement
 from findna.data.fasta import read_fasta
+from findna.data.labels import shown
 from findna.data.readers import (
     LabeledSequences,
     check_sequences,
@@ -40,7 +41,9 @@ def _class_labels(
     if classes is not None:
         missing = sorted(set(names) - set(classes))
         if missing:
-            raise ValueError(f"{where}: classes {missing} are not in classes={list(classes)}")
+            raise ValueError(
+                f"{where}: classes {shown(missing)} are not in classes={shown(classes)}"
+            )
         mapping = {c: i for i, c in enumerate(classes)}
     elif all(n.isdigit() for n in names):
         mapping = {n: int(n) for n in names}
@@ -48,7 +51,8 @@ def _class_labels(
         mapping = {n: i for i, n in enumerate(sorted(names))}
     if num_classes is not None and max(mapping[n] for n in names) >= num_classes:
         raise ValueError(
-            f"{where}: classes {sorted(names)} give labels {sorted(mapping[n] for n in names)}, "
+            f"{where}: classes {shown(sorted(names))} give labels "
+            f"{shown(sorted(mapping[n] for n in names))}, "
             f"but the task has num_classes={num_classes}. Fix num_classes or the class names."
         )
     return mapping

@@ -30,7 +30,7 @@ import pandas as pd
 from findna.data.alphabet import OnInvalid, decode, encode
 from findna.data.fasta import is_gzip
 from findna.data.kmers import decode_kmers, detect_kmers
-from findna.data.labels import map_labels
+from findna.data.labels import map_labels, shown
 from findna.outputs import require_file
 
 log = logging.getLogger(__name__)
@@ -361,7 +361,7 @@ def read_table(
         if not keep.any():
             raise ValueError(
                 f"{path}: no rows with {task_column}={task!r}; tasks present: "
-                f"{sorted(df[task_column].unique())}"
+                f"{shown(sorted(df[task_column].unique()))}"
             )
         df, rows = df[keep], rows[keep]
     if len(df) == 0:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from findna.data.labels import class_names, label_order
+from findna.data.labels import class_names, label_order, shown
 from findna.data.readers import data_row, find_sequence_column, read_frame
 from findna.data.splits import PROTOCOLS, SPLIT_VALUES
 from findna.data.task_spec import METRICS, Metric, TaskSpec
@@ -210,14 +210,15 @@ def check_classes(
             where = _where(part, _values(part).index(extra[0]))
             raise ValueError(
                 f"{where}: label {extra[0]!r} of the {role} split does not occur in the training "
-                f"split ({_where(train)}; classes there: {list(label_order(train_values))}). "
+                f"split ({_where(train)}; classes there: {shown(label_order(train_values))}). "
                 "Every class must have training rows: fix the label or add training rows."
             )
     if given is not None:
         missing = sorted(train_values - set(given))
         if missing:
             raise ValueError(
-                f"{_where(train)}: labels {missing} are not in the task's labels {list(given)}. "
+                f"{_where(train)}: labels {shown(missing)} are not in the task's labels "
+                f"{shown(given)}. "
                 "Add them to labels: in the task YAML, or fix the data."
             )
         classes: tuple[str, ...] | None = given
@@ -227,7 +228,7 @@ def check_classes(
     if count < 2:
         raise ValueError(
             f"{_where(train)}: the training labels ({column!r}) hold one class only "
-            f"({sorted(train_values)}); a classification task needs at least 2. Check that "
+            f"({shown(sorted(train_values))}); a classification task needs at least 2. Check that "
             "--label-column names the label column, or add rows of the other classes."
         )
     return classes, count
@@ -290,7 +291,7 @@ def fasta_task(
     classes = opts.labels or label_order(class_files)
     missing = sorted(set(class_files) - set(classes))
     if missing:
-        raise ValueError(f"{origin}: classes {missing} are not in labels {list(classes)}")
+        raise ValueError(f"{origin}: classes {shown(missing)} are not in labels {shown(classes)}")
     by_label = {
         i: (str(class_files[c].resolve()),) for i, c in enumerate(classes) if c in class_files
     }

@@ -48,7 +48,10 @@ LAYOUTS = (
     "class (class = file name), (d) a task YAML (.yaml), or GenomicBenchmarks' download "
     "(train/<class>/*.txt, test/<class>/*.txt). See docs/data.md, 'Your own data'."
 )
-YAML_KEYS = ("name", "path", "files", "format", *UserTaskOptions.__dataclass_fields__)
+YAML_KEYS = tuple(
+    dict.fromkeys(("name", "path", "files", "format", *UserTaskOptions.__dataclass_fields__))
+)
+"""The keys a task YAML may hold, each once (``name`` is also an option)."""
 
 
 def resolve_task(name_or_path: str, options: UserTaskOptions | None = None) -> TaskSpec:
@@ -126,6 +129,10 @@ def path_task(
         raise ValueError(
             f"{path}: a folder in no accepted layout (it holds {found}). Accepted: {LAYOUTS}"
         )
+    if path.is_file():
+        accepted = f"a table ({', '.join(TABLE_SUFFIXES)}, optionally .gz), a task YAML or a folder"
+        where = f"{path}: not a table, folder or task YAML"
+        raise ValueError(_unknown_suffix(path, where, "findna", accepted) + f" Accepted: {LAYOUTS}")
     raise ValueError(f"{path}: not a table, folder or task YAML. Accepted: {LAYOUTS}")
 
 
@@ -188,9 +195,13 @@ def yaml_task(path: Path, overrides: UserTaskOptions | None = None) -> TaskSpec:
     if not isinstance(files, dict) or not files:
         raise ValueError(f"{path}: files: must map split (or class) names to paths")
     resolved = {str(k): base / str(v) for k, v in files.items()}
+    suffixes = FASTA_SUFFIXES if fmt == "fasta_classes" else TABLE_SUFFIXES
     for key, f in resolved.items():
         if not f.exists():
             raise FileNotFoundError(f"{path}: files: {key}: {f} does not exist")
+        if f.is_file() and strip_suffixes(f.name, suffixes) is None:
+            accepted = f"{', '.join(suffixes)} (optionally .gz)"
+            raise ValueError(_unknown_suffix(f, f"{path}: files: {key}", f"a {fmt} task", accepted))
     if fmt == "fasta_classes":
         return fasta_task(name, resolved, opts, str(path))
     roles = {k: split_role(k) or ("all" if k == "all" else None) for k in resolved}
@@ -200,6 +211,21 @@ def yaml_task(path: Path, overrides: UserTaskOptions | None = None) -> TaskSpec:
             f"{path}: files: {bad} are not splits; use train, val (or dev), test or all"
         )
     return table_task(name, {roles[k]: f for k, f in resolved.items()}, opts, str(path))
+
+
+def _unknown_suffix(file: Path, where: str, what: str, accepted: str) -> str:
+    """The message for a task file whose suffix its format does not read (never guessed)."""
+    suffix = "".join(file.suffixes[-2:]) if file.name.endswith(".gz") else file.suffix
+    bed = (
+        " BED intervals are not read as tasks yet: cut the sequences into a table first "
+        "(e.g. bedtools getfasta -tab, then add a label column)."
+        if file.name.lower().endswith((".bed", ".bed.gz"))
+        else ""
+    )
+    return (
+        f"{where}: {file.name} has the suffix {suffix or '(none)'!r}, which {what} does not read; "
+        f"give {accepted}.{bed}"
+    )
 
 
 def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
