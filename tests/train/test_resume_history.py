@@ -11,6 +11,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from test_pretrain import micro_config
 
 from findna.cli import main
@@ -123,4 +124,9 @@ def test_resume_from_the_step_checkpoint_when_last_is_damaged(tmp_path, capsys, 
     assert find_resume_point(run, report=False).step == 8
     # The log holds every step once: 1 and 3 from before, 5 and 7 written again after step 4.
     assert _steps(run / "logs" / "metrics.csv") == [(1, False), (3, False), (5, False), (7, False)]
-    assert len(list((run / "logs" / "tensorboard").glob("events.out.tfevents.*"))) == 2
+    # TensorBoard keeps both event files and shows each step once (purge_step hides the rest).
+    tensorboard = run / "logs" / "tensorboard"
+    assert len(list(tensorboard.glob("events.out.tfevents.*"))) == 2
+    events = EventAccumulator(str(tensorboard))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 3, 5, 7]
