@@ -69,6 +69,8 @@ def test_no_valid_checkpoint_names_every_file_skipped(tmp_path):
     assert "last.ckpt.tmp-123 is the temporary" in str(err.value)
     assert "step-4.ckpt is corrupt or truncated" in str(err.value)
     assert "without --resume" in str(err.value)
+    _fake_checkpoint(folder / "step-2.ckpt", 2)  # the case: no last.ckpt, its temporary
+    assert find_resume_point(tmp_path).path.name == "step-2.ckpt"
 
 
 def test_a_resumed_csv_log_keeps_earlier_rows_and_drops_the_rewritten_ones(tmp_path):
