@@ -124,3 +124,20 @@ def test_benchmark_runs_each_entry_through_the_driver(tmp_path, monkeypatch):
     calls = _count(monkeypatch, bm, "run_seed")
     run_benchmark(_bench(tmp_path, seeds=(0,)), tasks=synthetic_tasks(tmp_path, 1))
     assert len(calls) == 1 and isinstance(calls[0], driver.CheckedTask)
+
+
+@pytest.mark.parametrize("method", [Probe(FAST_PROBE), Finetune(FAST_FINETUNE)])
+def test_read_only_task_arrays_raise_no_warning(task, method):
+    """Labels read through pandas can be read-only; no 'array is not writable' warning (torch's,
+    on torch.as_tensor) reaches the user."""
+    import warnings
+
+    def read_only(part):
+        labels = part.labels.copy()
+        labels.flags.writeable = False
+        return replace(part, labels=labels)
+
+    frozen = replace(task, **{name: read_only(part) for name, part in task.splits().items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        run_seed(frozen, "scratch", method, 0, scratch_config=tiny_cfg())

@@ -79,7 +79,7 @@ def fit_classifier(
     sched = LambdaLR(opt, lambda s: cosine_with_warmup(s, total, cfg.warmup_frac, cfg.num_cycles))
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "16-mixed")
     gen = torch.Generator().manual_seed(seed)
-    y_all = torch.as_tensor(labels, dtype=torch.long)
+    y_all = torch.tensor(labels, dtype=torch.long)  # a copy: task labels are read-only
     best: FitResult | None = None
     history: list[dict[str, float]] = []
     loggers = _epoch_loggers(log_dir)

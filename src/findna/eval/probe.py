@@ -78,8 +78,9 @@ def train_heads(
         The heads in ``cfg.lrs`` order, on the CPU, in eval mode.
     """
     device = resolve_device(cfg.features.device)
-    xt = torch.as_tensor(x, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y, dtype=torch.long, device=device)
+    # Copies (torch.tensor): task arrays are read-only, which torch.as_tensor warns about.
+    xt = torch.tensor(x, dtype=torch.float32, device=device)
+    yt = torch.tensor(y, dtype=torch.long, device=device)
     init = _make_head(x.shape[1], n_classes, cfg, seed)
     heads = [copy.deepcopy(init).to(device).train() for _ in cfg.lrs]
     groups = [{"params": h.parameters(), "lr": lr} for h, lr in zip(heads, cfg.lrs, strict=True)]
@@ -121,7 +122,7 @@ def _train_loop(
 @torch.inference_mode()
 def head_probs(head: nn.Module, x: np.ndarray) -> np.ndarray:
     """(N, C) softmax probabilities of a trained head."""
-    return torch.softmax(head(torch.as_tensor(x, dtype=torch.float32)), dim=-1).numpy()
+    return torch.softmax(head(torch.tensor(x, dtype=torch.float32)), dim=-1).numpy()
 
 
 def _knn_probs(
