@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -30,7 +29,8 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 
 from findna.config import config_to_dict, dump_config, load_config
-from findna.outputs import check_output_dir, write_text_atomic
+from findna.folders import FolderKind, OutputFolder, check_folder, folder_state, start_folder
+from findna.outputs import write_text_atomic
 from findna.train.checkpoint import AtomicCheckpointIO, export_checkpoint
 from findna.train.config import RUN_SECTIONS, PretrainConfig, run_identity
 from findna.train.datamodule import PretrainData, resolve_genome
@@ -59,6 +59,16 @@ def is_run_dir(path: Path) -> bool:
     return (path / CONFIG_FILE).is_file() or (path / "checkpoints").is_dir()
 
 
+RUN_FOLDER = FolderKind(
+    f"findna pretraining run ({CONFIG_FILE} or checkpoints/)",
+    "pretrain",
+    (CONFIG_FILE, "genome", "checkpoints", "logs", "model", "student", SUMMARY_FILE),
+    is_run_dir,
+    exists_hint="use --resume to continue that run or --force to overwrite it",
+)
+"""What a pretraining run writes in its folder (and what ``--force`` may remove there)."""
+
+
 def _prepare_out_dir(
     cfg: PretrainConfig, resume: bool, force: bool, global_zero: bool
 ) -> ResumePoint | None:
@@ -70,19 +80,21 @@ def _prepare_out_dir(
     """
     out = cfg.out_dir
     if resume:  # every rank picks the same file; rank 0 says which and what it skipped
-        return find_resume_point(out, report=global_zero)
+        point = find_resume_point(out, report=global_zero)
+        if global_zero:  # locked, and marked unfinished until summary.json is written
+            start_folder(out, RUN_FOLDER, resume=True)
+        return point
     if not global_zero:
         return None
-    check_output_dir(
-        out,
-        kind=f"findna pretraining run ({CONFIG_FILE} or checkpoints/)",
-        is_kind=is_run_dir,
-        force=force,
-        exists_hint="use --resume to continue that run or --force to overwrite it",
-    )
-    if out.is_dir() and any(out.iterdir()):
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # findna/folders: --force removes only what a run writes (the user's notes and probe reports
+    # in the run folder stay); an unfinished run without checkpoints is replaced with a warning.
+    check_folder(out, RUN_FOLDER, force=force)
+    if folder_state(out, RUN_FOLDER) == "incomplete" and has_checkpoint(out) and not force:
+        raise FileExistsError(
+            f"{out} holds an unfinished findna pretraining run with checkpoints; use --resume to "
+            "continue it or --force to replace it"
+        )
+    start_folder(out, RUN_FOLDER, force=force)
     return None
 
 
@@ -189,6 +201,7 @@ def run_pretrain(
         # Written last, atomically: a run with summary.json is finished (ensure_pretrained
         # reuses it), so a crash while writing must leave no half of one.
         write_text_atomic(out / SUMMARY_FILE, json.dumps(summary, indent=2))
+        OutputFolder(out, RUN_FOLDER, created=False).finish()  # the manifest: complete
     trainer.strategy.barrier()
     return PretrainResult(out, final, model_dir, metrics, resume_from)
 
