@@ -141,3 +141,13 @@ def test_read_only_task_arrays_raise_no_warning(task, method):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         run_seed(frozen, "scratch", method, 0, scratch_config=tiny_cfg())
+
+
+@pytest.mark.parametrize(
+    "method, title", [(Probe(FAST_PROBE), "Probe"), (Finetune(FAST_FINETUNE), "Fine-tuning")]
+)
+def test_task_reports_are_headed_by_their_method(task, tmp_path, method, title):
+    report = driver.run_task(task, "scratch", method, [0], tmp_path, scratch_config=tiny_cfg())
+    written = (tmp_path / f"{method.mode}.md").read_text()
+    assert written.startswith(f"## {title} results (test split)")
+    assert report.to_markdown().startswith(f"## {title} results")  # what the CLI prints

@@ -159,6 +159,9 @@ class BenchmarkReport:
     results: list[SeedResult]
     provenance: Provenance
     protocol: str = DEFAULT_PROTOCOL
+    title: str = "Benchmark results"
+    """The Markdown heading (``probe``/``finetune`` reports: "Probe results", "Fine-tuning
+    results"); not stored in JSON."""
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str, str, int]] = set()
@@ -198,7 +201,7 @@ class BenchmarkReport:
         labels = list(dict.fromkeys(r.label for r in self.results))
         primary = self.primary_metrics()
         lines = [
-            f"## Benchmark results ({split} split)",
+            f"## {self.title} ({split} split)",
             "",
             f"Protocol: {self.protocol}",
             "",

@@ -331,7 +331,8 @@ def _write_report(
         data_root=task.root,
         tasks={task.spec.name: task_card(task.spec)},
     )
-    report = BenchmarkReport(results, provenance)
+    title = "Probe results" if method.mode == "probe" else "Fine-tuning results"
+    report = BenchmarkReport(results, provenance, title=title)
     report.to_json(out / f"{method.mode}.json")
     write_text_atomic(out / f"{method.mode}.md", report.to_markdown(per_seed=True))
     return report
