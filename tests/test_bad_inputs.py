@@ -640,6 +640,11 @@ def _export_argv(root: Path) -> list[str]:
     return ["export", str(LEGACY / "run" / "checkpoints" / "final.ckpt"), "--out", str(root / "m")]
 
 
+def _finetune(root: Path) -> list[str]:
+    out = ["--out", str(root / "ft"), "--set", "epochs=1"]
+    return ["finetune", "--task", str(root / "task"), *SCRATCH, *out]
+
+
 FORCE_KEEPS = {
     # kind -> (make the existing output in root, argv that replaces it, its folder, a file of it)
     "prepared genome": (
@@ -663,6 +668,12 @@ FORCE_KEEPS = {
         _probe(),
         "out",
         "probe.json",
+    ),
+    "finetune report": (
+        lambda root: (_task({})(root), main(_finetune(root))),
+        _finetune,
+        "ft",
+        "seed0/task.json",
     ),
     "pretraining run": (
         lambda root: main(["pretrain", "--config", str(_pretrain_config(root))]),
@@ -798,3 +809,24 @@ def test_an_embed_output_that_appears_meanwhile_is_kept(tmp_path: Path, capsys, 
     assert re.search(r"out\.npy appeared while this command ran .*kept", capsys.readouterr().err)
     assert (tmp_path / "out.npy").read_bytes() == b"the other run's output"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fa", "out.npy"]
+
+
+def test_benchmark_force_keeps_the_users_files(tmp_path: Path, capsys, caplog) -> None:
+    """`benchmark` resumes without --force; --force removes only what a benchmark writes."""
+    _task({})(tmp_path)
+    argv = ["benchmark", "--suite", str(tmp_path / "task"), "--models", "scratch", "--seeds", "0"]
+    argv += ["--out", str(tmp_path / "b"), "--set", "probe.epochs=2"]
+    for setting in ("track_size=4", "hidden=16", "n_layers=1"):
+        argv += ["--set", f"scratch_model.{setting}"]
+    assert main(argv) == 0
+    out = tmp_path / "b"
+    mine = _add_notes(out)
+    old_log = (out / "results.jsonl").read_bytes()
+    with caplog.at_level("INFO"):
+        assert main([*argv, "--force"]) == 0, capsys.readouterr().err
+    after = _tree(out)
+    assert {k: after[k] for k in mine} == mine
+    assert "removed cache, comparison.png, config.yaml, results.json" in caplog.text
+    assert "kept NOTES.txt, probe (not written by findna)" in caplog.text
+    assert (out / "results.jsonl").read_bytes() != old_log  # a new log, not the resumed one
+    assert _manifest_of(out)["complete"] is True

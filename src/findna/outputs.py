@@ -6,6 +6,10 @@
 - Never write onto an input.
 - Write atomically: into ``NAME.tmp-<pid>`` next to the target, renamed into place when complete;
   leftovers of killed processes (their pid no longer runs) are removed on the next write.
+
+The commands' output folders follow :mod:`findna.folders` on top of this (a manifest of what
+findna wrote, ``--force`` removing only that, one writer at a time); this module stays free of
+findna imports because exports carry it for ``trust_remote_code``.
 """
 
 from __future__ import annotations
