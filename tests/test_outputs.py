@@ -268,3 +268,24 @@ def test_single_file_lock_and_no_clobber_rename(tmp_path):
     tmp.write_text("mine")
     rename_no_clobber(tmp, tmp_path / "new.npy")
     assert (tmp_path / "new.npy").read_text() == "mine" and not tmp.exists()
+
+
+def test_leftovers_of_killed_writers_of_our_names_go_with_the_output(tmp_path, caplog):
+    out = tmp_path / "out"
+    _write_thing(out, "old")
+    dead, host = _dead_pid(), socket.gethostname()
+    (out / f"thing.json.tmp-{dead}").write_text("half")  # an atomic write, killed
+    (out / "seed1.findna-lock").write_text(f"{dead} {host}\n")  # a nested writer, killed
+    (out / "seed2.findna-lock").write_text(f"{os.getppid()} {host}\n")  # a live one: not ours
+    (out / f"NOTES.txt.tmp-{dead}").write_text("the user's")  # not a name findna writes
+    with caplog.at_level("INFO"):
+        _write_thing(out, "new", force=True)
+    left = sorted(p.name for p in out.iterdir())
+    assert left == [
+        ".findna-manifest.json",
+        f"NOTES.txt.tmp-{dead}",
+        "config.yaml",
+        "seed0",
+        "seed2.findna-lock",
+        "thing.json",
+    ]

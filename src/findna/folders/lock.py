@@ -58,6 +58,11 @@ def _busy(lock: Path, what: Path) -> OutputBusyError | None:
     )
 
 
+def is_stale(lock: Path) -> bool:
+    """Whether ``lock`` is held by no live process (its process is gone, or it is this one)."""
+    return _busy(lock, lock) is None
+
+
 def check_not_busy(lock: Path, what: Path) -> None:
     """Raise :class:`OutputBusyError` when a live process other than this one holds ``lock``."""
     err = _busy(lock, what) if lock.exists() else None
@@ -176,6 +181,7 @@ __all__ = [
     "file_lock",
     "file_lock_path",
     "give_back",
+    "is_stale",
     "lock_file",
     "rename_no_clobber",
     "take_lock",

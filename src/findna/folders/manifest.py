@@ -31,10 +31,19 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from findna.folders.lock import LOCK, check_not_busy, file_lock_path, give_back, take_lock
+from findna.folders.lock import (
+    FILE_LOCK_SUFFIX,
+    LOCK,
+    check_not_busy,
+    file_lock_path,
+    give_back,
+    is_stale,
+    take_lock,
+)
 from findna.outputs import (
     _check_parents,
     _check_writable,
+    _pid_running,
     _same_path,
     remove_stale_temps,
     temp_path,
@@ -266,8 +275,18 @@ def _clear(path: Path, kind: FolderKind, state: str) -> None:
     if state != "complete":  # an unfinished run lists the names it may write
         listed += kind.names
     ours = FolderKind(kind.kind, kind.command, tuple(listed), kind.is_legacy)
+
+    def leftover(name: str) -> bool:  # a temporary or lock of ours whose process is gone
+        base, tmp, pid = name.partition(".tmp-")
+        if tmp and (ours.writes(base) or kind.writes(base)):
+            pid = pid.split(".", 1)[0]
+            return pid.isdigit() and not _pid_running(int(pid))
+        base = name.removesuffix(FILE_LOCK_SUFFIX)
+        mine = ours.writes(base) or kind.writes(base)
+        return base != name and mine and is_stale(path / name)
+
     names = entries(path)
-    removed = [n for n in names if ours.writes(n)]
+    removed = [n for n in names if ours.writes(n) or leftover(n)]
     kept = [n for n in names if n not in removed]
     for name in removed:
         target = path / name
