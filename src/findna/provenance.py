@@ -54,6 +54,14 @@ def checkpoint_id(path: str | Path | None) -> str:
     return _sha256_file(path)
 
 
+def _short(weights_id: str) -> str:
+    """A weights id as reports print it: 12 hex characters (their suffixes kept), or as is."""
+    if weights_id.startswith("scratch"):
+        return weights_id
+    head, _, suffix = weights_id.partition("-")
+    return head[:12] + (f"-{suffix}" if suffix else "")
+
+
 def file_md5(path: str | Path) -> str:
     """md5 hex digest of a file (the checksum data sets usually publish)."""
     digest = hashlib.md5(usedforsecurity=False)
@@ -138,6 +146,9 @@ class Provenance:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Task -> what the results state about its data: source, how the splits were made, the
     label mapping (``findna.data.catalog.task_card``)."""
+    checkpoints: dict[str, str] = field(default_factory=dict)
+    """Model name -> weights id, when the results come from a benchmark of models;
+    ``checkpoint_id`` is then ``"see checkpoints"`` (empty in probe and fine-tune reports)."""
 
     @classmethod
     def collect(
@@ -147,13 +158,15 @@ class Provenance:
         data_files: Mapping[str, Iterable[str | Path]] | None = None,
         data_root: str | Path | None = None,
         tasks: Mapping[str, Mapping[str, Any]] | None = None,
+        checkpoints: Mapping[str, str] | None = None,
     ) -> Provenance:
         """Hash the config, checkpoint and data files and record version, commit, date, host
-        (and the ``tasks`` cards given)."""
+        (and the ``tasks`` cards given). ``checkpoints`` (model name -> weights id) replaces
+        ``checkpoint_path`` for a benchmark's results."""
         plain = config_to_dict(config) if dataclasses.is_dataclass(config) else dict(config)
         return cls(
             config_hash=config_hash(plain),
-            checkpoint_id=checkpoint_id(checkpoint_path),
+            checkpoint_id="see checkpoints" if checkpoints else checkpoint_id(checkpoint_path),
             data_checksums=data_checksums(data_files or {}, data_root),
             findna_version=__version__,
             git_commit=git_commit(),
@@ -161,7 +174,16 @@ class Provenance:
             machine=machine_info(),
             config=plain,
             tasks={k: dict(v) for k, v in (tasks or {}).items()},
+            checkpoints=dict(checkpoints or {}),
         )
+
+    def checkpoint_text(self) -> str:
+        """The weights the results come from, for a report's footer: one id (12 characters),
+        ``scratch``, or each model's."""
+        if self.checkpoints:
+            ids = ", ".join(f"{name} {_short(i)}" for name, i in self.checkpoints.items())
+            return f"checkpoints {ids}"
+        return f"checkpoint {_short(self.checkpoint_id)}"
 
     def task_lines(self) -> list[str]:
         """One Markdown line per task card: its source, splits and label mapping."""

@@ -151,3 +151,27 @@ def test_task_reports_are_headed_by_their_method(task, tmp_path, method, title):
     written = (tmp_path / f"{method.mode}.md").read_text()
     assert written.startswith(f"## {title} results (test split)")
     assert report.to_markdown().startswith(f"## {title} results")  # what the CLI prints
+
+
+def test_a_benchmark_footer_names_every_model_checkpoint(tmp_path):
+    """Issue 24 bug 3: a benchmark of several models named one model's weights in its footer."""
+    import json
+
+    from findna.model.network import FinDNANetwork
+
+    runs = {}
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        runs[f"m{seed}"] = tmp_path / f"m{seed}" / "model"
+        FinDNANetwork(tiny_cfg()).save_pretrained(runs[f"m{seed}"])
+    models = [f"{name}={path}" for name, path in runs.items()] + ["scratch"]
+    run_benchmark(_bench(tmp_path, models, seeds=(0,)), tasks=synthetic_tasks(tmp_path, 1))
+    provenance = json.loads((tmp_path / "bench" / "results.json").read_text())["provenance"]
+    ids = provenance["checkpoints"]
+    assert list(ids) == ["m0", "m1", "scratch"] and ids["m0"] != ids["m1"]
+    footer = next(
+        line
+        for line in (tmp_path / "bench" / "results.md").read_text().splitlines()
+        if "config sha256" in line
+    )
+    assert f"checkpoints m0 {ids['m0'][:12]}, m1 {ids['m1'][:12]}, scratch" in footer

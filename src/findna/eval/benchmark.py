@@ -72,7 +72,7 @@ from findna.eval.task_driver import CheckedTask, Method, check_task, run_seed
 from findna.folders import FolderKind, start_folder
 from findna.model.cls_rows import DEFAULT_N_CLS
 from findna.model.config import ModelConfig
-from findna.model.loading import load_encoder, resolve_source
+from findna.model.loading import load_encoder
 from findna.model.pooling import CLS_POOLINGS
 from findna.outputs import write_text_atomic
 from findna.provenance import Provenance, config_hash
@@ -286,10 +286,9 @@ def write_report(
     plain["resolved_models"] = [
         {**dataclasses.asdict(m), "checkpoint_id": model_ids[m.name]} for m in models
     ]
-    first = next((m for m in models if not m.is_scratch), None)
-    weights = resolve_source(first.source, first.which).weights if first else None
     cards = {s.name: task_card(s) for s in specs}
-    provenance = Provenance.collect(plain, weights, files, root_path, tasks=cards)
+    ids = {m.name: model_ids[m.name] for m in models}
+    provenance = Provenance.collect(plain, None, files, root_path, tasks=cards, checkpoints=ids)
     report = BenchmarkReport([results_log.result(k) for k in keys], provenance)
     report.to_json(out / "results.json")
     lines = [

@@ -228,8 +228,7 @@ class BenchmarkReport:
         lines += [
             "",
             f"findna {p.findna_version}, commit {p.git_commit or 'unknown'}, "
-            f"config sha256 {p.config_hash[:12]}, checkpoint "
-            f"{p.checkpoint_id if p.checkpoint_id == 'scratch' else p.checkpoint_id[:12]}, "
+            f"config sha256 {p.config_hash[:12]}, {p.checkpoint_text()}, "
             f"{p.date}, {p.machine.get('accelerator', '?')} on {p.machine.get('hostname', '?')}.",
         ]
         sizes = {r.task: r.split_sizes for r in self.results if r.split_sizes}
