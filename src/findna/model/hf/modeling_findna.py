@@ -38,6 +38,9 @@ from findna.model.rotation import make_rotation
 from findna.model.transformer import TransformerBackbone, sinusoidal_positions
 
 HEAD_FILE = "head.safetensors"
+FRESH_HEAD = {"pooling": "masked_mean", "n_cls": 0, "head_kind": "linear", "head_hidden": 256}
+"""The head added to a pretrained export by ``FinDNAForSequenceClassification``: findna's
+fine-tuning defaults (``FinetuneConfig``: masked-mean pooling, no CLS rows, a linear head)."""
 _HUB_KWARGS = ("cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder")
 
 
@@ -210,23 +213,29 @@ class FinDNAForMaskedLM(FinDNAPreTrainedModel):
 
 
 class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
-    """A fine-tuned findna classifier: encoder -> pooling -> classification head.
+    """A findna classifier: encoder -> pooling -> classification head.
+
+    From a fine-tuned classifier folder it gives the logits of ``findna predict``. From a
+    pretrained export (``config.json`` without a ``classifier`` section) it adds a fresh head of
+    ``num_labels`` outputs (findna's fine-tuning defaults, :data:`FRESH_HEAD`, or a
+    ``classifier={...}`` given to ``from_pretrained``), to be trained with ``transformers``'
+    ``Trainer``, PEFT and the like; ``save_pretrained`` then writes the head into the folder.
 
     Each sequence gets the classifier's ``n_cls`` CLS rows after its real tokens and the batch is
-    padded as findna pads it (to ``max_len`` for a ``fixed``-mode ChordMixer or ``mean`` pooling),
-    so the logits are those of ``findna predict``. Give the sequences only (no CLS tokens).
+    padded as findna pads it (to ``max_len`` for a ``fixed``-mode ChordMixer or ``mean`` pooling).
+    Give the sequences only (no CLS tokens). The loss follows ``config.problem_type`` as
+    ``transformers``' classifiers do: cross-entropy for class ids, mean squared error for
+    ``regression`` (``num_labels`` targets), binary cross-entropy for
+    ``multi_label_classification``; unset, it is inferred from ``num_labels`` and the labels.
     """
 
     _keys_to_ignore_on_load_missing = [r"^classifier\."]
 
     def __init__(self, config: FinDNAConfig) -> None:
         super().__init__(config)
-        if not config.classifier:
-            raise ValueError(
-                "config.json has no 'classifier' section: this is a pretrained network, not a "
-                "fine-tuned classifier; fine-tune it with `findna finetune`, or load it with "
-                "AutoModel / AutoModelForMaskedLM"
-            )
+        self.fresh_head = not config.classifier
+        if self.fresh_head:  # a pretrained network: a fresh head, saved with the model
+            config.classifier = dict(FRESH_HEAD)
         info = config.classifier
         net = self._adopt(config, with_head=False)
         self.pooling = info["pooling"]
@@ -240,9 +249,9 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, **kwargs: Any) -> Any:
-        """``PreTrainedModel.from_pretrained``, then the head from ``head.safetensors`` (findna's
-        classifier format). A folder without that file (saved by ``transformers``) holds the
-        head in its weights file."""
+        """``PreTrainedModel.from_pretrained``, then the head: from ``head.safetensors`` (findna's
+        classifier format); from the weights file of a folder saved by ``transformers``; or, for
+        a pretrained export, freshly initialised (seeded by the global RNG)."""
         model = super().from_pretrained(pretrained_model_name_or_path, *args, **kwargs)
         hub = {k: kwargs[k] for k in _HUB_KWARGS if k in kwargs}
         path = cached_file(
@@ -251,8 +260,13 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
             _raise_exceptions_for_missing_entries=False,
             **hub,
         )
+        classifier = model[0] if isinstance(model, tuple) else model
+        head = classifier.classifier
+        if classifier.fresh_head:  # transformers allocates what the file lacks, uninitialised
+            for layer in head.modules():
+                if isinstance(layer, torch.nn.Linear):
+                    layer.reset_parameters()
         if path is not None:
-            head = model[0].classifier if isinstance(model, tuple) else model.classifier
             try:
                 head.load_state_dict(load_file(path), strict=True)
             except RuntimeError as err:
@@ -278,11 +292,30 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
         hidden, states = self._encode(input_ids, attention_mask, output_hidden_states)
         lengths = attention_mask.sum(-1)
         logits = self.classifier(pool(hidden, lengths, self.pooling, self.n_cls))
-        loss = None if labels is None else F.cross_entropy(logits.float(), labels.long())
+        loss = None if labels is None else self._loss(logits.float(), labels)
         if return_dict is False:
             out = (logits,) + ((states,) if states is not None else ())
             return ((loss,) + out) if loss is not None else out
         return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=states)
+
+    def _loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """The loss of ``config.problem_type`` (inferred as ``transformers`` does when unset)."""
+        kind = self.config.problem_type
+        if kind is None:
+            if self.config.num_labels == 1:
+                kind = "regression"
+            elif labels.dtype in (torch.long, torch.int):
+                kind = "single_label_classification"
+            else:
+                kind = "multi_label_classification"
+            self.config.problem_type = kind
+        if kind == "regression":
+            return F.mse_loss(
+                logits.squeeze(-1) if logits.shape[-1] == 1 else logits, labels.float()
+            )
+        if kind == "multi_label_classification":
+            return F.binary_cross_entropy_with_logits(logits, labels.float())
+        return F.cross_entropy(logits, labels.long())
 
     def _with_cls(self, input_ids: Tensor, attention_mask: Tensor) -> tuple[Tensor, Tensor]:
         """Append ``n_cls`` CLS rows after each sequence and pad as findna does
@@ -308,6 +341,7 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
 
 
 __all__ = [
+    "FRESH_HEAD",
     "FinDNAForMaskedLM",
     "FinDNAForSequenceClassification",
     "FinDNAModel",
