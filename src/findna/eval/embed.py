@@ -45,6 +45,7 @@ from findna.data.readers import (
     check_unique_ids,
     data_row,
     find_sequence_column,
+    require_column,
     table_errors,
     table_separator,
 )
@@ -100,7 +101,7 @@ def input_format(path: Path) -> str:
 
 
 def _table_records(
-    path: Path, on_invalid: OnInvalid, rows: int
+    path: Path, on_invalid: OnInvalid, rows: int, sequence_column: str | None = None
 ) -> Iterator[tuple[str, np.ndarray]]:
     import pandas as pd
 
@@ -115,7 +116,10 @@ def _table_records(
         seen_ids: dict[str, int] = {}
         for frame in reader:
             frame.columns = [str(c).strip() for c in frame.columns]
-            if kmer is None:
+            if kmer is None and sequence_column is not None:
+                require_column(path, frame, sequence_column, "sequence")
+                seq_col = sequence_column
+            elif kmer is None:
                 seq_col = find_sequence_column(
                     path, list(frame.columns), "Rename the sequence column to 'sequence'."
                 )
@@ -191,9 +195,14 @@ def _flush_tokens(writer: ParquetWriter, block: list[tuple[str, np.ndarray]]) ->
 
 
 def read_sequences(
-    path: str | Path, *, on_invalid: OnInvalid = "error", table_rows: int = 10000
+    path: str | Path,
+    *,
+    on_invalid: OnInvalid = "error",
+    table_rows: int = 10000,
+    sequence_column: str | None = None,
 ) -> Iterator[tuple[str, np.ndarray]]:
-    """Stream ``(id, codes)`` from a FASTA, CSV/TSV or text file (see the module docstring).
+    """Stream ``(id, codes)`` from a FASTA, CSV/TSV or text file (see the module docstring);
+    ``sequence_column`` names a table's sequence column (default ``sequence`` or ``seq``).
 
     Raises:
         FileNotFoundError: no such file.
@@ -207,7 +216,7 @@ def read_sequences(
 
         return ((r.name, r.codes) for r in read_fasta(path, on_invalid=on_invalid))
     if kind == "table":
-        return _table_records(path, on_invalid, table_rows)
+        return _table_records(path, on_invalid, table_rows, sequence_column)
     return _text_records(path, on_invalid)
 
 
