@@ -594,6 +594,7 @@ def test_task_commands_accept_on_invalid_n(tmp_path: Path) -> None:
 # user's files, a killed or failed run is replaced without --force, two writers never mix.
 
 NOTES = {"NOTES.txt": "my notes", "probe/probe.json": '{"mine": 1}'}
+MANIFEST = ".findna-manifest.json"
 
 
 def _add_notes(folder: Path) -> dict[str, str]:
@@ -665,6 +666,12 @@ FORCE_KEEPS = {
     "export": (lambda root: main(_export_argv(root)), _export_argv, "m", "README.md"),
     "probe report": (
         lambda root: (_task({})(root), main(_probe()(root))),
+        _probe(),
+        "out",
+        "probe.json",
+    ),
+    "probe report (no manifest: an earlier findna's)": (
+        lambda root: (_task({})(root), main(_probe()(root)), (root / "out" / MANIFEST).unlink()),
         _probe(),
         "out",
         "probe.json",
