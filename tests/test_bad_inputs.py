@@ -709,7 +709,7 @@ def test_force_keeps_the_users_files(kind: str, tmp_path: Path, capsys, caplog) 
     after = _tree(folder)
     assert {k: after[k] for k in mine} == mine  # the user's files, byte for byte
     assert (folder / own).is_file() and read_manifest(folder)["complete"] is True
-    assert "kept NOTES.txt, probe (not written by findna)" in caplog.text
+    assert "kept NOTES.txt, probe (not written by findna " in caplog.text
     assert not list(tmp_path.rglob("*.findna-lock")) and not list(tmp_path.rglob("*.tmp-*"))
 
 
@@ -834,6 +834,6 @@ def test_benchmark_force_keeps_the_users_files(tmp_path: Path, capsys, caplog) -
     after = _tree(out)
     assert {k: after[k] for k in mine} == mine
     assert "removed cache, comparison.png, config.yaml, results.json" in caplog.text
-    assert "kept NOTES.txt, probe (not written by findna)" in caplog.text
+    assert "kept NOTES.txt, probe (not written by findna " in caplog.text
     assert (out / "results.jsonl").read_bytes() != old_log  # a new log, not the resumed one
     assert _manifest_of(out)["complete"] is True

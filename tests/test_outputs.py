@@ -210,7 +210,7 @@ def test_a_folder_without_manifest_loses_only_its_kinds_names(tmp_path, caplog):
         check_folder(out, _kind())
     with caplog.at_level("INFO"):
         _write_thing(out, "new", force=True)
-    assert "kept NOTES.txt, probe (not written by findna)" in caplog.text
+    assert "kept NOTES.txt, probe (not written by findna " in caplog.text
     assert (out / "probe" / "probe.json").read_text() == "{}" and not (out / "seed3").exists()
     other = tmp_path / "other"
     other.mkdir()

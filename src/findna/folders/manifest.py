@@ -294,7 +294,7 @@ def _clear(path: Path, kind: FolderKind, state: str) -> None:
             shutil.rmtree(target)
         else:
             target.unlink(missing_ok=True)
-    kept_note = f"; kept {', '.join(kept)} (not written by findna)" if kept else ""
+    kept_note = f"; kept {', '.join(kept)} (not written by findna {kind.command})" if kept else ""
     if state == "incomplete":
         log.warning(
             "%s held an unfinished %s (killed or failed, pid %s); replacing it: removed %s%s",
