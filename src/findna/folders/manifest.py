@@ -170,11 +170,7 @@ def check_folder(
     _check_writable(path if path.is_dir() else _check_parents(path), path)
     check_not_busy(path / LOCK, path)
     check_not_busy(file_lock_path(path), path)
-    state = folder_state(path, kind)
-    if state == "other":
-        raise ValueError(_other_message(path, kind))
-    if state in ("complete", "legacy") and not (force or resume):
-        raise FileExistsError(f"{path} holds a {kind.kind} already; {kind.exists_hint}")
+    check_folder_locked(path, kind, force=force, resume=resume)
     if force:
         _FORCED.add(path.resolve())
     return path
@@ -257,7 +253,7 @@ def start_folder(
 
 
 def check_folder_locked(path: Path, kind: FolderKind, *, force: bool, resume: bool) -> str:
-    """The folder's state, checked again now that this process holds its lock."""
+    """The folder's state (as :func:`check_folder` allows it; checked again under the lock)."""
     state = folder_state(path, kind)
     if state == "other":
         raise ValueError(_other_message(path, kind))
