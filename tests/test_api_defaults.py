@@ -45,6 +45,12 @@ def _embed(argv):
     }
 
 
+def _embedder(argv):
+    """``findna.Embedder``: ``findna embed``'s settings, less the file options and per_token."""
+    values = {k: v for k, v in _embed(argv).items() if k != "per_token"}
+    return {**values, "which": embed_settings(build_parser().parse_args(argv)).which}
+
+
 def _predict(argv):
     cfg = predict_settings(build_parser().parse_args(argv))
     return {
@@ -99,6 +105,7 @@ def _load_task(argv):
 
 CLI = {
     "embed": (_embed, ["embed", "in.fa", "--model", "scratch", "--out", "o.npy"]),
+    "Embedder": (_embedder, ["embed", "in.fa", "--model", "scratch", "--out", "o.npy"]),
     "load_task": (_load_task, ["data", "info", "t"]),
     "probe": (_task_args, ["probe", "--task", "t", "--model", "m"]),
     "finetune": (_finetune, ["finetune", "--task", "t", "--model", "m"]),

@@ -16,6 +16,7 @@ from typing import Any
 from findna.version import __version__
 
 _API = (
+    "Embedder",
     "benchmark",
     "embed",
     "embed_to_file",

@@ -34,6 +34,7 @@ from findna.data.user_tasks import resolve_task
 from findna.devices import resolve_device
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.embed import EmbedResult, embed_file
+from findna.eval.embedder import Embedder
 from findna.eval.features import FeatureConfig, extract_features, iter_token_states
 from findna.eval.finetune import finetune_task
 from findna.eval.finetune_config import FinetuneConfig
@@ -360,6 +361,7 @@ def pretrain(
 
 
 __all__ = [
+    "Embedder",
     "benchmark",
     "embed",
     "embed_to_file",
