@@ -222,7 +222,16 @@ def read_sequences(
 
 @dataclass
 class EmbedResult:
-    """What :func:`embed_file` wrote: the output, its id sidecar (``.npy`` only), N and D."""
+    """What :func:`embed_file` wrote (``findna.embed_to_file`` returns it).
+
+    Attributes:
+        out: the output file, ``.npy`` (an (N, D) float32 array) or ``.parquet``.
+        ids: the ``.ids.txt`` beside a ``.npy`` (one id per line, in row order); None for a
+            ``.parquet``, whose rows carry their ids.
+        rows: rows written: N, one per sequence (with ``per_token``, one per token).
+        dim: D, the features per row.
+        model_id: the weights' id (:func:`findna.model.loading.load_encoder`).
+    """
 
     out: Path
     ids: Path | None

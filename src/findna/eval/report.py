@@ -154,14 +154,22 @@ def write_seed_results(results: Iterable[SeedResult], path: str | Path) -> Path:
 
 @dataclass
 class BenchmarkReport:
-    """Per-seed results of several models on several tasks, with provenance."""
+    """Per-seed results of several models on several tasks, with provenance: what
+    ``findna.probe``, ``findna.finetune`` and ``findna.benchmark`` return.
+
+    Attributes:
+        results: one :class:`SeedResult` per (task, model, mode, seed), in run order.
+        provenance: where the results came from (:class:`findna.provenance.Provenance`: findna
+            version, git commit, config hash, weights ids, data checksums, date, machine).
+        protocol: how models were selected and scored, one line printed in reports.
+        title: the Markdown heading (``probe``/``finetune`` reports: "Probe results",
+            "Fine-tuning results"); not stored in JSON.
+    """
 
     results: list[SeedResult]
     provenance: Provenance
     protocol: str = DEFAULT_PROTOCOL
     title: str = "Benchmark results"
-    """The Markdown heading (``probe``/``finetune`` reports: "Probe results", "Fine-tuning
-    results"); not stored in JSON."""
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, str, str, int]] = set()

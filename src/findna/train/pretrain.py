@@ -45,7 +45,18 @@ SUMMARY_FILE = "summary.json"
 
 @dataclass
 class PretrainResult:
-    """What a finished run produced."""
+    """What a finished run produced (``findna.pretrain`` returns it).
+
+    Attributes:
+        out_dir: the run folder (``config.yaml``, ``checkpoints/``, ``logs/``, ``summary.json``).
+        final_checkpoint: ``checkpoints/final.ckpt``, the training state at the last step.
+        model_dir: the exported network downstream commands load (``out_dir/model``: the
+            teacher, or the student of an objective without one); ``findna.load_model(out_dir)``
+            loads it too.
+        metrics: the last logged value of each scalar metric (``train/loss``, ``val/loss``,
+            ...), as in ``summary.json`` (which adds ``global_step``).
+        resumed_from: the checkpoint and step a resumed run continued from; None for a new run.
+    """
 
     out_dir: Path
     final_checkpoint: Path
