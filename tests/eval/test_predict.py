@@ -79,10 +79,13 @@ def test_round_trip_gives_the_same_probabilities(saved, tmp_path):
     chunked = predict_file(tmp / "m", fasta, tmp_path / "c.csv", chunk_size=3, device="cpu")
     pd.testing.assert_frame_equal(pd.read_csv(chunked.out), frame, atol=1e-6)
     assert chunked.metrics is None and not (tmp_path / "c.metrics.json").exists()
-    assert list(frame.columns) == ["id", "prob_0", "prob_1", "prob_2", "predicted"]
+    assert list(frame.columns) == [
+        "id", "prob_0", "prob_1", "prob_2", "predicted", "predicted_label"
+    ]  # fmt: skip
     assert frame["id"].tolist() == [f"s{i}" for i in range(len(seqs))]
     np.testing.assert_allclose(frame[["prob_0", "prob_1", "prob_2"]].to_numpy(), probs, atol=1e-6)
     assert (frame["predicted"].to_numpy() == probs.argmax(axis=1)).all()
+    assert (frame["predicted_label"] == frame["predicted"]).all()  # classes written as 0..C-1
 
 
 def test_predict_cli_reads_text_and_csv(saved, tmp_path, capsys):
@@ -197,3 +200,49 @@ def test_predict_keeps_and_scores_the_labels_of_a_table(saved, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "names.csv, data row 2" in err and "label '7' is not a class" in err
     assert not (tmp_path / "n.csv").exists()
+
+
+def test_predict_names_columns_after_the_classes_and_records_what_made_it(saved, tmp_path):
+    """Issue 24: prob_<class> and predicted_label from the classifier's class names, the label
+    and sequence columns named by the user, and OUT.meta.json as embed writes its metadata."""
+    import shutil
+
+    from findna.provenance import file_md5
+
+    tmp, task, _ = saved
+    named = tmp_path / "named"
+    shutil.copytree(tmp / "m", named)
+    meta = json.loads((named / "task.json").read_text())
+    (named / "task.json").write_text(json.dumps({**meta, "classes": ["enh", "prom", "other"]}))
+    table = tmp_path / "in.tsv"
+    seqs, labels = task.test.seqs[:6], task.test.labels[:6]
+    names = ["enh", "prom", "other"]
+    pd.DataFrame({"dna": seqs, "kind": [names[y] for y in labels]}).to_csv(
+        table, sep="\t", index=False
+    )
+    out = tmp_path / "pred.csv"
+    argv = ["predict", "--model", str(named), str(table), "--out", str(out)]
+    assert main([*argv, "--label-column", "kind", "--sequence-column", "dna"]) == 0
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == [
+        "id", "kind", "prob_enh", "prob_prom", "prob_other", "predicted", "predicted_label"
+    ]  # fmt: skip
+    assert frame["predicted_label"].tolist() == [names[i] for i in frame["predicted"]]
+    assert json.loads((tmp_path / "pred.metrics.json").read_text())["rows"] == 6
+    made = json.loads((tmp_path / "pred.meta.json").read_text())
+    assert made["rows"] == 6 and made["data_checksums"]["input"] == {str(table): file_md5(table)}
+    assert made["config"]["classifier"]["classes"] == names
+    assert made["config"]["predict"]["sequence_column"] == "dna"
+    assert len(made["checkpoint_id"]) == 64 and made["findna_version"]
+
+
+def test_predict_column_errors_name_the_column(saved, tmp_path, capsys):
+    tmp, _, _ = saved
+    table = tmp_path / "in.csv"
+    table.write_text("sequence,label\nACGTACGTAC,1\n")
+    argv = ["predict", "--model", str(tmp / "m"), str(table), "--out", str(tmp_path / "o.csv")]
+    assert main([*argv, "--label-column", "kind"]) == 2
+    assert "no label column 'kind'; the header has ['sequence', 'label']" in capsys.readouterr().err
+    assert main([*argv, "--sequence-column", "dna"]) == 2
+    assert "no sequence column 'dna'" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()

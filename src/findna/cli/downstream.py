@@ -256,7 +256,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
         help="class probabilities of sequences with a fine-tuned model",
-        description="Writes a CSV with columns id, prob_0..prob_{C-1}, predicted. INPUT is FASTA, "
+        description="Writes a CSV with columns id, prob_<class> per class, predicted (class "
+        "index), predicted_label (class name), and OUT.meta.json (what made it). INPUT is FASTA, "
         "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. A "
         "table's label column is kept and scored (OUT.metrics.json). MODEL is one seed's "
         "classifier (OUT/seed<k>/ of `findna finetune`); inputs longer than it was fine-tuned "
@@ -289,6 +290,8 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
         "its head was selected on shorter inputs, and the encoder is rebuilt for them with "
         "untrained blocks where they need more",
     )
+    settings.add("--label-column", "label_column", metavar="NAME")
+    settings.add("--sequence-column", "sequence_column", metavar="NAME")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(handler=_predict)
 

@@ -91,6 +91,9 @@ class PredictConfig:
         allow_longer: score inputs longer than the classifier was fine-tuned for (its head was
             selected on shorter inputs; the encoder is rebuilt for them, with untrained blocks
             where they need more). Without it such inputs are refused (docs/reliability.md).
+        label_column: the label column of a table input, kept and scored; None: ``label`` when
+            the table has one.
+        sequence_column: the sequence column of a table input; None: ``sequence`` or ``seq``.
     """
 
     batch_size: int = 128
@@ -99,6 +102,8 @@ class PredictConfig:
     precision: str = "auto"
     on_invalid: Literal["error", "n"] = "error"
     allow_longer: bool = False
+    label_column: str | None = None
+    sequence_column: str | None = None
 
     def __post_init__(self) -> None:
         _positive("predict", batch_size=self.batch_size, chunk_size=self.chunk_size)

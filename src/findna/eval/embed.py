@@ -116,13 +116,14 @@ def _table_records(
         seen_ids: dict[str, int] = {}
         for frame in reader:
             frame.columns = [str(c).strip() for c in frame.columns]
-            if kmer is None and sequence_column is not None:
-                require_column(path, frame, sequence_column, "sequence")
-                seq_col = sequence_column
-            elif kmer is None:
-                seq_col = find_sequence_column(
-                    path, list(frame.columns), "Rename the sequence column to 'sequence'."
-                )
+            if kmer is None:  # the columns, found in the first chunk
+                if sequence_column is not None:
+                    require_column(path, frame, sequence_column, "sequence")
+                    seq_col = sequence_column
+                else:
+                    seq_col = find_sequence_column(
+                        path, list(frame.columns), "Rename the sequence column to 'sequence'."
+                    )
                 id_col = next((c for c in ID_COLUMNS if c in frame.columns), None)
             check_frame(path, frame, sep, [seq_col], first=row)
             ids = frame[id_col].tolist() if id_col else [None] * len(frame)

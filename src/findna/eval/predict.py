@@ -4,9 +4,13 @@ The classifier and its directory format live in :mod:`findna.model.classifier`.
 
 ``findna predict --model DIR INPUT --out FILE.csv`` writes one row per input sequence (FASTA,
 CSV/TSV or text, read as ``findna embed`` reads them) with the columns
-``id, prob_0 .. prob_{C-1}, predicted``. A table with a ``label`` column keeps it (after ``id``),
-and the metrics of the predictions against it are printed and written to
-``FILE.metrics.json``.
+``id, prob_<class> .. , predicted, predicted_label``: a probability column per class, named
+after the classifier's class names (``prob_0``, ``prob_1`` for classes written as 0..C-1), the
+argmax class index and its name. A table with a label column (``label``, or
+``--label-column``) keeps it (after ``id``), and the metrics of the predictions against it are
+printed and written to ``FILE.metrics.json``. ``FILE.meta.json`` records what made the
+predictions (findna version and commit, the classifier, its weights id, the input's md5 and the
+settings), as ``findna embed`` records its features.
 
 Lengths (docs/reliability.md, "The length rule"): the input is read once for its lengths before
 the model runs. A classifier takes inputs of at most its ``max_len`` tokens (CLS rows included),
@@ -44,7 +48,7 @@ from findna.model.classifier import (
     batch_tensors,
     load_classifier,
 )
-from findna.outputs import atomic_output, check_output_file
+from findna.outputs import atomic_output, check_output_file, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -194,33 +198,73 @@ def metrics_path(out: Path) -> Path:
     return out.with_suffix(".metrics.json")
 
 
-def input_labels(path: Path, info: ClassifierInfo) -> tuple[list[str], np.ndarray] | None:
-    """The ``label`` column of a table input, as written and as class indices of the classifier
-    (integers ``0..C-1`` or its class names); None for FASTA/text or a table without one.
+def meta_path(out: Path) -> Path:
+    """``pred.csv`` -> ``pred.meta.json``: what made the predictions."""
+    return out.with_suffix(".meta.json")
+
+
+def prediction_provenance(
+    model_dir: str | Path,
+    info: ClassifierInfo,
+    input_path: str | Path,
+    settings: dict,
+    rows: int,
+) -> dict:
+    """What made a prediction file: findna's version and commit, the date and machine, the
+    classifier (folder, task, classes, source model, seed, weights id), the input's md5, the
+    settings and the row count (:class:`findna.provenance.Provenance`)."""
+    from dataclasses import asdict
+
+    from findna.provenance import Provenance
+
+    classifier = {"folder": str(model_dir), **asdict(info)}
+    provenance = Provenance.collect(
+        {"predict": settings, "classifier": classifier},
+        checkpoint_path=Path(model_dir) / "model.safetensors",
+        data_files={"input": [Path(input_path)]},
+    )
+    return {"rows": rows, **asdict(provenance)}
+
+
+def input_labels(
+    path: Path, info: ClassifierInfo, column: str | None = None
+) -> tuple[list[str], np.ndarray] | None:
+    """The label column of a table input (``column``, default ``label``), as written and as class
+    indices of the classifier (integers ``0..C-1`` or its class names); None for FASTA/text, or
+    a table without a ``label`` column when ``column`` is not given.
 
     Raises:
-        ValueError: naming the row of a label that is neither.
+        ValueError: naming the row of a label that is neither, or a ``column`` given that the
+            input lacks (or a FASTA/text input, which has no columns).
     """
     import pandas as pd
 
     from findna.data.readers import data_row, table_errors, table_separator
     from findna.eval.embed import input_format
 
+    name = column or LABEL_COLUMN
     if input_format(path) != "table":
+        if column is not None:
+            raise ValueError(f"--label-column {column}: {path} is not a table; it has no columns")
         return None
     sep = table_separator(path)
     with table_errors(path, sep):
         header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
-        if LABEL_COLUMN not in header:
-            return None
-        column = pd.read_csv(
+        if name not in header:
+            if column is None:
+                return None
+            raise ValueError(
+                f"{path}: no label column {column!r}; the header has {list(header)}. Fix "
+                "--label-column, or drop it to score no labels."
+            )
+        values = pd.read_csv(
             path,
             sep=sep,
             dtype=str,
             keep_default_na=False,
-            usecols=lambda c: c.strip() == LABEL_COLUMN,
+            usecols=lambda c: c.strip() == name,
         )
-    given = column.iloc[:, 0].str.strip().tolist()
+    given = values.iloc[:, 0].str.strip().tolist()
     names = {name: i for i, name in enumerate(info.classes)}
     numbers = {str(i): i for i in range(info.num_classes)}
     lookup = names if all(v in names for v in given) else numbers
@@ -229,7 +273,7 @@ def input_labels(path: Path, info: ClassifierInfo) -> tuple[list[str], np.ndarra
         raise ValueError(
             f"{data_row(path, bad)}: label {given[bad]!r} is not a class of the classifier "
             f"(classes {info.classes}, or 0..{info.num_classes - 1}). Fix the label or drop the "
-            f"'{LABEL_COLUMN}' column."
+            f"{name!r} column."
         )
     return given, np.array([lookup[v] for v in given], dtype=np.int64)
 
@@ -245,16 +289,21 @@ def predict_file(
     precision: str = "auto",
     on_invalid: OnInvalid = "error",
     allow_longer: bool = False,
+    label_column: str | None = None,
+    sequence_column: str | None = None,
     force: bool = False,
 ) -> Prediction:
     """Class probabilities of every sequence of a FASTA, CSV/TSV or text file, as CSV.
 
     The input is read by ``findna embed``'s reader (:func:`findna.eval.embed.read_sequences`)
     and streamed ``chunk_size`` sequences at a time, so memory does not grow with the input.
-    Columns: ``id``, ``prob_0`` .. ``prob_{C-1}`` (softmax, rows sum to 1) and ``predicted``
-    (the argmax class index). The CSV is written to ``<out>.tmp-<pid>`` and renamed when
-    complete. The input is read once before for its lengths: inputs longer than the classifier
-    was fine-tuned for are refused unless ``allow_longer`` (:func:`fit_to_inputs`).
+    Columns: ``id``, the input's labels (a table's ``label`` column or ``label_column``),
+    ``prob_<class>`` per class (softmax, rows sum to 1), ``predicted`` (the argmax class index)
+    and ``predicted_label`` (its name); ``sequence_column`` names a table's sequence column. The
+    CSV is written to ``<out>.tmp-<pid>`` and renamed when complete, then ``OUT.meta.json``
+    (:func:`prediction_provenance`). The input is read once before for its lengths: inputs
+    longer than the classifier was fine-tuned for are refused unless ``allow_longer``
+    (:func:`fit_to_inputs`).
 
     Returns:
         The CSV, its row count and, for a labelled table, the metrics (also written to
@@ -275,17 +324,19 @@ def predict_file(
     model, info = open_classifier(model_dir)
     # The settings and the model are valid; only now look at the output.
     out = check_output_file(out_path, force=force, inputs=[input_path, model_dir])
-    labels = input_labels(Path(input_path), info)
+    labels = input_labels(Path(input_path), info, label_column)
     if labels is not None:
         check_output_file(metrics_path(out), force=force, inputs=[input_path])
-    lengths = scan_lengths(read_sequences(input_path, on_invalid=on_invalid), input_limit(model))
+    check_output_file(meta_path(out), force=force, inputs=[input_path])
+    read = {"on_invalid": on_invalid, "sequence_column": sequence_column}
+    lengths = scan_lengths(read_sequences(input_path, **read), input_limit(model))
     if lengths.count == 0:
         raise ValueError(f"{input_path}: no sequences found")
     model = fit_to_inputs(
         model, info, model_dir, lengths, allow_longer=allow_longer, where=input_path
     )
     model.to(dev)
-    records = read_sequences(input_path, on_invalid=on_invalid)
+    records = read_sequences(input_path, **read)
     total, all_probs = 0, []
     with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
         while block := list(itertools.islice(records, chunk_size)):
@@ -295,16 +346,21 @@ def predict_file(
             )
             frame = pd.DataFrame({"id": list(ids)})
             if labels is not None:
-                frame[LABEL_COLUMN] = labels[0][total : total + len(ids)]
+                frame[label_column or LABEL_COLUMN] = labels[0][total : total + len(ids)]
                 all_probs.append(probs)
-            for c in range(info.num_classes):
-                frame[f"prob_{c}"] = probs[:, c]
+            for c, name in enumerate(info.classes):
+                frame[f"prob_{name}"] = probs[:, c]
             frame["predicted"] = probs.argmax(axis=1)
+            frame["predicted_label"] = np.asarray(info.classes, dtype=object)[frame["predicted"]]
             frame.to_csv(f, index=False, header=total == 0)
             total += len(frame)
         if total == 0:
             raise ValueError(f"{input_path}: no sequences found")
     log.info("wrote %d predictions of %s to %s", total, info.task, out)
+    settings = {"batch_size": batch_size, "precision": precision, "device": str(dev)}
+    settings |= {"allow_longer": allow_longer, **read}
+    meta = prediction_provenance(model_dir, info, input_path, settings, total)
+    write_text_atomic(meta_path(out), json.dumps(meta, indent=1) + "\n")
     if labels is None:
         return Prediction(out, total, None)
     metrics = compute_metrics(labels[1], np.concatenate(all_probs))
