@@ -217,7 +217,14 @@ def probe(
     data = task if isinstance(task, TaskData) else load_task(task)
     check_report_dir(out, "probe", force=force)
     return probe_task(
-        data, model, cfg, list(seeds), Path(out), scratch_config=_scratch(scratch), model_name=name
+        data,
+        model,
+        cfg,
+        list(seeds),
+        Path(out),
+        scratch_config=_scratch(scratch),
+        model_name=name,
+        force=force,
     )
 
 
@@ -248,6 +255,7 @@ def finetune(
         scratch_config=_scratch(scratch),
         model_name=name,
         save_models=save_models,
+        force=force,
     )
 
 

@@ -148,6 +148,7 @@ def _probe(args: argparse.Namespace) -> None:
         model_name=args.name,
         progress=True,
         cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        force=args.force,
     )
     print(report.to_markdown())
     print(f"wrote {args.out}/probe.json and probe.md")
@@ -247,6 +248,7 @@ def _finetune(args: argparse.Namespace) -> None:
         model_name=args.name,
         save_models=not args.no_save,
         progress=True,
+        force=args.force,
     )
     print(report.to_markdown())
     print(f"wrote {args.out}/finetune.json and finetune.md")

@@ -238,11 +238,12 @@ def finetune_task(
     model_name: str | None = None,
     save_models: bool = True,
     progress: bool = False,
+    force: bool = False,
 ) -> BenchmarkReport:
     """``run_finetune`` per seed (``findna finetune``; :func:`~findna.eval.task_driver.run_task`):
     writes ``out_dir/config.yaml``, ``finetune.json``/``.md``, ``finetune_seeds.json``, each
     seed's classifier ``seed<k>/`` and its per-epoch metrics ``logs/seed<k>/metrics.csv``
-    (+ ``tensorboard/``)."""
+    (+ ``tensorboard/``); ``force`` replaces a finished report in ``out_dir``."""
     return run_task(
         task,
         source,
@@ -253,6 +254,7 @@ def finetune_task(
         model_name=model_name,
         save_models=save_models,
         progress=progress,
+        force=force,
     )
 
 

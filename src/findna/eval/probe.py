@@ -315,11 +315,12 @@ def probe_task(
     scratch_config: ModelConfig | None = None,
     model_name: str | None = None,
     progress: bool = False,
+    force: bool = False,
 ) -> BenchmarkReport:
     """``run_probe`` for each seed (``findna probe``); writes ``probe.json``, ``probe.md``,
     ``probe_seeds.json`` and ``config.yaml`` (:func:`~findna.eval.task_driver.run_task`).
 
-    ``cache_dir`` defaults to ``out_dir/features``.
+    ``cache_dir`` defaults to ``out_dir/features``; ``force`` replaces a finished report there.
     """
     return run_task(
         task,
@@ -331,6 +332,7 @@ def probe_task(
         model_name=model_name,
         cache_dir=cache_dir,
         progress=progress,
+        force=force,
     )
 
 

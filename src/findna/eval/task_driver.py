@@ -258,6 +258,7 @@ def run_task(
     cache_dir: Path | None = None,
     save_models: bool = False,
     progress: bool = False,
+    force: bool = False,
 ) -> BenchmarkReport:
     """:func:`run_seed` for each seed (``findna probe``/``finetune``), written to ``out_dir``.
 
@@ -267,7 +268,8 @@ def run_task(
     features in ``cache_dir`` (default ``out_dir/features``); fine-tuning writes each seed's
     per-epoch metrics to ``logs/seed<k>/`` and, with ``save_models``, its classifier to
     ``seed<k>/``. The folder's life cycle is :mod:`findna.folders`: a finished report is
-    replaced only after a :func:`~findna.eval.report.check_report_dir` with ``force``.
+    replaced only with ``force`` (commands check it first, before any work, with
+    :func:`~findna.eval.report.check_report_dir`); an unfinished one is replaced with a warning.
     """
     seeds = list(seeds)
     if not seeds or len(set(seeds)) != len(seeds):
@@ -277,7 +279,7 @@ def run_task(
     out = Path(out_dir)
     # The old report's files go first and the manifest marks this run unfinished until the end:
     # a killed run never leaves a folder that mixes two runs (findna/folders).
-    folder = start_folder(out, report_folder(method.mode))
+    folder = start_folder(out, report_folder(method.mode), force=force)
     try:
         dump_config(method.config, out / "config.yaml")
         cache = cache_dir if cache_dir is not None else out / "features"

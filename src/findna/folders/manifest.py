@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 
 MANIFEST = ".findna-manifest.json"
 _BOOKKEEPING = {MANIFEST, LOCK}
-_FORCED: set[Path] = set()  # folders a check with force=True allowed this process to replace
 
 
 @dataclass(frozen=True)
@@ -171,8 +170,6 @@ def check_folder(
     check_not_busy(path / LOCK, path)
     check_not_busy(file_lock_path(path), path)
     check_folder_locked(path, kind, force=force, resume=resume)
-    if force:
-        _FORCED.add(path.resolve())
     return path
 
 
@@ -209,7 +206,6 @@ class OutputFolder:
     def release(self) -> None:
         """Unlock without marking the output complete (it stays incomplete); a folder this run
         made and left empty is removed."""
-        _FORCED.discard(self.path.resolve())
         give_back(self.lock or self.path / LOCK)
         if self.created and self.path.is_dir() and not entries(self.path):
             (self.path / MANIFEST).unlink(missing_ok=True)
@@ -221,7 +217,7 @@ def start_folder(
     path: str | Path,
     kind: FolderKind,
     *,
-    force: bool | None = None,
+    force: bool = False,
     resume: bool = False,
 ) -> OutputFolder:
     """Lock ``path`` and start writing a ``kind`` output there (call ``finish`` or ``release``).
@@ -231,12 +227,11 @@ def start_folder(
     ``resume``; writes the manifest as incomplete.
 
     Args:
-        force: replace a complete output; None: as a :func:`check_folder` of this process said.
+        force: replace a complete output (``--force``; the command's check before any work,
+            :func:`check_folder`, was given the same).
         resume: keep the old output's files (``pretrain --resume``, ``benchmark``).
     """
     path = Path(path)
-    if force is None:
-        force = path.resolve() in _FORCED
     created = not path.exists()
     path.mkdir(parents=True, exist_ok=True)
     take_lock(path / LOCK, path)
