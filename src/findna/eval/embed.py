@@ -31,7 +31,6 @@ from __future__ import annotations
 import gzip
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +49,7 @@ from findna.data.readers import (
     table_separator,
 )
 from findna.eval.embed_io import (
+    EmbedResult,
     NpyWriter,
     ParquetWriter,
     ids_path,
@@ -219,26 +219,6 @@ def read_sequences(
     if kind == "table":
         return _table_records(path, on_invalid, table_rows, sequence_column)
     return _text_records(path, on_invalid)
-
-
-@dataclass
-class EmbedResult:
-    """What :func:`embed_file` wrote (``findna.embed_to_file`` returns it).
-
-    Attributes:
-        out: the output file, ``.npy`` (an (N, D) float32 array) or ``.parquet``.
-        ids: the ``.ids.txt`` beside a ``.npy`` (one id per line, in row order); None for a
-            ``.parquet``, whose rows carry their ids.
-        rows: rows written: N, one per sequence (with ``per_token``, one per token).
-        dim: D, the features per row.
-        model_id: the weights' id (:func:`findna.model.loading.load_encoder`).
-    """
-
-    out: Path
-    ids: Path | None
-    rows: int
-    dim: int
-    model_id: str
 
 
 def embed_file(

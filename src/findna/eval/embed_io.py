@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,26 @@ from findna.folders.lock import appeared, lock_file, rename_no_clobber, unlock_f
 from findna.outputs import remove_stale_temps, temp_path
 
 META_KEY = b"findna"  # the Parquet schema metadata key of the metadata JSON
+
+
+@dataclass
+class EmbedResult:
+    """What :func:`findna.eval.embed.embed_file` wrote (``findna.embed_to_file`` returns it).
+
+    Attributes:
+        out: the output file, ``.npy`` (an (N, D) float32 array) or ``.parquet``.
+        ids: the ``.ids.txt`` beside a ``.npy`` (one id per line, in row order); None for a
+            ``.parquet``, whose rows carry their ids.
+        rows: rows written: N, one per sequence (with ``per_token``, one per token).
+        dim: D, the features per row.
+        model_id: the weights' id (:func:`findna.model.loading.load_encoder`).
+    """
+
+    out: Path
+    ids: Path | None
+    rows: int
+    dim: int
+    model_id: str
 
 
 def meta_path(out: Path) -> Path:
