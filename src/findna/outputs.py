@@ -217,6 +217,29 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
         raise
 
 
+def process_umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux:
+    ``/proc/self/status``); elsewhere set and restored at once."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def share_as_umask(*paths: str | Path) -> None:
+    """Give files the permissions a new file gets (``0o666`` less the umask): libraries that
+    write weights (safetensors) create them readable by their owner only, so another user of a
+    shared machine could not load an export."""
+    mode = 0o666 & ~process_umask()
+    for path in paths:
+        os.chmod(path, mode)
+
+
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically and return ``path``.
 
@@ -239,6 +262,8 @@ def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -
 
 __all__ = [
     "atomic_output",
+    "process_umask",
+    "share_as_umask",
     "check_output_dir",
     "check_output_file",
     "remove_stale_temps",

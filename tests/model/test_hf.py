@@ -209,3 +209,48 @@ def test_inputs_longer_than_the_network_are_refused(tmp_path):
     clf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "c")
     with pytest.raises(ValueError, match=r"31 tokens \(\+2 CLS\) is longer than the 32 tokens"):
         clf(input_ids=torch.zeros(1, 31, dtype=torch.long))
+
+
+@pytest.mark.parametrize("auto", ["AutoModel", "AutoModelForMaskedLM"])
+def test_transformers_refuses_an_export_missing_tensors(tmp_path, auto):
+    """transformers alone would load it with random tensors and print a report; findna's
+    classes refuse it, as findna's own loader does (issue 22)."""
+    from safetensors.torch import load_file, save_file
+
+    _export(tmp_path, CONFIGS["chordmixer-fixed"])
+    weights = load_file(tmp_path / "model.safetensors")
+    dropped = sorted(k for k in weights if k.startswith("backbone."))[:2]
+    save_file(
+        {k: v for k, v in weights.items() if k not in dropped}, tmp_path / "model.safetensors"
+    )
+    with pytest.raises(
+        ValueError, match=rf"2 tensor\(s\) the network needs are missing .*{dropped[0]}"
+    ):
+        getattr(transformers, auto).from_pretrained(tmp_path)
+
+
+def test_exports_and_classifiers_are_readable_as_the_umask_allows(tmp_path):
+    """safetensors writes weights readable by their owner only (0600); another user of a shared
+    machine could not load an export."""
+    import os
+    import stat
+
+    from findna.model.classifier import ClassifierInfo, SequenceClassifier, save_classifier
+
+    old = os.umask(0o022)
+    try:
+        net = _export(tmp_path / "export", CONFIGS["chordmixer-fixed"])
+        model = SequenceClassifier(net, 2, "masked_mean", 0, "linear", 8)
+        info = ClassifierInfo(
+            task="t", num_classes=2, classes=["a", "b"], pooling="masked_mean", n_cls=0,
+            max_len=40, metric="mcc", head_kind="linear", head_hidden=8, source_model="x", seed=0,
+        )  # fmt: skip
+        save_classifier(model, info, tmp_path / "clf")
+    finally:
+        os.umask(old)
+    for path in (
+        tmp_path / "export" / "model.safetensors",
+        tmp_path / "clf" / "model.safetensors",
+        tmp_path / "clf" / "head.safetensors",
+    ):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path

@@ -34,6 +34,7 @@ from findna.model.hf.remote import write_hf_files
 from findna.model.inputs import fixed_pad_length, pad_codes
 from findna.model.network import FinDNANetwork
 from findna.model.pooling import CLS_POOLINGS
+from findna.outputs import share_as_umask
 from findna.version import __version__
 
 CLASSIFIER_FORMAT = "findna-classifier"
@@ -137,6 +138,7 @@ def save_classifier(model: SequenceClassifier, info: ClassifierInfo, out_dir: st
     model.encoder.save_pretrained(out)
     head = {k: v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}
     save_file(head, str(out / "head.safetensors"))
+    share_as_umask(out / "head.safetensors")
     meta = {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, **asdict(info)}
     (out / "task.json").write_text(json.dumps(meta, indent=2) + "\n")
     write_hf_files(out, "FinDNAForSequenceClassification", asdict(info), info.classes)

@@ -17,6 +17,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,6 +29,7 @@ from findna.model.chordmixer import ChordMixer
 from findna.model.config import ModelConfig
 from findna.model.rotation import check_rotation
 from findna.model.transformer import TransformerBackbone
+from findna.outputs import share_as_umask
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +187,12 @@ class FinDNANetwork(
         """
         hidden = self.encode(x, lengths)
         return NetworkOutput(hidden=hidden, logits=self.head(hidden))
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """The mixin's save (``model.safetensors``), readable as the umask allows: safetensors
+        writes it readable by its owner only."""
+        super()._save_pretrained(save_directory)
+        share_as_umask(Path(save_directory) / constants.SAFETENSORS_SINGLE_FILE)
 
     @classmethod
     def _from_pretrained(  # type: ignore[override]

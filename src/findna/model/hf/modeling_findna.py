@@ -18,6 +18,7 @@ configuration, this file is copied into exports for ``trust_remote_code`` (see r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import torch
@@ -117,6 +118,28 @@ class FinDNAPreTrainedModel(PreTrainedModel):
     base_model_prefix = ""
     main_input_name = "input_ids"
     _keys_to_ignore_on_load_unexpected = [r"^head\."]
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: Any, *args: Any, **kwargs: Any) -> Any:
+        """``PreTrainedModel.from_pretrained``, refusing a weights file that lacks tensors the
+        network needs (``transformers`` would leave them uninitialised and only print a report;
+        findna's own loader refuses such a folder too)."""
+        want_info = kwargs.pop("output_loading_info", False)
+        model, info = super().from_pretrained(
+            pretrained_model_name_or_path, *args, output_loading_info=True, **kwargs
+        )
+        allowed = [re.compile(p) for p in cls._keys_to_ignore_on_load_missing or []]
+        missing = sorted(
+            k for k in info.get("missing_keys", ()) if not any(p.search(k) for p in allowed)
+        )
+        if missing:
+            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+            raise ValueError(
+                f"{pretrained_model_name_or_path}: {len(missing)} tensor(s) the network needs are "
+                f"missing from its weights ({shown}); the folder is incomplete or mixes files of "
+                "different models. Export it again (findna export RUN --out DIR)."
+            )
+        return (model, info) if want_info else model
 
     def _adopt(self, config: FinDNAConfig, with_head: bool) -> FinDNANetwork:
         net = FinDNANetwork(config.model_fields())
