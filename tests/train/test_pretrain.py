@@ -61,6 +61,23 @@ def micro_config(tmp_path: Path, **sections) -> Path:
     return path
 
 
+def assert_follows_one_process(distributed: dict, single: dict) -> None:
+    """A distributed run's final checkpoint against one process with the same global batch."""
+    # The centre is averaged across ranks, so it equals the single-process centre.
+    torch.testing.assert_close(
+        distributed["state_dict"]["model.distill.center"],
+        single["state_dict"]["model.distill.center"],
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    # Gradients are averaged over ranks; the only difference from one process is that MNM is
+    # a mean per rank rather than over the global batch, so weights agree closely, not exactly.
+    for key, value in single["state_dict"].items():
+        if key.startswith("model.student."):
+            got = distributed["state_dict"][key]
+            torch.testing.assert_close(got, value, rtol=1e-2, atol=2e-3, msg=key)
+
+
 def test_pretrain_writes_run_files_and_a_loadable_export(tmp_path):
     config = micro_config(tmp_path)
     assert main(["pretrain", "--config", str(config)]) == 0
@@ -260,18 +277,7 @@ def test_two_process_ddp_follows_one_process_with_twice_the_batch(tmp_path, caps
     assert proc.returncode == 0, proc.stderr[-3000:]
     ca = read_checkpoint(tmp_path / "one" / "run" / "checkpoints" / "final.ckpt")
     cb = read_checkpoint(tmp_path / "two" / "run" / "checkpoints" / "final.ckpt")
-    # The centre is averaged across ranks, so it equals the single-process centre.
-    torch.testing.assert_close(
-        cb["state_dict"]["model.distill.center"],
-        ca["state_dict"]["model.distill.center"],
-        rtol=1e-4,
-        atol=1e-5,
-    )
-    # Gradients are averaged over ranks; the only difference from one process is that MNM is
-    # a mean per rank rather than over the global batch, so weights agree closely, not exactly.
-    for key, value in ca["state_dict"].items():
-        if key.startswith("model.student."):
-            torch.testing.assert_close(cb["state_dict"][key], value, rtol=1e-2, atol=2e-3, msg=key)
+    assert_follows_one_process(cb, ca)
     # Resuming on another number of processes would change the window order: refused.
     run_two = str(tmp_path / "two" / "run")
     assert main(["pretrain", "--resume", run_two, "--set", "run.devices=1"]) == 2
