@@ -315,8 +315,11 @@ def test_inputs_longer_than_the_network_are_an_error_not_a_silent_shrink(hf_dir)
     """A network rebuilt for 5 tokens has 3 blocks: it cannot mix a 30 bp sequence."""
     small, _ = load_encoder(hf_dir, max_len=5)
     seqs = ["ACGT" * 7 + "AC", "ACG"]
-    with pytest.raises(ValueError, match=r"30 bp \(\+0 CLS\) is longer than the 5 tokens.*"
-                       r"max_len >= 30 \(embed: --max-len 30\)"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"30 bp \(\+0 CLS\) is longer than the 5 tokens.*max_len >= 30 .*--max-len 30; "
+        r"Python: .*findna.load_model\(source, max_len=30\)",
+    ):
         extract_features(small, seqs, FeatureConfig())
     fits, _ = load_encoder(hf_dir, max_len=30)
     assert extract_features(fits, seqs, FeatureConfig()).shape == (2, fits.config.width)
