@@ -254,3 +254,29 @@ def test_exports_and_classifiers_are_readable_as_the_umask_allows(tmp_path):
         tmp_path / "clf" / "head.safetensors",
     ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_an_export_gives_findnas_embeddings_through_transformers_whatever_the_padding(tmp_path):
+    """Issue 24 bug 1: an export records the length mode findna reads it in (length_aware), so
+    AutoModel's masked-mean embeddings equal findna's, padded to the batch or to max_len."""
+    import findna
+    from findna.train.checkpoint import export_checkpoint
+
+    legacy = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0"
+    export = export_checkpoint(legacy / "run" / "checkpoints" / "final.ckpt", tmp_path / "m")
+    config = json.loads((export / "config.json").read_text())
+    assert config["length_mode"] == "length_aware"
+    seqs = ["ACGTTGCAACGGTA", "GATTACA", "TTGACCA" * 3]
+    # findna sizes a network for its inputs; a network of the stored length is transformers'.
+    expected = findna.embed(findna.load_model(export, max_len=config["max_len"]), seqs)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(export)
+    model = transformers.AutoModel.from_pretrained(export).eval()
+    for padding in (True, "max_length"):
+        batch = tokenizer(
+            seqs, padding=padding, max_length=tokenizer.model_max_length, return_tensors="pt"
+        )
+        with torch.no_grad():
+            hidden = model(**batch).last_hidden_state
+        mask = batch["attention_mask"][..., None].float()
+        got = (hidden * mask).sum(1) / mask.sum(1)
+        torch.testing.assert_close(got, torch.from_numpy(expected), rtol=1e-4, atol=1e-5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from findna.folders import FolderKind, check_folder, staged_folder
 from findna.model.cls_rows import config_n_cls
 from findna.model.hf.remote import REMOTE_SOURCES, TOKENIZER_CONFIG, write_hf_files
 from findna.model.loading import network_from_checkpoint, read_checkpoint
+from findna.model.network import FinDNANetwork
 from findna.outputs import atomic_output
 from findna.train.model_card import export_card
 
@@ -55,6 +57,18 @@ EXPORT_FOLDER = FolderKind(
 """What ``export`` writes in its folder (and what ``--force`` may remove there)."""
 
 
+def downstream_network(net: FinDNANetwork) -> FinDNANetwork:
+    """``net`` as an export records it: in the length mode findna reads networks in downstream
+    (``length_aware``, docs/method.md §7 row 18), so ``transformers`` gives findna's numbers
+    whatever the padding. On inputs of the full ``max_len`` (pretraining's windows) it computes
+    exactly what the ``fixed`` rotation computes; the weights are the same."""
+    if net.config.length_mode == "length_aware":
+        return net
+    export = FinDNANetwork(replace(net.config, length_mode="length_aware"))
+    export.load_state_dict(net.state_dict(), strict=True)
+    return export.eval()
+
+
 def export_checkpoint(
     ckpt_path: str | Path,
     out_dir: str | Path,
@@ -64,7 +78,8 @@ def export_checkpoint(
 ) -> Path:
     """Write the chosen network of a checkpoint to ``out_dir`` for findna and ``transformers``.
 
-    ``config.json`` + ``model.safetensors`` (``FinDNANetwork.save_pretrained``), the
+    ``config.json`` + ``model.safetensors`` (``FinDNANetwork.save_pretrained``; the network in
+    its downstream length mode, :func:`downstream_network`), the
     ``transformers`` files (``findna.model.hf.remote``: model_type, auto_map, tokenizer config,
     model code for ``trust_remote_code``) and a model card ``README.md``
     (``findna.train.model_card``; ``metrics``: the run's final metrics, default
@@ -73,7 +88,7 @@ def export_checkpoint(
     other files) never; ``force`` removes only the export's own files (:mod:`findna.folders`).
     """
     ckpt = read_checkpoint(ckpt_path)
-    net = network_from_checkpoint(ckpt, which)
+    net = downstream_network(network_from_checkpoint(ckpt, which))
     check_folder(out_dir, EXPORT_FOLDER, force=force, inputs=[ckpt_path])
     card = export_card(ckpt, ckpt_path, net, which, Path(out_dir).name, metrics)
     n_cls = config_n_cls(ckpt["findna"]["config"])
