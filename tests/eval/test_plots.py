@@ -65,3 +65,54 @@ def test_plot_embeddings_pca_with_label_names(tmp_path):
 def test_plot_embeddings_errors(tmp_path, features, labels, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot_embeddings(features, labels, tmp_path / "x.png", **kwargs)
+
+
+def _assert_figure(path):
+    """A valid file of the kind its suffix names."""
+    import xml.etree.ElementTree as ET
+
+    kind = path.suffix.lower()
+    if kind == ".png":
+        _assert_png(path)
+    elif kind == ".pdf":
+        data = path.read_bytes()
+        assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
+    else:
+        assert ET.parse(path).getroot().tag == "{http://www.w3.org/2000/svg}svg"
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf", ".svg", ".PDF"])
+def test_figures_are_written_in_the_format_their_suffix_names(tmp_path, suffix):
+    from findna.figures import check_figure_path
+
+    labels = np.array([0, 1] * 10)
+    features = np.random.default_rng(1).normal(size=(20, 4))
+    out = tmp_path / f"map{suffix}"
+    assert check_figure_path(out) == out
+    plot_embeddings(features, labels, out, method="pca")
+    _assert_figure(out)
+
+
+def test_a_vector_figure_drawn_twice_is_the_same_file(tmp_path):
+    labels = np.array([0, 1] * 10)
+    features = np.random.default_rng(1).normal(size=(20, 4))
+    out = tmp_path / "map.pdf"
+    plot_embeddings(features, labels, out, method="pca")
+    first = out.read_bytes()
+    plot_embeddings(features, labels, out, method="pca")
+    assert out.read_bytes() == first  # no creation date inside
+
+
+@pytest.mark.parametrize("name", ["map.csv", "map.npy", "map", "map.jpg"])
+def test_an_unknown_figure_suffix_is_refused_naming_the_accepted_ones(tmp_path, name):
+    from findna.figures import check_figure_path, new_figure, save_figure
+
+    out = tmp_path / name
+    accepted = r"\.png, \.pdf, \.svg"
+    with pytest.raises(ValueError, match=accepted):
+        check_figure_path(out)
+    with pytest.raises(ValueError, match=accepted):
+        save_figure(new_figure(2, 2), out)
+    with pytest.raises(ValueError, match=accepted):  # before the projection
+        plot_embeddings(np.zeros((4, 2)), np.zeros(4), out, method="pca")
+    assert not out.exists()

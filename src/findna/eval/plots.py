@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from findna.eval.metrics import to_numpy
 from findna.eval.report import BenchmarkReport
-from findna.figures import new_figure, save_figure
+from findna.figures import figure_format, new_figure, save_figure
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def plot_embeddings(
     Args:
         features: (N, d) float features (NumPy array or torch tensor), e.g. mean-pooled tokens.
         labels: (N,) class labels.
-        out_png: where to write the PNG.
+        out_png: where to write the figure: PNG, PDF or SVG, chosen by the suffix.
         method: ``"tsne"`` (scikit-learn TSNE, ``init="pca"``, ``random_state=seed``) or ``"pca"``.
         seed: seeds both the subsample and the projection.
         max_points: above this N a stratified, seeded subsample is drawn (t-SNE is O(N log N)
@@ -122,9 +122,10 @@ def plot_embeddings(
         The coordinates and the rows of ``features`` they belong to.
 
     Raises:
-        ValueError: on shapes that do not match, non-finite features, fewer than 3 points or an
-            unknown method.
+        ValueError: on shapes that do not match, non-finite features, fewer than 3 points, an
+            unknown method or a figure suffix other than .png, .pdf and .svg.
     """
+    figure_format(out_png)  # before the projection, which can take minutes
     x = to_numpy(features).astype(np.float64)
     y = to_numpy(labels)
     if method not in ("tsne", "pca"):
@@ -160,11 +161,13 @@ def plot_embeddings(
 
 
 def plot_comparison(report: BenchmarkReport, path: str | Path, split: str = "test") -> Path:
-    """Grouped bars (tasks x models) of the primary metric with std error bars, as PNG.
+    """Grouped bars (tasks x models) of the primary metric with std error bars, written as PNG,
+    PDF or SVG (``path``'s suffix).
 
     Bars are in percent; a single-seed bar has no error bar. The title says what the error
     bars are and over how many seeds.
     """
+    figure_format(path)
     summary = report.summary(split)
     if summary.empty:
         raise ValueError("the report has no results to plot")

@@ -79,7 +79,7 @@ def plot_run(
 
     Args:
         run_dir_or_metrics_csv: a run folder (searched for ``metrics.csv``) or the file.
-        out_png: where to write the PNG.
+        out_png: where to write the figure: PNG, PDF or SVG, chosen by the suffix.
         metrics: only these columns, in this order (default: every metric column present).
         ncols: subplots per row.
 
