@@ -188,3 +188,125 @@ def test_unknown_record_hints_at_the_chr_prefix(tmp_path):
     ref = ReferenceGenome(_write(tmp_path / "g.fa", FASTA))
     assert "the genome calls it 'chr1'" in ref.unknown_record_hint("1")
     assert "records are chr1, chr2" in ref.unknown_record_hint("chrM")
+
+
+# --- Parquet input ----------------------------------------------------------------------------
+
+
+def test_parquet_reads_as_a_table(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "ID": ["a", "b", None],
+            "Chrom": ["chr1", "chr2", "chr1"],
+            "pos": [12.0, 3.0, 7.0],  # a float column, as pandas writes one with gaps
+            "REF": ["a", "A", "C"],
+            "alt": ["T", "C,G", "A"],
+            "label": [1, 0, 1],
+        }
+    )
+    path = tmp_path / "v.parquet"
+    frame.to_parquet(path)
+    variants = VariantFile(path)
+    assert variants.kind == "parquet" and variants.pos_column == 2
+    assert variants.columns == ("ID", "Chrom", "pos", "REF", "alt", "label")
+    got = list(variants)
+    assert [(v.chrom, v.pos, v.ref, v.alt) for v in got] == [
+        ("chr1", 12, "A", "T"),
+        ("chr2", 3, "A", "C"),
+        ("chr2", 3, "A", "G"),
+        ("chr1", 7, "C", "A"),
+    ]
+    assert got[1].values == ("b", "chr2", "3", "A", "C", "0")
+    assert got[3].values[0] == ""  # a missing value reads as empty
+    assert [v.where for v in got] == [f"{path} row {n}" for n in (1, 2, 2, 3)]
+    assert (got[2].allele, got[2].record_alt) == (1, "C,G")
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        ({"chrom": ["chr1"], "position": [3], "ref": ["A"], "alt": ["G"]},
+         "(Parquet schema): missing column(s) pos; the header has 'chrom', 'position'"),
+        ({"chrom": ["chr1", "chr1"], "pos": [3, -1], "ref": ["A", "A"], "alt": ["G", "G"]},
+         "row 2: pos '-1' is not a positive integer"),
+        ({"chrom": ["chr1"], "pos": [float("nan")], "ref": ["A"], "alt": ["G"]},
+         "row 1: pos '' is not a positive integer"),
+        ({"chrom": ["chr1"], "pos": [3], "ref": ["X"], "alt": ["G"]},
+         "row 1: ref 'X' must be one or more bases"),
+    ],
+)  # fmt: skip
+def test_bad_parquet_names_the_file_row_and_column(tmp_path, frame, message):
+    import pandas as pd
+
+    path = tmp_path / "v.parquet"
+    pd.DataFrame(frame).to_parquet(path)
+    with pytest.raises(ValueError) as err:
+        list(VariantFile(path))
+    assert str(err.value).startswith(f"{path} {message}")
+
+
+def test_a_file_that_is_not_parquet(tmp_path):
+    with pytest.raises(ValueError, match="v.parquet: not a readable Parquet file"):
+        VariantFile(_write(tmp_path / "v.parquet", "chrom,pos\n"))
+
+
+# --- a stale FASTA index --------------------------------------------------------------------
+
+
+def _stale_index(tmp_path):
+    """A FASTA indexed at 4 bases per line, then rewritten at 5 with the index made newer (as
+    `cp -p` of an older FASTA over the indexed one leaves it)."""
+    import os
+
+    import pyfaidx
+
+    fa = _write(tmp_path / "g.fa", ">chr1\nACGT\nACGT\nTTTT\nGG\n>chr2\nCCCC\n")
+    pyfaidx.Fasta(str(fa)).close()
+    fa.write_text(">chr1\nACGTA\nCGTTT\nTTGG\n>chr2\nCCCC\n")
+    later = fa.stat().st_mtime + 10
+    os.utime(fa.with_name("g.fa.fai"), (later, later))
+    return fa
+
+
+def test_a_stale_index_is_rebuilt_with_a_warning(tmp_path, caplog):
+    from findna.data.reference import stale_index
+
+    fa = _stale_index(tmp_path)
+    assert "its lines are not 4 bases long" in stale_index(fa)
+    with caplog.at_level("WARNING"):
+        ref = ReferenceGenome(fa)
+    assert f"{fa}.fai does not match {fa}" in caplog.text and "rebuilding it" in caplog.text
+    assert decode(ref.fetch("chr1", 0, 14)) == "ACGTACGTTTTTGG"
+    assert stale_index(fa) is None  # pyfaidx wrote it again
+
+
+def test_an_index_older_than_its_fasta_is_stale(tmp_path):
+    import os
+
+    from findna.data.reference import stale_index
+
+    fa = _write(tmp_path / "g.fa", FASTA)
+    ReferenceGenome(fa)
+    assert stale_index(fa) is None
+    earlier = fa.stat().st_mtime - 10
+    os.utime(fa.with_name("g.fa.fai"), (earlier, earlier))
+    assert stale_index(fa) == "it is older than g.fa"
+
+
+def test_a_stale_index_that_cannot_be_removed_is_refused(tmp_path, monkeypatch):
+    from findna.data import reference
+
+    fa = _stale_index(tmp_path)
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(reference, "_remove_index", refuse)
+    with pytest.raises(ValueError) as err:
+        ReferenceGenome(fa)
+    assert str(err.value).startswith(
+        f"the genome index {fa}.fai does not match {fa}: record 'chr1' is not where the index says"
+    )
+    assert f"Remove it (`rm {fa}.fai`" in str(err.value) and "Permission denied" in str(err.value)

@@ -1,4 +1,5 @@
-"""Variant lists: VCF (plain or gzip) or a TSV/CSV table with columns chrom, pos, ref, alt.
+"""Variant lists: VCF (plain or gzip), a TSV/CSV table or a Parquet file with columns chrom, pos,
+ref, alt.
 
 Both give one :class:`Variant` per (site, alternative allele): a multi-allelic record (ALT
 ``A,G``) is split into one variant per allele. Positions are **1-based** in both formats (the VCF
@@ -10,6 +11,9 @@ convention); ``Variant.start`` is the 0-based index into the chromosome.
 - TSV/CSV (``.tsv``/``.txt`` tab-separated, ``.csv`` comma-separated, optionally ``.gz``): a header
   with the columns ``chrom``, ``pos``, ``ref`` and ``alt`` (any case, any order, other columns
   kept as they are).
+- Parquet (``.parquet``): the same columns as a table; values are read as text (an integral float
+  position, as pandas writes a column with missing values, reads as the integer; a missing value
+  as empty). Messages name ``FILE row N`` (1-based, data rows only).
 
 A line that cannot be read (too few fields, a position that is not a positive integer, REF with
 letters other than ACGTN, an empty allele) raises ``ValueError`` naming the file and line. A
@@ -38,6 +42,7 @@ TABLE_COLUMNS = ("chrom", "pos", "ref", "alt")
 SNV_BASES = "ACGT"
 _REF = re.compile(r"[ACGTN]+")
 _TABLE_SEPARATORS = {".tsv": "\t", ".txt": "\t", ".csv": ","}
+PARQUET_BATCH = 8192  # rows read from a Parquet file at a time
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,9 @@ class Variant:
         values: the input row's kept columns as written, with ALT holding only this allele (as
             written, case kept).
         non_snv: why it is not a scorable single-nucleotide variant, or None when it is.
+        allele: the index of this allele in the record's ALT list (0 for the first).
+        record_alt: the record's whole ALT field as written (``A,t,<DEL>``), so that a writer can
+            put a split multi-allelic record back together.
     """
 
     chrom: str
@@ -62,6 +70,8 @@ class Variant:
     where: str
     values: tuple[str, ...]
     non_snv: str | None = None
+    allele: int = 0
+    record_alt: str = ""
 
     @property
     def start(self) -> int:
@@ -140,6 +150,56 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise ValueError(f"{path}: not a readable gzip file ({err}); `gzip -t` checks it") from None
 
 
+def site_columns(
+    names: tuple[str, ...], where: str, kind: str = "", hint: str = ""
+) -> tuple[int, int, int, int]:
+    """The indices of chrom, pos, ref and alt among a table's column ``names`` (any case).
+
+    Raises:
+        ValueError: a column is missing or appears twice, naming ``where`` (file and line).
+    """
+    lower = [h.lower() for h in names]
+    missing = [c for c in TABLE_COLUMNS if c not in lower]
+    if missing:
+        raise ValueError(
+            f"{where}: missing column(s) {', '.join(missing)}; the header has "
+            f"{', '.join(repr(x) for x in names)}. A variant table needs the {kind}"
+            f"columns {', '.join(TABLE_COLUMNS)} (pos 1-based){hint}"
+        )
+    dup = [c for c in TABLE_COLUMNS if lower.count(c) > 1]
+    if dup:
+        raise ValueError(f"{where}: column {dup[0]!r} appears twice in the header")
+    return tuple(lower.index(c) for c in TABLE_COLUMNS)  # type: ignore[return-value]
+
+
+def _row_variants(
+    fields: list[str], site_at: tuple[int, int, int, int], where: str, names: tuple[str, ...]
+) -> Iterator[Variant]:
+    """The variants of one table row (one per allele of its alt column)."""
+    i_alt = site_at[3]
+    site = [fields[i] for i in site_at]
+    alleles = _split(*site, where, names)  # type: ignore[arg-type]
+    for k, ((chrom, pos, ref, alt), written) in enumerate(
+        zip(alleles, site[3].split(","), strict=True)
+    ):
+        values = tuple(written if i == i_alt else f for i, f in enumerate(fields))
+        yield Variant(chrom, pos, ref, alt, where, values, non_snv_reason(ref, alt), k, site[3])
+
+
+def _text(value: object) -> str:
+    """A Parquet cell as a table's text: missing is empty, an integral float an integer."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
 class VariantFile:
     """A VCF or TSV/CSV variant list; iterating reads it again from the start (streamed).
 
@@ -162,6 +222,10 @@ class VariantFile:
             self.kind = "vcf"
             self._check_vcf_header()
             self.columns, self.pos_column = VCF_COLUMNS, 1
+        elif suffix == ".parquet" and not self.path.name.lower().endswith(".gz"):
+            self.kind = "parquet"
+            self.columns, self._site = self._parquet_header()
+            self.pos_column = self._site[1]
         elif suffix in _TABLE_SEPARATORS:
             self.kind = "table"
             self._sep = _TABLE_SEPARATORS[suffix]
@@ -170,10 +234,13 @@ class VariantFile:
         else:
             raise ValueError(
                 f"{self.path}: unknown variant file type {suffix!r}; give a .vcf or .vcf.gz, or a "
-                f"table (.tsv, .txt, .csv, optionally .gz) with columns {', '.join(TABLE_COLUMNS)}"
+                f"table (.tsv, .txt, .csv, optionally .gz, or .parquet) with columns "
+                f"{', '.join(TABLE_COLUMNS)}"
             )
 
     def __iter__(self) -> Iterator[Variant]:
+        if self.kind == "parquet":
+            return self._read_parquet()
         return self._read_vcf() if self.kind == "vcf" else self._read_table()
 
     # --- VCF -------------------------------------------------------------------------------
@@ -204,9 +271,45 @@ class VariantFile:
                 )
             kept = (fields + ["."] * width)[:width]
             site = _split(*fields[:2], fields[3], fields[4], where, ("CHROM", "POS", "REF", "ALT"))
-            for (chrom, pos, ref, alt), written in zip(site, fields[4].split(","), strict=True):
+            alleles = fields[4].split(",")
+            for k, ((chrom, pos, ref, alt), written) in enumerate(zip(site, alleles, strict=True)):
                 values = tuple(kept[:4]) + (written,) + tuple(kept[5:])
-                yield Variant(chrom, pos, ref, alt, where, values, non_snv_reason(ref, alt))
+                reason = non_snv_reason(ref, alt)
+                yield Variant(chrom, pos, ref, alt, where, values, reason, k, fields[4])
+
+    # --- Parquet ---------------------------------------------------------------------------
+
+    def _parquet_file(self):  # noqa: ANN202 - pyarrow.parquet.ParquetFile
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.ParquetFile(self.path)
+        except (pa.ArrowException, OSError) as err:
+            raise ValueError(
+                f"{self.path}: not a readable Parquet file ({err}); write it with pandas' "
+                "to_parquet or pyarrow"
+            ) from None
+
+    def _parquet_header(self) -> tuple[tuple[str, ...], tuple[int, int, int, int]]:
+        names = tuple(self._parquet_file().schema_arrow.names)
+        return names, site_columns(names, f"{self.path} (Parquet schema)")
+
+    def _read_parquet(self) -> Iterator[Variant]:
+        import pyarrow as pa
+
+        names = tuple(self.columns[i] for i in self._site)
+        row = 0
+        try:
+            batches = self._parquet_file().iter_batches(batch_size=PARQUET_BATCH)
+            for batch in batches:
+                columns = [[_text(x) for x in c.to_pylist()] for c in batch.columns]
+                for fields in zip(*columns, strict=True):
+                    row += 1
+                    where = f"{self.path} row {row}"
+                    yield from _row_variants([f.strip() for f in fields], self._site, where, names)
+        except pa.ArrowException as err:
+            raise ValueError(f"{self.path}: cannot read the rows after row {row} ({err})") from None
 
     # --- TSV / CSV -------------------------------------------------------------------------
 
@@ -233,28 +336,15 @@ class VariantFile:
             )
         n, header = first
         names = tuple(h.strip() for h in header)
-        lower = [h.lower() for h in names]
-        missing = [c for c in TABLE_COLUMNS if c not in lower]
-        if missing:
-            sep = "tab" if self._sep == "\t" else "comma"
-            other, hint = (",", ".csv") if self._sep == "\t" else ("\t", ".tsv")
-            if len(names) == 1 and other in names[0]:
-                hint = f"; this header is not {sep}-separated: name the file {hint}"
-            else:
-                hint = ""
-            raise ValueError(
-                f"{self.path} line {n}: missing column(s) {', '.join(missing)}; the header has "
-                f"{', '.join(repr(x) for x in names)}. A variant table needs the {sep}-separated "
-                f"columns {', '.join(TABLE_COLUMNS)} (pos 1-based){hint}"
-            )
-        dup = [c for c in TABLE_COLUMNS if lower.count(c) > 1]
-        if dup:
-            raise ValueError(f"{self.path} line {n}: column {dup[0]!r} appears twice in the header")
-        site = tuple(lower.index(c) for c in TABLE_COLUMNS)
-        return names, site  # type: ignore[return-value]
+        sep = "tab" if self._sep == "\t" else "comma"
+        other, hint = (",", ".csv") if self._sep == "\t" else ("\t", ".tsv")
+        if len(names) == 1 and other in names[0]:
+            hint = f"; this header is not {sep}-separated: name the file {hint}"
+        else:
+            hint = ""
+        return names, site_columns(names, f"{self.path} line {n}", f"{sep}-separated ", hint)
 
     def _read_table(self) -> Iterator[Variant]:
-        i_alt = self._site[3]
         rows = self._table_rows()
         next(rows)  # the header, checked on opening
         names = tuple(self.columns[i] for i in self._site)
@@ -266,11 +356,15 @@ class VariantFile:
                     "check the separators on this line"
                 )
             fields = [f.strip() for f in fields]
-            site = [fields[i] for i in self._site]
-            alleles = _split(*site, where, names)  # type: ignore[arg-type]
-            for (chrom, pos, ref, alt), written in zip(alleles, site[3].split(","), strict=True):
-                values = tuple(written if i == i_alt else f for i, f in enumerate(fields))
-                yield Variant(chrom, pos, ref, alt, where, values, non_snv_reason(ref, alt))
+            yield from _row_variants(fields, self._site, where, names)
 
 
-__all__ = ["SNV_BASES", "TABLE_COLUMNS", "VCF_COLUMNS", "Variant", "VariantFile", "non_snv_reason"]
+__all__ = [
+    "SNV_BASES",
+    "TABLE_COLUMNS",
+    "VCF_COLUMNS",
+    "Variant",
+    "VariantFile",
+    "non_snv_reason",
+    "site_columns",
+]
