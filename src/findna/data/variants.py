@@ -208,6 +208,7 @@ class VariantFile:
         kind: ``"vcf"`` or ``"table"``.
         columns: the names of the kept input columns (the output keeps them in this order).
         pos_column: the index of the position column in ``columns``.
+        site: the indices of chrom, pos, ref and alt in ``columns``.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -222,6 +223,7 @@ class VariantFile:
             self.kind = "vcf"
             self._check_vcf_header()
             self.columns, self.pos_column = VCF_COLUMNS, 1
+            self._site = (0, 1, 3, 4)
         elif suffix == ".parquet" and not self.path.name.lower().endswith(".gz"):
             self.kind = "parquet"
             self.columns, self._site = self._parquet_header()
@@ -237,6 +239,11 @@ class VariantFile:
                 f"table (.tsv, .txt, .csv, optionally .gz, or .parquet) with columns "
                 f"{', '.join(TABLE_COLUMNS)}"
             )
+
+    @property
+    def site(self) -> tuple[int, int, int, int]:
+        """The indices of chrom, pos, ref and alt in :attr:`columns`."""
+        return self._site
 
     def __iter__(self) -> Iterator[Variant]:
         if self.kind == "parquet":
@@ -256,6 +263,17 @@ class VariantFile:
                     f"#{chr(9).join(VCF_COLUMNS[:5])} (tab-separated), found {line[:60]!r}"
                 )
             return
+
+    def meta_lines(self) -> list[str]:
+        """A VCF's ``##`` meta lines (empty for a table): a VCF writer keeps them."""
+        if self.kind != "vcf":
+            return []
+        out = []
+        for _, line in _lines(self.path):
+            if not line.startswith("##"):
+                break
+            out.append(line)
+        return out
 
     def _read_vcf(self) -> Iterator[Variant]:
         width = len(VCF_COLUMNS)

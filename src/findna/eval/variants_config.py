@@ -36,6 +36,10 @@ class VariantScoreConfig:
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto``, ``32-true``, ``bf16-mixed`` or ``16-mixed``.
         seed: initialises a scratch network.
+        labels: a label column of the input (a table's column, or a VCF's INFO key) holding
+            ``1``/``pathogenic`` or ``0``/``benign`` (any case; empty, ``.`` or ``NA``:
+            unlabelled). None: no labels. With it, the AUROC and AUPRC of ``-llr`` (lower llr =
+            more pathogenic) against the labels are printed and written to ``OUT.metrics.json``.
     """
 
     which: Which = "auto"
@@ -48,6 +52,7 @@ class VariantScoreConfig:
     device: str = "auto"
     precision: str = "auto"
     seed: int = 0
+    labels: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "chunk_size", "window"):
@@ -56,6 +61,8 @@ class VariantScoreConfig:
                 raise ValueError(f"score-variants {name} must be a positive integer, got {value}")
         if self.n_cls is not None and self.n_cls < 0:
             raise ValueError(f"score-variants n_cls must be >= 0, got {self.n_cls}")
+        if self.labels is not None and not str(self.labels).strip():
+            raise ValueError("score-variants labels must name a column, got an empty name")
         self.precision = normalize_precision(self.precision)
         self.device = check_device(self.device)
 

@@ -1,16 +1,22 @@
-"""``findna score-variants``: score a VCF or variant table against a genome into TSV or Parquet.
+"""``findna score-variants``: score a VCF or variant table against a genome into TSV, Parquet or
+VCF.
 
 The scoring itself is :mod:`findna.eval.variants`. This module runs it over a file: the settings,
 the variant file, the model and the output path are checked first; one pass over the variants
 then applies the policies (so that a refused variant stops the command before any scoring, with
 its line), and a second pass scores ``chunk_size`` variants at a time and appends them to the
 output, so memory does not grow with the input. The output keeps the input's columns (a VCF's 8
-fixed columns; ALT holds one allele per row) and adds :data:`~findna.eval.variants.SCORE_COLUMNS`.
+fixed columns; ALT holds one allele per row) and adds :data:`~findna.eval.variants.SCORE_COLUMNS`;
+a VCF output keeps the input's records and adds the score as INFO fields
+(:mod:`findna.eval.variants_vcf`). ``OUT.meta.json`` beside it (and a Parquet file's schema
+metadata) says what made the scores (:func:`scores_provenance`); with ``labels``,
+``OUT.metrics.json`` holds the AUROC and AUPRC (:mod:`findna.eval.variants_labels`).
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,14 +36,21 @@ from findna.eval.variants import (
     model_window,
     scored_chunks,
 )
+from findna.eval.variants_labels import LabelCheck, label_metrics, metrics_text
+from findna.eval.variants_meta import (
+    META_KEY,
+    OUTPUT_SUFFIXES,
+    output_format,
+    scores_provenance,
+    sidecar,
+)
+from findna.eval.variants_vcf import VcfWriter, check_vcf_input, vcf_header
 from findna.model.cls_rows import source_n_cls
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder
-from findna.outputs import atomic_output, check_output_file
+from findna.outputs import atomic_output, check_output_file, write_text_atomic
 
 log = logging.getLogger(__name__)
-
-OUTPUT_SUFFIXES = (".tsv", ".tsv.gz", ".parquet")
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class ScoreVariantsResult:
         which: the network that scored (``student`` or ``teacher``).
         window: the window in bp.
         model_id: the weights' id (see :func:`findna.model.loading.load_encoder`).
+        meta: the provenance sidecar ``OUT.meta.json``.
+        metrics: with ``labels``: AUROC, AUPRC and the counts (also in ``OUT.metrics.json``).
     """
 
     out: Path
@@ -63,17 +78,8 @@ class ScoreVariantsResult:
     which: str
     window: int
     model_id: str
-
-
-def output_format(path: str | Path) -> str:
-    """``"tsv"``, ``"tsv.gz"`` or ``"parquet"`` by the suffix of ``path``; ValueError otherwise."""
-    name = Path(path).name.lower()
-    for suffix in OUTPUT_SUFFIXES:
-        if name.endswith(suffix):
-            return suffix[1:]
-    raise ValueError(
-        f"--out {path}: unknown output type; end the name in {', '.join(OUTPUT_SUFFIXES)}"
-    )
+    meta: Path | None = None
+    metrics: dict | None = None
 
 
 def _frame(variants: VariantFile, rows: list[Variant], scores: list[VariantScore]) -> Any:
@@ -95,8 +101,8 @@ def _frame(variants: VariantFile, rows: list[Variant], scores: list[VariantScore
 class _Writer:
     """Appends DataFrame chunks to a TSV (plain or gzip) or Parquet file."""
 
-    def __init__(self, path: Path, fmt: str, variants: VariantFile) -> None:
-        self.path, self.fmt, self.variants = path, fmt, variants
+    def __init__(self, path: Path, fmt: str, variants: VariantFile, meta: dict) -> None:
+        self.path, self.fmt, self.variants, self.meta = path, fmt, variants, meta
         self._fh: Any = None
         self._parquet: Any = None
 
@@ -109,9 +115,10 @@ class _Writer:
 
         fields = [(n, kind(i, n)) for i, n in enumerate(self.variants.columns)]
         fields += [(n, pa.float64() if n.startswith("llr") else pa.string()) for n in SCORE_COLUMNS]
-        return pa.schema(fields)
+        return pa.schema(fields, metadata={META_KEY: json.dumps(self.meta)})
 
-    def write(self, frame: Any) -> None:
+    def write(self, rows: list[Variant], scores: list[VariantScore]) -> None:
+        frame = _frame(self.variants, rows, scores)
         if self.fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -191,14 +198,15 @@ def score_variants_file(
     force: bool = False,
     progress: bool = True,
 ) -> ScoreVariantsResult:
-    """Score every variant of a VCF or TSV/CSV file and write TSV or Parquet (by suffix).
+    """Score every variant of a VCF, TSV/CSV or Parquet file; write TSV, Parquet or VCF (by
+    suffix), with ``OUT.meta.json`` (and, with ``cfg.labels``, ``OUT.metrics.json``) beside it.
 
     Args:
-        variants_path: ``.vcf``/``.vcf.gz`` or a ``.tsv``/``.csv`` table (chrom, pos, ref, alt;
-            pos 1-based).
+        variants_path: ``.vcf``/``.vcf.gz``, a ``.tsv``/``.csv`` table or a ``.parquet`` file
+            (chrom, pos, ref, alt; pos 1-based).
         genome_path: the reference: a FASTA (plain, gzip or bgzip) or a prepared genome folder.
         model: an HF model dir, a pretraining run dir, a ``.ckpt``, or ``"scratch"``.
-        out_path: ``.tsv``, ``.tsv.gz`` or ``.parquet``.
+        out_path: ``.tsv``, ``.tsv.gz``, ``.parquet``, ``.vcf`` or ``.vcf.gz``.
         cfg: the settings (default :class:`VariantScoreConfig`).
         scratch_config: the architecture of ``"scratch"``.
         force: replace an existing output.
@@ -206,7 +214,8 @@ def score_variants_file(
 
     Raises:
         ValueError: bad settings, input or output path; a variant a policy refuses (its line);
-            a fine-tuned classifier as ``model`` (:func:`refuse_classifier`).
+            a bad label or a label column with one class; a fine-tuned classifier as ``model``
+            (:func:`refuse_classifier`).
         FileNotFoundError: a missing input or model.
         FileExistsError: the output exists and ``force`` is False.
     """
@@ -217,11 +226,14 @@ def score_variants_file(
     fmt = output_format(out_path)
     variants = VariantFile(variants_path)
     taken = set(variants.columns) & set(SCORE_COLUMNS)
-    if taken:
+    if taken and not fmt.startswith("vcf"):
         raise ValueError(
             f"{variants.path}: the input already has a column {sorted(taken)[0]!r}, which the "
             f"output adds ({', '.join(SCORE_COLUMNS)}); rename that column"
         )
+    if fmt.startswith("vcf"):
+        check_vcf_input(variants)
+    labels = LabelCheck(variants, cfg.labels) if cfg.labels else None
     refuse_classifier(model)
     which = choose_network(model, cfg.which)
     cfg = replace(cfg, n_cls=source_n_cls(model, which, cfg.n_cls))
@@ -231,10 +243,17 @@ def score_variants_file(
     window = model_window(net, cfg.window, cfg.n_cls)
     inputs = [variants.path, genome_path] + ([model] if Path(model).exists() else [])
     out = check_output_file(out_path, force=force, inputs=inputs)
+    sidecars = [sidecar(out, "meta")] + ([sidecar(out, "metrics")] if labels else [])
+    for path in sidecars:  # findna's own files for OUT: replaced with it
+        check_output_file(path, force=True, inputs=inputs)
     genome = ReferenceGenome(genome_path)
-    kept, skipped = check_policies(genome, variants, cfg)
+    rows_in = labels.checked(variants) if labels else variants
+    kept, skipped = check_policies(genome, rows_in, cfg)
     if kept + skipped == 0:
         raise ValueError(f"{variants.path}: no variants found (only header lines)")
+    if labels:
+        labels.require_both()
+    meta = scores_provenance(variants.path, Path(genome_path), model, model_id, which, window, cfg)
     net.to(device)
     log.info(
         "scoring %d variants with the %s of %s (%s), %d bp windows, on %s",
@@ -246,22 +265,39 @@ def score_variants_file(
         device,
     )
     rows = scored = 0
+    seen: list[int | None] = []
+    llrs: list[float] = []
     bar = tqdm(total=kept, unit="variant", disable=not progress, desc="score-variants")
     with atomic_output(out) as tmp:
-        writer = _Writer(tmp, fmt, variants)
+        if fmt.startswith("vcf"):
+            extra = [f"##findna_meta={sidecar(out, 'meta').name}"]
+            header = vcf_header(variants, genome, extra)
+            writer: Any = VcfWriter(tmp, variants, header, bgzf=fmt == "vcf.gz")
+        else:
+            writer = _Writer(tmp, fmt, variants, meta)
         try:
             for chunk, scores in scored_chunks(net, genome, variants, window, cfg, device):
                 if chunk:
-                    writer.write(_frame(variants, chunk, scores))
+                    writer.write(chunk, scores)
+                if labels:
+                    seen += [labels.read(v) for v in chunk]
+                    llrs += [s.llr for s in scores]
                 rows += len(chunk)
                 scored += sum(s.status == "ok" for s in scores)
                 bar.update(len(chunk))
-            if rows == 0:  # every variant skipped: the columns alone
-                writer.write(_frame(variants, [], []))
+            if rows == 0:  # every variant skipped: the columns (or the header) alone
+                writer.write([], [])
         finally:
             writer.close()
             bar.close()
-    result = ScoreVariantsResult(out, rows, scored, rows - scored, skipped, which, window, model_id)
+        counts = {"rows": rows, "scored": scored, "flagged": rows - scored, "skipped": skipped}
+        write_text_atomic(sidecars[0], json.dumps({**counts, **meta}, indent=1) + "\n")
+        metrics = label_metrics(labels.column, seen, llrs) if labels else None
+        if metrics is not None:
+            write_text_atomic(sidecars[1], json.dumps(metrics, indent=1) + "\n")
+    result = ScoreVariantsResult(
+        out, rows, scored, rows - scored, skipped, which, window, model_id, sidecars[0], metrics
+    )
     log.info(
         "wrote %s: %d rows, %d scored, %d flagged, %d skipped",
         out,
@@ -270,6 +306,8 @@ def score_variants_file(
         result.flagged,
         skipped,
     )
+    if metrics is not None:
+        log.info("%s (%s)", metrics_text(metrics), sidecars[1])
     return result
 
 
@@ -279,4 +317,6 @@ __all__ = [
     "output_format",
     "refuse_classifier",
     "score_variants_file",
+    "scores_provenance",
+    "sidecar",
 ]
