@@ -308,9 +308,11 @@ def score_variants(
     force: bool = False,
     progress: bool = False,
 ) -> ScoreVariantsResult:
-    """``findna score-variants``: zero-shot log P(alt) - log P(ref) of every variant of a VCF or
-    TSV/CSV (chrom, pos 1-based, ref, alt) from the MNM head, both strands averaged; TSV or
-    Parquet by ``out``'s suffix (docs/variants.md). ``settings``: VariantScoreConfig keys."""
+    """``findna score-variants``: zero-shot log P(alt) - log P(ref) of every variant of a VCF,
+    TSV/CSV or Parquet table (chrom, pos 1-based, ref, alt) from the MNM head, both strands
+    averaged; TSV, Parquet or VCF (INFO ``FINDNA_LLR``) by ``out``'s suffix, with provenance in
+    ``OUT.meta.json`` (docs/variants.md). ``settings``: VariantScoreConfig keys; with
+    ``{"labels": COLUMN}`` the result's ``metrics`` hold AUROC/AUPRC of ``-llr``."""
     cfg = _settings(VariantScoreConfig, "score-variants", config, settings)
     return score_variants_file(
         variants,
