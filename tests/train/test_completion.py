@@ -8,8 +8,10 @@ import pytest
 from test_pretrain import micro_config
 
 from findna.config import load_config
+from findna.folders import folder_state
+from findna.folders.lock import LOCK
 from findna.train.config import PretrainConfig
-from findna.train.pretrain import ensure_pretrained, run_pretrain
+from findna.train.pretrain import RUN_FOLDER, ensure_pretrained, run_pretrain
 
 
 def _fail_half_way(monkeypatch, name: str) -> None:
@@ -43,6 +45,10 @@ def test_a_failed_summary_write_leaves_the_run_unfinished(tmp_path, monkeypatch)
             run_pretrain(cfg)
     assert (run / "checkpoints" / "final.ckpt").is_file()
     assert sorted(p.name for p in run.glob("summary.json*")) == []
+    # The failure gives the run folder's lock back (another process may resume it at once)
+    # and leaves it marked unfinished.
+    assert not (run / LOCK).exists()
+    assert folder_state(run, RUN_FOLDER) == "incomplete"
 
     ensure_pretrained(cfg)  # not finished: trained again, and this time marked
     assert json.loads((run / "summary.json").read_text())["global_step"] == 2

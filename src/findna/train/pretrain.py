@@ -190,6 +190,18 @@ def run_pretrain(
     # a second node sets no RANK), and only rank 0 may check and create the folder.
     trainer = build_trainer(cfg, extra_callbacks)
     resume_from = _prepare_out_dir(cfg, resume, force, trainer.is_global_zero)
+    try:
+        return _fit_and_export(cfg, trainer, resume_from, resume)
+    except BaseException:
+        if trainer.is_global_zero:  # unfinished, and unlocked: this process may try again
+            OutputFolder(cfg.out_dir, RUN_FOLDER, created=False).release()
+        raise
+
+
+def _fit_and_export(
+    cfg: PretrainConfig, trainer: L.Trainer, resume_from: ResumePoint | None, resume: bool
+) -> PretrainResult:
+    """Train in the prepared run folder, export the networks, then mark the run finished."""
     if resume_from is not None:
         continue_logs(trainer.loggers, resume_from.step)
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* is not empty")
