@@ -310,3 +310,24 @@ def test_a_stale_index_that_cannot_be_removed_is_refused(tmp_path, monkeypatch):
         f"the genome index {fa}.fai does not match {fa}: record 'chr1' is not where the index says"
     )
     assert f"Remove it (`rm {fa}.fai`" in str(err.value) and "Permission denied" in str(err.value)
+
+
+def test_an_index_that_goes_stale_after_the_check_is_named_when_read(tmp_path, monkeypatch):
+    import os
+
+    import pyfaidx
+
+    from findna.data import reference
+
+    fa = _write(tmp_path / "g.fa", ">chr1\nACGTA\nCGTTT\nTTGG\n")  # indexed at 5 per line
+    pyfaidx.Fasta(str(fa)).close()
+    fa.write_text(">chr1\nACGT\nACGT\nTTTT\nGG\n")  # then 4, the index made newer
+    later = fa.stat().st_mtime + 10
+    os.utime(fa.with_name("g.fa.fai"), (later, later))
+    monkeypatch.setattr(reference, "stale_index", lambda path: None)  # as if changed since
+    ref = ReferenceGenome(fa)
+    with pytest.raises(ValueError) as err:
+        ref.fetch("chr1", 0, 14)
+    assert f"the index {fa}.fai does not match the FASTA. Remove it (`rm {fa}.fai`)" in str(
+        err.value
+    )
