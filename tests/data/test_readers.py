@@ -182,6 +182,24 @@ def test_empty_sequence_names_row(tmp_path):
         rd.read_table(f)
 
 
+def test_a_row_that_mixes_delimiters_is_named_not_an_empty_sequence(tmp_path):
+    """Issue 22 WEAK: `x2<TAB>ACGT` in a CSV was "empty sequence"; the row holds the other
+    delimiter and so lacks fields. A field of another column may hold it when nothing is lost."""
+    f = write(tmp_path / "t.csv", "id,sequence,label\nx1,ACGT,0\nx2\tACGT\t1\n")
+    expected = (
+        r"t\.csv, data row 2 \(1-based, header not counted\): the row holds a tab but the file is "
+        r"comma-separated: the rows mix delimiters \(its 'id' field holds a tab, and its "
+        r"'sequence' field is empty as a result\)\. Use one delimiter throughout"
+    )
+    with pytest.raises(ValueError, match=expected):
+        rd.read_table(f, id_column="id")
+    g = write(tmp_path / "t.tsv", "sequence\tlabel\nACGT\t0\nACGT,1\n")
+    with pytest.raises(ValueError, match=r"data row 2 .*holds a comma but the file is tab-sep"):
+        rd.read_table(g)
+    h = write(tmp_path / "n.tsv", "sequence\tlabel\tnote\nACGT\t0\ta, b\nACGT\t1\t\n")
+    assert rd.read_table(h).seqs == ["ACGT", "ACGT"]  # a comma in a note loses no field
+
+
 def test_malformed_row_is_a_clear_error(tmp_path):
     f = write(tmp_path / "t.csv", "sequence,label\nACGT,0\nACGT,1,7\n")
     with pytest.raises(ValueError, match=r"t.csv: cannot be parsed as CSV"):

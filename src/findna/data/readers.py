@@ -242,25 +242,35 @@ def table_errors(path: Path, sep: str) -> Iterator[None]:
 
 
 def check_frame(path: Path, df: pd.DataFrame, sep: str, columns: Sequence[str], first: int = 0):
-    """Refuse rows with more fields than the header and cells of ``columns`` that hold the other
-    delimiter (a file mixing commas and tabs); ``first`` is the data row of ``df``'s first row."""
+    """Refuse rows with more fields than the header, and rows mixing delimiters: a cell of
+    ``columns`` holding the other one, or a row lacking a field of ``columns`` after a cell that
+    holds it (``x2<TAB>ACGT`` in a CSV); ``first`` is the data row of ``df``'s first row."""
     if not isinstance(df.index, pd.RangeIndex):
         raise ValueError(
             f"{path}: the data rows have more fields than the header {list(df.columns)}: a "
             "delimiter at the end of every row, or a column without a name in the header. Remove "
             "the trailing delimiters or name every column."
         )
-    other, name = (",", "comma") if sep == "\t" else ("\t", "tab")
+    (other, name), kind = ((",", "comma"), "tab") if sep == "\t" else (("\t", "tab"), "comma")
+    header = list(df.columns)
+    found: list[tuple[int, int, str, str]] = []  # (row, place, column holding `other`, lacking)
     for column in columns:
-        bad = df[column].str.contains(other, regex=False).to_numpy(dtype=bool)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            kind = "tab" if sep == "\t" else "comma"
-            raise ValueError(
-                f"{data_row(path, first + i)}: the {column!r} field holds a {name}, but the file "
-                f"is {kind}-separated: the rows mix delimiters. Use one delimiter throughout "
-                "(commas in .csv, tabs in .tsv files)."
-            )
+        place = header.index(column)
+        bad = np.flatnonzero(df[column].str.contains(other, regex=False).to_numpy(dtype=bool))
+        found += [(int(bad[0]), place, column, "")] if bad.size else []
+        for i in np.flatnonzero((df[column] == "").to_numpy(dtype=bool)):
+            holder = next((c for c in header[:place] if other in df[c].iloc[i]), None)
+            if holder is not None:
+                found.append((int(i), place, holder, column))
+                break
+    if found:
+        i, _, column, lacks = min(found)
+        shifted = f", and its {lacks!r} field is empty as a result" if lacks else ""
+        raise ValueError(
+            f"{data_row(path, first + i)}: the row holds a {name} but the file is {kind}-separated"
+            f": the rows mix delimiters (its {column!r} field holds a {name}{shifted}). Use one "
+            "delimiter throughout (commas in .csv, tabs in .tsv files)."
+        )
 
 
 def read_frame(path: Path, sep: str | None) -> pd.DataFrame:
