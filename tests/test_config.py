@@ -136,6 +136,25 @@ def test_preset_base_loop_is_an_error(tmp_path):
         load_config(Outer, tmp_path / "a.yaml")
 
 
+def test_a_base_that_names_no_file_names_the_key_and_the_fix(tmp_path):
+    """Issue 22 WEAK: `base: tiny.yaml` said only "cfg/tiny.yaml does not exist"."""
+    (tmp_path / "mine.yaml").write_text("base: tiny.yaml\ninner:\n  steps: 9\n")
+    expected = (
+        r"mine\.yaml: base: tiny\.yaml: \S*/tiny\.yaml does not exist; base: takes a YAML path "
+        r"relative to this file \(a shipped preset is given with --config NAME, not base:\)\. "
+        r"'tiny' is a shipped preset: start from it with --config tiny, or give base: "
+        r"\S*/configs/KIND/tiny\.yaml \(KIND: .*pretrain"
+    )
+    with pytest.raises(FileNotFoundError, match=expected):
+        load_config(Outer, tmp_path / "mine.yaml")
+    (tmp_path / "other.yaml").write_text("base: sub/mine.yaml\n")
+    with pytest.raises(
+        FileNotFoundError, match=r"base: sub/mine\.yaml: .*does not exist; base: "
+    ) as info:
+        load_config(Outer, tmp_path / "other.yaml")
+    assert "is a shipped preset" not in str(info.value)  # 'mine' is not one
+
+
 def test_parse_seeds_names_the_flag():
     assert parse_seeds("0, 1,2,") == [0, 1, 2]
     assert parse_seeds("7", flag="--probe-seeds") == [7]

@@ -272,7 +272,26 @@ def read_preset(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any
         return data
     if not isinstance(base, str):
         raise ValueError(f"{path}: 'base' must be a file name, got {base!r}")
+    if not (path.parent / base).is_file():
+        raise FileNotFoundError(_missing_base(path, base))
     return merge_settings(read_preset(path.parent / base, (*_seen, path)), data)
+
+
+def _missing_base(path: Path, base: str) -> str:
+    """The message for a ``base:`` that names no file: it is a path relative to ``path``, never
+    a preset name (a shipped preset of that name is pointed at by its path)."""
+    stem = Path(base).stem
+    kinds = sorted(p.parent.name for p in PRESETS_DIR.glob(f"*/{stem}.yaml"))
+    text = (
+        f"{path}: base: {base}: {path.parent / base} does not exist; base: takes a YAML path "
+        "relative to this file (a shipped preset is given with --config NAME, not base:)."
+    )
+    if kinds:
+        text += (
+            f" {stem!r} is a shipped preset: start from it with --config {stem}, or give base: "
+            f"{PRESETS_DIR}/KIND/{stem}.yaml (KIND: {', '.join(kinds)})"
+        )
+    return text
 
 
 PRESETS_DIR = Path(__file__).resolve().parent / "configs"
