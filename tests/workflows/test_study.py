@@ -1,5 +1,6 @@
 """findna study: 2 variants x 2 pretraining seeds on a micro network, probed and ranked."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -181,3 +182,29 @@ def test_shipped_studies_resolve_every_run(name, tmp_path):
         assert run.run.seed == cfg.seeds[-1]
         root = Path(cfg.runs_from) if cfg.runs_from else tmp_path
         assert run.out_dir == root / "runs" / variant / f"seed{cfg.seeds[-1]}"
+
+
+def test_the_whole_study_is_checked_before_the_first_run(inputs, tmp_path):
+    """Issue 22 WEAK: a typo in the second variant was found only after pretraining the first.
+    Every variant x seed's config, its genome and the probes' data are checked first; nothing
+    is written."""
+    tmp, task = inputs
+    out = tmp_path / "study"
+    typo = _study(tmp, out, variants={"findna": [], "cm-mnm": ["ssl.varaint=cm-mnm"]})
+    expected = r"study variant 'cm-mnm' \(seed 0\): ssl\.varaint=cm-mnm .*unknown key\(s\) varaint"
+    with pytest.raises(ValueError, match=expected + r".*Fix variants\.cm-mnm"):
+        run_study(typo, tasks=[task])
+    value = _study(tmp, out, variants={"findna": [], "cm-mnm": ["ssl.variant=cm-mn"]})
+    with pytest.raises(ValueError, match=r"study variant 'cm-mnm' \(seed 0\): .*'cm-mn' is not"):
+        run_study(value, tasks=[task])
+    shared = _study(tmp, out, overrides=[*_study(tmp, out).overrides, "optim.lrr=1"])
+    with pytest.raises(ValueError, match=r"study overrides: optim\.lrr=1 .*unknown key\(s\) lrr"):
+        run_study(shared, tasks=[task])
+    genome = {"findna": [], "cm-mnm": [f"data.genome={tmp / 'typo.fa'}"]}
+    with pytest.raises(FileNotFoundError, match=r"study variant 'cm-mnm': data\.genome: \S*typo"):
+        run_study(_study(tmp, out, variants=genome), tasks=[task])
+    gone = dataclasses.replace(task, files={"all": str(tmp / "gone.csv")})
+    expected = r"study suite: task synthetic/gc: \S*gone\.csv does not exist.*nothing was"
+    with pytest.raises(FileNotFoundError, match=expected):
+        run_study(_study(tmp, out), tasks=[gone])
+    assert not out.exists()

@@ -41,11 +41,13 @@ from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.report import BenchmarkReport
 from findna.model.loading import SCRATCH
 from findna.outputs import write_text_atomic
+from findna.train.config import PretrainConfig
 from findna.train.curves import plot_run
 from findna.train.pretrain import ensure_pretrained
 from findna.workflows.study_config import (
     VALIDATION_SUITE,
     StudyConfig,
+    check_study,
     load_study_config,
     pretrain_config,
     run_name,
@@ -70,19 +72,15 @@ class StudyResult:
     seconds: dict[str, float]
 
 
-def _pretrain_all(cfg: StudyConfig) -> dict[str, float]:
+def _pretrain_all(
+    cfg: StudyConfig, runs: dict[tuple[str, int], PretrainConfig]
+) -> dict[str, float]:
     # Seed-major: a study stopped part-way has every variant at its first seed before any second.
     jobs = [(v, s) for s in cfg.seeds for v in cfg.variants]
     seconds: dict[str, float] = {}
     with open(Path(cfg.out_dir) / "runs.jsonl", "a") as times:
         for n, (variant, seed) in enumerate(jobs, 1):
-            run_cfg = pretrain_config(cfg, variant, seed)
-            if cfg.runs_from and not (run_cfg.out_dir / "summary.json").is_file():
-                raise ValueError(
-                    f"runs_from {cfg.runs_from}: no finished run of {variant} seed {seed} in "
-                    f"{run_cfg.out_dir}; finish that study first, or drop runs_from to pretrain "
-                    "the runs in this study's own folder"
-                )
+            run_cfg = runs[variant, seed]  # checked before the first run (check_study)
             spent = ensure_pretrained(run_cfg)
             if not cfg.runs_from:  # another study's folders are only read
                 plot_run(run_cfg.out_dir, run_cfg.out_dir / "curves.png")
@@ -133,11 +131,14 @@ def run_study(
     """
     if final is not None and final not in cfg.variants:
         raise ValueError(f"--final {final!r} is not a variant ({', '.join(cfg.variants)})")
+    # The whole study is checked before anything is written or trained: a typo in the second
+    # variant must not surface after the first variant's pretraining (hours at paper scale).
+    runs = check_study(cfg, tasks, root)
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dump_config(cfg, out / "study.yaml")
     start = time.perf_counter()
-    seconds = _pretrain_all(cfg)
+    seconds = _pretrain_all(cfg, runs)
     report = _probe_all(cfg, tasks, root)
     seconds["probes"] = time.perf_counter() - start - sum(seconds.values())
     table = score_table(report, cfg, "val")
@@ -171,6 +172,7 @@ __all__ = [
     "StudyConfig",
     "StudyResult",
     "VALIDATION_SUITE",
+    "check_study",
     "load_study_config",
     "pretrain_config",
     "run_study",

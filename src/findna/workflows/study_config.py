@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from findna.config import load_config, preset_path
+from findna.data.task_spec import TaskSpec
 from findna.eval.probe import ProbeConfig
 from findna.eval.suites import resolve_tasks
 from findna.model.loading import SCRATCH
@@ -110,6 +111,88 @@ def pretrain_config(cfg: StudyConfig, variant: str, seed: int) -> PretrainConfig
     return load_config(PretrainConfig, preset_path("pretrain", cfg.preset), sets)
 
 
+def _run_configs(cfg: StudyConfig) -> dict[tuple[str, int], PretrainConfig]:
+    """Every run's pretraining config, by (variant, seed); an error names the study key."""
+    try:
+        load_config(PretrainConfig, preset_path("pretrain", cfg.preset), cfg.overrides)
+    except (ValueError, FileNotFoundError) as err:
+        raise type(err)(
+            f"study overrides: {str(err).removeprefix('--set ')}. Fix the study's overrides (or "
+            "its preset); nothing was pretrained."
+        ) from None
+    runs = {}
+    for variant in cfg.variants:
+        for seed in cfg.seeds:
+            try:
+                runs[variant, seed] = pretrain_config(cfg, variant, seed)
+            except (ValueError, FileNotFoundError) as err:
+                raise type(err)(
+                    f"study variant {variant!r} (seed {seed}): {str(err).removeprefix('--set ')}"
+                    f". Fix variants.{variant} in the study; nothing was pretrained."
+                ) from None
+    return runs
+
+
+def _check_suite(
+    cfg: StudyConfig, tasks: Sequence[str | TaskSpec] | None, root: str | Path | None
+) -> None:
+    """The probes' tasks resolve and their data is there (every path of each task)."""
+    from findna.data.catalog import task_files
+    from findna.data.user_tasks import resolve_task
+
+    for task in tasks or resolve_tasks(cfg.suite, root):
+        spec = resolve_task(task) if isinstance(task, str) else task
+        missing = [p for p in task_files(spec, root) if not p.exists()]
+        if missing:
+            raise FileNotFoundError(
+                f"study suite: task {spec.name}: {missing[0]} does not exist, so the runs could "
+                "not be probed; nothing was pretrained. Put the task's data there (`findna data "
+                "list` shows which tasks have theirs) or choose another suite."
+            )
+
+
+def check_study(
+    cfg: StudyConfig,
+    tasks: Sequence[str | TaskSpec] | None = None,
+    root: str | Path | None = None,
+) -> dict[tuple[str, int], PretrainConfig]:
+    """Check the whole study before its first run: every variant x seed's pretraining config
+    (keys, types, values) and genome, the finished runs of ``runs_from``, and the probes' tasks
+    and their data; a typo in the last variant costs seconds, not the first runs.
+
+    Args:
+        cfg: the study. tasks, root: as :func:`findna.workflows.study.run_study` takes them.
+
+    Returns:
+        The pretraining config of each (variant, seed).
+
+    Raises:
+        ValueError, FileNotFoundError: naming the variant (or ``overrides``, ``runs_from``, the
+            suite's task) and the key.
+    """
+    from findna.train.datamodule import resolve_genome
+
+    runs = _run_configs(cfg)
+    for (variant, seed), run in runs.items():
+        if cfg.runs_from and not (run.out_dir / "summary.json").is_file():
+            raise ValueError(
+                f"runs_from {cfg.runs_from}: no finished run of {variant} seed {seed} in "
+                f"{run.out_dir}; finish that study first, or drop runs_from to pretrain the runs "
+                "in this study's own folder"
+            )
+    checked: set[str] = set()
+    for (variant, _), run in runs.items():
+        if cfg.runs_from or run.data.genome in checked:  # another study's runs need no genome
+            continue
+        checked.add(run.data.genome)
+        try:
+            resolve_genome(run.data, run.out_dir, prepare=False)
+        except (ValueError, FileNotFoundError) as err:
+            raise type(err)(f"study variant {variant!r}: {err}") from None
+    _check_suite(cfg, tasks, root)
+    return runs
+
+
 def load_study_config(path: str | Path | None, overrides: Sequence[str] = ()) -> StudyConfig:
     """Defaults <- the study YAML (a path, or a shipped name such as ``tiny_objectives``) <-
     ``--set`` overrides."""
@@ -119,6 +202,7 @@ def load_study_config(path: str | Path | None, overrides: Sequence[str] = ()) ->
 __all__ = [
     "VALIDATION_SUITE",
     "StudyConfig",
+    "check_study",
     "load_study_config",
     "pretrain_config",
     "run_dir",
