@@ -320,7 +320,8 @@ def embed_file(
     except BaseException:
         writer.abort()
         raise
-    log.info("%s: %d sequences -> %s (%d features each)", input_path, writer.rows, out, dim)
+    what = f"{lengths.count} sequence(s)" + (f", {writer.rows} token rows" if per_token else "")
+    log.info("%s: %s -> %s (%d features each)", input_path, what, out, dim)
     is_npy = out.suffix.lower() == ".npy"
     return EmbedResult(out, ids_path(out) if is_npy else None, writer.rows, dim, model_id)
 
