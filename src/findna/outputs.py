@@ -197,7 +197,11 @@ def _remove(path: Path) -> None:
 @contextmanager
 def atomic_output(target: str | Path) -> Iterator[Path]:
     """Yield ``TARGET.tmp-<pid>`` to write (a file or a folder); rename it to ``target`` when the
-    block ends without error, replacing what was there; remove it when the block fails."""
+    block ends without error, replacing what was there; remove it when the block fails.
+
+    An ``OSError`` that names no file (a write to an open file on a full disk) is given
+    ``target`` as its ``filename``, so that the error says which output could not be written.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(target)
@@ -212,8 +216,10 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
             _remove(old)
         else:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as err:
         _remove(tmp)
+        if isinstance(err, OSError) and err.filename is None:
+            err.filename = str(target)
         raise
 
 

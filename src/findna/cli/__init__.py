@@ -8,9 +8,13 @@ stays fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from findna.cli import bench, config_show, data, downstream, study, train, variants
 from findna.cli.setting_flags import CommandParser
@@ -70,4 +74,70 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"findna: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        # A full disk, a file the user may not read or write: the same, naming the file.
+        message = file_system_error(err, args)
+        if message is None or args.verbose:
+            raise
+        print(f"findna: error: {message}", file=sys.stderr)
+        return 2
     return 0
+
+
+_FULL = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "your disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+}
+_DENIED = {errno.EACCES: "permission denied", errno.EPERM: "operation not permitted"}
+
+
+def _given_paths(args: argparse.Namespace) -> list[Path]:
+    """The paths among the command's arguments other than ``--out``: its inputs."""
+    values: list[object] = []
+    for key, value in vars(args).items():
+        if key not in ("out", "handler"):
+            values += value if isinstance(value, list | tuple) else [value]
+    return [Path(os.path.abspath(v)) for v in values if isinstance(v, str | Path) and str(v)]
+
+
+def _is_read(path: Path, args: argparse.Namespace) -> bool:
+    """Whether a denied ``path`` was read: it exists and is unreadable, or it is (or lies in) an
+    input the command was given."""
+    if not path.exists():
+        return False
+    if not os.access(path, os.R_OK):
+        return True
+    path = Path(os.path.abspath(path))
+    return any(path == given or given in path.parents for given in _given_paths(args))
+
+
+def file_system_error(err: OSError, args: argparse.Namespace) -> str | None:
+    """The message for an ``OSError`` of the file system (a full disk, a denied read or write),
+    naming the file; None for any other error (a bug, shown with its traceback).
+
+    The file is the error's own (writers name their output: ``findna.outputs.atomic_output``),
+    else the command's ``--out``. A temporary ``NAME.tmp-<pid>`` is named as ``NAME``.
+    """
+    if err.errno not in _FULL and err.errno not in _DENIED:
+        return None
+    name = err.filename if err.filename is not None else getattr(args, "out", None)
+    path = Path(re.sub(r"\.tmp-\d+\S*$", "", os.fsdecode(name))) if name else None
+    why = f"{_FULL[err.errno]} ({err.strerror})" if err.errno in _FULL else _DENIED[err.errno]
+    if err.errno in _DENIED and path is not None and _is_read(path, args):
+        mode = "a+rx" if path.is_dir() else "a+r"
+        return (
+            f"cannot read {path}: {why}. Make it readable to you (its owner can run "
+            f"`chmod {mode} {path}`) or copy it to a folder of yours, and run the command again."
+        )
+    what = f"cannot write {path}" if path is not None else "cannot write this command's output"
+    fix = (
+        "Free space on that disk (`df -h` shows it) or give an --out on another disk"
+        if err.errno in (errno.ENOSPC, errno.EDQUOT)
+        else "Choose an --out in a folder you may write to"
+    )
+    return (
+        f"{what}: {why}. findna stopped without completing it: an output that existed is kept "
+        "as it was, and no half-written file takes its place. "
+        f"{fix}, and run the command again."
+    )
