@@ -8,11 +8,16 @@ findna accepts (a UTF-8 BOM, CR-only line ends) check the output instead.
 
 from __future__ import annotations
 
+import builtins
+import errno
 import gzip
 import hashlib
+import io
+import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +63,7 @@ class Case:
     argv: Callable[[Path], list[str]]
     message: str  # a regex the error must match ("" for accepted inputs)
     code: int = 2
+    fault: Callable[[Path, pytest.MonkeyPatch], AbstractContextManager] | None = None  # while run
 
 
 def _write(**files: str | bytes) -> Callable[[Path], None]:
@@ -146,6 +152,79 @@ def _probe() -> Callable[[Path], list[str]]:
                          str(root / "out"), "--set", "epochs=2"]  # fmt: skip
 
 
+@contextmanager
+def _disk_full(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every temporary findna writes (``NAME.tmp-<pid>...``) fails as on a full disk: write()
+    raises ENOSPC naming no file, as a write to an open file does (opening still works)."""
+    real_open = builtins.open
+
+    class Full:
+        def __init__(self, f) -> None:
+            self._f = f
+
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def writelines(self, lines) -> None:
+            self.write(b"")
+
+        def __getattr__(self, name: str):
+            return getattr(self._f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc) -> None:
+            self._f.close()
+
+    def full_open(file, mode="r", *args, **kwargs):
+        f = real_open(file, mode, *args, **kwargs)
+        temporary = isinstance(file, str | Path) and ".tmp-" in str(file)
+        return Full(f) if temporary and set(mode) & set("wax+") else f
+
+    with monkeypatch.context() as m:
+        m.setattr(builtins, "open", full_open)
+        m.setattr(io, "open", full_open)  # pathlib's Path.open
+        yield
+
+
+def _unreadable(name: str) -> Callable[[Path, pytest.MonkeyPatch], AbstractContextManager]:
+    """``root/name`` mode 000 (another user's file) while the command runs. Root reads such a
+    file, so as root an open of it raises PermissionError instead."""
+
+    @contextmanager
+    def fault(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        path = root / name
+        if os.geteuid() != 0:
+            path.chmod(0)
+            try:
+                yield
+            finally:
+                path.chmod(0o644)
+            return
+        real_open = builtins.open
+
+        def denied(file, *args, **kwargs):
+            if isinstance(file, str | Path) and Path(file).resolve() == path.resolve():
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+            return real_open(file, *args, **kwargs)
+
+        with monkeypatch.context() as m:
+            m.setattr(builtins, "open", denied)
+            m.setattr(io, "open", denied)
+            yield
+
+    return fault
+
+
+def _prepared(root: Path) -> None:
+    """A genome ``g/`` prepared from ``a.fa``, and ``b.fa`` to replace it with."""
+    _write(**{"a.fa": _fasta(["r"]), "b.fa": _fasta(["s"])})(root)
+    assert main(["prepare", "genome", str(root / "a.fa"), "--out", str(root / "g")]) == 0
+
+
+_STUDY = "preset: tiny\nvariants:\n  findna: []\n  typo: [ssl.varaint=cm-mnm]\nbaseline: null\n"
+
 _GZ = gzip.compress(_table([f"{_seq()},{i % 2}" for i in range(300)]).encode())
 
 CASES = [
@@ -226,6 +305,20 @@ CASES = [
         _embed("t.csv"),
         r"t\.csv, data row 2 .*holds a tab.*mix delimiters",
     ),  # fmt: skip
+    Case(
+        "a tab inside a comma-separated row",
+        _write(**{"t.csv": _table([f"x1,{_seq()}", f"x2\t{_seq()}"], "id,sequence")}),
+        _embed("t.csv"),
+        r"t\.csv, data row 2 .*the row holds a tab but the file is comma-separated.*'id' field "
+        r"holds a tab, and its 'sequence' field is empty",
+    ),
+    Case(
+        "unreadable input (mode 000)",
+        _write(**{"a.fa": _fasta(["r"])}),
+        _embed("a.fa"),
+        r"cannot read \S*a\.fa: permission denied\. Make it readable .*chmod a\+r",
+        fault=_unreadable("a.fa"),
+    ),
     Case(
         "table without sequence column",
         _write(**{"t.csv": _table(["ACGT,0"], "dna,label")}),
@@ -335,6 +428,20 @@ CASES = [
             str(root / "m"),
         ],
         r"m holds a findna export .* already; pass --force",
+    ),
+    Case(
+        "disk full during embed --force",
+        _write(**{"a.fa": _fasta(["r"]), "out.npy": "old", "out.ids.txt": "r\n"}),
+        _embed("a.fa", "out.npy", "--force"),
+        r"cannot write \S*/out\.npy: the disk is full .*an output that existed is kept .*df -h",
+        fault=_disk_full,
+    ),
+    Case(
+        "disk full during prepare genome --force",
+        _prepared,
+        lambda root: ["prepare", "genome", str(root / "b.fa"), "--out", str(root / "g"), "--force"],
+        r"cannot write \S*/g: the disk is full .*an output that existed is kept as it was",
+        fault=_disk_full,
     ),
     Case(
         "figure --out that is not .png",
@@ -517,6 +624,20 @@ CASES = [
         r"override 'optim\.lr' must look like section\.key=value",
     ),
     Case(
+        "a preset name as base: in a user YAML",
+        _write(**{"cfg__my.yaml": "base: tiny.yaml\noptim:\n  lr: 0.001\n"}),
+        lambda root: ["pretrain", "--config", str(root / "cfg/my.yaml"), "--out", str(root / "r")],
+        r"my\.yaml: base: tiny\.yaml: \S*cfg/tiny\.yaml does not exist; base: takes a YAML path "
+        r"relative to this file \(a shipped preset is given with --config NAME, not base:\)",
+    ),
+    Case(
+        "a typo in a study's second variant",
+        _write(**{"s.yaml": _STUDY}),
+        lambda root: ["study", str(root / "s.yaml"), "--out", str(root / "study")],
+        r"study variant 'typo' \(seed 0\): ssl\.varaint=cm-mnm .*unknown key\(s\) varaint.*"
+        r"nothing was pretrained",
+    ),
+    Case(
         "unknown preset",
         _write(),
         lambda root: ["pretrain", "--config", "tinyy", "--out", str(root / "run")],
@@ -535,13 +656,19 @@ if not torch.cuda.is_available():
                       r"CUDA is not available"))  # fmt: skip
 
 
+@contextmanager
+def _no_fault() -> Iterator[None]:
+    yield
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.kind for c in CASES])
-def test_bad_input(case: Case, tmp_path: Path, capsys) -> None:
+def test_bad_input(case: Case, tmp_path: Path, capsys, monkeypatch) -> None:
     root = tmp_path / "work"
     root.mkdir()
     case.files(root)
     before = _tree(root)
-    code = main(case.argv(root))
+    with case.fault(root, monkeypatch) if case.fault else _no_fault():
+        code = main(case.argv(root))
     err = capsys.readouterr().err
     assert code == case.code, err
     if case.code == 0:
@@ -837,3 +964,12 @@ def test_benchmark_force_keeps_the_users_files(tmp_path: Path, capsys, caplog) -
     assert "kept NOTES.txt, probe (not written by findna " in caplog.text
     assert (out / "results.jsonl").read_bytes() != old_log  # a new log, not the resumed one
     assert _manifest_of(out)["complete"] is True
+
+
+def test_per_token_embed_logs_sequences_and_token_rows(tmp_path: Path, caplog) -> None:
+    """Issue 22 WEAK: `embed --per-token` on one 300 kbp sequence logged "300000 sequences"."""
+    _write(**{"a.fa": f">r\n{_seq(300)}\n"})(tmp_path)
+    with caplog.at_level("INFO"):
+        assert main(_embed("a.fa", "out.parquet", "--per-token")(tmp_path)) == 0
+    assert re.search(r"a\.fa: 1 sequence\(s\), 300 token rows -> \S*out\.parquet", caplog.text)
+    assert pd.read_parquet(tmp_path / "out.parquet").shape[0] == 300
