@@ -9,10 +9,16 @@ to ``out_dir``::
     results.jsonl    one line per finished (task, model, seed): the resume log
     results.json     BenchmarkReport: per-seed results, mean ± std summary, provenance
     results.md       the comparison table (tasks x models, mean ± std) + per-seed rows
-    comparison.png   grouped bars of the primary metric
+    results.csv      one row per (task, model, mode, seed): val_<metric>, test_<metric> (wide)
+    results_summary.csv  mean, std, n per task, model, mode, split and metric (long)
+    comparison.png   grouped bars of the primary metric (and comparison.pdf, vector)
+    predictions/<task>/<model>/seed<k>.csv  each run's test predictions (row, id, label,
+                     prob_<class>...; ``/`` in a task name becomes ``__``, as in ``models/``)
 
-A killed benchmark started again with the same ``out_dir`` skips every entry of
-``results.jsonl``; entries made with other settings or other weights under the same model name
+The tables are :mod:`findna.eval.report_tables`. A killed benchmark started again with the same
+``out_dir`` skips every entry of ``results.jsonl`` (their predictions are not needed again: a
+run's predictions are written before its entry, and entries logged before predictions existed
+have none); entries made with other settings or other weights under the same model name
 are refused (use another ``out_dir`` or ``--force``). ``--force`` removes the files a benchmark
 writes and keeps any other (:mod:`findna.folders`); two benchmarks cannot write one folder at once.
 
@@ -66,6 +72,7 @@ from findna.eval.model_specs import ModelSpec, model_id, parse_models
 from findna.eval.plots import plot_comparison
 from findna.eval.probe import Probe, ProbeConfig
 from findna.eval.report import BenchmarkReport
+from findna.eval.report_tables import write_tables
 from findna.eval.results_log import ResultLog
 from findna.eval.suites import TASK_PRESETS, resolve_tasks
 from findna.eval.task_driver import CheckedTask, Method, check_task, run_seed
@@ -171,7 +178,11 @@ BENCHMARK_FOLDER = FolderKind(
         "results.jsonl",
         "results.json",
         "results.md",
+        "results.csv",
+        "results_summary.csv",
         "comparison.png",
+        "comparison.pdf",
+        "predictions",
         "cache",
         "models",
     ),
@@ -241,9 +252,10 @@ def run_benchmark(
             loaded[(task_name, split_seed)] = check_task(data)
         model = next(m for m in models if m.name == model_name)
         log.info("[%d/%d] %s / %s / seed %d", n, len(todo), task_name, model_name, seed)
+        where = Path(_task_folder(task_name), model_name, f"seed{seed}")
         save = None
         if cfg.mode == "finetune" and cfg.save_models:
-            save = out / "models" / task_name.replace("/", "__") / model_name / f"seed{seed}"
+            save = out / "models" / where
         result = run_seed(
             loaded[(task_name, split_seed)],
             model.source,
@@ -253,11 +265,17 @@ def run_benchmark(
             model_name=model_name,
             cache_dir=cache,
             save_dir=save,
+            predictions=out / "predictions" / where.with_suffix(".csv"),
         )
         results_log.append(key, settings, model_ids[model_name], result)
     report = write_report(cfg, specs, models, model_ids, results_log, keys, root)
     folder.finish()  # the manifest: complete (a failure leaves it unfinished, to be resumed)
     return report
+
+
+def _task_folder(task: str) -> str:
+    """A task's folder under ``models/`` and ``predictions/`` (``gue/EMP/H3``: ``gue__EMP__H3``)."""
+    return task.replace("/", "__")
 
 
 def _data_root_or_none() -> Path | None:
@@ -278,7 +296,8 @@ def write_report(
     keys: Sequence[tuple],
     root: str | Path | None,
 ) -> BenchmarkReport:
-    """Write ``results.json``, ``results.md`` and ``comparison.png`` of the requested keys."""
+    """Write ``results.json``, ``results.md``, ``results.csv``, ``results_summary.csv``,
+    ``comparison.png`` and ``comparison.pdf`` of the requested keys."""
     out = Path(cfg.out_dir)
     root_path = Path(root) if root is not None else _data_root_or_none()
     files = {s.name: [p for p in data_files(s, root_path) if p.is_file()] for s in specs}
@@ -300,10 +319,10 @@ def write_report(
     write_text_atomic(
         out / "results.md", "\n".join(lines) + "\n\n" + report.to_markdown(per_seed=True)
     )
+    write_tables(report.results, out, "results")
     plot_comparison(report, out / "comparison.png")
-    log.info(
-        "wrote %s, %s and %s", out / "results.json", out / "results.md", out / "comparison.png"
-    )
+    plot_comparison(report, out / "comparison.pdf")  # vector, for papers
+    log.info("wrote %s: results.json, .md, .csv, results_summary.csv, comparison.png and .pdf", out)
     return report
 
 

@@ -160,7 +160,8 @@ class Finetune:
         if job.save_dir is not None:
             self._save(model, job)
         hyper = {**{k: getattr(cfg, k) for k in _REPORTED}, "best_epoch": fit.best_epoch}
-        return Fit(fit.val_metrics, test_metrics, hyper, timings, f"epoch {fit.best_epoch}")
+        choice = f"epoch {fit.best_epoch}"
+        return Fit(fit.val_metrics, test_metrics, hyper, timings, choice, test_probs)
 
     def _save(self, model: SequenceClassifier, job: SeedJob) -> None:
         cfg, spec = self.config, job.task.data.spec

@@ -262,7 +262,7 @@ class Probe:
             "train_s": fit.train_s,
             "test_s": time.perf_counter() - start,
         }
-        return Fit(fit.val_metrics, test_metrics, hyper, timings, fit.choice)
+        return Fit(fit.val_metrics, test_metrics, hyper, timings, fit.choice, fit.test_probs)
 
 
 def run_probe(

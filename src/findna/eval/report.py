@@ -313,9 +313,12 @@ class BenchmarkReport:
 
 def report_folder(stem: str) -> FolderKind:
     """What ``probe`` or ``finetune`` (``stem``) writes in its report folder: ``config.yaml``,
-    ``<stem>.json/.md``, ``<stem>_seeds.json``, ``features/``, ``logs/``, ``seed<k>/``."""
+    ``<stem>.json/.md``, ``<stem>_seeds.json``, ``features/``, ``logs/``, ``seed<k>/``, and the
+    tables ``<stem>.csv``, ``<stem>_summary.csv`` and ``predictions/``
+    (:mod:`findna.eval.report_tables`)."""
     own = ("config.yaml", f"{stem}.json", f"{stem}.md", f"{stem}_seeds.json", "features", "logs")
-    kind = FolderKind(f"{stem} report", stem, (*own, "seed<k>"), lambda p: False)
+    tables = (f"{stem}.csv", f"{stem}_summary.csv", "predictions")
+    kind = FolderKind(f"{stem} report", stem, (*own, "seed<k>", *tables), lambda p: False)
 
     def is_report(path: Path) -> bool:
         """A report written before manifests: ``config.yaml`` and only report files, or

@@ -13,7 +13,9 @@ weight (:class:`findna.eval.finetune.Finetune`). The driver does what they all s
   ``features_s`` extracting; ``train_s``: fitting and selection on validation; ``test_s``: the
   test split scored once);
 - :func:`run_task` (``findna probe``/``finetune``): every seed, each saved at once to
-  ``<mode>_seeds.json``, then ``<mode>.json``/``.md`` with provenance.
+  ``<mode>_seeds.json`` with its test predictions (``predictions/seed<k>.csv``), then
+  ``<mode>.json``/``.md`` with provenance and the CSV tables ``<mode>.csv`` and
+  ``<mode>_summary.csv`` (:mod:`findna.eval.report_tables`).
 
 ``findna benchmark`` (:mod:`findna.eval.benchmark`) calls :func:`run_seed` for each entry.
 """
@@ -33,6 +35,7 @@ from findna.data.catalog import data_files, task_card
 from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
 from findna.eval.report import BenchmarkReport, SeedResult, report_folder, write_seed_results
+from findna.eval.report_tables import write_predictions, write_tables
 from findna.folders import start_folder
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
@@ -142,6 +145,9 @@ class Fit:
         timings: ``load_s``, ``train_s``, ``test_s`` (see the module docstring), and any of
             the method's own (a probe's ``features_s``).
         choice: what selection chose, for the log (e.g. ``"lr 0.003"``).
+        test_probs: (N, C) class probabilities of the test split (the ones ``test_metrics``
+            were computed from), written by the driver as the seed's predictions; None for a
+            method that has none. Never stored in results.
     """
 
     val_metrics: dict[str, float]
@@ -149,6 +155,7 @@ class Fit:
     hyperparameters: dict[str, Any]
     timings: dict[str, float]
     choice: str = ""
+    test_probs: np.ndarray | None = field(default=None, repr=False)
 
 
 class Method(Protocol):
@@ -186,6 +193,7 @@ def run_seed(
     save_dir: str | Path | None = None,
     log_dir: str | Path | None = None,
     progress: bool = False,
+    predictions: str | Path | None = None,
 ) -> SeedResult:
     """``method`` fitted for one model source and seed on ``task``; the test split scored once.
 
@@ -196,6 +204,8 @@ def run_seed(
         seed: the run's seed (see :class:`SeedJob`).
         scratch_config, cache_dir, save_dir, log_dir, progress: see :class:`SeedJob`.
         model_name: the result's model name (default :func:`default_model_name`).
+        predictions: where to write the test predictions as CSV
+            (:func:`findna.eval.report_tables.write_predictions`; None: not written).
 
     Returns:
         A ``SeedResult`` whose hyperparameters hold the method's and ``which``, ``max_len``,
@@ -216,6 +226,9 @@ def run_seed(
     )
     fit = method.fit(job)
     spec = checked.data.spec
+    if predictions is not None and fit.test_probs is not None:
+        classes = spec.classes or [str(c) for c in range(spec.num_classes)]
+        write_predictions(predictions, checked.data.test, classes, fit.test_probs)
     metric = spec.metric
     log.info(
         "%s seed %d: val %s %.4f, test %.4f (%s)",
@@ -264,7 +277,8 @@ def run_task(
 
     Writes ``config.yaml`` (the method's settings) first, each finished seed at once to
     ``<mode>_seeds.json`` (results only, so a later failure, e.g. while collecting provenance,
-    never loses finished runs), then ``<mode>.json``/``.md`` with provenance. Probes cache
+    never loses finished runs) and its test predictions to ``predictions/seed<k>.csv``, then
+    ``<mode>.json``/``.md`` with provenance and ``<mode>.csv``/``<mode>_summary.csv``. Probes cache
     features in ``cache_dir`` (default ``out_dir/features``); fine-tuning writes each seed's
     per-epoch metrics to ``logs/seed<k>/`` and, with ``save_models``, its classifier to
     ``seed<k>/``. The folder's life cycle is :mod:`findna.folders`: a finished report is
@@ -296,6 +310,7 @@ def run_task(
                 save_dir=out / f"seed{seed}" if save_models else None,
                 log_dir=out / "logs" / f"seed{seed}",
                 progress=progress,
+                predictions=out / "predictions" / f"seed{seed}.csv",
             )
             results.append(result)
             write_seed_results(results, out / f"{method.mode}_seeds.json")
@@ -315,10 +330,10 @@ def _write_report(
     out: Path,
     scratch_config: ModelConfig | None,
 ) -> BenchmarkReport:
-    """Collect provenance for one task's seeds and write ``OUT/<mode>.json`` and ``<mode>.md``
-    (atomically). The settings (``{mode: ...}``), the source, the task's split seed and a scratch
-    architecture (default: the paper's) are hashed into the provenance; the data files are
-    checksummed under the root the task came from."""
+    """Collect provenance for one task's seeds and write ``OUT/<mode>.json``, ``<mode>.md``,
+    ``<mode>.csv`` and ``<mode>_summary.csv`` (atomically). The settings (``{mode: ...}``), the
+    source, the task's split seed and a scratch architecture (default: the paper's) are hashed
+    into the provenance; the data files are checksummed under the root the task came from."""
     plain = {
         method.mode: config_to_dict(method.config),
         "source": str(source),
@@ -337,6 +352,7 @@ def _write_report(
     report = BenchmarkReport(results, provenance, title=title)
     report.to_json(out / f"{method.mode}.json")
     write_text_atomic(out / f"{method.mode}.md", report.to_markdown(per_seed=True))
+    write_tables(results, out, method.mode)
     return report
 
 
