@@ -189,3 +189,46 @@ def test_finetune_task_logs_every_epoch_as_csv_and_tensorboard(tmp_path):
     best = report.results[0].hyperparameters["best_epoch"]
     assert frame[f"val/{metric}"].iloc[best - 1] == pytest.approx(frame[f"val/{metric}"].max())
     assert any((logs / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_finetune_logs_every_step_and_its_settings_to_tensorboard(tmp_path):
+    """Issue 24: TensorBoard gets each step's loss and learning rate, the epochs' metrics at
+    their last step, and the fine-tuning settings as hyperparameters (the HPARAMS tab)."""
+    import yaml
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    from findna.ssl.schedules import cosine_with_warmup
+
+    task = motif_task(tmp_path, n=40)
+    cfg = finetune_preset("tiny", epochs=2, batch_size=8, lr=1e-3)
+    tiny = ModelConfig.tiny(hidden=8, n_layers=1)
+    out = tmp_path / "out"
+    report = ft.finetune_task(
+        task, "scratch", cfg, [0], out, save_models=False, scratch_config=tiny
+    )
+    logs = tmp_path / "out" / "logs" / "seed0"
+    steps_per_epoch = -(-len(task.train) // 8)
+    events = EventAccumulator(str(logs / "tensorboard"), size_guidance={"scalars": 0}).Reload()
+    loss = events.Scalars("train/loss_step")
+    lr = events.Scalars("train/lr")
+    assert [e.step for e in loss] == list(range(1, 2 * steps_per_epoch + 1))
+    assert [e.step for e in lr] == [e.step for e in loss]
+    total = 2 * steps_per_epoch  # the rate each step used: the warm-up and cosine schedule
+    scale = [cosine_with_warmup(s, total, cfg.warmup_frac, cfg.num_cycles) for s in range(total)]
+    assert [e.value for e in lr] == pytest.approx([1e-3 * x for x in scale], rel=1e-6)
+    assert [e.step for e in events.Scalars("train/loss")] == [steps_per_epoch, 2 * steps_per_epoch]
+    metric = task.spec.metric
+    assert len(events.Scalars(f"val/{metric}")) == 2
+    best = report.results[0].hyperparameters["best_epoch"]
+    assert events.Scalars("hp/best_epoch")[-1].value == best
+    # The settings as hyperparameters: in TensorBoard's HPARAMS plugin and in hparams.yaml.
+    content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    assert start.hparams["lr"].number_value == pytest.approx(1e-3)
+    assert start.hparams["batch_size"].number_value == 8
+    assert start.hparams["seed"].number_value == 0
+    assert start.hparams["pooling"].string_value == cfg.pooling
+    saved = yaml.safe_load((logs / "hparams.yaml").read_text())
+    assert saved["epochs"] == 2 and saved["steps_per_epoch"] == steps_per_epoch
+    assert saved["metric"] == metric and saved["n_train"] == len(task.train)

@@ -2,7 +2,8 @@
 
 A plain loop, not Lightning's Trainer: a benchmark runs hundreds of short fits; the loop keeps the
 best weights in memory, writes no checkpoints, seeds shuffling without consuming the caller's RNG,
-and has no per-fit Trainer start-up. Per-epoch metrics go through Lightning's loggers.
+and has no per-fit Trainer start-up. Metrics (per epoch in ``metrics.csv``, per step in
+TensorBoard) and the settings go through Lightning's loggers (:mod:`findna.eval.finetune_logs`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from tqdm.auto import tqdm
 
 from findna.eval.finetune_config import FinetuneConfig
+from findna.eval.finetune_logs import FitLogs, fit_hyperparameters
 from findna.eval.metrics import compute_metrics
 from findna.eval.predict import autocast, predict_proba
 from findna.model.classifier import SequenceClassifier, batch_tensors
@@ -56,8 +57,9 @@ def fit_classifier(
 
     The caller seeds weight initialisation and dropout; ``seed`` drives the shuffling.
     ``progress`` shows a bar over all steps (with ETA, loss and the last validation score);
-    ``log_dir`` receives each epoch's metrics as ``metrics.csv`` and TensorBoard events
-    (``tensorboard/``), through Lightning's loggers, as pretraining writes them.
+    ``log_dir`` receives each epoch's metrics as ``metrics.csv`` and, in TensorBoard events
+    (``tensorboard/``), each step's loss and learning rate, each epoch's metrics and the settings
+    as hyperparameters, through Lightning's loggers (:mod:`findna.eval.finetune_logs`).
 
     Args:
         model: the classifier, already on ``device``.
@@ -82,7 +84,11 @@ def fit_classifier(
     y_all = torch.tensor(labels, dtype=torch.long)  # a copy: task labels are read-only
     best: FitResult | None = None
     history: list[dict[str, float]] = []
-    loggers = _epoch_loggers(log_dir)
+    hyper = fit_hyperparameters(
+        cfg, seed=seed, metric=metric, n_train=n, steps_per_epoch=steps_per_epoch
+    )
+    logs = FitLogs(log_dir, hyper)  # nothing written without log_dir
+    step = 0
     bar = tqdm(total=total, desc=f"fine-tune seed {seed}", unit="step", disable=not progress)
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -99,6 +105,7 @@ def fit_classifier(
                     f"fine-tuning loss is {loss.item()} at epoch {epoch}; lower finetune.lr "
                     "or use precision 32-true"
                 )
+            lr = opt.param_groups[0]["lr"]  # the rate this step uses
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.grad_clip > 0:
@@ -107,9 +114,12 @@ def fit_classifier(
             scaler.step(opt)
             scaler.update()
             sched.step()
-            loss_sum += loss.item() * len(idx)
+            step_loss = loss.item()
+            loss_sum += step_loss * len(idx)
+            step += 1
+            logs.step(step, step_loss, lr)
             bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{loss.item():.3f}", refresh=False)
+            bar.set_postfix(epoch=epoch, loss=f"{step_loss:.3f}", refresh=False)
         probs = predict_proba(
             model, val[0], batch_size=cfg.eval_batch_size, device=device, precision=cfg.precision
         )
@@ -120,31 +130,16 @@ def fit_classifier(
         bar.set_postfix(
             epoch=epoch, loss=f"{loss_sum / n:.3f}", **{f"val_{metric}": f"{score:.3f}"}
         )
-        for logger in loggers:
-            scores = {f"val/{k}": v for k, v in val_metrics.items()}
-            logger.log_metrics({"train/loss": loss_sum / n, "epoch": epoch, **scores}, step=epoch)
+        logs.epoch(epoch, step, loss_sum / n, val_metrics)
         improved = best is None or (not math.isnan(score) and score > best.val_metrics[metric])
         if cfg.selection == "last" or improved:
             state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             best = FitResult(epoch, val_metrics, state)
     bar.close()
-    for logger in loggers:
-        logger.finalize("success")
     assert best is not None
+    logs.finish(metric, best.val_metrics[metric], best.best_epoch)
     best.history = history
     return best
-
-
-def _epoch_loggers(log_dir: Path | None) -> list[Any]:
-    if log_dir is None:
-        return []
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
-    log_dir = Path(log_dir)
-    return [
-        CSVLogger(log_dir.parent, name=log_dir.name, version=""),
-        TensorBoardLogger(log_dir, name="tensorboard", version=""),
-    ]
 
 
 __all__ = ["FitResult", "fit_classifier"]
