@@ -331,3 +331,23 @@ def test_an_index_that_goes_stale_after_the_check_is_named_when_read(tmp_path, m
     assert f"the index {fa}.fai does not match the FASTA. Remove it (`rm {fa}.fai`)" in str(
         err.value
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ">a\nACGT\n>empty\n>b\nAC\n",  # an empty record
+        ">a\r\nACGT\r\nAC\r\n>b\r\nAC\r\n",  # Windows line ends
+        ">a desc\nACGT\nAC",  # no final line end
+        FASTA,
+    ],
+)
+def test_a_fresh_index_is_not_stale(tmp_path, text):
+    import pyfaidx
+
+    from findna.data.reference import stale_index
+
+    fa = tmp_path / "g.fa"
+    fa.write_bytes(text.encode())
+    pyfaidx.Fasta(str(fa)).close()
+    assert stale_index(fa) is None
