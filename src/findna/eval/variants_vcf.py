@@ -105,11 +105,12 @@ class VcfWriter:
         info = f"{LLR_KEY}={','.join(llr for llr, _ in values)}"
         if any(status != "ok" for _, status in values):
             info += f";{STATUS_KEY}={','.join(status for _, status in values)}"
+        pos = str(first.pos)  # as read: an integer
         if self._is_vcf:
-            chrom, pos, vid, ref, _, qual, filt, old = first.values
+            chrom, _, vid, ref, _, qual, filt, old = first.values
             info = info if old in (".", "") else f"{old};{info}"
         else:
-            chrom, pos, ref = first.chrom, str(first.pos), first.values[self.variants.site[2]]
+            chrom, ref = first.chrom, first.values[self.variants.site[2]]
             vid = qual = filt = "."
         self._fh.write("\t".join((chrom, pos, vid, ref, alts, qual, filt, info)) + "\n")
         self._pending = []
