@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import safetensors.torch
 import torch
+from safetensors import SafetensorError
 
 from findna.cli import main
 
@@ -182,9 +184,21 @@ def _disk_full(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         temporary = isinstance(file, str | Path) and ".tmp-" in str(file)
         return Full(f) if temporary and set(mode) & set("wax+") else f
 
+    full = os.strerror(errno.ENOSPC)
+
+    def full_weights(original):  # safetensors (Rust) raises its own error, the errno in its text
+        def save(tensors, filename, *args, **kwargs):
+            if ".tmp-" in str(filename):
+                raise SafetensorError(f"Error while serializing: I/O error: {full} (os error 28)")
+            return original(tensors, filename, *args, **kwargs)
+
+        return save
+
     with monkeypatch.context() as m:
         m.setattr(builtins, "open", full_open)
         m.setattr(io, "open", full_open)  # pathlib's Path.open
+        for name in ("save_file", "save_model"):
+            m.setattr(safetensors.torch, name, full_weights(getattr(safetensors.torch, name)))
         yield
 
 
@@ -441,6 +455,13 @@ CASES = [
         _prepared,
         lambda root: ["prepare", "genome", str(root / "b.fa"), "--out", str(root / "g"), "--force"],
         r"cannot write \S*/g: the disk is full .*an output that existed is kept as it was",
+        fault=_disk_full,
+    ),
+    Case(
+        "disk full during export --force",
+        lambda root: shutil.copytree(LEGACY / "model", root / "m"),
+        lambda root: [*_export_argv(root), "--force"],
+        r"cannot write \S*/m: the disk is full .*an output that existed is kept as it was",
         fault=_disk_full,
     ),
     Case(

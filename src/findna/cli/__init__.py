@@ -74,9 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"findna: error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:
+    except Exception as err:
         # A full disk, a file the user may not read or write: the same, naming the file.
-        message = file_system_error(err, args)
+        message = file_system_error(as_os_error(err), args)
         if message is None or args.verbose:
             raise
         print(f"findna: error: {message}", file=sys.stderr)
@@ -112,14 +112,24 @@ def _is_read(path: Path, args: argparse.Namespace) -> bool:
     return any(path == given or given in path.parents for given in _given_paths(args))
 
 
-def file_system_error(err: OSError, args: argparse.Namespace) -> str | None:
+def as_os_error(err: BaseException) -> OSError | None:
+    """``err`` as an ``OSError``: itself, or one made from the errno that libraries written in
+    Rust put in their own errors' text (safetensors: "... No space left on device (os error
+    28)"); None when it is neither."""
+    if isinstance(err, OSError):
+        return err
+    found = re.search(r"\(os error (\d+)\)", str(err))
+    return OSError(int(found[1]), os.strerror(int(found[1]))) if found else None
+
+
+def file_system_error(err: OSError | None, args: argparse.Namespace) -> str | None:
     """The message for an ``OSError`` of the file system (a full disk, a denied read or write),
     naming the file; None for any other error (a bug, shown with its traceback).
 
     The file is the error's own (writers name their output: ``findna.outputs.atomic_output``),
     else the command's ``--out``. A temporary ``NAME.tmp-<pid>`` is named as ``NAME``.
     """
-    if err.errno not in _FULL and err.errno not in _DENIED:
+    if err is None or (err.errno not in _FULL and err.errno not in _DENIED):
         return None
     name = err.filename if err.filename is not None else getattr(args, "out", None)
     path = Path(re.sub(r"\.tmp-\d+\S*$", "", os.fsdecode(name))) if name else None
