@@ -127,11 +127,14 @@ def file_system_error(err: OSError | None, args: argparse.Namespace) -> str | No
     naming the file; None for any other error (a bug, shown with its traceback).
 
     The file is the error's own (writers name their output: ``findna.outputs.atomic_output``),
-    else the command's ``--out``. A temporary ``NAME.tmp-<pid>`` is named as ``NAME``.
+    else, for a full disk, the command's ``--out``. A temporary ``NAME.tmp-<pid>`` is named as
+    ``NAME``.
     """
     if err is None or (err.errno not in _FULL and err.errno not in _DENIED):
         return None
-    name = err.filename if err.filename is not None else getattr(args, "out", None)
+    name = err.filename
+    if name is None and err.errno in _FULL:  # only writes fill a disk: the output's
+        name = getattr(args, "out", None)
     path = Path(re.sub(r"\.tmp-\d+\S*$", "", os.fsdecode(name))) if name else None
     why = f"{_FULL[err.errno]} ({err.strerror})" if err.errno in _FULL else _DENIED[err.errno]
     if err.errno in _DENIED and path is not None and _is_read(path, args):
@@ -139,6 +142,11 @@ def file_system_error(err: OSError | None, args: argparse.Namespace) -> str | No
         return (
             f"cannot read {path}: {why}. Make it readable to you (its owner can run "
             f"`chmod {mode} {path}`) or copy it to a folder of yours, and run the command again."
+        )
+    if path is None and err.errno in _DENIED:  # read or written: the library did not say
+        return (
+            f"{why} on a file this command reads or writes. Check that you may read its inputs "
+            "and write in --out's folder, and run the command again."
         )
     what = f"cannot write {path}" if path is not None else "cannot write this command's output"
     fix = (
