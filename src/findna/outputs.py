@@ -218,8 +218,8 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
             os.replace(tmp, target)
     except BaseException as err:
         _remove(tmp)
-        if isinstance(err, OSError) and err.filename is None:
-            err.filename = str(target)
+        if isinstance(err, OSError) and err.filename is None and err.errno is not None:
+            err.filename = str(target)  # (an OSError without errno keeps its own message)
         raise
 
 
