@@ -981,7 +981,7 @@ def test_benchmark_force_keeps_the_users_files(tmp_path: Path, capsys, caplog) -
         assert main([*argv, "--force"]) == 0, capsys.readouterr().err
     after = _tree(out)
     assert {k: after[k] for k in mine} == mine
-    assert "removed cache, comparison.png, config.yaml, results.json" in caplog.text
+    assert "removed cache, comparison.pdf, comparison.png, config.yaml, predictions" in caplog.text
     assert "kept NOTES.txt, probe (not written by findna " in caplog.text
     assert (out / "results.jsonl").read_bytes() != old_log  # a new log, not the resumed one
     assert _manifest_of(out)["complete"] is True
