@@ -151,7 +151,7 @@ def _probe(args: argparse.Namespace) -> None:
         force=args.force,
     )
     print(report.to_markdown())
-    print(f"wrote {args.out}/probe.json and probe.md")
+    print(f"wrote {args.out}/probe.json, probe.md, probe.csv and predictions/")
 
 
 def add_plot_embeddings(sub: argparse._SubParsersAction) -> None:
@@ -169,7 +169,7 @@ def _plot_embeddings_args(p: argparse.ArgumentParser) -> None:
 
     shared.add_task(p)
     shared.add_model_source(p)
-    p.add_argument("--out", required=True, help="PNG path")
+    p.add_argument("--out", required=True, help="figure path: .png, .pdf or .svg")
     settings = shared.add_settings(
         p, "plot-embeddings", None, "method=pca --set features.pooling=cls", PlotEmbeddingsConfig
     )
@@ -251,7 +251,7 @@ def _finetune(args: argparse.Namespace) -> None:
         force=args.force,
     )
     print(report.to_markdown())
-    print(f"wrote {args.out}/finetune.json and finetune.md")
+    print(f"wrote {args.out}/finetune.json, finetune.md, finetune.csv and predictions/")
 
 
 def add_predict(sub: argparse._SubParsersAction) -> None:
@@ -325,9 +325,11 @@ def add_benchmark(sub: argparse._SubParsersAction) -> None:
         "benchmark",
         help="probe or fine-tune several models on a suite of tasks, several seeds, resumable",
         description="Runs every (task, model, seed), appending each result to OUT/results.jsonl "
-        "(a restarted benchmark skips finished entries), then writes OUT/results.json, "
-        "results.md (mean ± std table) and comparison.png. Settings: BenchmarkConfig defaults "
-        "<- --config YAML (configs/benchmark/*.yaml) <- --set <- the flags below.",
+        "(a restarted benchmark skips finished entries) and each seed's test predictions to "
+        "OUT/predictions/, then writes OUT/results.json, results.md (mean ± std table), "
+        "results.csv and results_summary.csv, and comparison.png/.pdf. Settings: "
+        "BenchmarkConfig defaults <- --config YAML (configs/benchmark/*.yaml) <- --set <- the "
+        "flags below.",
     )
     p.fill_later(_benchmark_args)
 
@@ -375,4 +377,4 @@ def _benchmark(args: argparse.Namespace) -> None:
     cfg = benchmark_settings(args)
     report = run_benchmark(cfg, force=args.force)
     print(report.to_markdown())
-    print(f"wrote {cfg.out_dir}/results.json, results.md and comparison.png")
+    print(f"wrote {cfg.out_dir}/results.json, results.md, results.csv and comparison.png")

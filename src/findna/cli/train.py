@@ -87,9 +87,9 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def add_plot_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("plot-run", help="PNG of a run's training curves (logs/metrics.csv)")
+    p = sub.add_parser("plot-run", help="figure of a run's training curves (logs/metrics.csv)")
     p.add_argument("run_dir", help="a pretraining run directory")
-    p.add_argument("--out", help="PNG path (default RUN_DIR/curves.png)")
+    p.add_argument("--out", help="figure path, .png, .pdf or .svg (default RUN_DIR/curves.png)")
     p.set_defaults(handler=_plot_run)
 
 
