@@ -133,6 +133,23 @@ def _classifier_more_classes(root: Path) -> None:
     _write(**{"a.fa": _fasta(["r"])})(root)
 
 
+def _classifier_and_long_input(report: bool = False) -> Callable[[Path], None]:
+    """The legacy classifier (built for 32 tokens: 30 bp + 2 CLS rows) as ``clf/``, or as seed 0
+    of a fine-tune report folder ``ft/``; a 300 bp FASTA ``long.fa``; a variant table
+    ``v.tsv`` on it."""
+
+    def make(root: Path) -> None:
+        target = root / "ft" / "seed0" if report else root / "clf"
+        shutil.copytree(LEGACY / "classifier", target)
+        if report:
+            (root / "ft" / "finetune.json").write_text("{}\n")
+        _write(**{"long.fa": f">r\n{_seq(300)}\n", "v.tsv": "chrom\tpos\tref\talt\nr\t5\tA\tG\n"})(
+            root
+        )
+
+    return make
+
+
 def _embed_with(model: str) -> Callable[[Path], list[str]]:
     def argv(root: Path) -> list[str]:
         source = model if Path(model).is_absolute() else str(root / model)
@@ -657,6 +674,50 @@ CASES = [
         lambda root: ["study", str(root / "s.yaml"), "--out", str(root / "study")],
         r"study variant 'typo' \(seed 0\): ssl\.varaint=cm-mnm .*unknown key\(s\) varaint.*"
         r"nothing was pretrained",
+    ),
+    Case(
+        "predict on inputs longer than the classifier was fine-tuned for",
+        _classifier_and_long_input(),
+        lambda root: [
+            "predict",
+            str(root / "long.fa"),
+            "--model",
+            str(root / "clf"),
+            "--out",
+            str(root / "p.csv"),
+        ],  # fmt: skip
+        r"1 of 1 sequence\(s\) are longer than classifier .*clf was fine-tuned for; the longest, "
+        r"'r', is 300 bp .*at most 32 tokens \(30 bp\).*Cut the inputs to 30 bp, or pass "
+        r"--allow-longer",
+    ),
+    Case(
+        "predict --model a fine-tune report folder",
+        _classifier_and_long_input(report=True),
+        lambda root: [
+            "predict",
+            str(root / "long.fa"),
+            "--model",
+            str(root / "ft"),
+            "--out",
+            str(root / "p.csv"),
+        ],  # fmt: skip
+        r"ft is a fine-tune report folder, not a classifier.*--model \S*ft/seed0 \(found: seed0\)",
+    ),
+    Case(
+        "score-variants --model a fine-tuned classifier",
+        _classifier_and_long_input(),
+        lambda root: [
+            "score-variants",
+            str(root / "v.tsv"),
+            "--genome",
+            str(root / "long.fa"),
+            "--model",
+            str(root / "clf"),
+            "--out",
+            str(root / "s.tsv"),
+        ],  # fmt: skip
+        r"clf is a fine-tuned classifier \(task synthetic/two\), not a pretrained model: .*never "
+        r"the MNM head .*Score with the pretrained run or export it was fine-tuned from",
     ),
     Case(
         "unknown preset",
