@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc_score
 
+from findna.eval.regression import REGRESSION_METRICS, regression_metrics
+
 log = logging.getLogger(__name__)
 
 PROB_ATOL = 1e-2
@@ -168,14 +170,30 @@ PRIMARY_METRICS: dict[str, MetricFn] = {
     "auroc": auroc,
     "auroc_ovr_macro": auroc_ovr_macro,
 }
-"""Every metric name findna reports, mapped to ``fn(y_true (N,), probs (N, C)) -> float``.
+"""Every classification metric name findna reports, mapped to
+``fn(y_true (N,), probs (N, C)) -> float``.
 
 Each validates its inputs (see :func:`validate_inputs`). Any of them can be a task's primary
 metric; all are "higher is better"."""
 
 
-def compute_metrics(y_true: Any, probs: Any, multiclass_auroc: bool = True) -> dict[str, float]:
+METRIC_NAMES: tuple[str, ...] = (*PRIMARY_METRICS, *REGRESSION_METRICS)
+"""Every name a task's primary metric may have: classification's, and regression's ``pearson``,
+``spearman``, ``r2`` (means over targets, :mod:`findna.eval.regression`)."""
+
+
+def compute_metrics(
+    y_true: Any,
+    probs: Any,
+    multiclass_auroc: bool = True,
+    task_type: str | None = None,
+    targets: Any = None,
+) -> dict[str, float]:
     """All metrics of one prediction set, after validating the inputs.
+
+    A regression task (``task_type="regression"``, or with ``task_type`` None 2-D (N, T)
+    float ``y_true``) gets :func:`findna.eval.regression.regression_metrics` of its predicted values
+    (``targets`` names the per-target keys); the rest of this docstring is classification's.
 
     Args:
         y_true: (N,) integer labels in ``[0, C)``; NumPy array, list or torch tensor.
@@ -190,6 +208,11 @@ def compute_metrics(y_true: Any, probs: Any, multiclass_auroc: bool = True) -> d
     Raises:
         ValueError: see :func:`validate_inputs`.
     """
+    y = to_numpy(y_true)
+    if task_type == "regression" or (
+        task_type is None and y.ndim == 2 and np.issubdtype(y.dtype, np.floating)
+    ):
+        return regression_metrics(y, probs, targets)
     y, p = validate_inputs(y_true, probs)
     names = ["accuracy", "mcc", "macro_f1", "micro_f1"]
     if p.shape[1] == 2:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from findna.eval.metrics import PRIMARY_METRICS
+from findna.eval.metrics import METRIC_NAMES
 from findna.folders import FolderKind, check_folder, entries
 from findna.outputs import write_text_atomic
 from findna.provenance import Provenance
@@ -49,7 +49,7 @@ class SeedResult:
         model: model name, e.g. ``"findna"`` or ``"scratch"``.
         mode: ``"probe"`` (frozen backbone, linear head) or ``"finetune"`` (all weights).
         seed: the run's seed.
-        primary_metric: the task's headline metric, a key of ``PRIMARY_METRICS``.
+        primary_metric: the task's headline metric, one of ``METRIC_NAMES``.
         val_metrics: metric name -> value on the validation split (of the selected model).
         test_metrics: metric name -> value on the test split; must hold ``primary_metric``.
         hyperparameters: what model selection chose, e.g. ``{"lr": 1e-3, "epochs": 20}``.
@@ -73,10 +73,10 @@ class SeedResult:
         where = f"result {self.task}/{self.model}/{self.mode}/seed {self.seed}"
         if self.mode not in MODES:
             raise ValueError(f"{where}: mode must be one of {MODES}, got {self.mode!r}")
-        if self.primary_metric not in PRIMARY_METRICS:
+        if self.primary_metric not in METRIC_NAMES:
             raise ValueError(
                 f"{where}: unknown primary metric {self.primary_metric!r}; "
-                f"choose one of {', '.join(PRIMARY_METRICS)}"
+                f"choose one of {', '.join(METRIC_NAMES)}"
             )
         if self.primary_metric not in self.test_metrics:
             raise ValueError(
