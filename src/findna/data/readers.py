@@ -1,8 +1,9 @@
 """Readers for labelled benchmark sequences, one function per published layout.
 
-Every reader returns a :class:`LabeledSequences` (``str`` sequences, int64 labels, row ids) and
-validates what it reads: bad input raises ``ValueError`` naming the file and the 1-based *data* row
-(the header line is not counted), with what to fix.
+Every reader returns a :class:`~findna.data.labeled.LabeledSequences` (``str`` sequences, int64
+labels or float32 regression targets, row ids) and validates what it reads: bad input raises
+``ValueError`` naming the file and the 1-based *data* row (the header line is not counted), with
+what to fix. Regression targets are read by :mod:`findna.data.targets`.
 
 Layouts:
 
@@ -21,7 +22,6 @@ import logging
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,58 +30,13 @@ import pandas as pd
 from findna.data.alphabet import OnInvalid, decode, encode
 from findna.data.fasta import is_gzip
 from findna.data.kmers import decode_kmers, detect_kmers
+from findna.data.labeled import LabeledSequences
 from findna.data.labels import map_labels, shown
 from findna.outputs import require_file
 
 log = logging.getLogger(__name__)
 
 SEQUENCE_COLUMNS = ("sequence", "seq")
-
-
-@dataclass
-class LabeledSequences:
-    """Sequences with integer class labels.
-
-    Attributes:
-        seqs: N DNA strings (as read; case kept).
-        labels: (N,) int64 class indices.
-        ids: N row identifiers (``file:row``, file stems or record names), unique within a task.
-    """
-
-    seqs: list[str]
-    labels: np.ndarray
-    ids: list[str]
-
-    def __post_init__(self) -> None:
-        self.labels = np.asarray(self.labels, dtype=np.int64)
-        if not len(self.seqs) == len(self.labels) == len(self.ids):
-            raise ValueError(
-                f"seqs, labels and ids differ in length: "
-                f"{len(self.seqs)}, {len(self.labels)}, {len(self.ids)}"
-            )
-
-    def __len__(self) -> int:
-        return len(self.seqs)
-
-    def lengths(self) -> np.ndarray:
-        """(N,) int64 sequence lengths."""
-        return np.fromiter(map(len, self.seqs), dtype=np.int64, count=len(self.seqs))
-
-    def subset(self, index: np.ndarray | Sequence[int]) -> LabeledSequences:
-        """The rows at ``index`` (in that order)."""
-        index = np.asarray(index, dtype=np.int64)
-        return LabeledSequences(
-            [self.seqs[i] for i in index], self.labels[index], [self.ids[i] for i in index]
-        )
-
-    @staticmethod
-    def concat(parts: Sequence[LabeledSequences]) -> LabeledSequences:
-        """All rows of ``parts`` in order."""
-        return LabeledSequences(
-            [s for p in parts for s in p.seqs],
-            np.concatenate([p.labels for p in parts]) if parts else np.zeros(0, np.int64),
-            [i for p in parts for i in p.ids],
-        )
 
 
 def data_row(path: str | Path, i: int) -> str:

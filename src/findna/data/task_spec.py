@@ -1,6 +1,6 @@
-""":class:`TaskSpec`: what one downstream classification task is made of (files, layout, labels,
-metric, split protocol). The registry of shipped tasks is :mod:`findna.data.tasks`; tasks built
-from a user's own files are :mod:`findna.data.user_tasks`.
+""":class:`TaskSpec`: what one downstream task is made of (files, layout, labels or regression
+targets, metric, split protocol). The registry of shipped tasks is :mod:`findna.data.tasks`;
+tasks built from a user's own files are :mod:`findna.data.user_tasks`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,20 @@ from typing import Literal
 from findna.data.splits import PROTOCOLS
 
 Format = Literal["table", "class_folders", "coordinates", "fasta_classes"]
-Metric = Literal["mcc", "accuracy", "macro_f1"]
-METRICS = ("mcc", "accuracy", "macro_f1")
+TaskType = Literal["classification", "regression"]
+TASK_TYPES = ("classification", "regression")
+Metric = Literal["mcc", "accuracy", "macro_f1", "pearson", "spearman", "r2"]
+CLASSIFICATION_METRICS = ("mcc", "accuracy", "macro_f1")
+REGRESSION_METRICS = ("pearson", "spearman", "r2")
+"""``pearson`` (the mean Pearson r over targets) is regression's primary metric."""
+METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
 FORMATS = ("table", "class_folders", "coordinates", "fasta_classes")
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One downstream classification task.
+    """One downstream task: classification (integer class labels) or regression (T float
+    targets per sequence).
 
     Attributes:
         name: registry key, e.g. ``gue/EMP/H3``; for a user's task its path or YAML ``name``.
@@ -31,8 +37,10 @@ class TaskSpec:
         format: ``table`` (CSV/TSV incl. DNABERT k-mers), ``class_folders``, ``coordinates``,
             ``fasta_classes``.
         num_classes: number of classes C; labels are ``0..C-1`` (after ``classes`` mapping).
+            Unused for regression (pass 0).
         metric: primary metric: ``mcc`` (GUE, as DNABERT-2; NT), ``accuracy`` (GenomicBenchmarks,
-            MTcDNA), ``macro_f1`` (multi-class virus-style tasks).
+            MTcDNA), ``macro_f1`` (multi-class virus-style tasks); for regression ``pearson``
+            (mean Pearson r over targets), ``spearman`` or ``r2``.
         protocol: a key of :data:`findna.data.splits.PROTOCOLS`.
         max_len: the task's sequence length L for models (longest sequence, or the paper's value).
         description: one line for listings.
@@ -53,6 +61,12 @@ class TaskSpec:
             split (``dev`` rows are those marked ``val``/``dev``, see ``splits.SPLIT_VALUES``).
         origin: where a user's task came from (the folder, table or task YAML given); None for
             a registry task.
+        task_type: ``classification`` (labels are (N,) int64 class indices) or ``regression``
+            (labels are (N, T) float32 targets, see :class:`findna.data.readers.LabeledSequences`).
+        targets: a regression task's T target names, in output order; empty for classification.
+            For a ``table`` they are also the target columns unless ``target_columns`` is given.
+        target_columns: a regression ``table``'s columns holding the targets, in the order of
+            ``targets``; empty: the columns named as ``targets``.
     """
 
     name: str
@@ -75,18 +89,32 @@ class TaskSpec:
     in_paper: bool = False
     split_column: str | None = None
     origin: str | None = None
+    task_type: TaskType = "classification"
+    targets: tuple[str, ...] = ()
+    target_columns: tuple[str, ...] = ()
+
+    @property
+    def num_outputs(self) -> int:
+        """The model's outputs: C classes for classification, T targets for regression."""
+        return len(self.targets) if self.task_type == "regression" else self.num_classes
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "targets", tuple(self.targets))
+        object.__setattr__(self, "target_columns", tuple(self.target_columns))
         if self.format not in FORMATS:
             raise ValueError(f"task {self.name}: format {self.format!r} not in {FORMATS}")
         if self.metric not in METRICS:
             raise ValueError(f"task {self.name}: metric {self.metric!r} not in {METRICS}")
+        if self.task_type not in TASK_TYPES:
+            raise ValueError(f"task {self.name}: task_type {self.task_type!r} not in {TASK_TYPES}")
+        if self.task_type == "regression":
+            self._check_regression()
+        else:
+            self._check_classification()
         if self.protocol not in PROTOCOLS:
             raise ValueError(
                 f"task {self.name}: protocol {self.protocol!r} not in {sorted(PROTOCOLS)}"
             )
-        if self.num_classes < 2:
-            raise ValueError(f"task {self.name}: num_classes must be >= 2, got {self.num_classes}")
         if self.format == "fasta_classes":
             if not self.class_files:
                 raise ValueError(f"task {self.name}: fasta_classes needs class_files")
@@ -94,3 +122,41 @@ class TaskSpec:
             raise ValueError(f"task {self.name}: no files")
         if self.format == "coordinates" and self.genome is None:
             raise ValueError(f"task {self.name}: coordinates need a genome FASTA")
+
+    def _check_classification(self) -> None:
+        if self.metric not in CLASSIFICATION_METRICS:
+            raise ValueError(
+                f"task {self.name}: metric {self.metric!r} is not a classification metric "
+                f"{CLASSIFICATION_METRICS}; use one of them, or task_type='regression'"
+            )
+        if self.num_classes < 2:
+            raise ValueError(f"task {self.name}: num_classes must be >= 2, got {self.num_classes}")
+        if self.targets or self.target_columns:
+            raise ValueError(
+                f"task {self.name}: targets are for regression tasks; set "
+                "task_type='regression' or drop the targets"
+            )
+
+    def _check_regression(self) -> None:
+        if self.metric not in REGRESSION_METRICS:
+            raise ValueError(
+                f"task {self.name}: metric {self.metric!r} is not a regression metric "
+                f"{REGRESSION_METRICS}; use one of them (pearson is the usual one)"
+            )
+        if not self.targets:
+            raise ValueError(
+                f"task {self.name}: a regression task needs at least one target; name the target "
+                "column(s) (targets: [col_a, col_b])"
+            )
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"task {self.name}: targets repeat a name: {list(self.targets)}")
+        if self.target_columns and len(self.target_columns) != len(self.targets):
+            raise ValueError(
+                f"task {self.name}: {len(self.target_columns)} target columns for "
+                f"{len(self.targets)} targets; give one column per target"
+            )
+        if self.format != "table":
+            raise ValueError(
+                f"task {self.name}: a regression task must be a table (format 'table'), got "
+                f"{self.format!r}"
+            )

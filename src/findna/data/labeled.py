@@ -1,0 +1,80 @@
+""":class:`LabeledSequences`: a task's rows (sequences, labels or regression targets, row ids), as
+every reader returns them (:mod:`findna.data.readers`, :mod:`findna.data.layouts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def as_labels(labels: np.ndarray | Sequence) -> np.ndarray:
+    """Class labels as (N,) int64; regression targets (any float array) as (N, T) float32 (a 1-D
+    float array becomes (N, 1))."""
+    arr = np.asarray(labels)
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32, copy=False)
+        return arr.reshape(-1, 1) if arr.ndim == 1 else arr
+    return np.asarray(arr, dtype=np.int64)
+
+
+@dataclass
+class LabeledSequences:
+    """Sequences with integer class labels (classification) or float targets (regression).
+
+    Attributes:
+        seqs: N DNA strings (as read; case kept).
+        labels: (N,) int64 class indices for classification; (N, T) float32 targets for
+            regression (T targets in the order of the task's ``targets``). A float array given
+            stays float32 and 2-D (1-D becomes (N, 1)); anything else becomes int64 class indices.
+        ids: N row identifiers (``file:row``, file stems or record names), unique within a task.
+    """
+
+    seqs: list[str]
+    labels: np.ndarray
+    ids: list[str]
+
+    def __post_init__(self) -> None:
+        self.labels = as_labels(self.labels)
+        if self.labels.ndim not in (1, 2) or (
+            self.labels.ndim == 2 and self.labels.dtype != np.float32
+        ):
+            raise ValueError(
+                f"labels must be (N,) int class indices or (N, T) float targets, got shape "
+                f"{self.labels.shape} of {self.labels.dtype}"
+            )
+        if not len(self.seqs) == len(self.labels) == len(self.ids):
+            raise ValueError(
+                f"seqs, labels and ids differ in length: "
+                f"{len(self.seqs)}, {len(self.labels)}, {len(self.ids)}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether the labels are (N, T) float targets."""
+        return self.labels.dtype == np.float32
+
+    def lengths(self) -> np.ndarray:
+        """(N,) int64 sequence lengths."""
+        return np.fromiter(map(len, self.seqs), dtype=np.int64, count=len(self.seqs))
+
+    def subset(self, index: np.ndarray | Sequence[int]) -> LabeledSequences:
+        """The rows at ``index`` (in that order)."""
+        index = np.asarray(index, dtype=np.int64)
+        return LabeledSequences(
+            [self.seqs[i] for i in index], self.labels[index], [self.ids[i] for i in index]
+        )
+
+    @staticmethod
+    def concat(parts: Sequence[LabeledSequences]) -> LabeledSequences:
+        """All rows of ``parts`` in order (all classification or all with the same T targets)."""
+        return LabeledSequences(
+            [s for p in parts for s in p.seqs],
+            np.concatenate([p.labels for p in parts]) if parts else np.zeros(0, np.int64),
+            [i for p in parts for i in p.ids],
+        )
