@@ -44,6 +44,7 @@ from findna.eval.finetune_config import FinetuneConfig, finetune_preset, preset_
 from findna.eval.finetune_loop import FitResult, fit_classifier
 from findna.eval.metrics import compute_metrics
 from findna.eval.predict import predict_proba
+from findna.eval.regression import Standardiser, is_regression, spec_targets
 from findna.eval.report import BenchmarkReport, SeedResult
 from findna.eval.task_driver import CheckedTask, Fit, SeedJob, run_seed, run_task
 from findna.model.classifier import (
@@ -124,11 +125,21 @@ class Finetune:
         device = resolve_device(cfg.device)
         start = time.perf_counter()
         cuda = [device.index or 0] if device.type == "cuda" else []
+        regression = is_regression(getattr(spec, "task_type", None))
+        if regression and job.save_dir is not None:  # refused before any training
+            raise ValueError(
+                f"task {spec.name} is a regression task: saving a fine-tuned regression model "
+                "is not supported yet (findna predict reads classifiers only); run without "
+                "saving the model"
+            )
+        # regression: T outputs regressing the train-standardised targets (MSE)
+        scaling = Standardiser.fit(task.labels("train")) if regression else None
+        outputs = len(scaling.mean) if scaling is not None else spec.num_classes
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(job.seed)
             encoder = adapt_encoder(job.load_encoder(cfg.which, cfg.length_mode), cfg)
             model = SequenceClassifier(
-                encoder, spec.num_classes, cfg.pooling, cfg.cls_tokens, cfg.head, cfg.head_hidden
+                encoder, outputs, cfg.pooling, cfg.cls_tokens, cfg.head, cfg.head_hidden
             ).to(device)
             load_s = time.perf_counter() - start
             fit = fit_classifier(
@@ -141,6 +152,7 @@ class Finetune:
                 device=device,
                 progress=job.progress,
                 log_dir=job.log_dir,
+                standardiser=scaling,
             )
         trained = time.perf_counter()
         model.load_state_dict(fit.state)
@@ -150,8 +162,16 @@ class Finetune:
             batch_size=cfg.eval_batch_size,
             device=device,
             precision=cfg.precision,
+            raw=regression,
         )
-        test_metrics = compute_metrics(task.labels("test"), test_probs)  # the test split, once
+        if scaling is not None:
+            test_probs = scaling.inverse(test_probs)  # values, un-standardised
+        test_metrics = compute_metrics(  # the test split, once
+            task.labels("test"),
+            test_probs,
+            task_type="regression" if regression else None,
+            targets=spec_targets(getattr(spec, "targets", None)),
+        )
         timings = {
             "load_s": load_s,
             "train_s": trained - start - load_s,

@@ -24,6 +24,7 @@ from findna.eval.finetune_config import FinetuneConfig
 from findna.eval.finetune_logs import FitLogs, fit_hyperparameters
 from findna.eval.metrics import compute_metrics
 from findna.eval.predict import autocast, predict_proba
+from findna.eval.regression import Standardiser
 from findna.model.classifier import SequenceClassifier, batch_tensors
 from findna.ssl.schedules import cosine_with_warmup
 
@@ -52,6 +53,7 @@ def fit_classifier(
     device: torch.device,
     progress: bool = False,
     log_dir: Path | None = None,
+    standardiser: Standardiser | None = None,
 ) -> FitResult:
     """Train every weight of ``model`` on ``train``; select the epoch on ``val``.
 
@@ -68,6 +70,9 @@ def fit_classifier(
         metric: the primary metric that selects the epoch (higher is better).
         seed: seed of the shuffling generator.
         device: where ``model`` lives.
+        standardiser: a regression task's (train-fitted) target scaling: labels are then (N, T)
+            values, the loss is MSE on standardised targets and validation scores the
+            un-standardised predictions (:mod:`findna.eval.regression`).
 
     Raises:
         FloatingPointError: the training loss became non-finite.
@@ -81,7 +86,12 @@ def fit_classifier(
     sched = LambdaLR(opt, lambda s: cosine_with_warmup(s, total, cfg.warmup_frac, cfg.num_cycles))
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "16-mixed")
     gen = torch.Generator().manual_seed(seed)
-    y_all = torch.tensor(labels, dtype=torch.long)  # a copy: task labels are read-only
+    if standardiser is None:
+        y_all = torch.tensor(labels, dtype=torch.long)  # a copy: task labels are read-only
+        loss_fn, task_type = F.cross_entropy, None
+    else:
+        y_all = torch.tensor(standardiser.transform(labels))
+        loss_fn, task_type = F.mse_loss, "regression"
     best: FitResult | None = None
     history: list[dict[str, float]] = []
     hyper = fit_hyperparameters(
@@ -99,7 +109,7 @@ def fit_classifier(
             x, lengths = batch_tensors(model, [codes[i] for i in idx])
             with autocast(device, cfg.precision):
                 logits = model(x.to(device), lengths.to(device))
-            loss = F.cross_entropy(logits.float(), y_all[idx].to(device))
+            loss = loss_fn(logits.float(), y_all[idx].to(device))
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"fine-tuning loss is {loss.item()} at epoch {epoch}; lower finetune.lr "
@@ -121,9 +131,16 @@ def fit_classifier(
             bar.update(1)
             bar.set_postfix(epoch=epoch, loss=f"{step_loss:.3f}", refresh=False)
         probs = predict_proba(
-            model, val[0], batch_size=cfg.eval_batch_size, device=device, precision=cfg.precision
+            model,
+            val[0],
+            batch_size=cfg.eval_batch_size,
+            device=device,
+            precision=cfg.precision,
+            raw=standardiser is not None,
         )
-        val_metrics = compute_metrics(val[1], probs)
+        if standardiser is not None:
+            probs = standardiser.inverse(probs)
+        val_metrics = compute_metrics(val[1], probs, task_type=task_type)
         score = val_metrics[metric]
         history.append({"epoch": epoch, "train_loss": loss_sum / n, f"val_{metric}": score})
         log.info("epoch %d: train loss %.4f, val %s %.4f", epoch, loss_sum / n, metric, score)

@@ -61,8 +61,10 @@ def predict_proba(
     batch_size: int = 128,
     device: torch.device | str = "cpu",
     precision: str = "auto",
+    raw: bool = False,
 ) -> np.ndarray:
-    """Softmax class probabilities of encoded sequences, in input order.
+    """Softmax class probabilities of encoded sequences, in input order (``raw``: the head's
+    outputs as they are, a regression model's standardised values).
 
     Sequences are sorted by length before batching (less padding) and the order is restored.
     The model is put in eval mode and left there.
@@ -87,7 +89,8 @@ def predict_proba(
         x, lengths = batch_tensors(model, [codes[i] for i in idx])
         with autocast(device, precision):
             logits = model(x.to(device), lengths.to(device))
-        probs = torch.softmax(logits.float(), dim=-1).double().cpu().numpy()
+        outputs = logits.float() if raw else torch.softmax(logits.float(), dim=-1)
+        probs = outputs.double().cpu().numpy()
         if out is None:
             out = np.empty((len(codes), probs.shape[1]), dtype=np.float64)
         out[idx] = probs

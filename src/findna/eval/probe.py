@@ -36,6 +36,9 @@ from findna.devices import resolve_device
 from findna.eval.features import cached_features
 from findna.eval.metrics import compute_metrics
 from findna.eval.probe_config import ProbeConfig
+from findna.eval.probe_regression import Selected as _Selected
+from findna.eval.probe_regression import fit_knn_regression, fit_regression_heads
+from findna.eval.regression import is_regression, spec_targets
 from findna.eval.report import BenchmarkReport, SeedResult
 from findna.eval.task_driver import SPLIT_NAMES, CheckedTask, Fit, SeedJob, run_seed, run_task
 from findna.model.config import ModelConfig
@@ -62,17 +65,18 @@ def _threads(n: int | None) -> Iterator[None]:
 
 
 def train_heads(
-    x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, seed: int
+    x: np.ndarray, y: np.ndarray, n_classes: int, cfg: ProbeConfig, seed: int, loss: str = "ce"
 ) -> list[nn.Module]:
     """One head per learning rate in ``cfg.lrs``, trained together on the same batches.
 
     Args:
         x: (N, D) float32 train features.
-        y: (N,) int64 labels.
-        n_classes: C.
+        y: (N,) int64 labels; with ``loss="mse"`` (regression) (N, T) float targets.
+        n_classes: C (regression: T outputs).
         cfg: the probe settings (``head`` linear or mlp; a linear head on the CPU trains on
             ``head_threads`` threads).
         seed: seeds the (shared) head initialisation and the batch order.
+        loss: ``ce`` (cross-entropy on class ids) or ``mse`` (regression on standardised targets).
 
     Returns:
         The heads in ``cfg.lrs`` order, on the CPU, in eval mode.
@@ -80,7 +84,7 @@ def train_heads(
     device = resolve_device(cfg.features.device)
     # Copies (torch.tensor): task arrays are read-only, which torch.as_tensor warns about.
     xt = torch.tensor(x, dtype=torch.float32, device=device)
-    yt = torch.tensor(y, dtype=torch.long, device=device)
+    yt = torch.tensor(y, dtype=torch.float32 if loss == "mse" else torch.long, device=device)
     init = _make_head(x.shape[1], n_classes, cfg, seed)
     heads = [copy.deepcopy(init).to(device).train() for _ in cfg.lrs]
     groups = [{"params": h.parameters(), "lr": lr} for h, lr in zip(heads, cfg.lrs, strict=True)]
@@ -93,7 +97,7 @@ def train_heads(
     gen = torch.Generator().manual_seed(seed)
     one_core = device.type == "cpu" and cfg.head == "linear"
     with _threads(cfg.head_threads if one_core else None):
-        _train_loop(heads, opt, sched, xt, yt, cfg, gen)
+        _train_loop(heads, opt, sched, xt, yt, cfg, gen, F.mse_loss if loss == "mse" else None)
     return [h.cpu().eval() for h in heads]
 
 
@@ -105,14 +109,17 @@ def _train_loop(
     yt: torch.Tensor,
     cfg: ProbeConfig,
     gen: torch.Generator,
+    loss_fn: Any = None,
 ) -> None:
-    """``cfg.epochs`` passes; all heads see the same shuffled batches, one summed loss."""
+    """``cfg.epochs`` passes; all heads see the same shuffled batches, one summed loss
+    (``loss_fn``, default cross-entropy)."""
+    loss_fn = loss_fn or F.cross_entropy
     for _ in range(cfg.epochs):
         order = torch.randperm(len(xt), generator=gen).to(xt.device)
         for start in range(0, len(xt), cfg.batch_size):
             idx = order[start : start + cfg.batch_size]
             xb, yb = xt[idx], yt[idx]
-            loss = sum(F.cross_entropy(h(xb), yb) for h in heads)
+            loss = sum(loss_fn(h(xb), yb) for h in heads)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -145,18 +152,6 @@ def _standardise(feats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def _score(metrics: dict[str, float], name: str) -> float:
     value = metrics[name]
     return -math.inf if math.isnan(value) else value
-
-
-@dataclass
-class _Selected:
-    """A probe head fitted and selected on validation: its metrics, test probabilities, the
-    settings that went into it and what selection chose, and the seconds it took."""
-
-    val_metrics: dict[str, float]
-    test_probs: np.ndarray
-    hyperparameters: dict[str, Any]
-    train_s: float
-    choice: str
 
 
 def fit_knn(
@@ -242,11 +237,20 @@ class Probe:
         if cfg.standardize:
             feats = _standardise(feats)
         load_s = time.perf_counter() - start
-        fit = (fit_knn if cfg.head == "knn" else fit_heads)(feats, job.task, cfg, job.seed)
+        regression = is_regression(getattr(job.task.data.spec, "task_type", None))
+        if regression and cfg.head == "knn":
+            fit = fit_knn_regression(feats, job.task, cfg)
+        elif regression:
+            fit = fit_regression_heads(feats, job.task, cfg, job.seed, train_heads)
+        else:
+            fit = (fit_knn if cfg.head == "knn" else fit_heads)(feats, job.task, cfg, job.seed)
         start = time.perf_counter()
-        test_metrics = compute_metrics(
-            job.task.labels("test"), fit.test_probs
-        )  # the test split, once
+        test_metrics = compute_metrics(  # the test split, once
+            job.task.labels("test"),
+            fit.test_probs,
+            task_type="regression" if regression else None,
+            targets=spec_targets(getattr(job.task.data.spec, "targets", None)),
+        )
         hyper = {
             "head": cfg.head,
             "pooling": cfg.features.pooling,

@@ -66,11 +66,19 @@ def write_tables(results: Sequence[SeedResult], out: str | Path, stem: str) -> l
 
 
 def predictions_table(
-    test: LabeledSequences, classes: Sequence[str], probs: np.ndarray
+    test: LabeledSequences,
+    classes: Sequence[str],
+    probs: np.ndarray,
+    regression: bool = False,
 ) -> pd.DataFrame:
     """``row, id, label, prob_<class>...`` of the test split and its (N, C) probabilities;
-    ``classes``: the C class names (``"0"``, ``"1"``, ... for classes written as 0..C-1)."""
+    ``classes``: the C class names (``"0"``, ``"1"``, ... for classes written as 0..C-1).
+
+    A regression task (``regression``; ``classes`` then names its T targets) gets
+    ``row, id, target_<name>..., pred_<name>...``: the true values and the predicted ones."""
     probs = np.asarray(probs)
+    if regression:
+        return _regression_table(test, list(classes), probs)
     names = list(classes)
     if probs.shape != (len(test), len(names)):
         raise ValueError(
@@ -86,11 +94,35 @@ def predictions_table(
     return frame
 
 
+def _regression_table(test: LabeledSequences, names: list[str], preds: np.ndarray) -> pd.DataFrame:
+    preds = preds[:, None] if preds.ndim == 1 else preds
+    true = np.asarray(test.labels, dtype=np.float64)
+    true = true[:, None] if true.ndim == 1 else true
+    if preds.shape != (len(test), len(names)) or true.shape != preds.shape:
+        raise ValueError(
+            f"test predictions have shape {preds.shape}, expected "
+            f"({len(test)}, {len(names)}) (test rows, targets)"
+        )
+    frame = pd.DataFrame({"row": np.arange(len(test))})
+    if test.ids:
+        frame["id"] = list(test.ids)
+    for t, name in enumerate(names):
+        frame[f"target_{name}"] = true[:, t]
+    for t, name in enumerate(names):
+        frame[f"pred_{name}"] = preds[:, t]
+    return frame
+
+
 def write_predictions(
-    path: str | Path, test: LabeledSequences, classes: Sequence[str], probs: np.ndarray
+    path: str | Path,
+    test: LabeledSequences,
+    classes: Sequence[str],
+    probs: np.ndarray,
+    regression: bool = False,
 ) -> Path:
     """Write one seed's test predictions (:func:`predictions_table`) to ``path`` atomically."""
-    return write_text_atomic(path, predictions_table(test, classes, probs).to_csv(index=False))
+    table = predictions_table(test, classes, probs, regression)
+    return write_text_atomic(path, table.to_csv(index=False))
 
 
 __all__ = [

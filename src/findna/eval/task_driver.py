@@ -34,6 +34,7 @@ from findna.config import config_to_dict, dump_config
 from findna.data.catalog import data_files, task_card
 from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
+from findna.eval.regression import is_regression, regression_sizes, spec_targets, target_names
 from findna.eval.report import BenchmarkReport, SeedResult, report_folder, write_seed_results
 from findna.eval.report_tables import write_predictions, write_tables
 from findna.folders import start_folder
@@ -90,6 +91,13 @@ def check_task(task: TaskData | CheckedTask) -> CheckedTask:
     """``task`` checked (:func:`findna.data.splits.check_splits`); a checked task as it is."""
     if isinstance(task, CheckedTask):
         return task
+    if is_regression(
+        getattr(task.spec, "task_type", None)
+    ):  # no classes to count: sizes {"n": N}, finite targets
+        try:
+            return CheckedTask(task, regression_sizes(task.splits()))
+        except ValueError as err:
+            raise ValueError(f"task {task.spec.name}: {err}") from None
     check_splits(task.spec.name, task.splits())
     return CheckedTask(task, split_sizes(task.splits()))
 
@@ -227,8 +235,13 @@ def run_seed(
     fit = method.fit(job)
     spec = checked.data.spec
     if predictions is not None and fit.test_probs is not None:
-        classes = spec.classes or [str(c) for c in range(spec.num_classes)]
-        write_predictions(predictions, checked.data.test, classes, fit.test_probs)
+        if is_regression(getattr(spec, "task_type", None)):
+            n_targets = np.asarray(fit.test_probs).reshape(len(checked.data.test), -1).shape[1]
+            names = target_names(n_targets, spec_targets(getattr(spec, "targets", None)))
+            write_predictions(predictions, checked.data.test, names, fit.test_probs, True)
+        else:
+            classes = spec.classes or [str(c) for c in range(spec.num_classes)]
+            write_predictions(predictions, checked.data.test, classes, fit.test_probs)
     metric = spec.metric
     log.info(
         "%s seed %d: val %s %.4f, test %.4f (%s)",
