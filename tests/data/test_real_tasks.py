@@ -25,7 +25,11 @@ def test_val_never_intersects_test_and_splits_partition_rows(loaded):
             assert not ids_a & ids_b, f"{name}: {a} and {b} share rows"
         for part in data.splits().values():
             assert len(set(part.ids)) == len(part), name
-            assert part.labels.min() >= 0 and part.labels.max() < data.spec.num_classes
+            if data.spec.task_type == "regression":  # (N, T) float targets, all finite
+                assert part.labels.shape == (len(part), data.spec.num_outputs), name
+                assert np.isfinite(part.labels).all(), name
+            else:
+                assert part.labels.min() >= 0 and part.labels.max() < data.spec.num_classes
 
 
 def test_gue_counts(loaded):

@@ -27,8 +27,9 @@ def write(path, text):
 
 def test_registry_covers_every_shipped_task():
     suites = Counter(s.suite for s in TASKS.values())
-    assert suites == {"emp": 7, "gue": 17, "gb": 2, "toy": 2, "nt": 18, "dnabert": 1}
-    assert len(TASKS) == 47
+    classification = {"emp": 7, "gue": 17, "gb": 2, "toy": 2, "nt": 18, "dnabert": 1}
+    assert suites == {**classification, "vaishnav2022": 4}
+    assert len(TASKS) == 51
     assert sum(s.name.startswith("gue/prom/") for s in TASKS.values()) == 6
     assert sum(s.name.startswith("gue/tf/") for s in TASKS.values()) == 5
     assert sum(s.name.startswith("gue/mouse/") for s in TASKS.values()) == 5
@@ -42,7 +43,11 @@ def test_registry_entries_are_well_formed():
         if needs != ("*",):
             assert set(needs) == set(spec.files), name
         assert all(not Path(p).is_absolute() for p in spec.files.values())
-        assert spec.max_len and spec.num_classes >= 2 and spec.description
+        assert spec.max_len and spec.description
+        if spec.task_type == "regression":
+            assert spec.num_outputs == len(spec.targets) >= 1 and spec.metric == "pearson", name
+        else:
+            assert spec.num_classes >= 2, name
 
 
 @pytest.mark.parametrize(

@@ -132,15 +132,21 @@ def format_listing(root: str | Path | None = None) -> str:
 
 
 def task_stats(data: TaskData) -> dict[str, dict[str, Any]]:
-    """Per split: rows, length min/median/max and label counts (index = label 0..C-1)."""
+    """Per split: rows, length min/median/max and label counts (index = label 0..C-1), or for a
+    regression task ``targets``: (mean, standard deviation) per target."""
     stats = {}
     for name, part in data.splits().items():
         lengths = part.lengths()
         stats[name] = {
             "rows": len(part),
             "length": (int(lengths.min()), float(np.median(lengths)), int(lengths.max())),
-            "classes": np.bincount(part.labels, minlength=data.spec.num_classes).tolist(),
         }
+        if part.is_regression:  # per target: mean and standard deviation
+            y = part.labels.astype(np.float64)
+            stats[name]["targets"] = list(zip(y.mean(0).tolist(), y.std(0).tolist(), strict=True))
+        else:
+            counts = np.bincount(part.labels, minlength=data.spec.num_classes).tolist()
+            stats[name]["classes"] = counts
     return stats
 
 
@@ -153,19 +159,28 @@ FILLED = {
 """How each protocol fills the splits a user's task lacks (``task_card``)."""
 
 
-def task_card(spec: TaskSpec) -> dict[str, Any]:
+def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
     """What a report states about a task: its source, how its splits were made, its labels.
+
+    Args:
+        spec: the task.
+        seed: the split seed the task was loaded with (``TaskData.seed``), recorded when given.
 
     Returns:
         ``source`` (a user's path, or ``findna task registry``), ``protocol``, ``splits`` (which
-        splits were given and which the protocol filled) and, when the labels were mapped,
-        ``labels`` (class name -> integer label).
+        splits were given and which the protocol filled), ``split_seed`` when given and, when the
+        labels were mapped, ``labels`` (class name -> integer label). A regression task adds
+        ``task_type``, ``targets`` (target name -> its column, in output order) and, when its
+        files carry a published model's predictions, ``peer_predictions`` (their column and
+        files: a peer to compare with on the same test rows, never a target or a feature).
     """
     proto = PROTOCOLS[spec.protocol]
     card: dict[str, Any] = {
         "source": spec.origin or "findna task registry",
         "protocol": spec.protocol,
     }
+    if seed is not None:
+        card["split_seed"] = seed
     if spec.origin is None:
         card["splits"] = proto.description
     else:
@@ -179,7 +194,28 @@ def task_card(spec: TaskSpec) -> dict[str, Any]:
         )
     if spec.classes is not None:
         card["labels"] = {name: i for i, name in enumerate(spec.classes)}
+    if spec.task_type == "regression":
+        columns = spec.target_columns or spec.targets
+        card["task_type"] = "regression"
+        card["targets"] = dict(zip(spec.targets, columns, strict=True))
+    if spec.peer_column is not None:
+        files = (
+            [spec.files[t] for t in spec.targets] if spec.join_column else [*spec.files.values()]
+        )
+        card["peer_predictions"] = {
+            "column": spec.peer_column,
+            "files": list(dict.fromkeys(files)),
+            "note": "the published model's prediction of each target, matched by sequence "
+            "(findna.data.joined.peer_predictions); compare on the same test rows, never train "
+            "on it",
+        }
     return card
+
+
+def _outputs(spec: TaskSpec) -> str:
+    if spec.task_type == "regression":
+        return f"regression, {spec.num_outputs} target(s)"
+    return f"{spec.num_classes} classes"
 
 
 def _format_task(data: TaskData) -> str:
@@ -187,12 +223,21 @@ def _format_task(data: TaskData) -> str:
     proto = PROTOCOLS[spec.protocol]
     out = [
         f"task {spec.name}: {spec.description}",
-        f"  suite {spec.suite}; metric {spec.metric}; {spec.num_classes} classes; "
+        f"  suite {spec.suite}; metric {spec.metric}; {_outputs(spec)}; "
         f"max_len {spec.max_len}; in paper: {'yes' if spec.in_paper else 'no'}",
     ]
-    card = task_card(spec)
+    card = task_card(spec, data.seed)
     if spec.origin is not None:
         out.append(f"  source {card['source']}; splits {card['splits']}")
+    if "targets" in card:
+        out.append(
+            "  targets: " + ", ".join(f"{k} = column {v!r}" for k, v in card["targets"].items())
+        )
+    if "peer_predictions" in card:
+        peer = card["peer_predictions"]
+        out.append(
+            f"  peer predictions (never a target): column {peer['column']!r} of {peer['files']}"
+        )
     if "labels" in card:
         out.append("  labels: " + ", ".join(f"{k} = {v}" for k, v in card["labels"].items()))
     if spec.format == "fasta_classes":
@@ -205,12 +250,17 @@ def _format_task(data: TaskData) -> str:
     if spec.task_value is not None:
         out.append(f"  rows with task == {spec.task_value!r}")
     out.append(f"  protocol {proto.name} (seed {data.seed}): {proto.description}")
-    rows = [["split", "rows", "length min/median/max", "class balance"]]
+    last = "targets mean +- sd" if spec.task_type == "regression" else "class balance"
+    rows = [["split", "rows", "length min/median/max", last]]
     for name, s in task_stats(data).items():
         lo, med, hi = s["length"]
         total = max(s["rows"], 1)
         balance = "  ".join(
-            f"{c}: {n} ({100 * n / total:.1f}%)" for c, n in enumerate(s["classes"])
+            [f"{c}: {n} ({100 * n / total:.1f}%)" for c, n in enumerate(s.get("classes", []))]
+            + [
+                f"{t}: {m:.3g} +- {sd:.3g}"
+                for t, (m, sd) in zip(spec.targets, s.get("targets", []), strict=True)
+            ]
         )
         rows.append([name, str(s["rows"]), f"{lo}/{med:g}/{hi}", balance])
     out += _table(rows)

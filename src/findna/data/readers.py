@@ -32,6 +32,7 @@ from findna.data.fasta import is_gzip
 from findna.data.kmers import decode_kmers, detect_kmers
 from findna.data.labeled import LabeledSequences
 from findna.data.labels import map_labels, shown
+from findna.data.targets import parse_targets, require_target_columns
 from findna.outputs import require_file
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,7 @@ def read_table(
     classes: Sequence[str] | None = None,
     kmer: bool | None = None,
     on_invalid: OnInvalid = "error",
+    target_columns: Sequence[str] | None = None,
 ) -> LabeledSequences:
     """Read a CSV/TSV of labelled sequences with a header line.
 
@@ -302,6 +304,9 @@ def read_table(
             stray space in a plain-sequence file is an error naming its row); False treats spaces
             as invalid characters.
         on_invalid: ``"error"`` or ``"n"`` (see :func:`check_sequences`).
+        target_columns: a regression task's target columns, in target order: the labels are
+            then their (N, T) float32 values (:mod:`findna.data.targets`) and ``label_column``,
+            ``num_classes`` and ``classes`` are unused.
 
     Returns:
         The rows, in file order.
@@ -313,8 +318,13 @@ def read_table(
             path, list(df.columns), "Rename the column or pass sequence_column=<name>."
         )
     require_column(path, df, sequence_column, "sequence")
-    require_column(path, df, label_column, "label")
-    check_frame(path, df, sep or table_separator(path), [sequence_column, label_column])
+    if target_columns is None:
+        require_column(path, df, label_column, "label")
+        value_columns = [label_column]
+    else:
+        require_target_columns(path, list(df.columns), target_columns)
+        value_columns = list(target_columns)
+    check_frame(path, df, sep or table_separator(path), [sequence_column, *value_columns])
     rows = np.arange(len(df))
     if task is not None:
         require_column(path, df, task_column, "task")
@@ -342,7 +352,9 @@ def read_table(
         k = len(seqs[0].split()[0]) if seqs[0].split() else None
         seqs = [decode_kmers(s, source=where(i), k=k) for i, s in enumerate(seqs)]
     seqs = check_sequences(seqs, where, on_invalid)
-    if classes is None:
+    if target_columns is not None:
+        labels = parse_targets(df, target_columns, where)
+    elif classes is None:
         labels = parse_labels(df[label_column].tolist(), where, num_classes)
     else:
         labels = map_labels(df[label_column].tolist(), classes, where)

@@ -2,7 +2,9 @@
 
 Each protocol is explicit and named; ``findna data info`` prints its description. Validation never
 comes from the test split. Seeded splits use scikit-learn's ``train_test_split`` (stratified by
-label unless a protocol says otherwise), so a given ``seed`` always yields the same rows.
+label unless a protocol says otherwise), so a given ``seed`` always yields the same rows. A
+regression task (float targets: there are no classes) is split at random, seeded, never
+stratified, by the same protocols.
 
 ===================  ====================  ====================================================
 protocol             needs files           result
@@ -25,7 +27,8 @@ from itertools import combinations
 
 import numpy as np
 
-from findna.data.readers import LabeledSequences
+from findna.data.labeled import LabeledSequences
+from findna.data.targets import check_varies
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +77,8 @@ PROTOCOLS: dict[str, SplitProtocol] = {
         SplitProtocol(
             "resplit_70_10_20",
             ("*",),
-            "all rows pooled, then a seeded stratified 70/10/20 train/val/test re-split",
+            "all rows pooled, then a seeded stratified 70/10/20 train/val/test re-split "
+            "(regression: seeded random, not stratified)",
         ),
         SplitProtocol(
             "nested_60_20_20",
@@ -164,11 +168,11 @@ def apply_protocol(
         return {"train": sources["train"], "val": sources["dev"], "test": sources["test"]}
     if protocol in ("val_from_dev", "val_from_train"):
         fit = sources["dev" if protocol == "val_from_dev" else "train"]
-        tr, va = split_indices(fit.labels, (0.9, 0.1), seed)
+        tr, va = split_indices(fit.labels, (0.9, 0.1), seed, stratify=not fit.is_regression)
         return {"train": fit.subset(tr), "val": fit.subset(va), "test": sources["test"]}
     pool = LabeledSequences.concat([sources[k] for k in sources])
     fractions = (0.7, 0.1, 0.2) if protocol == "resplit_70_10_20" else (0.6, 0.2, 0.2)
-    stratify = protocol == "resplit_70_10_20"
+    stratify = protocol == "resplit_70_10_20" and not pool.is_regression
     tr, va, te = split_indices(pool.labels, fractions, seed, stratify=stratify)
     return {"train": pool.subset(tr), "val": pool.subset(va), "test": pool.subset(te)}
 
@@ -187,10 +191,18 @@ MIN_TRAIN_PER_CLASS = 2
 """Fewer training examples of a class than this cannot train a head that tells it apart."""
 
 
+MIN_REGRESSION_ROWS = 2
+"""Fewer rows than this in a regression split give no correlation (train, val or test)."""
+
+
 def split_sizes(splits: Mapping[str, LabeledSequences]) -> dict[str, dict[str, int]]:
-    """Examples per split and class: ``{"train": {"n": 90, "0": 45, "1": 45}, ...}``."""
+    """Examples per split and class: ``{"train": {"n": 90, "0": 45, "1": 45}, ...}``; for a
+    regression task (float targets) examples per split only: ``{"train": {"n": 90}, ...}``."""
     sizes = {}
     for name, part in splits.items():
+        if part.is_regression:
+            sizes[name] = {"n": len(part)}
+            continue
         classes, counts = np.unique(part.labels, return_counts=True)
         per_class = {str(c): int(k) for c, k in zip(classes, counts, strict=True)}
         sizes[name] = {"n": len(part), **per_class}
@@ -206,7 +218,12 @@ def check_splits(task: str, splits: Mapping[str, LabeledSequences]) -> None:
 
     Raises:
         ValueError: naming the task, every problem found and the examples per split and class.
+
+    A regression task (float targets) is checked by :func:`check_regression_splits` instead.
     """
+    if any(part.is_regression for part in splits.values()):
+        check_regression_splits(task, splits)
+        return
     sizes = split_sizes(splits)
     problems = []
     for name, counts in sizes.items():
@@ -236,3 +253,47 @@ def check_splits(task: str, splits: Mapping[str, LabeledSequences]) -> None:
             f"split: {listed}. Add examples of the missing classes, or use another split "
             "protocol or split seed."
         )
+
+
+def check_regression_splits(
+    task: str, splits: Mapping[str, LabeledSequences], targets: tuple[str, ...] | None = None
+) -> None:
+    """Refuse regression splits that cannot give a meaningful score, before any training.
+
+    Every split needs :data:`MIN_REGRESSION_ROWS` rows or more, every target must be finite, all
+    splits the same number of targets, and no training target may be constant (nothing to learn).
+
+    Args:
+        task: the task's name, for messages.
+        splits: ``{"train", "val", "test"}`` with (N, T) float targets.
+        targets: the T target names (default ``target 1``, ...).
+
+    Raises:
+        ValueError: naming the task, every problem found and the rows per split.
+    """
+    problems = []
+    widths = {part.labels.shape[1] if part.labels.ndim == 2 else 0 for part in splits.values()}
+    if not all(part.is_regression for part in splits.values()) or len(widths) != 1:
+        shapes = {n: f"{p.labels.shape} {p.labels.dtype}" for n, p in splits.items()}
+        raise ValueError(
+            f"task {task}: the splits mix class labels and regression targets, or differ in the "
+            f"number of targets ({shapes}); every split needs the same (N, T) float targets"
+        )
+    for name, part in splits.items():
+        if len(part) < MIN_REGRESSION_ROWS:
+            problems.append(f"the {name} split has {len(part)} row(s)")
+        bad = ~np.isfinite(part.labels)
+        if bad.any():
+            i, t = (int(x) for x in np.argwhere(bad)[0])
+            problems.append(f"the {name} split's row {part.ids[i]} has a non-finite target {t + 1}")
+    if problems:
+        listed = ", ".join(f"{n} {len(p)}" for n, p in splits.items())
+        raise ValueError(
+            f"task {task}: no meaningful score is possible: {'; '.join(problems)}. Rows per "
+            f"split: {listed}; regression needs {MIN_REGRESSION_ROWS} or more finite rows in "
+            "each. Add rows, or use another split protocol or split seed."
+        )
+    if "train" in splits:
+        width = splits["train"].labels.shape[1]
+        names = targets or tuple(f"target {t + 1}" for t in range(width))
+        check_varies(f"task {task}: train", splits["train"].labels, names)

@@ -67,6 +67,14 @@ class TaskSpec:
             For a ``table`` they are also the target columns unless ``target_columns`` is given.
         target_columns: a regression ``table``'s columns holding the targets, in the order of
             ``targets``; empty: the columns named as ``targets``.
+        join_column: a regression task whose targets lie in several files (one measurement per
+            file): the column the files are joined on (e.g. ``sequence``). ``files`` then maps
+            each target name to its file, target t is column ``target_columns[t]`` of
+            ``files[targets[t]]``, and only rows present in every file are kept, in the first
+            file's order (:func:`findna.data.joined.read_joined`); the protocol must pool.
+        peer_column: a column of the task's files holding a published model's prediction of
+            the target(s): never read as a target or a feature; the task card names it, and
+            :func:`findna.data.joined.peer_predictions` reads it for the rows of a split.
     """
 
     name: str
@@ -92,6 +100,8 @@ class TaskSpec:
     task_type: TaskType = "classification"
     targets: tuple[str, ...] = ()
     target_columns: tuple[str, ...] = ()
+    join_column: str | None = None
+    peer_column: str | None = None
 
     @property
     def num_outputs(self) -> int:
@@ -107,14 +117,14 @@ class TaskSpec:
             raise ValueError(f"task {self.name}: metric {self.metric!r} not in {METRICS}")
         if self.task_type not in TASK_TYPES:
             raise ValueError(f"task {self.name}: task_type {self.task_type!r} not in {TASK_TYPES}")
-        if self.task_type == "regression":
-            self._check_regression()
-        else:
-            self._check_classification()
         if self.protocol not in PROTOCOLS:
             raise ValueError(
                 f"task {self.name}: protocol {self.protocol!r} not in {sorted(PROTOCOLS)}"
             )
+        if self.task_type == "regression":
+            self._check_regression()
+        else:
+            self._check_classification()
         if self.format == "fasta_classes":
             if not self.class_files:
                 raise ValueError(f"task {self.name}: fasta_classes needs class_files")
@@ -131,7 +141,7 @@ class TaskSpec:
             )
         if self.num_classes < 2:
             raise ValueError(f"task {self.name}: num_classes must be >= 2, got {self.num_classes}")
-        if self.targets or self.target_columns:
+        if self.targets or self.target_columns or self.join_column:
             raise ValueError(
                 f"task {self.name}: targets are for regression tasks; set "
                 "task_type='regression' or drop the targets"
@@ -159,4 +169,21 @@ class TaskSpec:
             raise ValueError(
                 f"task {self.name}: a regression task must be a table (format 'table'), got "
                 f"{self.format!r}"
+            )
+        columns = set(self.target_columns or self.targets)
+        if self.peer_column is not None and self.peer_column in columns:
+            raise ValueError(
+                f"task {self.name}: peer_column {self.peer_column!r} is also a target column; a "
+                "published model's prediction is never a target"
+            )
+        if self.join_column is not None and PROTOCOLS[self.protocol].needs != ("*",):
+            raise ValueError(
+                f"task {self.name}: a task joined on {self.join_column!r} is one pool of rows; "
+                f"its protocol must pool (resplit_70_10_20 or nested_60_20_20), not "
+                f"{self.protocol!r}"
+            )
+        if self.join_column is not None and set(self.files) != set(self.targets):
+            raise ValueError(
+                f"task {self.name}: a task joined on {self.join_column!r} names one file per "
+                f"target: files {sorted(self.files)} must be the targets {list(self.targets)}"
             )

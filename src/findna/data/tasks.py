@@ -16,6 +16,8 @@ Split protocols (see :mod:`findna.data.splits`):
 - The two GenomicBenchmarks test-only files, the toy TSVs, the NT tasks and the DNABERT example:
   ``resplit_70_10_20`` (seeded stratified).
 - Downloaded GenomicBenchmarks train/test: ``val_from_train``; MTcDNA: ``nested_60_20_20``.
+- The Vaishnav 2022 expression tasks (regression, :mod:`findna.data.vaishnav`):
+  ``resplit_70_10_20``, seeded and random (regression is never stratified).
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from findna.data.alphabet import OnInvalid
+from findna.data.joined import read_joined
 from findna.data.layouts import read_class_folders, read_coordinate_folder, read_fasta_classes
 from findna.data.readers import LabeledSequences, read_table
 from findna.data.root import data_root
 from findna.data.splits import SPLIT_VALUES, apply_protocol, shared_sequences
 from findna.data.task_spec import Format, TaskSpec
+from findna.data.vaishnav import vaishnav_tasks
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +161,7 @@ def _build_registry() -> dict[str, TaskSpec]:
     files = {"all": "benchmarks/dnabert_example/dev_6mer.tsv"}
     desc = "DNABERT example, overlapping 6-mers decoded to 101 bp"
     specs.append(_table("dnabert/dev_6mer", files, 101, desc))
+    specs += vaishnav_tasks()
     return {s.name: s for s in specs}
 
 
@@ -266,6 +271,9 @@ def read_sources(
                 class_files, max_len=spec.max_len, min_length=spec.min_length, on_invalid=on_invalid
             )
         }
+    if spec.join_column is not None:
+        return {"all": read_joined(spec, root, on_invalid)}
+    regression = spec.task_type == "regression"
     out = {}
     for role, rel in spec.files.items():
         path = _resolve(root, rel)
@@ -281,6 +289,7 @@ def read_sources(
                 num_classes=c,
                 classes=spec.classes,
                 on_invalid=on_invalid,
+                target_columns=(spec.target_columns or spec.targets) if regression else None,
             )
         elif spec.format == "class_folders":
             out[role] = read_class_folders(
