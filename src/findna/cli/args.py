@@ -175,14 +175,47 @@ SEQUENCE_COLUMN = Flag(
 )
 
 
+def target_columns(text: str) -> tuple[str, ...]:
+    """``a,b`` -> ``("a", "b")``; an empty name is an error naming the flag."""
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"--target-columns {text!r}: give column names separated by commas, e.g. a,b"
+        )
+    return names
+
+
+TARGET_COLUMNS = Flag(
+    "--target-columns",
+    "numeric target columns of your tables, comma-separated (a,b): a regression task "
+    "(docs/data.md)",
+    metavar="A[,B]",
+    type=target_columns,
+)
+
+
 def add_task_columns(p: argparse.ArgumentParser, settings: SettingFlags | None = None) -> None:
-    """``--label-column`` and ``--sequence-column`` of a user's task tables (setting the keys
-    ``label_column`` and ``sequence_column`` of ``settings``' dataclass when given)."""
-    for flag, key in ((LABEL_COLUMN, "label_column"), (SEQUENCE_COLUMN, "sequence_column")):
+    """``--label-column``, ``--sequence-column`` and ``--target-columns`` of a user's task tables
+    (setting the keys ``label_column``, ``sequence_column`` and, where the dataclass has it,
+    ``target_columns`` of ``settings``' dataclass when given)."""
+    flags = [(LABEL_COLUMN, "label_column"), (SEQUENCE_COLUMN, "sequence_column")]
+    flags.append((TARGET_COLUMNS, "target_columns"))
+    for flag, key in flags:
         if settings is None:
-            p.add_argument(flag.name, metavar=flag.metavar, help=flag.help)
-        else:
+            p.add_argument(flag.name, metavar=flag.metavar, help=flag.help, type=flag.type)
+        elif key in getattr(settings.cls, "__dataclass_fields__", {}):
             settings.add(flag, key)
+
+
+def task_options(args: argparse.Namespace):  # -> UserTaskOptions (no data-layer import here)
+    """The column flags given, as ``UserTaskOptions`` (``--target-columns`` implies regression)."""
+    from findna.data.user_layouts import UserTaskOptions
+
+    return UserTaskOptions(
+        label_column=getattr(args, "label_column", None),
+        sequence_column=getattr(args, "sequence_column", None),
+        target_columns=getattr(args, "target_columns", None),
+    )
 
 
 def add_task(p: argparse.ArgumentParser) -> None:
@@ -194,11 +227,9 @@ def add_task(p: argparse.ArgumentParser) -> None:
 
 def task_spec(args: argparse.Namespace):  # -> TaskSpec (annotation would import the data layer)
     """The task ``--task`` names: a registered task, or one built from the user's path."""
-    from findna.data.user_layouts import UserTaskOptions
     from findna.data.user_tasks import resolve_task
 
-    options = UserTaskOptions(label_column=args.label_column, sequence_column=args.sequence_column)
-    return resolve_task(args.task, options)
+    return resolve_task(args.task, task_options(args))
 
 
 def add_model_source(p: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 from findna.data.labels import class_names, label_order, shown
 from findna.data.readers import data_row, find_sequence_column, read_frame
 from findna.data.splits import PROTOCOLS, SPLIT_VALUES
-from findna.data.task_spec import METRICS, Metric, TaskSpec
+from findna.data.task_spec import METRICS, TASK_TYPES, Metric, TaskSpec, TaskType
 
 USER_SUITE = "user"
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -44,6 +44,10 @@ class UserTaskOptions:
         max_len: model length L (the longest sequence); FASTA records are cut or N-padded to it
             (kept whole when not given).
         description: one line for listings.
+        task_type: ``classification`` (labels) or ``regression`` (numeric targets); target
+            columns alone imply regression (:mod:`findna.data.user_regression`).
+        target_columns: a regression task's target columns, in output order (``--target-columns
+            a,b``; ``targets:`` in a task YAML).
     """
 
     name: str | None = None
@@ -55,8 +59,31 @@ class UserTaskOptions:
     protocol: str | None = None
     max_len: int | None = None
     description: str | None = None
+    task_type: TaskType | None = None
+    target_columns: tuple[str, ...] | None = None
+
+    @property
+    def regression(self) -> bool:
+        """Whether these options describe a regression task."""
+        return self.task_type == "regression" or (
+            self.task_type is None and self.target_columns is not None
+        )
 
     def __post_init__(self) -> None:
+        if self.task_type is not None and self.task_type not in TASK_TYPES:
+            raise ValueError(f"task type {self.task_type!r} is not one of {list(TASK_TYPES)}")
+        if self.target_columns is not None:
+            columns = self.target_columns
+            if not columns or any(not c for c in columns) or len(set(columns)) != len(columns):
+                raise ValueError(
+                    f"target columns {list(columns)}: give one or more distinct column names "
+                    "(--target-columns a,b)"
+                )
+            if self.task_type == "classification":
+                raise ValueError(
+                    "target columns are for a regression task; drop them, or make the task "
+                    "type regression"
+                )
         if self.metric is not None and self.metric not in METRICS:
             raise ValueError(f"metric {self.metric!r} is not one of {list(METRICS)}")
         if self.protocol is not None and self.protocol not in PROTOCOLS:

@@ -12,11 +12,13 @@ A path may be (docs/data.md, "Your own data"):
 (c) a folder of FASTA files, one per class (class = file name without suffix), re-split 70/10/20;
 (d) a task YAML (``.yaml``/``.yml``): ``name``, ``path`` or ``files``, ``format``,
     ``sequence_column``, ``label_column``, ``split_column``, ``labels``, ``metric``,
-    ``protocol``, ``max_len``, ``description``;
+    ``protocol``, ``max_len``, ``description``, and for regression ``type: regression`` with
+    ``targets: [a, b]`` (or ``target_columns``);
 
 and GenomicBenchmarks' own download (``train/<class>/*.txt``, ``test/...``). Text labels become
 ``0..C-1`` in sorted order; the mapping is the spec's ``classes``, shown by ``findna data info``
-and written into every report.
+and written into every report. A table with target columns (``--target-columns a,b``, or a
+task YAML's ``targets``) is a regression task instead (:mod:`findna.data.user_regression`).
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from findna.data.user_layouts import (
     fasta_task,
     split_role,
     strip_suffixes,
-    table_task,
 )
+from findna.data.user_layouts import table_task as class_table_task
+from findna.data.user_regression import regression_table_task
 
 YAML_SUFFIXES = (".yaml", ".yml")
 LAYOUTS = (
@@ -49,9 +52,34 @@ LAYOUTS = (
     "(train/<class>/*.txt, test/<class>/*.txt). See docs/data.md, 'Your own data'."
 )
 YAML_KEYS = tuple(
-    dict.fromkeys(("name", "path", "files", "format", *UserTaskOptions.__dataclass_fields__))
+    dict.fromkeys(
+        (
+            "name",
+            "path",
+            "files",
+            "format",
+            "type",
+            "targets",
+            *UserTaskOptions.__dataclass_fields__,
+        )
+    )
 )
-"""The keys a task YAML may hold, each once (``name`` is also an option)."""
+"""The keys a task YAML may hold, each once (``name`` is also an option; ``type`` and
+``targets`` are ``task_type`` and ``target_columns``)."""
+
+
+def table_task(name, files, options: UserTaskOptions, origin: str, split_column=None) -> TaskSpec:
+    """A classification or, with target columns, a regression task of tables."""
+    build = regression_table_task if options.regression else class_table_task
+    return build(name, files, options, origin, split_column=split_column)
+
+
+def _tables_only(options: UserTaskOptions, where: Path, layout: str) -> None:
+    if options.regression:
+        raise ValueError(
+            f"{where}: {layout} hold classes, not regression targets; a regression task is a "
+            "table (or split tables) with target columns. See docs/data.md, 'Your own data'."
+        )
 
 
 def resolve_task(name_or_path: str, options: UserTaskOptions | None = None) -> TaskSpec:
@@ -121,9 +149,11 @@ def path_task(
         folders = {split_role(d.name): d for d in path.iterdir() if d.is_dir()}
         folders.pop(None, None)
         if "train" in folders and any(d.is_dir() for d in folders["train"].iterdir()):
+            _tables_only(options, path, "class folders")
             return class_folder_task(name, folders, options, origin)  # type: ignore[arg-type]
         fasta = _class_files(path)
         if fasta:
+            _tables_only(options, path, "FASTA files per class")
             return fasta_task(name, fasta, options, origin)
         found = sorted(p.name for p in path.iterdir())[:10]
         raise ValueError(
@@ -203,6 +233,7 @@ def yaml_task(path: Path, overrides: UserTaskOptions | None = None) -> TaskSpec:
             accepted = f"{', '.join(suffixes)} (optionally .gz)"
             raise ValueError(_unknown_suffix(f, f"{path}: files: {key}", f"a {fmt} task", accepted))
     if fmt == "fasta_classes":
+        _tables_only(opts, path, "FASTA files per class")
         return fasta_task(name, resolved, opts, str(path))
     roles = {k: split_role(k) or ("all" if k == "all" else None) for k in resolved}
     bad = [k for k, r in roles.items() if r is None]
@@ -231,6 +262,26 @@ def _unknown_suffix(file: Path, where: str, what: str, accepted: str) -> str:
 def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """The UserTaskOptions keys of a task YAML, type-checked with messages naming the file."""
     out = {k: data[k] for k in UserTaskOptions.__dataclass_fields__ if k in data}
+    for alias, key in (("type", "task_type"), ("targets", "target_columns")):
+        if alias in data and key in data:
+            raise ValueError(f"{path}: give {alias}: or {key}:, not both (they are one key)")
+        if alias in data:
+            out[key] = data[alias]
+    if out.get("task_type") not in (None, "classification", "regression"):
+        raise ValueError(
+            f"{path}: type {out['task_type']!r} is not one of classification, regression"
+        )
+    targets = out.get("target_columns")
+    if isinstance(targets, str):
+        targets = [targets]
+    if targets is not None:
+        if not isinstance(targets, list) or not all(isinstance(t, str) and t for t in targets):
+            raise ValueError(f"{path}: targets: a list of target column names, e.g. [col_a, col_b]")
+        out["target_columns"] = tuple(targets)
+    if out.get("task_type") == "regression" and targets is None:
+        raise ValueError(
+            f"{path}: type: regression needs its target columns: targets: [col_a, col_b]"
+        )
     labels = out.get("labels")
     if isinstance(labels, dict):  # name -> label: must be 0..C-1
         if sorted(labels.values()) != list(range(len(labels))):
