@@ -159,6 +159,11 @@ FILLED = {
 """How each protocol fills the splits a user's task lacks (``task_card``)."""
 
 
+def _filled(spec: TaskSpec) -> str:
+    text = FILLED.get(spec.protocol, "")
+    return text.replace("stratified", "random") if spec.task_type == "regression" else text
+
+
 def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
     """What a report states about a task: its source, how its splits were made, its labels.
 
@@ -188,7 +193,7 @@ def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
         given = [s for s in ("train", "val", "test") if s in roles]
         filled = [s for s in ("train", "val", "test") if s not in given]
         card["splits"] = f"given: {', '.join(given) or 'none'}; " + (
-            f"{', '.join(filled)} filled by {proto.name}: {FILLED.get(proto.name, '')}"
+            f"{', '.join(filled)} filled by {proto.name}: {_filled(spec)}"
             if filled
             else "all used as given"
         )
