@@ -12,20 +12,24 @@ from typing import Literal
 from findna.data.splits import PROTOCOLS
 
 Format = Literal["table", "class_folders", "coordinates", "fasta_classes"]
-TaskType = Literal["classification", "regression"]
-TASK_TYPES = ("classification", "regression")
-Metric = Literal["mcc", "accuracy", "macro_f1", "pearson", "spearman", "r2"]
+TaskType = Literal["classification", "regression", "multilabel"]
+TASK_TYPES = ("classification", "regression", "multilabel")
+Metric = Literal[
+    "mcc", "accuracy", "macro_f1", "pearson", "spearman", "r2", "macro_auroc", "macro_auprc"
+]
 CLASSIFICATION_METRICS = ("mcc", "accuracy", "macro_f1")
 REGRESSION_METRICS = ("pearson", "spearman", "r2")
 """``pearson`` (the mean Pearson r over targets) is regression's primary metric."""
-METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS
+MULTILABEL_METRICS = ("macro_auroc", "macro_auprc")
+"""``macro_auroc`` (the mean AUROC over labels with both classes) is multi-label's primary."""
+METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS + MULTILABEL_METRICS
 FORMATS = ("table", "class_folders", "coordinates", "fasta_classes")
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One downstream task: classification (integer class labels) or regression (T float
-    targets per sequence).
+    """One downstream task: classification (integer class labels), regression (T float
+    targets per sequence) or multi-label (L 0/1 labels per sequence).
 
     Attributes:
         name: registry key, e.g. ``gue/EMP/H3``; for a user's task its path or YAML ``name``.
@@ -61,12 +65,18 @@ class TaskSpec:
             split (``dev`` rows are those marked ``val``/``dev``, see ``splits.SPLIT_VALUES``).
         origin: where a user's task came from (the folder, table or task YAML given); None for
             a registry task.
-        task_type: ``classification`` (labels are (N,) int64 class indices) or ``regression``
-            (labels are (N, T) float32 targets, see :class:`findna.data.readers.LabeledSequences`).
-        targets: a regression task's T target names, in output order; empty for classification.
-            For a ``table`` they are also the target columns unless ``target_columns`` is given.
-        target_columns: a regression ``table``'s columns holding the targets, in the order of
-            ``targets``; empty: the columns named as ``targets``.
+        task_type: ``classification`` (labels are (N,) int64 class indices), ``regression``
+            (labels are (N, T) float32 targets) or ``multilabel`` (labels are (N, L) int64 0/1,
+            one column per label; see :class:`findna.data.labeled.LabeledSequences`).
+        targets: a regression task's T target names, or a multi-label task's L label names, in
+            output order; empty for classification. For a ``table`` they are also the target
+            columns unless ``target_columns`` is given (or ``label_separator`` is).
+        target_columns: a regression or multi-label ``table``'s columns holding the targets (one
+            0/1 column per label), in the order of ``targets``; empty: the columns named as
+            ``targets``.
+        label_separator: a multi-label ``table`` whose ``label_column`` lists each row's positive
+            labels in one cell, separated by this (e.g. ``;``: ``H3K4me3;CTCF``; an empty cell is
+            a row with no positive label); None: one 0/1 column per label.
         join_column: a regression task whose targets lie in several files (one measurement per
             file): the column the files are joined on (e.g. ``sequence``). ``files`` then maps
             each target name to its file, target t is column ``target_columns[t]`` of
@@ -102,11 +112,13 @@ class TaskSpec:
     target_columns: tuple[str, ...] = ()
     join_column: str | None = None
     peer_column: str | None = None
+    label_separator: str | None = None
 
     @property
     def num_outputs(self) -> int:
-        """The model's outputs: C classes for classification, T targets for regression."""
-        return len(self.targets) if self.task_type == "regression" else self.num_classes
+        """The model's outputs: C classes for classification, T targets for regression, L labels
+        for multi-label."""
+        return self.num_classes if self.task_type == "classification" else len(self.targets)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
@@ -123,6 +135,8 @@ class TaskSpec:
             )
         if self.task_type == "regression":
             self._check_regression()
+        elif self.task_type == "multilabel":
+            self._check_multilabel()
         else:
             self._check_classification()
         if self.format == "fasta_classes":
@@ -143,8 +157,50 @@ class TaskSpec:
             raise ValueError(f"task {self.name}: num_classes must be >= 2, got {self.num_classes}")
         if self.targets or self.target_columns or self.join_column:
             raise ValueError(
-                f"task {self.name}: targets are for regression tasks; set "
-                "task_type='regression' or drop the targets"
+                f"task {self.name}: targets are for regression and multi-label tasks; set "
+                "task_type='regression' (or 'multilabel') or drop the targets"
+            )
+        if self.label_separator is not None:
+            raise ValueError(
+                f"task {self.name}: label_separator is for multi-label tasks; set "
+                "task_type='multilabel' or drop it"
+            )
+
+    def _check_multilabel(self) -> None:
+        if self.metric not in MULTILABEL_METRICS:
+            raise ValueError(
+                f"task {self.name}: metric {self.metric!r} is not a multi-label metric "
+                f"{MULTILABEL_METRICS}; use one of them (macro_auroc is the usual one)"
+            )
+        if not self.targets:
+            raise ValueError(
+                f"task {self.name}: a multi-label task needs at least one label name (targets: "
+                "[label_a, label_b])"
+            )
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"task {self.name}: label names repeat: {list(self.targets)}")
+        if self.format != "table":
+            raise ValueError(
+                f"task {self.name}: a multi-label task must be a table (format 'table'), got "
+                f"{self.format!r}"
+            )
+        if self.join_column is not None:
+            raise ValueError(f"task {self.name}: a multi-label task cannot be joined from files")
+        if self.label_separator is not None:
+            if not self.label_separator or self.label_separator.isspace():
+                raise ValueError(
+                    f"task {self.name}: label_separator {self.label_separator!r} must be a "
+                    "visible character or string such as ';' or ','"
+                )
+            if self.target_columns:
+                raise ValueError(
+                    f"task {self.name}: give either one 0/1 column per label (target_columns) "
+                    "or one column listing the labels (label_separator), not both"
+                )
+        elif self.target_columns and len(self.target_columns) != len(self.targets):
+            raise ValueError(
+                f"task {self.name}: {len(self.target_columns)} label columns for "
+                f"{len(self.targets)} labels; give one 0/1 column per label"
             )
 
     def _check_regression(self) -> None:
@@ -165,6 +221,8 @@ class TaskSpec:
                 f"task {self.name}: {len(self.target_columns)} target columns for "
                 f"{len(self.targets)} targets; give one column per target"
             )
+        if self.label_separator is not None:
+            raise ValueError(f"task {self.name}: label_separator is for multi-label tasks; drop it")
         if self.format != "table":
             raise ValueError(
                 f"task {self.name}: a regression task must be a table (format 'table'), got "
