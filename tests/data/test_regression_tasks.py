@@ -107,7 +107,7 @@ def test_missing_and_constant_targets_and_misuse(tmp_path):
         resolve_task("gue/EMP/H3", opts("a"))
     with pytest.raises(ValueError, match="is for classification"):
         resolve_task(str(path), UserTaskOptions(target_columns=("a",), label_column="a"))
-    with pytest.raises(ValueError, match="target columns are for a regression task"):
+    with pytest.raises(ValueError, match="target columns are for a regression or multi-label task"):
         UserTaskOptions(task_type="classification", target_columns=("a",))
     with pytest.raises(Exception, match="column names separated by commas"):
         target_columns("a,,b")

@@ -133,7 +133,8 @@ def format_listing(root: str | Path | None = None) -> str:
 
 def task_stats(data: TaskData) -> dict[str, dict[str, Any]]:
     """Per split: rows, length min/median/max and label counts (index = label 0..C-1), or for a
-    regression task ``targets``: (mean, standard deviation) per target."""
+    regression task ``targets``: (mean, standard deviation) per target, or for a multi-label
+    task ``positives``: rows with each label."""
     stats = {}
     for name, part in data.splits().items():
         lengths = part.lengths()
@@ -144,6 +145,8 @@ def task_stats(data: TaskData) -> dict[str, dict[str, Any]]:
         if part.is_regression:  # per target: mean and standard deviation
             y = part.labels.astype(np.float64)
             stats[name]["targets"] = list(zip(y.mean(0).tolist(), y.std(0).tolist(), strict=True))
+        elif part.is_multilabel:  # rows with each label
+            stats[name]["positives"] = part.labels.sum(axis=0).tolist()
         else:
             counts = np.bincount(part.labels, minlength=data.spec.num_classes).tolist()
             stats[name]["classes"] = counts
@@ -161,7 +164,7 @@ FILLED = {
 
 def _filled(spec: TaskSpec) -> str:
     text = FILLED.get(spec.protocol, "")
-    return text.replace("stratified", "random") if spec.task_type == "regression" else text
+    return text if spec.task_type == "classification" else text.replace("stratified", "random")
 
 
 def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
@@ -177,7 +180,10 @@ def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
         labels were mapped, ``labels`` (class name -> integer label). A regression task adds
         ``task_type``, ``targets`` (target name -> its column, in output order) and, when its
         files carry a published model's predictions, ``peer_predictions`` (their column and
-        files: a peer to compare with on the same test rows, never a target or a feature).
+        files: a peer to compare with on the same test rows, never a target or a feature). A
+        multi-label task adds ``task_type``, ``targets`` (label name -> its 0/1 column) or, for
+        one column listing the labels, ``labels_column`` and ``label_separator`` with
+        ``targets`` (the label names, in output order).
     """
     proto = PROTOCOLS[spec.protocol]
     card: dict[str, Any] = {
@@ -203,6 +209,16 @@ def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
         columns = spec.target_columns or spec.targets
         card["task_type"] = "regression"
         card["targets"] = dict(zip(spec.targets, columns, strict=True))
+    if spec.task_type == "multilabel":
+        card["task_type"] = "multilabel"
+        if spec.label_separator is not None:
+            card["labels_column"] = spec.label_column
+            card["label_separator"] = spec.label_separator
+            card["targets"] = list(spec.targets)
+            card["empty_cell"] = "a row with no positive label (all 0)"
+        else:
+            columns = spec.target_columns or spec.targets
+            card["targets"] = dict(zip(spec.targets, columns, strict=True))
     if spec.peer_column is not None:
         files = (
             [spec.files[t] for t in spec.targets] if spec.join_column else [*spec.files.values()]
@@ -220,6 +236,8 @@ def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
 def _outputs(spec: TaskSpec) -> str:
     if spec.task_type == "regression":
         return f"regression, {spec.num_outputs} target(s)"
+    if spec.task_type == "multilabel":
+        return f"multi-label, {spec.num_outputs} label(s)"
     return f"{spec.num_classes} classes"
 
 
@@ -234,7 +252,12 @@ def _format_task(data: TaskData) -> str:
     card = task_card(spec, data.seed)
     if spec.origin is not None:
         out.append(f"  source {card['source']}; splits {card['splits']}")
-    if "targets" in card:
+    if "label_separator" in card:
+        out.append(
+            f"  labels listed in column {card['labels_column']!r}, separated by "
+            f"{card['label_separator']!r}: {', '.join(card['targets'])}"
+        )
+    elif "targets" in card:
         out.append(
             "  targets: " + ", ".join(f"{k} = column {v!r}" for k, v in card["targets"].items())
         )
@@ -255,7 +278,9 @@ def _format_task(data: TaskData) -> str:
     if spec.task_value is not None:
         out.append(f"  rows with task == {spec.task_value!r}")
     out.append(f"  protocol {proto.name} (seed {data.seed}): {proto.description}")
-    last = "targets mean +- sd" if spec.task_type == "regression" else "class balance"
+    last = {"regression": "targets mean +- sd", "multilabel": "rows with each label"}.get(
+        spec.task_type, "class balance"
+    )
     rows = [["split", "rows", "length min/median/max", last]]
     for name, s in task_stats(data).items():
         lo, med, hi = s["length"]
@@ -265,6 +290,10 @@ def _format_task(data: TaskData) -> str:
             + [
                 f"{t}: {m:.3g} +- {sd:.3g}"
                 for t, (m, sd) in zip(spec.targets, s.get("targets", []), strict=True)
+            ]
+            + [  # empty unless multi-label
+                f"{t}: {n} ({100 * n / total:.1f}%)"
+                for t, n in zip(spec.targets, s.get("positives", []), strict=False)
             ]
         )
         rows.append([name, str(s["rows"]), f"{lo}/{med:g}/{hi}", balance])

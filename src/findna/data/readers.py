@@ -32,6 +32,7 @@ from findna.data.fasta import is_gzip
 from findna.data.kmers import decode_kmers, detect_kmers
 from findna.data.labeled import LabeledSequences
 from findna.data.labels import map_labels, shown
+from findna.data.multilabels import parse_binary, parse_label_lists
 from findna.data.targets import parse_targets, require_target_columns
 from findna.outputs import require_file
 
@@ -284,6 +285,8 @@ def read_table(
     kmer: bool | None = None,
     on_invalid: OnInvalid = "error",
     target_columns: Sequence[str] | None = None,
+    multilabel: bool = False,
+    label_separator: str | None = None,
 ) -> LabeledSequences:
     """Read a CSV/TSV of labelled sequences with a header line.
 
@@ -307,6 +310,10 @@ def read_table(
         target_columns: a regression task's target columns, in target order: the labels are
             then their (N, T) float32 values (:mod:`findna.data.targets`) and ``label_column``,
             ``num_classes`` and ``classes`` are unused.
+        multilabel: the labels are (N, L) 0/1 (:mod:`findna.data.multilabels`): with
+            ``target_columns`` one 0/1 column per label; with ``label_separator`` the
+            ``label_column`` lists each row's positive labels and ``classes`` names the L labels.
+        label_separator: see ``multilabel``.
 
     Returns:
         The rows, in file order.
@@ -318,6 +325,11 @@ def read_table(
             path, list(df.columns), "Rename the column or pass sequence_column=<name>."
         )
     require_column(path, df, sequence_column, "sequence")
+    if multilabel and target_columns is None and (label_separator is None or classes is None):
+        raise ValueError(
+            f"{path}: a multi-label table needs its 0/1 label columns, or its label column with "
+            "a separator and the label names"
+        )
     if target_columns is None:
         require_column(path, df, label_column, "label")
         value_columns = [label_column]
@@ -352,7 +364,12 @@ def read_table(
         k = len(seqs[0].split()[0]) if seqs[0].split() else None
         seqs = [decode_kmers(s, source=where(i), k=k) for i, s in enumerate(seqs)]
     seqs = check_sequences(seqs, where, on_invalid)
-    if target_columns is not None:
+    if multilabel and target_columns is not None:
+        labels = parse_binary(df, target_columns, where)
+    elif multilabel:
+        cells = df[label_column].tolist()
+        labels = parse_label_lists(cells, classes, label_separator, where, label_column)
+    elif target_columns is not None:
         labels = parse_targets(df, target_columns, where)
     elif classes is None:
         labels = parse_labels(df[label_column].tolist(), where, num_classes)

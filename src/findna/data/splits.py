@@ -3,8 +3,8 @@
 Each protocol is explicit and named; ``findna data info`` prints its description. Validation never
 comes from the test split. Seeded splits use scikit-learn's ``train_test_split`` (stratified by
 label unless a protocol says otherwise), so a given ``seed`` always yields the same rows. A
-regression task (float targets: there are no classes) is split at random, seeded, never
-stratified, by the same protocols.
+regression task (float targets: there are no classes) and a multi-label task (0/1 labels) are
+split at random, seeded, never stratified, by the same protocols.
 
 ===================  ====================  ====================================================
 protocol             needs files           result
@@ -21,7 +21,7 @@ protocol             needs files           result
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -78,7 +78,7 @@ PROTOCOLS: dict[str, SplitProtocol] = {
             "resplit_70_10_20",
             ("*",),
             "all rows pooled, then a seeded stratified 70/10/20 train/val/test re-split "
-            "(regression: seeded random, not stratified)",
+            "(regression and multi-label: seeded random, not stratified)",
         ),
         SplitProtocol(
             "nested_60_20_20",
@@ -168,13 +168,19 @@ def apply_protocol(
         return {"train": sources["train"], "val": sources["dev"], "test": sources["test"]}
     if protocol in ("val_from_dev", "val_from_train"):
         fit = sources["dev" if protocol == "val_from_dev" else "train"]
-        tr, va = split_indices(fit.labels, (0.9, 0.1), seed, stratify=not fit.is_regression)
+        tr, va = split_indices(fit.labels, (0.9, 0.1), seed, stratify=_has_classes(fit))
         return {"train": fit.subset(tr), "val": fit.subset(va), "test": sources["test"]}
     pool = LabeledSequences.concat([sources[k] for k in sources])
     fractions = (0.7, 0.1, 0.2) if protocol == "resplit_70_10_20" else (0.6, 0.2, 0.2)
-    stratify = protocol == "resplit_70_10_20" and not pool.is_regression
+    stratify = protocol == "resplit_70_10_20" and _has_classes(pool)
     tr, va, te = split_indices(pool.labels, fractions, seed, stratify=stratify)
     return {"train": pool.subset(tr), "val": pool.subset(va), "test": pool.subset(te)}
+
+
+def _has_classes(part: LabeledSequences) -> bool:
+    """Whether ``part`` holds class labels (stratified); regression targets and multi-label rows
+    are split at random, seeded."""
+    return not (part.is_regression or part.is_multilabel)
 
 
 def shared_sequences(splits: Mapping[str, LabeledSequences]) -> dict[str, int]:
@@ -195,13 +201,23 @@ MIN_REGRESSION_ROWS = 2
 """Fewer rows than this in a regression split give no correlation (train, val or test)."""
 
 
-def split_sizes(splits: Mapping[str, LabeledSequences]) -> dict[str, dict[str, int]]:
+def split_sizes(
+    splits: Mapping[str, LabeledSequences], targets: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
     """Examples per split and class: ``{"train": {"n": 90, "0": 45, "1": 45}, ...}``; for a
-    regression task (float targets) examples per split only: ``{"train": {"n": 90}, ...}``."""
+    regression task (float targets) examples per split only: ``{"train": {"n": 90}, ...}``; for
+    a multi-label task (0/1 labels) the positive rows per label, ``pos_<label>`` (``targets``
+    names the labels; default ``1``, ``2``, ...): ``{"train": {"n": 90, "pos_CTCF": 12}, ...}``."""
     sizes = {}
     for name, part in splits.items():
         if part.is_regression:
             sizes[name] = {"n": len(part)}
+            continue
+        if part.is_multilabel:
+            names = _label_names(part, targets)
+            positives = part.labels.sum(axis=0)
+            sizes[name] = {"n": len(part)}
+            sizes[name].update({f"pos_{n}": int(k) for n, k in zip(names, positives, strict=True)})
             continue
         classes, counts = np.unique(part.labels, return_counts=True)
         per_class = {str(c): int(k) for c, k in zip(classes, counts, strict=True)}
@@ -209,7 +225,14 @@ def split_sizes(splits: Mapping[str, LabeledSequences]) -> dict[str, dict[str, i
     return sizes
 
 
-def check_splits(task: str, splits: Mapping[str, LabeledSequences]) -> None:
+def _label_names(part: LabeledSequences, targets: Sequence[str] | None) -> list[str]:
+    width = part.labels.shape[1]
+    return list(targets) if targets else [str(t + 1) for t in range(width)]
+
+
+def check_splits(
+    task: str, splits: Mapping[str, LabeledSequences], targets: Sequence[str] | None = None
+) -> None:
     """Refuse splits that cannot give a meaningful score, before any training.
 
     Every split needs two classes or more (a one-class split scores any model perfectly or
@@ -219,10 +242,15 @@ def check_splits(task: str, splits: Mapping[str, LabeledSequences]) -> None:
     Raises:
         ValueError: naming the task, every problem found and the examples per split and class.
 
-    A regression task (float targets) is checked by :func:`check_regression_splits` instead.
+    A regression task (float targets) is checked by :func:`check_regression_splits` instead, a
+    multi-label task (0/1 labels) by :func:`check_multilabel_splits`; ``targets`` names their
+    targets or labels in messages.
     """
     if any(part.is_regression for part in splits.values()):
-        check_regression_splits(task, splits)
+        check_regression_splits(task, splits, tuple(targets) if targets else None)
+        return
+    if any(part.is_multilabel for part in splits.values()):
+        check_multilabel_splits(task, splits, targets)
         return
     sizes = split_sizes(splits)
     problems = []
@@ -297,3 +325,45 @@ def check_regression_splits(
         width = splits["train"].labels.shape[1]
         names = targets or tuple(f"target {t + 1}" for t in range(width))
         check_varies(f"task {task}: train", splits["train"].labels, names)
+
+
+def check_multilabel_splits(
+    task: str, splits: Mapping[str, LabeledSequences], targets: Sequence[str] | None = None
+) -> None:
+    """Refuse multi-label splits that cannot give a meaningful score, before any training.
+
+    Every split needs :data:`MIN_REGRESSION_ROWS` rows or more and the same L labels; training
+    needs at least one label with both positive and negative rows (nothing to learn otherwise),
+    and validation and test at least one such label each (nothing to score otherwise). A label
+    without both classes in one split is allowed: the metrics leave it out of the macro means and
+    name it (:mod:`findna.eval.multilabel`).
+
+    Raises:
+        ValueError: naming the task, every problem found and the rows per split.
+    """
+    widths = {part.labels.shape[1] if part.labels.ndim == 2 else 0 for part in splits.values()}
+    if not all(part.is_multilabel for part in splits.values()) or len(widths) != 1:
+        shapes = {n: f"{p.labels.shape} {p.labels.dtype}" for n, p in splits.items()}
+        raise ValueError(
+            f"task {task}: the splits mix multi-label 0/1 labels with other labels, or differ in "
+            f"the number of labels ({shapes}); every split needs the same (N, L) 0/1 labels"
+        )
+    problems = []
+    for name, part in splits.items():
+        if len(part) < MIN_REGRESSION_ROWS:
+            problems.append(f"the {name} split has {len(part)} row(s)")
+            continue
+        positives = part.labels.sum(axis=0)
+        if not ((positives > 0) & (positives < len(part))).any():
+            problems.append(f"no label of the {name} split has both positive and negative rows")
+    if problems:
+        names = _label_names(next(iter(splits.values())), targets)
+        listed = "; ".join(
+            f"{n}: {len(p)} rows, positives "
+            + ", ".join(f"{k} {int(v)}" for k, v in zip(names, p.labels.sum(axis=0), strict=True))
+            for n, p in splits.items()
+        )
+        raise ValueError(
+            f"task {task}: no meaningful score is possible: {'; '.join(problems)}. Per split: "
+            f"{listed}. Add rows with and without each label, or use another split seed."
+        )
