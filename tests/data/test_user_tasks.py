@@ -261,20 +261,25 @@ def test_genomic_benchmarks_download_and_empty_labels(tmp_path):
 
 
 def test_a_file_of_an_unknown_type_is_named_never_guessed(tmp_path):
-    """A BED file (or any suffix a layout does not read) is named as such, not read as a table
-    or as FASTA ("sequence before the first header")."""
+    """A suffix a layout does not read is named as such, not read as a table or as FASTA
+    ("sequence before the first header"); a BED is an interval task (tests/data/test_intervals.py),
+    one file with a split column, never a split file of a task YAML."""
     bed = tmp_path / "regions.bed"
     bed.write_text("chr1\t10\t110\tenhancer\n")
-    with pytest.raises(
-        ValueError, match=r"not a table, folder or task YAML: regions\.bed has the suffix '\.bed'"
-    ):
+    with pytest.raises(ValueError, match=r"regions\.bed: genome intervals need the reference"):
         resolve_task(str(bed))
+    other = tmp_path / "regions.gff"
+    other.write_text("chr1\t10\t110\tenhancer\n")
+    with pytest.raises(
+        ValueError, match=r"not a table, folder or task YAML: regions\.gff has the suffix '\.gff'"
+    ):
+        resolve_task(str(other))
     yaml = tmp_path / "t.yaml"
     yaml.write_text("files: {train: regions.bed, test: regions.bed}\n")
     with pytest.raises(
         ValueError,
         match=r"t\.yaml: files: train: .*regions\.bed has the suffix '\.bed', which a table task "
-        r"does not read; give \.csv, \.tsv, \.txt .*bedtools getfasta",
+        r"does not read; give \.csv, \.tsv, \.txt .*one BED with a split column: give it as path:",
     ):
         resolve_task(str(yaml))
     yaml.write_text("format: fasta_classes\nfiles: {a: regions.bed, b: regions.bed}\n")

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from findna.data.alphabet import OnInvalid
+from findna.data.interval_windows import read_interval_sources
+from findna.data.intervals import IntervalTaskSpec
 from findna.data.joined import read_joined
 from findna.data.layouts import read_class_folders, read_coordinate_folder, read_fasta_classes
 from findna.data.readers import LabeledSequences, read_table
@@ -263,6 +265,8 @@ def read_sources(
 ) -> dict[str, LabeledSequences]:
     """Read every source file of ``spec`` (before any split), keyed by file role."""
     root = task_root(spec, root)
+    if isinstance(spec, IntervalTaskSpec):  # genome intervals, cut from a reference
+        return read_interval_sources(spec, root, on_invalid)
     c = spec.num_classes
     if spec.format == "fasta_classes":
         class_files = {k: [_resolve(root, p) for p in v] for k, v in spec.class_files.items()}
@@ -273,9 +277,7 @@ def read_sources(
         }
     if spec.join_column is not None:
         return {"all": read_joined(spec, root, on_invalid)}
-    columns = spec.target_columns or spec.targets
-    multilabel = spec.task_type == "multilabel"
-    listed = multilabel and spec.label_separator is not None
+    regression = spec.task_type == "regression"
     out = {}
     for role, rel in spec.files.items():
         path = _resolve(root, rel)
@@ -289,11 +291,9 @@ def read_sources(
                 task_column=spec.split_column if split_rows else "task",
                 id_column=spec.id_column,
                 num_classes=c,
-                classes=spec.targets if listed else spec.classes,
+                classes=spec.classes,
                 on_invalid=on_invalid,
-                target_columns=None if spec.task_type == "classification" or listed else columns,
-                multilabel=multilabel,
-                label_separator=spec.label_separator,
+                target_columns=(spec.target_columns or spec.targets) if regression else None,
             )
         elif spec.format == "class_folders":
             out[role] = read_class_folders(

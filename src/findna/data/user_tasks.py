@@ -13,14 +13,15 @@ A path may be (docs/data.md, "Your own data"):
 (d) a task YAML (``.yaml``/``.yml``): ``name``, ``path`` or ``files``, ``format``,
     ``sequence_column``, ``label_column``, ``split_column``, ``labels``, ``metric``,
     ``protocol``, ``max_len``, ``description``, and for regression ``type: regression`` with
-    ``targets: [a, b]`` (or ``target_columns``);
+    ``targets: [a, b]`` (or ``target_columns``), and for intervals ``reference``, ``flank``,
+    ``allow_overlap``;
+(e) genome intervals: a BED (``.bed``, ``.bed.gz``) or a table of ``chrom, start, end`` with a
+    split column, cut from ``--reference`` (:mod:`findna.data.interval_tasks`);
 
 and GenomicBenchmarks' own download (``train/<class>/*.txt``, ``test/...``). Text labels become
 ``0..C-1`` in sorted order; the mapping is the spec's ``classes``, shown by ``findna data info``
 and written into every report. A table with target columns (``--target-columns a,b``, or a
-task YAML's ``targets``) is a regression task instead (:mod:`findna.data.user_regression`);
-``--task-type multilabel`` (``type: multilabel``) makes a multi-label task of 0/1 label columns
-or of one column listing the labels (:mod:`findna.data.user_multilabel`).
+task YAML's ``targets``) is a regression task instead (:mod:`findna.data.user_regression`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from findna.config import read_yaml
+from findna.data.interval_tasks import interval_task, is_interval_task, refuse_interval_options
+from findna.data.intervals import is_interval_file
 from findna.data.readers import read_frame
 from findna.data.splits import PROTOCOLS
 from findna.data.task_spec import METRICS, TaskSpec
@@ -43,7 +46,6 @@ from findna.data.user_layouts import (
     strip_suffixes,
 )
 from findna.data.user_layouts import table_task as class_table_task
-from findna.data.user_multilabel import multilabel_table_task
 from findna.data.user_regression import regression_table_task
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -51,8 +53,9 @@ LAYOUTS = (
     "(a) a folder with train/val/test tables (train.csv, val.csv or dev.csv, test.csv; .tsv, "
     ".txt and .gz too; val may be missing), (b) one CSV/TSV table, with a 'split' column "
     "(train/val/test) or without (re-split 70/10/20), (c) a folder with one FASTA file per "
-    "class (class = file name), (d) a task YAML (.yaml), or GenomicBenchmarks' download "
-    "(train/<class>/*.txt, test/<class>/*.txt). See docs/data.md, 'Your own data'."
+    "class (class = file name), (d) a task YAML (.yaml), (e) genome intervals: a BED (or a "
+    "table of chrom, start, end) with a split column, plus --reference, or GenomicBenchmarks' "
+    "download (train/<class>/*.txt, test/<class>/*.txt). See docs/data.md, 'Your own data'."
 )
 YAML_KEYS = tuple(
     dict.fromkeys(
@@ -72,23 +75,12 @@ YAML_KEYS = tuple(
 
 
 def table_task(name, files, options: UserTaskOptions, origin: str, split_column=None) -> TaskSpec:
-    """A classification or, with target columns, a regression task of tables (a multi-label
-    one with ``task_type`` multilabel)."""
-    build = class_table_task
-    if options.regression:
-        build = regression_table_task
-    elif options.multilabel:
-        build = multilabel_table_task
+    """A classification or, with target columns, a regression task of tables."""
+    build = regression_table_task if options.regression else class_table_task
     return build(name, files, options, origin, split_column=split_column)
 
 
 def _tables_only(options: UserTaskOptions, where: Path, layout: str) -> None:
-    if options.multilabel:
-        raise ValueError(
-            f"{where}: {layout} hold one class per sequence, not multi-label labels; a "
-            "multi-label task is a table (or split tables) with 0/1 label columns or a column "
-            "listing the labels. See docs/data.md, 'Multi-label tasks'."
-        )
     if options.regression:
         raise ValueError(
             f"{where}: {layout} hold classes, not regression targets; a regression task is a "
@@ -134,7 +126,9 @@ def is_task_path(path: Path) -> bool:
     if path.is_dir():
         return True
     name = path.name.lower()
-    return name.endswith(YAML_SUFFIXES) or strip_suffixes(path.name, TABLE_SUFFIXES) is not None
+    if name.endswith(YAML_SUFFIXES) or is_interval_file(path):
+        return True
+    return strip_suffixes(path.name, TABLE_SUFFIXES) is not None
 
 
 def path_task(
@@ -145,7 +139,10 @@ def path_task(
     origin = origin or str(path)
     if path.is_file() and path.name.lower().endswith(YAML_SUFFIXES):
         return yaml_task(path, options)
-    if path.is_file() and strip_suffixes(path.name, TABLE_SUFFIXES) is not None:
+    table = strip_suffixes(path.name, TABLE_SUFFIXES) is not None
+    if path.is_file() and (table or is_interval_file(path)):
+        if is_interval_task(path, options):
+            return interval_task(name, path, options, origin)
         column = options.split_column or "split"
         header = list(read_frame(path, None).columns)
         if column in header:
@@ -157,6 +154,7 @@ def path_task(
             )
         return table_task(name, {"all": path}, options, origin)
     if path.is_dir():
+        refuse_interval_options(options, path, "a folder")
         tables = _role_files(path, TABLE_SUFFIXES)
         if tables:
             return table_task(name, tables, options, origin)
@@ -174,7 +172,9 @@ def path_task(
             f"{path}: a folder in no accepted layout (it holds {found}). Accepted: {LAYOUTS}"
         )
     if path.is_file():
-        accepted = f"a table ({', '.join(TABLE_SUFFIXES)}, optionally .gz), a task YAML or a folder"
+        accepted = (
+            f"a table ({', '.join(TABLE_SUFFIXES)}, optionally .gz), a BED, a task YAML or a folder"
+        )
         where = f"{path}: not a table, folder or task YAML"
         raise ValueError(_unknown_suffix(path, where, "findna", accepted) + f" Accepted: {LAYOUTS}")
     raise ValueError(f"{path}: not a table, folder or task YAML. Accepted: {LAYOUTS}")
@@ -238,6 +238,7 @@ def yaml_task(path: Path, overrides: UserTaskOptions | None = None) -> TaskSpec:
     files = data["files"]
     if not isinstance(files, dict) or not files:
         raise ValueError(f"{path}: files: must map split (or class) names to paths")
+    refuse_interval_options(opts, f"{path}: files:", "a task of several files (use path:)")
     resolved = {str(k): base / str(v) for k, v in files.items()}
     suffixes = FASTA_SUFFIXES if fmt == "fasta_classes" else TABLE_SUFFIXES
     for key, f in resolved.items():
@@ -262,9 +263,8 @@ def _unknown_suffix(file: Path, where: str, what: str, accepted: str) -> str:
     """The message for a task file whose suffix its format does not read (never guessed)."""
     suffix = "".join(file.suffixes[-2:]) if file.name.endswith(".gz") else file.suffix
     bed = (
-        " BED intervals are not read as tasks yet: cut the sequences into a table first "
-        "(e.g. bedtools getfasta -tab, then add a label column)."
-        if file.name.lower().endswith((".bed", ".bed.gz"))
+        " Genome intervals are one BED with a split column: give it as path: (with reference:)."
+        if is_interval_file(file) and what != "findna"
         else ""
     )
     return (
@@ -276,15 +276,20 @@ def _unknown_suffix(file: Path, where: str, what: str, accepted: str) -> str:
 def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     """The UserTaskOptions keys of a task YAML, type-checked with messages naming the file."""
     out = {k: data[k] for k in UserTaskOptions.__dataclass_fields__ if k in data}
+    if "reference" in out:  # relative to the YAML's folder, as every path in it
+        out["reference"] = str(path.parent / str(out["reference"]))
+    if "flank" in out and (isinstance(out["flank"], bool) or not isinstance(out["flank"], int)):
+        raise ValueError(f"{path}: flank {out['flank']!r} must be a whole number of bases >= 0")
+    if not isinstance(out.get("allow_overlap", False), bool):
+        raise ValueError(f"{path}: allow_overlap {out['allow_overlap']!r} must be true or false")
     for alias, key in (("type", "task_type"), ("targets", "target_columns")):
         if alias in data and key in data:
             raise ValueError(f"{path}: give {alias}: or {key}:, not both (they are one key)")
         if alias in data:
             out[key] = data[alias]
-    if out.get("task_type") not in (None, "classification", "regression", "multilabel"):
+    if out.get("task_type") not in (None, "classification", "regression"):
         raise ValueError(
-            f"{path}: type {out['task_type']!r} is not one of classification, regression, "
-            "multilabel"
+            f"{path}: type {out['task_type']!r} is not one of classification, regression"
         )
     targets = out.get("target_columns")
     if isinstance(targets, str):
@@ -296,11 +301,6 @@ def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     if out.get("task_type") == "regression" and targets is None:
         raise ValueError(
             f"{path}: type: regression needs its target columns: targets: [col_a, col_b]"
-        )
-    if not isinstance(out.get("label_separator", ""), str):
-        raise ValueError(
-            f"{path}: label_separator {out['label_separator']!r} must be a string, e.g. ';' "
-            "(quote it in YAML)"
         )
     labels = out.get("labels")
     if isinstance(labels, dict):  # name -> label: must be 0..C-1
