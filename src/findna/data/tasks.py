@@ -277,7 +277,9 @@ def read_sources(
         }
     if spec.join_column is not None:
         return {"all": read_joined(spec, root, on_invalid)}
-    regression = spec.task_type == "regression"
+    columns = spec.target_columns or spec.targets
+    multilabel = spec.task_type == "multilabel"
+    listed = multilabel and spec.label_separator is not None
     out = {}
     for role, rel in spec.files.items():
         path = _resolve(root, rel)
@@ -291,9 +293,11 @@ def read_sources(
                 task_column=spec.split_column if split_rows else "task",
                 id_column=spec.id_column,
                 num_classes=c,
-                classes=spec.classes,
+                classes=spec.targets if listed else spec.classes,
                 on_invalid=on_invalid,
-                target_columns=(spec.target_columns or spec.targets) if regression else None,
+                target_columns=None if spec.task_type == "classification" or listed else columns,
+                multilabel=multilabel,
+                label_separator=spec.label_separator,
             )
         elif spec.format == "class_folders":
             out[role] = read_class_folders(

@@ -44,10 +44,13 @@ class UserTaskOptions:
         max_len: model length L (the longest sequence); FASTA records are cut or N-padded to it
             (kept whole when not given).
         description: one line for listings.
-        task_type: ``classification`` (labels) or ``regression`` (numeric targets); target
-            columns alone imply regression (:mod:`findna.data.user_regression`).
-        target_columns: a regression task's target columns, in output order (``--target-columns
-            a,b``; ``targets:`` in a task YAML).
+        task_type: ``classification`` (labels), ``regression`` (numeric targets) or
+            ``multilabel`` (0/1 labels); target columns alone imply regression
+            (:mod:`findna.data.user_regression`, :mod:`findna.data.user_multilabel`).
+        target_columns: a regression task's target columns, or a multi-label task's 0/1 label
+            columns, in output order (``--target-columns a,b``; ``targets:`` in a task YAML).
+        label_separator: a multi-label task whose ``label_column`` lists each row's positive
+            labels: the separator between them (``--label-separator``; ``;`` when not given).
         reference, flank, allow_overlap: genome intervals (:mod:`findna.data.interval_tasks`).
     """
 
@@ -62,6 +65,7 @@ class UserTaskOptions:
     description: str | None = None
     task_type: TaskType | None = None
     target_columns: tuple[str, ...] | None = None
+    label_separator: str | None = None
     reference: str | None = None
     flank: int | None = None
     allow_overlap: bool | None = None
@@ -73,9 +77,19 @@ class UserTaskOptions:
             self.task_type is None and self.target_columns is not None
         )
 
+    @property
+    def multilabel(self) -> bool:
+        """Whether these options describe a multi-label task."""
+        return self.task_type == "multilabel"
+
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in TASK_TYPES:
             raise ValueError(f"task type {self.task_type!r} is not one of {list(TASK_TYPES)}")
+        if self.label_separator is not None and not self.multilabel:
+            raise ValueError(
+                "a label separator is for a multi-label task whose label column lists each "
+                "row's labels; add --task-type multilabel (type: multilabel in a task YAML)"
+            )
         if self.target_columns is not None:
             columns = self.target_columns
             if not columns or any(not c for c in columns) or len(set(columns)) != len(columns):
@@ -85,8 +99,8 @@ class UserTaskOptions:
                 )
             if self.task_type == "classification":
                 raise ValueError(
-                    "target columns are for a regression task; drop them, or make the task "
-                    "type regression"
+                    "target columns are for a regression or multi-label task; drop them, or "
+                    "make the task type regression or multilabel"
                 )
         if self.metric is not None and self.metric not in METRICS:
             raise ValueError(f"metric {self.metric!r} is not one of {list(METRICS)}")

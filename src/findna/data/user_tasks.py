@@ -21,7 +21,9 @@ A path may be (docs/data.md, "Your own data"):
 and GenomicBenchmarks' own download (``train/<class>/*.txt``, ``test/...``). Text labels become
 ``0..C-1`` in sorted order; the mapping is the spec's ``classes``, shown by ``findna data info``
 and written into every report. A table with target columns (``--target-columns a,b``, or a
-task YAML's ``targets``) is a regression task instead (:mod:`findna.data.user_regression`).
+task YAML's ``targets``) is a regression task instead (:mod:`findna.data.user_regression`);
+``--task-type multilabel`` (``type: multilabel``) makes a multi-label task of 0/1 label columns
+or of one column listing the labels (:mod:`findna.data.user_multilabel`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from findna.data.user_layouts import (
     strip_suffixes,
 )
 from findna.data.user_layouts import table_task as class_table_task
+from findna.data.user_multilabel import multilabel_table_task
 from findna.data.user_regression import regression_table_task
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -75,12 +78,23 @@ YAML_KEYS = tuple(
 
 
 def table_task(name, files, options: UserTaskOptions, origin: str, split_column=None) -> TaskSpec:
-    """A classification or, with target columns, a regression task of tables."""
-    build = regression_table_task if options.regression else class_table_task
+    """A classification or, with target columns, a regression task of tables (a multi-label
+    one with ``task_type`` multilabel)."""
+    build = class_table_task
+    if options.regression:
+        build = regression_table_task
+    elif options.multilabel:
+        build = multilabel_table_task
     return build(name, files, options, origin, split_column=split_column)
 
 
 def _tables_only(options: UserTaskOptions, where: Path, layout: str) -> None:
+    if options.multilabel:
+        raise ValueError(
+            f"{where}: {layout} hold one class per sequence, not multi-label labels; a "
+            "multi-label task is a table (or split tables) with 0/1 label columns or a column "
+            "listing the labels. See docs/data.md, 'Multi-label tasks'."
+        )
     if options.regression:
         raise ValueError(
             f"{where}: {layout} hold classes, not regression targets; a regression task is a "
@@ -287,9 +301,10 @@ def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{path}: give {alias}: or {key}:, not both (they are one key)")
         if alias in data:
             out[key] = data[alias]
-    if out.get("task_type") not in (None, "classification", "regression"):
+    if out.get("task_type") not in (None, "classification", "regression", "multilabel"):
         raise ValueError(
-            f"{path}: type {out['task_type']!r} is not one of classification, regression"
+            f"{path}: type {out['task_type']!r} is not one of classification, regression, "
+            "multilabel"
         )
     targets = out.get("target_columns")
     if isinstance(targets, str):
@@ -301,6 +316,11 @@ def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     if out.get("task_type") == "regression" and targets is None:
         raise ValueError(
             f"{path}: type: regression needs its target columns: targets: [col_a, col_b]"
+        )
+    if not isinstance(out.get("label_separator", ""), str):
+        raise ValueError(
+            f"{path}: label_separator {out['label_separator']!r} must be a string, e.g. ';' "
+            "(quote it in YAML)"
         )
     labels = out.get("labels")
     if isinstance(labels, dict):  # name -> label: must be 0..C-1
