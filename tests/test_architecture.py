@@ -25,6 +25,7 @@ LAYERS = {
     "outputs": 0,
     "folders": 0,
     "devices": 0,
+    "precision": 0,
     "version": 0,
     "data": 1,
     "model": 2,

@@ -32,6 +32,7 @@ from findna.data.interval_windows import read_interval_sources
 from findna.data.intervals import IntervalTaskSpec
 from findna.data.joined import read_joined
 from findna.data.layouts import read_class_folders, read_coordinate_folder, read_fasta_classes
+from findna.data.per_base_tasks import per_base_splits, repeat_tasks
 from findna.data.readers import LabeledSequences, read_table
 from findna.data.root import data_root
 from findna.data.splits import SPLIT_VALUES, apply_protocol, shared_sequences
@@ -164,6 +165,7 @@ def _build_registry() -> dict[str, TaskSpec]:
     desc = "DNABERT example, overlapping 6-mers decoded to 101 bp"
     specs.append(_table("dnabert/dev_6mer", files, 101, desc))
     specs += vaishnav_tasks()
+    specs += repeat_tasks()  # per-base (findna.data.per_base_tasks)
     return {s.name: s for s in specs}
 
 
@@ -336,8 +338,10 @@ def load_task(
     """
     spec = get_task(task) if isinstance(task, str) else task
     root = task_root(spec, root)
-    sources = read_sources(spec, root, on_invalid)
-    splits = apply_protocol(spec.protocol, sources, seed)
+    if spec.task_type == "per_base":  # label strings or a soft-masked genome
+        splits = per_base_splits(spec, root, seed, on_invalid)
+    else:
+        splits = apply_protocol(spec.protocol, read_sources(spec, root, on_invalid), seed)
     for name, part in splits.items():
         if len(part) == 0:
             raise ValueError(f"task {spec.name}: the {name} split is empty; the task is too small")

@@ -9,7 +9,6 @@ from typing import Any
 
 from findna.config import (
     DEPRECATED_PRECISIONS,
-    PRECISIONS,
     check_device,
     normalize_precision,
 )
@@ -100,15 +99,12 @@ class FeatureConfig:
 
 
 def resolve_precision(precision: str, device: Any) -> str:
-    """``auto`` -> ``bf16-mixed`` on CUDA, ``32-true`` elsewhere; other names as given.
+    """``auto`` -> what :func:`findna.precision.choose_precision` picks on ``device`` (bf16 on
+    CUDA; on a CPU bf16 where it has AMX or measured faster, else float32); other names as
+    given. ``device`` is a ``torch.device`` (only its ``type`` is read)."""
+    from findna.precision import resolve_precision as resolve  # the one home of the choice
 
-    ``device`` is a ``torch.device`` (only its ``type`` is read).
-    """
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision == "auto":
-        return "bf16-mixed" if device.type == "cuda" else "32-true"
-    return precision
+    return resolve(precision, device)
 
 
 __all__ = ["FeatureConfig", "resolve_precision"]

@@ -144,8 +144,9 @@ class RunConfig:
         num_nodes: machines (launched by torchrun, SLURM or Lightning's ``NODE_RANK``
             variables); they must share the file system of ``out_dir`` and the prepared genome.
         strategy: ``auto``, ``ddp``, ``fsdp``... (Lightning names).
-        precision: ``32-true``, ``bf16-mixed`` (autocast; fast on CPUs with bf16 and on GPUs),
-            ``16-mixed``.
+        precision: ``auto`` (bf16 autocast on GPUs and on CPUs with AMX or where bf16
+            measured faster, else float32: ``findna.precision``), ``32-true``, ``bf16-mixed``
+            (autocast), ``16-mixed``.
         ckpt_every_n_steps: periodic checkpoint interval (the last one is kept as last.ckpt).
         val_every_n_steps: validation interval (also run at the end).
         log_every_n_steps: metric logging interval.
@@ -161,7 +162,7 @@ class RunConfig:
     strategy: str = "auto"
     # No "bf16-true": bf16 weights would stall the EMA teacher (0.004 * delta is below bf16's
     # resolution at momentum >= 0.996).
-    precision: Literal["32-true", "bf16-mixed", "16-mixed"] = "bf16-mixed"
+    precision: Literal["auto", "32-true", "bf16-mixed", "16-mixed"] = "auto"
     ckpt_every_n_steps: int = 500
     val_every_n_steps: int = 500
     log_every_n_steps: int = 10

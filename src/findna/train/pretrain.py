@@ -37,6 +37,7 @@ from findna.train.datamodule import PretrainData, resolve_genome
 from findna.train.module import PretrainModule
 from findna.train.resume import ResumePoint, find_resume_point, has_checkpoint
 from findna.train.run_logs import continue_logs, run_loggers
+from findna.train.run_precision import run_precision
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
@@ -141,7 +142,7 @@ def build_trainer(cfg: PretrainConfig, extra_callbacks: Sequence[L.Callback] = (
         devices=run.devices,
         num_nodes=run.num_nodes,
         strategy=run.strategy,
-        precision=run.precision,
+        precision=run_precision(cfg).precision,  # auto: by device and CPU, logged
         max_steps=-1,  # set below, once Lightning has resolved the world size
         max_epochs=-1,
         val_check_interval=run.val_every_n_steps,
@@ -206,6 +207,8 @@ def _fit_and_export(
         continue_logs(trainer.loggers, resume_from.step)
         warnings.filterwarnings("ignore", message=r"Checkpoint directory .* is not empty")
     out = cfg.out_dir
+    for logger in trainer.loggers:  # logs/hparams.yaml: what auto precision resolved to, and why
+        logger.log_hyperparams(run_precision(cfg).record())
     data = PretrainData(cfg, out)
     module = PretrainModule(cfg)
     if trainer.is_global_zero and not resume:
