@@ -194,12 +194,21 @@ TARGET_COLUMNS = Flag(
 )
 
 
+REFERENCE = Flag(
+    "--reference",
+    "reference genome of a task given as genome intervals (a BED): a FASTA (plain, gzip or "
+    "bgzip) or a `findna prepare genome` folder (docs/data.md)",
+    metavar="FASTA|DIR",
+)
+
+
 def add_task_columns(p: argparse.ArgumentParser, settings: SettingFlags | None = None) -> None:
     """``--label-column``, ``--sequence-column`` and ``--target-columns`` of a user's task tables
     (setting the keys ``label_column``, ``sequence_column`` and, where the dataclass has it,
     ``target_columns`` of ``settings``' dataclass when given)."""
     flags = [(LABEL_COLUMN, "label_column"), (SEQUENCE_COLUMN, "sequence_column")]
     flags.append((TARGET_COLUMNS, "target_columns"))
+    flags.append((REFERENCE, "reference"))
     for flag, key in flags:
         if settings is None:
             p.add_argument(flag.name, metavar=flag.metavar, help=flag.help, type=flag.type)
@@ -215,6 +224,7 @@ def task_options(args: argparse.Namespace):  # -> UserTaskOptions (no data-layer
         label_column=getattr(args, "label_column", None),
         sequence_column=getattr(args, "sequence_column", None),
         target_columns=getattr(args, "target_columns", None),
+        reference=getattr(args, "reference", None),
     )
 
 

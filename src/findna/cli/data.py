@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from findna.cli.args import add_on_invalid, add_split_seed, add_task_columns
+from findna.cli.args import add_on_invalid, add_split_seed, add_task_columns, task_options
 
 
 def add_data(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def add_data(sub: argparse._SubParsersAction) -> None:
     info.add_argument(
         "name",
         help="a task name (see `findna data list`), the path of your own task (a folder, a "
-        "table or a task YAML), or a genome file name",
+        "table, a BED with --reference, or a task YAML), or a genome file name",
     )
     add_task_columns(info)
     add_split_seed(info)
@@ -36,8 +36,7 @@ def _data_info(args: argparse.Namespace) -> None:
     from findna.data.catalog import format_info
     from findna.data.user_layouts import UserTaskOptions
 
-    options = UserTaskOptions(label_column=args.label_column, sequence_column=args.sequence_column)
-    print(format_info(args.name, seed=args.split_seed, options=options))
+    print(format_info(args.name, seed=args.split_seed, options=task_options(args)))
 
 
 def add_prepare(sub: argparse._SubParsersAction) -> None:
