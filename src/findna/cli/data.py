@@ -34,7 +34,6 @@ def _data_list(args: argparse.Namespace) -> None:
 
 def _data_info(args: argparse.Namespace) -> None:
     from findna.data.catalog import format_info
-    from findna.data.user_layouts import UserTaskOptions
 
     print(format_info(args.name, seed=args.split_seed, options=task_options(args)))
 
