@@ -44,9 +44,8 @@ class UserTaskOptions:
         max_len: model length L (the longest sequence); FASTA records are cut or N-padded to it
             (kept whole when not given).
         description: one line for listings.
-        task_type: ``classification`` (labels), ``regression`` (numeric targets) or
-            ``multilabel`` (0/1 labels); target columns alone imply regression
-            (:mod:`findna.data.user_regression`, :mod:`findna.data.user_multilabel`).
+        task_type: ``classification``, ``regression`` or ``multilabel`` (0/1 labels); target
+            columns alone imply regression (:mod:`findna.data.user_regression`).
         target_columns: a regression task's target columns, or a multi-label task's 0/1 label
             columns, in output order (``--target-columns a,b``; ``targets:`` in a task YAML).
         label_separator: a multi-label task whose ``label_column`` lists each row's positive
@@ -77,15 +76,10 @@ class UserTaskOptions:
             self.task_type is None and self.target_columns is not None
         )
 
-    @property
-    def multilabel(self) -> bool:
-        """Whether these options describe a multi-label task."""
-        return self.task_type == "multilabel"
-
     def __post_init__(self) -> None:
         if self.task_type is not None and self.task_type not in TASK_TYPES:
             raise ValueError(f"task type {self.task_type!r} is not one of {list(TASK_TYPES)}")
-        if self.label_separator is not None and not self.multilabel:
+        if self.label_separator is not None and self.task_type != "multilabel":
             raise ValueError(
                 "a label separator is for a multi-label task whose label column lists each "
                 "row's labels; add --task-type multilabel (type: multilabel in a task YAML)"

@@ -83,13 +83,13 @@ def table_task(name, files, options: UserTaskOptions, origin: str, split_column=
     build = class_table_task
     if options.regression:
         build = regression_table_task
-    elif options.multilabel:
+    elif options.task_type == "multilabel":
         build = multilabel_table_task
     return build(name, files, options, origin, split_column=split_column)
 
 
 def _tables_only(options: UserTaskOptions, where: Path, layout: str) -> None:
-    if options.multilabel:
+    if options.task_type == "multilabel":
         raise ValueError(
             f"{where}: {layout} hold one class per sequence, not multi-label labels; a "
             "multi-label task is a table (or split tables) with 0/1 label columns or a column "
