@@ -130,14 +130,16 @@ def test_a_csv_of_intervals_is_found_by_its_header(tmp_path, genome):
     assert error_of(path).startswith(f"{path}: genome intervals need the reference genome")
 
 
-def test_gzip_fasta_and_prepared_genome_give_the_same_sequences(tmp_path, genome):
+def test_gzip_fasta_prepared_genome_and_gzip_bed_give_the_same_sequences(tmp_path, genome):
     bed = write_bed(tmp_path / "regions.bed")
     gz = write_fasta(tmp_path / "genome.fa.gz", {"chr1": CHR1, "chr2": CHR2}, width=7)
     prepared = tmp_path / "prepared"
     prepare_genome([genome], prepared)
+    bed_gz = tmp_path / "regions.bed.gz"
+    bed_gz.write_bytes(gzip.compress(bed.read_bytes()))
     want = load_task(task_of(bed, reference=str(genome))).splits()
-    for ref in (gz, prepared):
-        got = load_task(task_of(bed, reference=str(ref))).splits()
+    for ref, intervals in ((gz, bed), (prepared, bed), (genome, bed_gz)):
+        got = load_task(task_of(intervals, reference=str(ref))).splits()
         assert all(got[k].seqs == want[k].seqs for k in want)
 
 
