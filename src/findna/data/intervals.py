@@ -183,7 +183,7 @@ def read_interval_rows(
         lacks += [repr(c) for c in missing]
         raise ValueError(
             f"{path}: no {' or '.join(lacks)} column; the columns are {have}. {LAYOUT} "
-            f"(the split column is --split-column/split_column:, the label {value_flag})."
+            f"(the split column is split_column: in a task YAML, the label {value_flag})."
         )
     if len(df) == 0:
         raise ValueError(f"{path}: no intervals (no data rows). Fill in the file or remove it.")
@@ -199,7 +199,7 @@ def read_interval_rows(
             "the row."
         )
     strand = next((c for c in df.columns if c.lower() == "strand"), None)
-    strands = df[strand].tolist() if strand else ["+"] * len(df)
+    strands = [str(s).strip() for s in df[strand]] if strand else ["+"] * len(df)
     bad = [i for i, s in enumerate(strands) if s not in STRANDS]
     if bad:
         raise ValueError(
