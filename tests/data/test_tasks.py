@@ -28,8 +28,8 @@ def write(path, text):
 def test_registry_covers_every_shipped_task():
     suites = Counter(s.suite for s in TASKS.values())
     classification = {"emp": 7, "gue": 17, "gb": 2, "toy": 2, "nt": 18, "dnabert": 1}
-    assert suites == {**classification, "vaishnav2022": 4}
-    assert len(TASKS) == 51
+    assert suites == {**classification, "vaishnav2022": 4, "repeats": 2}
+    assert len(TASKS) == 53
     assert sum(s.name.startswith("gue/prom/") for s in TASKS.values()) == 6
     assert sum(s.name.startswith("gue/tf/") for s in TASKS.values()) == 5
     assert sum(s.name.startswith("gue/mouse/") for s in TASKS.values()) == 5

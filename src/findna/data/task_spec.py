@@ -11,9 +11,9 @@ from typing import Literal
 
 from findna.data.splits import PROTOCOLS
 
-Format = Literal["table", "class_folders", "coordinates", "fasta_classes"]
-TaskType = Literal["classification", "regression", "multilabel"]
-TASK_TYPES = ("classification", "regression", "multilabel")
+Format = Literal["table", "class_folders", "coordinates", "fasta_classes", "soft_mask"]
+TaskType = Literal["classification", "regression", "multilabel", "per_base"]
+TASK_TYPES = ("classification", "regression", "multilabel", "per_base")
 Metric = Literal[
     "mcc", "accuracy", "macro_f1", "pearson", "spearman", "r2", "macro_auroc", "macro_auprc"
 ]
@@ -23,7 +23,7 @@ REGRESSION_METRICS = ("pearson", "spearman", "r2")
 MULTILABEL_METRICS = ("macro_auroc", "macro_auprc")
 """``macro_auroc`` (the mean AUROC over labels with both classes) is multi-label's primary."""
 METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS + MULTILABEL_METRICS
-FORMATS = ("table", "class_folders", "coordinates", "fasta_classes")
+FORMATS = ("table", "class_folders", "coordinates", "fasta_classes", "soft_mask")
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,11 @@ class TaskSpec:
             a registry task.
         task_type: ``classification`` (labels are (N,) int64 class indices), ``regression``
             (labels are (N, T) float32 targets) or ``multilabel`` (labels are (N, L) int64 0/1,
-            one column per label; see :class:`findna.data.labeled.LabeledSequences`).
+            one column per label; see :class:`findna.data.labeled.LabeledSequences`) or
+            ``per_base`` (a class per base, :mod:`findna.data.per_base`: a ``table`` whose
+            ``label_column`` holds label strings of the one-character ``classes``, or
+            ``soft_mask``: windows of ``max_len`` bp of the FASTA ``genome`` labelled by case,
+            :mod:`findna.data.soft_mask`; metric ``mcc`` etc. per base).
         targets: a regression task's T target names, or a multi-label task's L label names, in
             output order; empty for classification. For a ``table`` they are also the target
             columns unless ``target_columns`` is given (or ``label_separator`` is).
@@ -118,7 +122,8 @@ class TaskSpec:
     def num_outputs(self) -> int:
         """The model's outputs: C classes for classification, T targets for regression, L labels
         for multi-label."""
-        return self.num_classes if self.task_type == "classification" else len(self.targets)
+        per_class = self.task_type in ("classification", "per_base")
+        return self.num_classes if per_class else len(self.targets)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "targets", tuple(self.targets))
@@ -137,6 +142,8 @@ class TaskSpec:
             self._check_regression()
         elif self.task_type == "multilabel":
             self._check_multilabel()
+        elif self.task_type == "per_base":
+            self._check_per_base()
         else:
             self._check_classification()
         if self.format == "fasta_classes":
@@ -144,6 +151,8 @@ class TaskSpec:
                 raise ValueError(f"task {self.name}: fasta_classes needs class_files")
         elif not self.files:
             raise ValueError(f"task {self.name}: no files")
+        if self.format == "soft_mask" and self.task_type != "per_base":
+            raise ValueError(f"task {self.name}: a soft_mask genome gives per_base tasks only")
         if self.format == "coordinates" and self.genome is None:
             raise ValueError(f"task {self.name}: coordinates need a genome FASTA")
 
@@ -164,6 +173,23 @@ class TaskSpec:
             raise ValueError(
                 f"task {self.name}: label_separator is for multi-label tasks; set "
                 "task_type='multilabel' or drop it"
+            )
+
+    def _check_per_base(self) -> None:
+        self._check_classification()
+        if self.format not in ("table", "soft_mask"):
+            raise ValueError(
+                f"task {self.name}: a per-base task is a table of label strings or a soft_mask "
+                f"genome, not {self.format!r}"
+            )
+        if self.format == "soft_mask" and (self.genome is None or not self.max_len):
+            raise ValueError(f"task {self.name}: soft_mask needs a genome FASTA and max_len")
+        if self.format == "table" and (
+            self.classes is None or any(len(c) != 1 for c in self.classes)
+        ):
+            raise ValueError(
+                f"task {self.name}: a per-base table needs classes of one character each, the "
+                f"characters of its label strings (classes: ['0', '1']), got {self.classes}"
             )
 
     def _check_multilabel(self) -> None:

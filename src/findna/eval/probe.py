@@ -35,6 +35,7 @@ from findna.data.tasks import TaskData
 from findna.devices import resolve_device
 from findna.eval.features import cached_features
 from findna.eval.metrics import compute_metrics
+from findna.eval.per_base_probe import PerBaseProbe
 from findna.eval.probe_config import ProbeConfig
 from findna.eval.probe_regression import Selected as _Selected
 from findna.eval.probe_regression import fit_knn_regression, fit_regression_heads
@@ -219,6 +220,9 @@ class Probe:
     def fit(self, job: SeedJob) -> Fit:
         """Features of the three splits (cached), then kNN or heads selected on validation."""
         cfg = self.config
+        if getattr(job.task.data.spec, "task_type", None) == "per_base":  # a head per base
+            job.max_len = job.task.max_len(0, cfg.max_len)  # token states: no CLS rows
+            return PerBaseProbe(cfg).fit(job)
         start = time.perf_counter()
         net = job.load_encoder(cfg.which, cfg.length_mode)
         feats, features_s, all_cached = {}, 0.0, True

@@ -32,6 +32,7 @@ import numpy as np
 
 from findna.config import config_to_dict, dump_config
 from findna.data.catalog import data_files, task_card
+from findna.data.per_base import per_base_sizes
 from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
 from findna.eval.regression import is_regression, regression_sizes, spec_targets, target_names
@@ -91,6 +92,11 @@ def check_task(task: TaskData | CheckedTask) -> CheckedTask:
     """``task`` checked (:func:`findna.data.splits.check_splits`); a checked task as it is."""
     if isinstance(task, CheckedTask):
         return task
+    if getattr(task.spec, "task_type", None) == "per_base":  # sizes count bases per class
+        try:
+            return CheckedTask(task, per_base_sizes(task.splits(), task.spec.num_classes))
+        except ValueError as err:
+            raise ValueError(f"task {task.spec.name}: {err}") from None
     if is_regression(
         getattr(task.spec, "task_type", None)
     ):  # no classes to count: sizes {"n": N}, finite targets
