@@ -13,10 +13,13 @@ from findna.cli import args as shared
 def add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="speed of a pretraining step (model), matmuls (matmul), side by side (compare)",
+        help="speed of a pretraining step (model), matmuls (matmul), side by side (compare), "
+        "embedding throughput (embed)",
         description="CPU and CUDA speed benchmarks; see docs/performance.md for measured figures.",
     )
-    bsub = p.add_subparsers(dest="bench_command", required=True, metavar="{model,matmul,compare}")
+    bsub = p.add_subparsers(
+        dest="bench_command", required=True, metavar="{model,matmul,compare,embed}"
+    )
     m = bsub.add_parser(
         "model",
         help="tokens/s, GFLOP/s vs the matmul peak, rotation and view shares of one step",
@@ -88,6 +91,21 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     )
     c.add_argument("--json", help="also write every figure, ratio and the machine to this file")
     c.set_defaults(handler=_bench_compare)
+    e = bsub.add_parser(
+        "embed",
+        help="sequences/s of the embedding forward (findna embed) beside the peer-class encoders",
+    )
+    shared.add_device(e)
+    e.add_argument("--configs", default="tiny,small,paper", help="preset names or YAML paths")
+    e.add_argument("--dtypes", default="fp32,bf16", help="fp32, bf16 or fp16 (autocast)")
+    e.add_argument("--length", type=int, default=1000, help="bp per sequence")
+    e.add_argument("--batch", type=int, default=8, help="sequences per call")
+    e.add_argument("--repeats", type=int, default=3, help="timed calls (median)")
+    e.add_argument("--warmup", type=int, default=1, help="untimed calls first")
+    e.add_argument("--no-peers", action="store_true", help="findna's networks only")
+    e.add_argument("--peer-layers", type=int, help="fewer peer layers (smoke runs)")
+    e.add_argument("--json", help="also write every row, ratio and the machine to this file")
+    e.set_defaults(handler=_bench_embed)
 
 
 def _bench_model(args: argparse.Namespace) -> None:
@@ -129,3 +147,29 @@ def _bench_compare(args: argparse.Namespace) -> None:
     from findna.perf.compare_cli import compare_command
 
     compare_command(args)
+
+
+def _bench_embed(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from findna.perf.embed import bench_embed, embed_json, embed_markdown
+    from findna.perf.machine import cpu_description
+
+    results = bench_embed(
+        [c.strip() for c in args.configs.split(",")],
+        args.dtypes,
+        length=args.length,
+        batch=args.batch,
+        repeats=args.repeats,
+        warmup=args.warmup,
+        peers=not args.no_peers,
+        peer_layers=args.peer_layers,
+        device=args.device or "auto",
+    )
+    machine = cpu_description()
+    if args.json:
+        data = {"machine": machine, **embed_json(results)}
+        Path(args.json).write_text(json.dumps(data, indent=1) + "\n")
+    print(", ".join(f"{k}: {v}" for k, v in machine.items()))
+    print(embed_markdown(results))
