@@ -59,6 +59,11 @@ class ModelConfig:
             mixes into real positions (needs ``lengths`` at call time).
         n_heads: attention heads (transformer only; must divide ``d_model``).
         positional: position encoding of the transformer (ChordMixer has none).
+        special_inputs: ``"zero"`` (the paper): CLS rows, the MNM mask token and padding are
+            all the all-zero row, so the input layer gives them one vector; ``"distinct"``: a
+            learned vector per kind is added (``findna.model.special_inputs``, issue 21).
+        cls_rows: with ``special_inputs="distinct"``, the CLS rows appended after each sequence
+            (the pretraining ``ssl.n_cls``); 0 otherwise.
     """
 
     backbone: Backbone = "chordmixer"
@@ -75,6 +80,8 @@ class ModelConfig:
     length_mode: Literal["fixed", "length_aware"] = "fixed"
     n_heads: int = 4
     positional: Literal["learned", "sinusoidal"] = "learned"
+    special_inputs: Literal["zero", "distinct"] = "zero"
+    cls_rows: int = 0
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -82,6 +89,7 @@ class ModelConfig:
             ("prenorm", ("none", "layernorm")),
             ("length_mode", ("fixed", "length_aware")),
             ("positional", ("learned", "sinusoidal")),
+            ("special_inputs", ("zero", "distinct")),
         ):
             value = getattr(self, name)
             if value not in allowed:
@@ -102,6 +110,13 @@ class ModelConfig:
             raise ValueError(
                 f"model.d_model must be a positive integer or null (null ties it to max_len), "
                 f"got {self.d_model!r}"
+            )
+        if not isinstance(self.cls_rows, int) or self.cls_rows < 0:
+            raise ValueError(f"model.cls_rows must be an integer >= 0, got {self.cls_rows!r}")
+        if self.special_inputs == "zero" and self.cls_rows:
+            raise ValueError(
+                f"model.cls_rows={self.cls_rows} is read only with model.special_inputs=distinct; "
+                "set both, or drop model.cls_rows"
             )
         if self.d_model is None:
             self.d_model = tied_width(self.max_len, self.track_size)

@@ -28,6 +28,7 @@ from findna.config import config_from_dict, config_to_dict
 from findna.model.chordmixer import ChordMixer
 from findna.model.config import ModelConfig
 from findna.model.rotation import check_rotation
+from findna.model.special_inputs import SpecialInputEmbedding
 from findna.model.transformer import TransformerBackbone
 from findna.outputs import share_as_umask
 
@@ -128,7 +129,11 @@ class FinDNANetwork(
         # that a checkpoint does not depend on the defaults of a later findna version.
         self._hub_mixin_config = config_to_dict(cfg)
         d = cfg.width
-        self.embed = nn.Linear(cfg.in_channels, d)
+        self.embed: nn.Linear = (
+            SpecialInputEmbedding(cfg.in_channels, d, cfg.cls_rows)
+            if cfg.special_inputs == "distinct"
+            else nn.Linear(cfg.in_channels, d)
+        )
         self.backbone = build_backbone(cfg, rotation)
         self.head = nn.Linear(d, cfg.out_channels)
 
@@ -177,7 +182,14 @@ class FinDNANetwork(
             (B, L, d) hidden states.
         """
         lengths = self._check_inputs(x, lengths)
-        return self.backbone(self.embed(x), lengths)
+        return self.backbone(self.embed_inputs(x, lengths), lengths)
+
+    def embed_inputs(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """(B, L, d) the input layer's output (with ``special_inputs=distinct`` the vector of
+        each special row's kind added; ``lengths`` marks padding)."""
+        if isinstance(self.embed, SpecialInputEmbedding):
+            return self.embed(x, lengths)
+        return self.embed(x)
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> NetworkOutput:
         """Hidden states and per-token logits; see ``encode`` for the arguments.

@@ -20,6 +20,7 @@ Variant = Literal["findna", "cm-mnm"]
 ClHead = Literal["shared", "mlp", "latent"]
 ClSoftmax = Literal["features", "tokens"]
 MnmLoss = Literal["ce", "reference_bce"]
+Centering = Literal["ema", "batch", "sinkhorn"]
 
 
 @dataclass
@@ -77,6 +78,20 @@ class SSLConfig:
         mnm_loss: ``"ce"`` (paper): softmax cross-entropy over the 5 classes at masked positions.
             ``"reference_bce"``: the released code's BCE-with-logits on logits / student_temp at
             scrambled (position, channel) entries (docs/method.md §2.5); kept only to reproduce it.
+        ema_horizon_frac: the teacher horizon fitted to the run (issue 21; 0 = off, the paper's
+            ``ema_start``): the EMA momentum starts at ``1 - 1 / (ema_horizon_frac * T)`` (an
+            averaging window of that fraction of the T steps) and rises to ``ema_end`` on the
+            same cosine, so runs of any length get comparable teachers.
+        cl_grad_ratio: gradient balance (0 = off): the CL term's weight is rescaled so that the
+            norm of its gradient on the student is this fraction of the MNM gradient's, from the
+            norms measured on the last diagnostic step (``run.diagnostics_every``).
+        cl_stop_input_grad: the CL (and iBOT, KoLeo) gradients stop at the input layer: the
+            student's ``embed`` is trained by MNM alone (one more backward per step).
+        centering: how the teacher's CL outputs are centred: ``"ema"`` (the paper: the EMA centre
+            of ``center_momentum``), ``"batch"`` (this batch's mean) or ``"sinkhorn"``
+            (Sinkhorn-Knopp normalisation, 3 iterations, as DINOv2; needs ``cl_softmax=features``).
+        ema_copy: ``cm-mnm`` only: keep an EMA copy of the network (no teacher forward, no CL
+            head) with the momentum schedule above; it is exported as the run's model.
 
     The levers from ``cl_softmax`` to ``symmetric`` (issue 9, docs/method.md §2.6) are off by
     default, which is the paper's objective exactly; like ``alpha`` and ``cl_head`` they are
@@ -108,6 +123,11 @@ class SSLConfig:
     koleo_weight: float = 0.0
     ibot_weight: float = 0.0
     symmetric: bool = False
+    ema_horizon_frac: float = 0.0
+    cl_grad_ratio: float = 0.0
+    cl_stop_input_grad: bool = False
+    centering: Centering = "ema"
+    ema_copy: bool = False
 
     def __post_init__(self) -> None:
         if self.variant not in ("findna", "cm-mnm"):
@@ -157,6 +177,7 @@ class SSLConfig:
         if self.mnm_loss not in ("ce", "reference_bce"):
             raise ValueError(f"mnm_loss={self.mnm_loss!r}: use 'ce' or 'reference_bce'")
         self._check_levers()
+        self._check_conflict_levers()
 
     def _check_levers(self) -> None:
         """Validate the off-by-default levers of issue 9 (docs/method.md §2.6)."""
@@ -202,6 +223,76 @@ class SSLConfig:
         for name in ("koleo_weight", "ibot_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0 (0 = off)")
+
+    def _check_conflict_levers(self) -> None:
+        """Validate the levers of issue 21 and refuse combinations that mean nothing."""
+        if self.centering not in ("ema", "batch", "sinkhorn"):
+            raise ValueError(
+                f"ssl.centering={self.centering!r}: use 'ema' (the paper), 'batch' or 'sinkhorn'"
+            )
+        if not 0.0 <= self.ema_horizon_frac <= 1.0:
+            raise ValueError(
+                f"ssl.ema_horizon_frac={self.ema_horizon_frac} must lie in [0, 1] (the teacher's "
+                "averaging window as a fraction of the run's steps; 0 = off)"
+            )
+        if self.cl_grad_ratio < 0:
+            raise ValueError(f"ssl.cl_grad_ratio={self.cl_grad_ratio} must be >= 0 (0 = off)")
+        default = SSLConfig.__dataclass_fields__
+        if self.ema_horizon_frac > 0 and self.ema_start != default["ema_start"].default:
+            raise ValueError(
+                f"ssl.ema_horizon_frac={self.ema_horizon_frac} and ssl.ema_start={self.ema_start} "
+                "both set the teacher's starting momentum; keep one (ema_start at 0.996)"
+            )
+        if self.centering != "ema" and self.center_momentum != default["center_momentum"].default:
+            raise ValueError(
+                f"ssl.centering={self.centering!r} does not use the EMA centre, but "
+                f"ssl.center_momentum={self.center_momentum} sets it; drop one of the two keys"
+            )
+        if self.centering == "sinkhorn" and self.cl_softmax != "features":
+            raise ValueError(
+                "ssl.centering='sinkhorn' normalises over the features and the batch; it needs "
+                f"ssl.cl_softmax='features', got {self.cl_softmax!r}"
+            )
+        if self.cl_grad_ratio > 0 and self.cl_stop_input_grad:
+            raise ValueError(
+                "ssl.cl_grad_ratio and ssl.cl_stop_input_grad both balance the CL gradient; "
+                "set one of them"
+            )
+        if self.uses_teacher and self.ema_copy:
+            raise ValueError(
+                "ssl.ema_copy=true is for ssl.variant=cm-mnm: the findna variant already keeps "
+                "an EMA teacher; drop ssl.ema_copy"
+            )
+        if not self.uses_teacher:
+            cl_only = {
+                "cl_head": "shared",
+                "cl_softmax": "features",
+                "cl_grad_ratio": 0.0,
+                "cl_stop_input_grad": False,
+                "centering": "ema",
+                "ibot_weight": 0.0,
+                "koleo_weight": 0.0,
+                "symmetric": False,
+            }
+            bad = [
+                f"ssl.{k}={getattr(self, k)!r}" for k, v in cl_only.items() if getattr(self, k) != v
+            ]
+            if bad:
+                raise ValueError(
+                    f"ssl.variant=cm-mnm has no CL term, but {', '.join(bad)} configure one; "
+                    "drop these keys or use ssl.variant=findna"
+                )
+            if self.ema_horizon_frac > 0 and not self.ema_copy:
+                raise ValueError(
+                    f"ssl.ema_horizon_frac={self.ema_horizon_frac} with ssl.variant=cm-mnm sets "
+                    "the momentum of an EMA network that is not kept; add ssl.ema_copy=true"
+                )
+
+    @property
+    def has_ema_network(self) -> bool:
+        """True when the run keeps an EMA copy of the student: findna's teacher or cm-mnm's
+        ``ema_copy``; that copy is the run's exported model."""
+        return self.uses_teacher or self.ema_copy
 
     @property
     def has_cl_warmup(self) -> bool:

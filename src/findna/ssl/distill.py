@@ -16,6 +16,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from findna.ssl.centering import batch_centred_probs, sinkhorn_knopp
+
 Softmax = Literal["features", "tokens"]
 _AXIS = {"features": -1, "tokens": 1}
 
@@ -75,6 +77,7 @@ class CenteredDistillationLoss(nn.Module):
             with a temperature schedule passes each step's value in instead.
         center_momentum: beta in xi <- beta*xi + (1-beta)*mean_b Q (paper 0.996, code 0.9).
         softmax: ``"features"`` (default) or ``"tokens"``, the axis of both softmaxes.
+        centering: ``"ema"`` (default, the centre xi), ``"batch"`` or ``"sinkhorn"``.
     """
 
     center: Tensor
@@ -87,6 +90,7 @@ class CenteredDistillationLoss(nn.Module):
         teacher_temp: float = 0.04,
         center_momentum: float = 0.996,
         softmax: Softmax = "features",
+        centering: str = "ema",
     ) -> None:
         super().__init__()
         if n_cls < 1 or dim < 1:
@@ -101,6 +105,10 @@ class CenteredDistillationLoss(nn.Module):
             )
         if not 0.0 <= center_momentum <= 1.0:
             raise ValueError(f"center_momentum={center_momentum} must lie in [0, 1]")
+        if centering not in ("ema", "batch", "sinkhorn"):
+            raise ValueError(f"centering={centering!r}: use 'ema', 'batch' or 'sinkhorn'")
+        if centering == "sinkhorn" and softmax != "features":
+            raise ValueError("centering='sinkhorn' needs softmax='features'")
         if softmax not in _AXIS:
             raise ValueError(f"softmax={softmax!r}: use 'features' or 'tokens'")
         self.n_cls = n_cls
@@ -110,6 +118,7 @@ class CenteredDistillationLoss(nn.Module):
         self.center_momentum = center_momentum
         self.softmax = softmax
         self.axis = _AXIS[softmax]
+        self.centering = centering
         self.register_buffer("center", torch.zeros(n_cls, dim))
 
     def _check(self, x: Tensor, name: str) -> None:
@@ -123,11 +132,19 @@ class CenteredDistillationLoss(nn.Module):
     def teacher_probs(self, q_teacher: Tensor, teacher_temp: float | None = None) -> Tensor:
         """Centred sharpened targets softmax((Q - xi) / tau_t): (B, K, D), no grad.
 
+        With ``centering="batch"`` xi is this batch's mean; with ``"sinkhorn"`` the targets are
+        Sinkhorn-Knopp normalised (``findna.ssl.centering``) and xi is not used (it is still
+        updated, as a diagnostic).
+
         The softmax runs over D (``"features"``) or over K (``"tokens"``). ``teacher_temp``
         overrides the constructor's tau_t for this call.
         """
         self._check(q_teacher, "teacher output")
         tau = self.teacher_temp if teacher_temp is None else teacher_temp
+        if self.centering != "ema":
+            if self.centering == "batch":
+                return batch_centred_probs(q_teacher, tau, dim=self.axis)
+            return sinkhorn_knopp(q_teacher, tau)
         return F.softmax((q_teacher.float() - self.center) / tau, dim=self.axis)
 
     @torch.no_grad()

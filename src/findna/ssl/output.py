@@ -34,6 +34,9 @@ class SSLOutput:
         loss_ibot: masked-token distillation loss (``ssl.ibot_weight`` > 0, else None).
         ibot_entropy: mean entropy (nats) of its teacher targets at the masked positions, the
             same collapse diagnostic as ``teacher_entropy`` (0 sharp, log D uniform).
+        diagnostics: the conflict diagnostics of a sampled step (``forward(diagnose=True)``,
+            ``findna.ssl.diagnostics``), name -> detached tensor; None on other steps. Logged
+            with a ``diag/`` prefix; not part of ``metrics()``.
     """
 
     loss: Tensor
@@ -46,6 +49,7 @@ class SSLOutput:
     loss_koleo: Tensor | None = None
     loss_ibot: Tensor | None = None
     ibot_entropy: Tensor | None = None
+    diagnostics: dict[str, Tensor] | None = None
 
     def metrics(self) -> dict[str, Tensor]:
         """The applicable fields as name -> detached tensor, for logging."""

@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from findna.ssl.config import SSLConfig
 
 
@@ -71,6 +73,47 @@ def ema_momentum(step: int, total_steps: int, start: float = 0.996, end: float =
         raise ValueError(f"need 0 <= start <= end <= 1, got start={start}, end={end}")
     step = min(step, total_steps)
     return end - (end - start) * (1.0 + math.cos(math.pi * step / total_steps)) / 2.0
+
+
+def horizon_start(total_steps: int, horizon_frac: float, end: float = 1.0) -> float:
+    """The starting EMA momentum of a teacher whose averaging window is ``horizon_frac`` of the
+    run: ``1 - 1 / (horizon_frac * total_steps)``, clipped to ``[0, end]``.
+
+    An EMA of momentum m averages over about ``1 / (1 - m)`` steps, so a window of H steps is
+    m = 1 - 1/H (the paper's 0.996 is a 250-step window; tiny's 1,024 steps at 0.05 give 51).
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps={total_steps} must be at least 1")
+    if not 0.0 < horizon_frac <= 1.0:
+        raise ValueError(f"horizon_frac={horizon_frac} must lie in (0, 1]")
+    return min(end, max(0.0, 1.0 - 1.0 / (horizon_frac * total_steps)))
+
+
+def ema_start_of(ssl: SSLConfig, total_steps: int) -> float:
+    """The EMA momentum at step 0 of a run of ``total_steps``: ``ssl.ema_start``, or the start
+    fitted to the run when ``ssl.ema_horizon_frac`` is set (:func:`horizon_start`)."""
+    if ssl.ema_horizon_frac > 0:
+        return horizon_start(total_steps, ssl.ema_horizon_frac, ssl.ema_end)
+    return ssl.ema_start
+
+
+def initial_weight_share(steps: int, total_steps: int, start: float, end: float = 1.0) -> float:
+    """The share of the teacher's initial weights left after ``steps`` EMA updates.
+
+    Each update ``t <- m t + (1 - m) s`` keeps a share m of what the teacher held, so after
+    updates 0..steps-1 with the momenta of :func:`ema_momentum` the initial weights keep the
+    product of those momenta (m**n for a constant m over n steps).
+    """
+    if steps < 0:
+        raise ValueError(f"steps={steps} must not be negative")
+    if steps == 0:
+        return 1.0
+    s = np.arange(min(steps, total_steps + 1), dtype=np.float64)
+    momenta = end - (end - start) * (1.0 + np.cos(np.pi * s / total_steps)) / 2.0
+    share = float(np.prod(momenta))
+    if steps > total_steps + 1:  # past the end the momentum stays at `end`
+        share *= end ** (steps - total_steps - 1)
+    return share
 
 
 def teacher_temperature(
@@ -189,7 +232,7 @@ def step_schedule(
         )
     return StepSchedule(
         lr_scale=cosine_with_warmup(step, total_steps, warmup_frac, num_cycles),
-        ema_momentum=ema_momentum(step, total_steps, ssl.ema_start, ssl.ema_end),
+        ema_momentum=ema_momentum(step, total_steps, ema_start_of(ssl, total_steps), ssl.ema_end),
         teacher_temp=temp,
         cl_weight=cl_weight(step, total_steps, ssl.cl_delay_frac, ssl.cl_warmup_frac),
     )

@@ -21,8 +21,11 @@ from torch import Tensor, nn
 
 from findna.model.config import ModelConfig
 from findna.model.network import FinDNANetwork, NetworkOutput
+from findna.ssl.balance import grad_ratio_scale, input_surrogate, student_forward
 from findna.ssl.config import SSLConfig
+from findna.ssl.diagnostics import gradient_conflict, teacher_spread
 from findna.ssl.distill import CenteredDistillationLoss
+from findna.ssl.ema import ema_update_
 from findna.ssl.ibot import MaskedTokenDistillationLoss, unmasked_student_view
 from findna.ssl.koleo import koleo_loss
 from findna.ssl.mnm import mnm_loss, reference_bce_mnm_loss
@@ -30,39 +33,6 @@ from findna.ssl.output import SSLOutput
 
 if TYPE_CHECKING:
     from findna.ssl.views import ViewBatch
-
-
-@torch.no_grad()
-def ema_update_(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
-    """In place: ``teacher <- momentum * teacher + (1 - momentum) * student``.
-
-    Covers parameters and floating-point buffers, matched by name; integer buffers (counters) are
-    copied. ``momentum=1`` leaves the teacher unchanged, ``momentum=0`` copies the student.
-
-    Raises:
-        ValueError: when the two modules do not have the same entries and shapes.
-    """
-    if not 0.0 <= momentum <= 1.0:
-        raise ValueError(f"EMA momentum {momentum} must lie in [0, 1]")
-    t_state = dict(teacher.named_parameters()) | dict(teacher.named_buffers())
-    s_state = dict(student.named_parameters()) | dict(student.named_buffers())
-    if t_state.keys() != s_state.keys():
-        diff = sorted(t_state.keys() ^ s_state.keys())
-        raise ValueError(f"teacher and student differ in entries {diff[:5]}: not an exact copy")
-    t_float: list[Tensor] = []
-    s_float: list[Tensor] = []
-    for name, t in t_state.items():
-        s = s_state[name]
-        if t.shape != s.shape:
-            raise ValueError(f"{name}: teacher shape {tuple(t.shape)} != student {tuple(s.shape)}")
-        if t.is_floating_point():
-            t_float.append(t)
-            s_float.append(s.detach().to(t.dtype))
-        else:
-            t.copy_(s)
-    if t_float:
-        torch._foreach_mul_(t_float, momentum)
-        torch._foreach_add_(t_float, s_float, alpha=1.0 - momentum)
 
 
 def _mean(values: list[Tensor]) -> Tensor:
@@ -96,7 +66,8 @@ class SelfDistillation(nn.Module):
 
     Attributes:
         student: the trained ``FinDNANetwork``.
-        teacher: its EMA copy (None for cm-mnm); the network used downstream.
+        teacher: its EMA copy (None for cm-mnm, unless ``ssl.ema_copy``); the network used
+            downstream.
         student_head / teacher_head: ``ProjectionHead`` pair for ``cl_head="mlp"``, else None.
         distill: the ``CenteredDistillationLoss`` holding the centre (None for cm-mnm).
         ibot: the ``MaskedTokenDistillationLoss`` with its own centre (``ssl.ibot_weight`` > 0).
@@ -114,8 +85,10 @@ class SelfDistillation(nn.Module):
         self.teacher_head: nn.Module | None = None
         self.distill: CenteredDistillationLoss | None = None
         self.ibot: MaskedTokenDistillationLoss | None = None
-        if ssl_cfg.uses_teacher:
+        self.cl_scale = 1.0  # ssl.cl_grad_ratio's factor, set on diagnostic steps
+        if ssl_cfg.has_ema_network:
             self.teacher = _frozen_copy(self.student)
+        if ssl_cfg.uses_teacher:
             if self.student_head is not None:
                 self.teacher_head = _frozen_copy(self.student_head)
             self.distill = CenteredDistillationLoss(
@@ -125,6 +98,7 @@ class SelfDistillation(nn.Module):
                 teacher_temp=ssl_cfg.teacher_temp,
                 center_momentum=ssl_cfg.center_momentum,
                 softmax=ssl_cfg.cl_softmax,
+                centering=ssl_cfg.centering,
             )
             if ssl_cfg.ibot_weight > 0:
                 self.ibot = MaskedTokenDistillationLoss(
@@ -189,7 +163,7 @@ class SelfDistillation(nn.Module):
                 f"views disagree: student {tuple(views.student.shape)}, targets "
                 f"{tuple(views.targets.shape)}, mask {tuple(views.mask.shape)}"
             )
-        if self.teacher is not None:
+        if self.distill is not None:
             if total - seq_len != self.ssl_cfg.n_cls:
                 raise ValueError(
                     f"the student view has {total - seq_len} CLS rows ({total} tokens for "
@@ -204,7 +178,11 @@ class SelfDistillation(nn.Module):
         return seq_len
 
     def forward(
-        self, views: ViewBatch, teacher_temp: float | None = None, cl_weight: float = 1.0
+        self,
+        views: ViewBatch,
+        teacher_temp: float | None = None,
+        cl_weight: float = 1.0,
+        diagnose: bool = False,
     ) -> SSLOutput:
         """Losses of one step on a batch of views (fixed length, so ``lengths=None``).
 
@@ -220,6 +198,9 @@ class SelfDistillation(nn.Module):
                 ``step_schedule``; 1 without a CL warm-up). The total is ``alpha * L_MNM +
                 w * (1 - alpha) * L_CL`` plus the optional terms (``SSLConfig``), times
                 ``loss_scale``.
+            diagnose: also measure the conflict diagnostics (``findna.ssl.diagnostics``; one
+                extra backward per term), returned in ``SSLOutput.diagnostics``; on such a step
+                ``ssl.cl_grad_ratio`` updates its factor.
 
         Returns:
             ``SSLOutput``. In training mode the centres are updated with this batch's teacher
@@ -234,17 +215,25 @@ class SelfDistillation(nn.Module):
         if not 0.0 <= cl_weight <= 1.0:
             raise ValueError(f"cl_weight={cl_weight} must lie in [0, 1] (step_schedule's value)")
         seq_len = self._check_views(views)
-        s_out = self.student(views.student)
+        stop = cfg.cl_stop_input_grad and torch.is_grad_enabled()
+        s_out, live, cut = student_forward(self.student, views.student, stop)
         loss_mnm, acc = self._mnm_term(s_out.logits[:, :seq_len], views)
+        diag: dict[str, Tensor] | None = None
         if self.teacher is None or self.distill is None:
+            if diagnose and torch.is_grad_enabled():
+                diag = gradient_conflict(self.student.named_parameters(), loss_mnm, None)
             return SSLOutput(
-                loss=cfg.loss_scale * loss_mnm, loss_mnm=loss_mnm.detach(), mnm_acc=acc
+                loss=cfg.loss_scale * loss_mnm,
+                loss_mnm=loss_mnm.detach(),
+                mnm_acc=acc,
+                diagnostics=diag,
             )
 
         t_out, t_full = self._teacher_outputs(views)
         center_norm = self.distill.center_norm()  # the centre this step's loss uses
-        pairs = self._cl_pairs(views, s_out, t_out, t_full)
-        loss_cl, teacher_entropy = self._cl_term(pairs, seq_len, teacher_temp)
+        center = self.distill.center.clone() if diagnose else None
+        pairs = self._cl_pairs(views, s_out, t_out, t_full, stop)
+        loss_cl, teacher_entropy, q = self._cl_term(pairs, seq_len, teacher_temp)
         total = cfg.alpha * loss_mnm + (1.0 - cfg.alpha) * cl_weight * loss_cl
         loss_ibot = ibot_entropy = None
         if self.ibot is not None and t_full is not None:
@@ -254,6 +243,9 @@ class SelfDistillation(nn.Module):
         if cfg.koleo_weight > 0:
             loss_koleo = self._koleo_term(pairs, seq_len)
             total = total + cfg.koleo_weight * loss_koleo
+        total, diag = self._balance(total, cfg.alpha * loss_mnm, diagnose, live, cut)
+        if diag is not None:
+            diag.update(teacher_spread(q, center if cfg.centering == "ema" else None))
         return SSLOutput(
             loss=cfg.loss_scale * total,
             loss_mnm=loss_mnm.detach(),
@@ -265,7 +257,39 @@ class SelfDistillation(nn.Module):
             loss_koleo=None if loss_koleo is None else loss_koleo.detach(),
             loss_ibot=None if loss_ibot is None else loss_ibot.detach(),
             ibot_entropy=ibot_entropy,
+            diagnostics=diag,
         )
+
+    def _balance(
+        self,
+        total: Tensor,
+        mnm_part: Tensor,
+        diagnose: bool,
+        live: Tensor | None,
+        cut: Tensor | None,
+    ) -> tuple[Tensor, dict[str, Tensor] | None]:
+        """The total after the gradient-balance levers, and the step's gradient diagnostics.
+
+        ``ssl.cl_grad_ratio`` scales the distillation part (``total - mnm_part``) by the factor
+        of the last diagnostic step; ``ssl.cl_stop_input_grad`` adds the 0-valued term that
+        gives the input layer the MNM gradient alone. Without either and ``diagnose`` the total
+        is returned as it came.
+        """
+        cfg = self.ssl_cfg
+        diag = None
+        if diagnose and torch.is_grad_enabled():
+            diag = gradient_conflict(self.student.named_parameters(), mnm_part, total)
+            if cfg.cl_grad_ratio > 0 and self.training:
+                self.cl_scale = grad_ratio_scale(
+                    cfg.cl_grad_ratio, diag["grad_mnm"], diag["grad_cl"], self.cl_scale
+                )
+        if cfg.cl_grad_ratio > 0:
+            total = mnm_part + self.cl_scale * (total - mnm_part)
+            if diag is not None:
+                diag["cl_scale"] = total.new_tensor(self.cl_scale).detach()
+        if live is not None and cut is not None:
+            total = total + input_surrogate(mnm_part, live, cut)
+        return total, diag
 
     def _mnm_term(self, token_logits: Tensor, views: ViewBatch) -> tuple[Tensor, Tensor]:
         """MNM loss and accuracy of the student's token logits (B, L, 5) at the masked positions."""
@@ -291,11 +315,13 @@ class SelfDistillation(nn.Module):
         s_out: NetworkOutput,
         t_out: NetworkOutput,
         t_full: NetworkOutput | None,
+        stop: bool = False,
     ) -> list[tuple[NetworkOutput, NetworkOutput]]:
-        """The (student, teacher) outputs the CL term matches: u -> v, and v -> u if symmetric."""
+        """The (student, teacher) outputs the CL term matches: u -> v, and v -> u if symmetric
+        (that second student view feeds only CL, so with ``stop`` its input layer gets none)."""
         pairs = [(s_out, t_out)]
         if self.ssl_cfg.symmetric and t_full is not None:
-            pairs.append((self.student(views.teacher), t_full))
+            pairs.append((student_forward(self.student, views.teacher, stop, False)[0], t_full))
         return pairs
 
     def _cl_term(
@@ -303,8 +329,9 @@ class SelfDistillation(nn.Module):
         pairs: list[tuple[NetworkOutput, NetworkOutput]],
         seq_len: int,
         teacher_temp: float | None,
-    ) -> tuple[Tensor, Tensor]:
-        """The CL loss and the teacher entropy, each the mean over the pairs; updates the centre.
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """The CL loss and the teacher entropy, each the mean over the pairs, and the first
+        pair's raw teacher features (B, K, D); updates the centre.
 
         The teacher softmax runs once per pair: its targets serve both the loss and the entropy
         diagnostic. The loss uses the centre before this step's update.
@@ -318,7 +345,7 @@ class SelfDistillation(nn.Module):
         loss = _mean([self.distill.cross_entropy(pi, qi) for pi, qi in zip(p, q_hat, strict=True)])
         if self.training:
             self.distill.update_center(q[0] if len(q) == 1 else torch.cat(q))
-        return loss, entropy
+        return loss, entropy, q[0]
 
     def _ibot_term(
         self,
