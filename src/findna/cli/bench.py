@@ -59,6 +59,12 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
         help="MxKxN,... (default: a square GEMM and the paper block's GEMMs at 8x1010 tokens)",
     )
     mm.add_argument("--threads", default="all,1", help="torch threads, e.g. 2,1")
+    mm.add_argument(
+        "--layouts",
+        default="nn",
+        help="operand layouts, e.g. nn,nt,tn: t = a transposed view (nt = F.linear's x @ W.T, "
+        "nn its input gradient, tn its weight gradient)",
+    )
     mm.add_argument("--repeats", type=int, default=5, help="timed calls per case (best counts)")
     mm.add_argument("--min-time", type=float, default=0.5, help="more calls up to these seconds")
     mm.add_argument("--json", help="also write the figures and the machine to this JSON file")
@@ -139,6 +145,7 @@ def _bench_matmul(args: argparse.Namespace) -> None:
         args.repeats,
         min_total_s=args.min_time,
         device=args.device or "auto",
+        layouts=args.layouts,
     )
     print(render_report([], matmul, args.json))
 

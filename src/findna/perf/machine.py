@@ -219,6 +219,29 @@ class MatmulResult:
     load_1min: float
     other_cpu: float | None
     device: str = "cpu"
+    layout: str = "nn"
+
+
+LAYOUTS = ("nn", "nt", "tn", "tt")
+"""Memory layouts of ``a @ b``: ``n`` = the operand is contiguous as used, ``t`` = a transposed
+view of a contiguous tensor. ``nt`` is ``F.linear``'s forward (x @ W.T), ``nn`` its input
+gradient (dY @ W), ``tn`` its weight gradient (dY.T @ x)."""
+
+
+def parse_layouts(text: str | Sequence[str]) -> list[str]:
+    """``"nn,nt"`` -> ``["nn", "nt"]``, checked against :data:`LAYOUTS`."""
+    names = [t.strip() for t in text.split(",")] if isinstance(text, str) else list(text)
+    bad = [n for n in names if n not in LAYOUTS]
+    if bad or not names:
+        raise ValueError(f"unknown matmul layout(s) {bad}; choose from {', '.join(LAYOUTS)}")
+    return names
+
+
+def _operand(rows: int, cols: int, transposed: bool, gen: torch.Generator) -> torch.Tensor:
+    """A (rows, cols) float32 operand: contiguous, or the transposed view of a (cols, rows)."""
+    if transposed:
+        return torch.randn(cols, rows, generator=gen).t()
+    return torch.randn(rows, cols, generator=gen)
 
 
 def bench_matmul(
@@ -229,6 +252,7 @@ def bench_matmul(
     seed: int = 0,
     min_total_s: float = MIN_WATCH_S,
     device: str | torch.device = "cpu",
+    layouts: str | Sequence[str] = ("nn",),
 ) -> list[MatmulResult]:
     """Best-of-``repeats`` GFLOP/s of plain ``a @ b`` (inputs already in the dtype).
 
@@ -243,12 +267,13 @@ def bench_matmul(
         seed: seeds the random inputs.
         device: ``cpu`` or ``cuda`` (each call then synchronises the device; ``threads`` only
             sets the host threads).
+        layouts: keys of :data:`LAYOUTS` (or ``"nn,nt,tn"``): each shape in each layout.
 
     Returns:
-        One :class:`MatmulResult` per (threads, shape, dtype).
+        One :class:`MatmulResult` per (threads, shape, layout, dtype).
     """
     dtypes, threads = parse_dtypes(dtypes), parse_threads(threads)
-    shapes = parse_shapes(shapes)
+    shapes, layouts = parse_shapes(shapes), parse_layouts(layouts)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     from findna.devices import resolve_device
@@ -264,9 +289,9 @@ def bench_matmul(
 
     for n_threads in threads:
         with num_threads(n_threads):
-            for m, k, n in shapes:
-                a32 = torch.randn(m, k, generator=gen)
-                b32 = torch.randn(k, n, generator=gen)
+            for (m, k, n), layout in ((s, lay) for s in shapes for lay in layouts):
+                a32 = _operand(m, k, layout[0] == "t", gen)
+                b32 = _operand(k, n, layout[1] == "t", gen)
                 for name in dtypes:
                     a, b = a32.to(dev, DTYPES[name]), b32.to(dev, DTYPES[name])
                     with watch_load() as load:
@@ -283,6 +308,7 @@ def bench_matmul(
                             flops / sec / 1e9,
                             **vars(load),
                             device=dev.type,
+                            layout=layout,
                         )
                     )
                     del a, b

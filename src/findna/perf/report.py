@@ -20,17 +20,18 @@ def _fmt_other(value: float | None) -> str:
 def matmul_markdown(results: Sequence[MatmulResult]) -> str:
     """Markdown table: one row per (threads, shape), one GFLOP/s column per dtype."""
     dtypes = list(dict.fromkeys(r.dtype for r in results))
-    rows: dict[tuple[int, int, int, int], dict[str, MatmulResult]] = {}
+    rows: dict[tuple[int, int, int, int, str], dict[str, MatmulResult]] = {}
     for r in results:
-        rows.setdefault((r.threads, r.m, r.k, r.n), {})[r.dtype] = r
+        rows.setdefault((r.threads, r.m, r.k, r.n, r.layout), {})[r.dtype] = r
     head = "| threads | M x K x N | " + " | ".join(f"{d} GFLOP/s" for d in dtypes)
     lines = [head + " | load 1 min | other CPU |", "|---" * (len(dtypes) + 4) + "|"]
-    for (threads, m, k, n), cells in rows.items():
+    for (threads, m, k, n, layout), cells in rows.items():
         rates = " | ".join(f"{cells[d].gflops:.0f}" if d in cells else "-" for d in dtypes)
         first = next(iter(cells.values()))
         others = max((c.other_cpu or 0.0) for c in cells.values())
+        shape = f"{m} x {k} x {n}" + ("" if layout == "nn" else f" ({layout})")
         lines.append(
-            f"| {threads} | {m} x {k} x {n} | {rates} | {first.load_1min:.2f} | "
+            f"| {threads} | {shape} | {rates} | {first.load_1min:.2f} | "
             f"{_fmt_other(others if first.other_cpu is not None else None)} |"
         )
     return "\n".join(lines)
