@@ -2,7 +2,7 @@
 
 import json
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -85,14 +85,6 @@ def _gc_csv(path, n=160, seed=0):
     return path
 
 
-@dataclass(frozen=True)
-class _RegressionSpec(TaskSpec):
-    """A stand-in until TaskSpec carries ``task_type``/``targets`` itself."""
-
-    task_type: str = "regression"
-    targets: tuple[str, ...] = ("gc",)
-
-
 def _values(seqs, targets):
     gc = [sum(c in "GC" for c in s) / len(s) for s in seqs]
     cols = {"gc": gc, "length": [float(len(s)) for s in seqs]}
@@ -106,12 +98,7 @@ def _with_labels(part, labels):
 
 
 def _regression_spec(base, targets):
-    if "task_type" in {f.name for f in fields(TaskSpec)}:
-        return replace(base, metric="pearson", task_type="regression", targets=targets)
-    spec = _RegressionSpec(**{f.name: getattr(base, f.name) for f in fields(TaskSpec)})
-    object.__setattr__(spec, "targets", tuple(targets))
-    object.__setattr__(spec, "metric", "pearson")
-    return spec
+    return replace(base, metric="pearson", task_type="regression", targets=targets)
 
 
 def regression_task(path, targets=("gc",), name="synthetic/gc-reg"):
@@ -194,5 +181,3 @@ def test_finetune_selects_the_epoch_by_validation_pearson(reg_task, tmp_path, mo
     assert b.hyperparameters["best_epoch"] == a.hyperparameters["best_epoch"]
     assert b.val_metrics == a.val_metrics
     assert b.test_metrics["pearson"] == pytest.approx(-a.test_metrics["pearson"], abs=1e-6)
-    with pytest.raises(ValueError, match="regression task: saving"):
-        run_finetune(reg_task, "scratch", cfg, seed=0, scratch_config=TINY, save_dir=tmp_path)

@@ -42,11 +42,10 @@ from findna.data.tasks import TaskData
 from findna.devices import resolve_device
 from findna.eval.finetune_config import FinetuneConfig, finetune_preset, preset_settings
 from findna.eval.finetune_loop import FitResult, fit_classifier
-from findna.eval.metrics import compute_metrics
 from findna.eval.predict import predict_proba
-from findna.eval.regression import Standardiser, is_regression, spec_targets
 from findna.eval.report import BenchmarkReport, SeedResult
 from findna.eval.task_driver import CheckedTask, Fit, SeedJob, run_seed, run_task
+from findna.eval.task_types import task_kind
 from findna.model.classifier import (
     ClassifierInfo,
     SequenceClassifier,
@@ -125,16 +124,16 @@ class Finetune:
         device = resolve_device(cfg.device)
         start = time.perf_counter()
         cuda = [device.index or 0] if device.type == "cuda" else []
-        regression = is_regression(getattr(spec, "task_type", None))
-        if regression and job.save_dir is not None:  # refused before any training
+        kind = task_kind(spec.task_type)  # outputs, loss, predictions and metrics per type
+        names = list(spec.targets) if spec.targets else None
+        if kind.name != "classification" and job.save_dir is not None:  # before any training
             raise ValueError(
-                f"task {spec.name} is a regression task: saving a fine-tuned regression model "
+                f"task {spec.name} is a {kind.name} task: saving a fine-tuned {kind.name} model "
                 "is not supported yet (findna predict reads classifiers only); run without "
                 "saving the model"
             )
-        # regression: T outputs regressing the train-standardised targets (MSE)
-        scaling = Standardiser.fit(task.labels("train")) if regression else None
-        outputs = len(scaling.mean) if scaling is not None else spec.num_classes
+        scaling = kind.fit_scaling(task.labels("train"))  # regression: train mean and sd
+        outputs = spec.num_outputs
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(job.seed)
             encoder = adapt_encoder(job.load_encoder(cfg.which, cfg.length_mode), cfg)
@@ -152,7 +151,9 @@ class Finetune:
                 device=device,
                 progress=job.progress,
                 log_dir=job.log_dir,
-                standardiser=scaling,
+                kind=kind,
+                scaling=scaling,
+                names=names,
             )
         trained = time.perf_counter()
         model.load_state_dict(fit.state)
@@ -162,16 +163,10 @@ class Finetune:
             batch_size=cfg.eval_batch_size,
             device=device,
             precision=cfg.precision,
-            raw=regression,
+            raw=kind.raw_outputs,
         )
-        if scaling is not None:
-            test_probs = scaling.inverse(test_probs)  # values, un-standardised
-        test_metrics = compute_metrics(  # the test split, once
-            task.labels("test"),
-            test_probs,
-            task_type="regression" if regression else None,
-            targets=spec_targets(getattr(spec, "targets", None)),
-        )
+        test_probs = kind.predictions(test_probs, scaling)  # values, probabilities
+        test_metrics = kind.score(task.labels("test"), test_probs, names)  # the test split, once
         timings = {
             "load_s": load_s,
             "train_s": trained - start - load_s,

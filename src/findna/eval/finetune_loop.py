@@ -16,15 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm.auto import tqdm
 
 from findna.eval.finetune_config import FinetuneConfig
 from findna.eval.finetune_logs import FitLogs, fit_hyperparameters
-from findna.eval.metrics import compute_metrics
 from findna.eval.predict import autocast, predict_proba
 from findna.eval.regression import Standardiser
+from findna.eval.task_types import KINDS, TaskKind
 from findna.model.classifier import SequenceClassifier, batch_tensors
 from findna.ssl.schedules import cosine_with_warmup
 
@@ -53,7 +52,9 @@ def fit_classifier(
     device: torch.device,
     progress: bool = False,
     log_dir: Path | None = None,
-    standardiser: Standardiser | None = None,
+    kind: TaskKind = KINDS["classification"],
+    scaling: Standardiser | None = None,
+    names: Sequence[str] | None = None,
 ) -> FitResult:
     """Train every weight of ``model`` on ``train``; select the epoch on ``val``.
 
@@ -70,9 +71,13 @@ def fit_classifier(
         metric: the primary metric that selects the epoch (higher is better).
         seed: seed of the shuffling generator.
         device: where ``model`` lives.
-        standardiser: a regression task's (train-fitted) target scaling: labels are then (N, T)
-            values, the loss is MSE on standardised targets and validation scores the
-            un-standardised predictions (:mod:`findna.eval.regression`).
+        kind: the task type (:mod:`findna.eval.task_types`): what the loss sees and which loss
+            it is, how outputs become predictions and which metrics score them (classification:
+            class labels, cross-entropy, softmax; regression: (N, T) values, MSE on the
+            standardised targets, validation scores the un-standardised predictions;
+            multi-label: (N, L) 0/1 labels, BCE with logits, sigmoids).
+        scaling: the type's train-fitted scaling (regression: ``kind.fit_scaling``), or None.
+        names: the targets' or labels' names for the per-output metrics.
 
     Raises:
         FloatingPointError: the training loss became non-finite.
@@ -86,12 +91,7 @@ def fit_classifier(
     sched = LambdaLR(opt, lambda s: cosine_with_warmup(s, total, cfg.warmup_frac, cfg.num_cycles))
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.precision == "16-mixed")
     gen = torch.Generator().manual_seed(seed)
-    if standardiser is None:
-        y_all = torch.tensor(labels, dtype=torch.long)  # a copy: task labels are read-only
-        loss_fn, task_type = F.cross_entropy, None
-    else:
-        y_all = torch.tensor(standardiser.transform(labels))
-        loss_fn, task_type = F.mse_loss, "regression"
+    y_all = torch.tensor(kind.train_targets(labels, scaling))  # a copy: labels are read-only
     best: FitResult | None = None
     history: list[dict[str, float]] = []
     hyper = fit_hyperparameters(
@@ -109,7 +109,7 @@ def fit_classifier(
             x, lengths = batch_tensors(model, [codes[i] for i in idx])
             with autocast(device, cfg.precision):
                 logits = model(x.to(device), lengths.to(device))
-            loss = loss_fn(logits.float(), y_all[idx].to(device))
+            loss = kind.loss(logits.float(), y_all[idx].to(device))
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"fine-tuning loss is {loss.item()} at epoch {epoch}; lower finetune.lr "
@@ -136,11 +136,9 @@ def fit_classifier(
             batch_size=cfg.eval_batch_size,
             device=device,
             precision=cfg.precision,
-            raw=standardiser is not None,
+            raw=kind.raw_outputs,
         )
-        if standardiser is not None:
-            probs = standardiser.inverse(probs)
-        val_metrics = compute_metrics(val[1], probs, task_type=task_type)
+        val_metrics = kind.score(val[1], kind.predictions(probs, scaling), names)
         score = val_metrics[metric]
         history.append({"epoch": epoch, "train_loss": loss_sum / n, f"val_{metric}": score})
         log.info("epoch %d: train loss %.4f, val %s %.4f", epoch, loss_sum / n, metric, score)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc_score
 
+from findna.eval.multilabel import MULTILABEL_METRICS, multilabel_metrics
 from findna.eval.regression import REGRESSION_METRICS, regression_metrics
 
 log = logging.getLogger(__name__)
@@ -177,9 +178,10 @@ Each validates its inputs (see :func:`validate_inputs`). Any of them can be a ta
 metric; all are "higher is better"."""
 
 
-METRIC_NAMES: tuple[str, ...] = (*PRIMARY_METRICS, *REGRESSION_METRICS)
-"""Every name a task's primary metric may have: classification's, and regression's ``pearson``,
-``spearman``, ``r2`` (means over targets, :mod:`findna.eval.regression`)."""
+METRIC_NAMES: tuple[str, ...] = (*PRIMARY_METRICS, *REGRESSION_METRICS, *MULTILABEL_METRICS)
+"""Every name a task's primary metric may have: classification's, regression's ``pearson``,
+``spearman``, ``r2`` (means over targets, :mod:`findna.eval.regression`) and multi-label's
+``macro_auroc``, ``macro_auprc`` (:mod:`findna.eval.multilabel`)."""
 
 
 def compute_metrics(
@@ -193,7 +195,9 @@ def compute_metrics(
 
     A regression task (``task_type="regression"``, or with ``task_type`` None 2-D (N, T)
     float ``y_true``) gets :func:`findna.eval.regression.regression_metrics` of its predicted values
-    (``targets`` names the per-target keys); the rest of this docstring is classification's.
+    (``targets`` names the per-target keys); a multi-label task (``task_type="multilabel"``)
+    gets :func:`findna.eval.multilabel.multilabel_metrics` of its (N, L) probabilities; the rest
+    of this docstring is classification's.
 
     Args:
         y_true: (N,) integer labels in ``[0, C)``; NumPy array, list or torch tensor.
@@ -209,6 +213,8 @@ def compute_metrics(
         ValueError: see :func:`validate_inputs`.
     """
     y = to_numpy(y_true)
+    if task_type == "multilabel":
+        return multilabel_metrics(y, probs, targets)
     if task_type == "regression" or (
         task_type is None and y.ndim == 2 and np.issubdtype(y.dtype, np.floating)
     ):

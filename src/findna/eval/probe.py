@@ -37,11 +37,11 @@ from findna.eval.features import cached_features
 from findna.eval.metrics import compute_metrics
 from findna.eval.per_base_probe import PerBaseProbe
 from findna.eval.probe_config import ProbeConfig
-from findna.eval.probe_regression import Selected as _Selected
-from findna.eval.probe_regression import fit_knn_regression, fit_regression_heads
-from findna.eval.regression import is_regression, spec_targets
+from findna.eval.probe_kinds import Selected as _Selected
+from findna.eval.probe_kinds import fit_heads_kind, fit_knn_kind
 from findna.eval.report import BenchmarkReport, SeedResult
 from findna.eval.task_driver import SPLIT_NAMES, CheckedTask, Fit, SeedJob, run_seed, run_task
+from findna.eval.task_types import task_kind
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
 from findna.ssl.schedules import cosine_with_warmup
@@ -72,12 +72,14 @@ def train_heads(
 
     Args:
         x: (N, D) float32 train features.
-        y: (N,) int64 labels; with ``loss="mse"`` (regression) (N, T) float targets.
-        n_classes: C (regression: T outputs).
+        y: (N,) int64 labels; with another ``loss`` (N, T) float targets (regression) or 0/1
+            labels (multi-label).
+        n_classes: C (regression: T outputs; multi-label: L).
         cfg: the probe settings (``head`` linear or mlp; a linear head on the CPU trains on
             ``head_threads`` threads).
         seed: seeds the (shared) head initialisation and the batch order.
-        loss: ``ce`` (cross-entropy on class ids) or ``mse`` (regression on standardised targets).
+        loss: ``ce`` (cross-entropy on class ids), ``mse`` (regression on standardised targets)
+            or ``bce_with_logits`` (multi-label), as :attr:`TaskKind.loss_name` names them.
 
     Returns:
         The heads in ``cfg.lrs`` order, on the CPU, in eval mode.
@@ -85,7 +87,9 @@ def train_heads(
     device = resolve_device(cfg.features.device)
     # Copies (torch.tensor): task arrays are read-only, which torch.as_tensor warns about.
     xt = torch.tensor(x, dtype=torch.float32, device=device)
-    yt = torch.tensor(y, dtype=torch.float32 if loss == "mse" else torch.long, device=device)
+    classes = loss in ("ce", "cross_entropy")
+    yt = torch.tensor(y, dtype=torch.long if classes else torch.float32, device=device)
+    loss_fn = None if classes else _LOSSES[loss]
     init = _make_head(x.shape[1], n_classes, cfg, seed)
     heads = [copy.deepcopy(init).to(device).train() for _ in cfg.lrs]
     groups = [{"params": h.parameters(), "lr": lr} for h, lr in zip(heads, cfg.lrs, strict=True)]
@@ -98,8 +102,11 @@ def train_heads(
     gen = torch.Generator().manual_seed(seed)
     one_core = device.type == "cpu" and cfg.head == "linear"
     with _threads(cfg.head_threads if one_core else None):
-        _train_loop(heads, opt, sched, xt, yt, cfg, gen, F.mse_loss if loss == "mse" else None)
+        _train_loop(heads, opt, sched, xt, yt, cfg, gen, loss_fn)
     return [h.cpu().eval() for h in heads]
+
+
+_LOSSES = {"mse": F.mse_loss, "bce_with_logits": F.binary_cross_entropy_with_logits}
 
 
 def _train_loop(
@@ -241,20 +248,17 @@ class Probe:
         if cfg.standardize:
             feats = _standardise(feats)
         load_s = time.perf_counter() - start
-        regression = is_regression(getattr(job.task.data.spec, "task_type", None))
-        if regression and cfg.head == "knn":
-            fit = fit_knn_regression(feats, job.task, cfg)
-        elif regression:
-            fit = fit_regression_heads(feats, job.task, cfg, job.seed, train_heads)
-        else:
+        spec = job.task.data.spec
+        kind = task_kind(spec.task_type)
+        if kind.name == "classification":  # softmax heads, as before the task types
             fit = (fit_knn if cfg.head == "knn" else fit_heads)(feats, job.task, cfg, job.seed)
+        elif cfg.head == "knn":
+            fit = fit_knn_kind(feats, job.task, cfg, kind)
+        else:
+            fit = fit_heads_kind(feats, job.task, cfg, job.seed, train_heads, kind)
         start = time.perf_counter()
-        test_metrics = compute_metrics(  # the test split, once
-            job.task.labels("test"),
-            fit.test_probs,
-            task_type="regression" if regression else None,
-            targets=spec_targets(getattr(job.task.data.spec, "targets", None)),
-        )
+        names = list(spec.targets) if spec.targets else None
+        test_metrics = kind.score(job.task.labels("test"), fit.test_probs, names)  # once
         hyper = {
             "head": cfg.head,
             "pooling": cfg.features.pooling,

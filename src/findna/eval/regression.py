@@ -27,33 +27,6 @@ REGRESSION_METRICS = ("pearson", "spearman", "r2")
 """The mean-over-targets metric names; ``pearson`` is the primary one."""
 
 
-def is_regression(task_type: str | None) -> bool:
-    """Whether a spec's ``task_type`` (``getattr(spec, "task_type", None)``: the value, not the
-    spec, so the task's call path stays short) is regression."""
-    return task_type == "regression"
-
-
-def spec_targets(targets: Sequence[str] | None) -> list[str] | None:
-    """A spec's target names (``getattr(spec, "targets", None)``), or None (metrics then number
-    them ``0``, ``1``, ...)."""
-    return [str(t) for t in targets] if targets else None
-
-
-def regression_sizes(splits: Any) -> dict[str, dict[str, int]]:
-    """``{split: {"n": N}}``, refusing an empty split or a non-finite target (named)."""
-    sizes, problems = {}, []
-    for name, part in splits.items():
-        y = np.asarray(part.labels, dtype=np.float64)
-        sizes[name] = {"n": len(y)}
-        if len(y) < 2:
-            problems.append(f"the {name} split has {len(y)} example(s); regression needs 2 or more")
-        elif not np.all(np.isfinite(y)):
-            problems.append(f"the {name} split holds a NaN or infinite target")
-    if problems:
-        raise ValueError("; ".join(problems))
-    return sizes
-
-
 def _as_array(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # torch.Tensor without importing torch
         x = x.detach().float().cpu().numpy()

@@ -69,16 +69,18 @@ def predictions_table(
     test: LabeledSequences,
     classes: Sequence[str],
     probs: np.ndarray,
-    regression: bool = False,
+    columns: tuple[str, str] = ("label", "prob"),
 ) -> pd.DataFrame:
     """``row, id, label, prob_<class>...`` of the test split and its (N, C) probabilities;
     ``classes``: the C class names (``"0"``, ``"1"``, ... for classes written as 0..C-1).
 
-    A regression task (``regression``; ``classes`` then names its T targets) gets
-    ``row, id, target_<name>..., pred_<name>...``: the true values and the predicted ones."""
+    A task with one column per output (``columns``, a task type's
+    :attr:`~findna.eval.task_types.TaskKind.columns`; ``classes`` then names its outputs) gets
+    ``row, id, <truth>_<name>..., <prediction>_<name>...``: regression ``target_<name>`` and
+    ``pred_<name>`` (values), multi-label ``target_<label>`` (0/1) and ``prob_<label>``."""
     probs = np.asarray(probs)
-    if regression:
-        return _regression_table(test, list(classes), probs)
+    if columns[0] != "label":
+        return _output_table(test, list(classes), probs, columns)
     names = list(classes)
     if probs.shape != (len(test), len(names)):
         raise ValueError(
@@ -94,22 +96,24 @@ def predictions_table(
     return frame
 
 
-def _regression_table(test: LabeledSequences, names: list[str], preds: np.ndarray) -> pd.DataFrame:
+def _output_table(
+    test: LabeledSequences, names: list[str], preds: np.ndarray, columns: tuple[str, str]
+) -> pd.DataFrame:
     preds = preds[:, None] if preds.ndim == 1 else preds
-    true = np.asarray(test.labels, dtype=np.float64)
+    true = np.asarray(test.labels)
+    true = true if test.is_multilabel else true.astype(np.float64)
     true = true[:, None] if true.ndim == 1 else true
     if preds.shape != (len(test), len(names)) or true.shape != preds.shape:
         raise ValueError(
             f"test predictions have shape {preds.shape}, expected "
-            f"({len(test)}, {len(names)}) (test rows, targets)"
+            f"({len(test)}, {len(names)}) (test rows, outputs)"
         )
     frame = pd.DataFrame({"row": np.arange(len(test))})
     if test.ids:
         frame["id"] = list(test.ids)
-    for t, name in enumerate(names):
-        frame[f"target_{name}"] = true[:, t]
-    for t, name in enumerate(names):
-        frame[f"pred_{name}"] = preds[:, t]
+    for prefix, values in zip(columns, (true, preds), strict=True):
+        for t, name in enumerate(names):
+            frame[f"{prefix}_{name}"] = values[:, t]
     return frame
 
 
@@ -118,10 +122,10 @@ def write_predictions(
     test: LabeledSequences,
     classes: Sequence[str],
     probs: np.ndarray,
-    regression: bool = False,
+    columns: tuple[str, str] = ("label", "prob"),
 ) -> Path:
     """Write one seed's test predictions (:func:`predictions_table`) to ``path`` atomically."""
-    table = predictions_table(test, classes, probs, regression)
+    table = predictions_table(test, classes, probs, columns)
     return write_text_atomic(path, table.to_csv(index=False))
 
 

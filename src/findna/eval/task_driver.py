@@ -35,9 +35,9 @@ from findna.data.catalog import data_files, task_card
 from findna.data.per_base import per_base_sizes
 from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
-from findna.eval.regression import is_regression, regression_sizes, spec_targets, target_names
 from findna.eval.report import BenchmarkReport, SeedResult, report_folder, write_seed_results
 from findna.eval.report_tables import write_predictions, write_tables
+from findna.eval.task_types import KINDS
 from findna.folders import start_folder
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
@@ -97,15 +97,11 @@ def check_task(task: TaskData | CheckedTask) -> CheckedTask:
             return CheckedTask(task, per_base_sizes(task.splits(), task.spec.num_classes))
         except ValueError as err:
             raise ValueError(f"task {task.spec.name}: {err}") from None
-    if is_regression(
-        getattr(task.spec, "task_type", None)
-    ):  # no classes to count: sizes {"n": N}, finite targets
-        try:
-            return CheckedTask(task, regression_sizes(task.splits()))
-        except ValueError as err:
-            raise ValueError(f"task {task.spec.name}: {err}") from None
-    check_splits(task.spec.name, task.splits())
-    return CheckedTask(task, split_sizes(task.splits()))
+    # classes, regression targets or multi-label 0/1 labels: check_splits tells them apart;
+    # targets names a regression task's targets or a multi-label task's labels in messages
+    targets = task.spec.targets
+    check_splits(task.spec.name, task.splits(), targets)
+    return CheckedTask(task, split_sizes(task.splits(), targets))
 
 
 @dataclass
@@ -240,14 +236,16 @@ def run_seed(
     )
     fit = method.fit(job)
     spec = checked.data.spec
-    if predictions is not None and fit.test_probs is not None:
-        if is_regression(getattr(spec, "task_type", None)):
-            n_targets = np.asarray(fit.test_probs).reshape(len(checked.data.test), -1).shape[1]
-            names = target_names(n_targets, spec_targets(getattr(spec, "targets", None)))
-            write_predictions(predictions, checked.data.test, names, fit.test_probs, True)
-        else:
-            classes = spec.classes or [str(c) for c in range(spec.num_classes)]
-            write_predictions(predictions, checked.data.test, classes, fit.test_probs)
+    # the task type's prediction columns and notes (eval/task_types.py); a type without an
+    # object there (one whose method writes no test predictions) has neither
+    kind = KINDS.get(spec.task_type)
+    notes = {}
+    if kind is not None:
+        names = kind.output_names(spec.classes, spec.targets, spec.num_outputs)
+        labels = {s: checked.labels(s) for s in ("val", "test")}
+        notes = kind.notes(labels, names)
+    if predictions is not None and fit.test_probs is not None and kind is not None:
+        write_predictions(predictions, checked.data.test, names, fit.test_probs, kind.columns)
     metric = spec.metric
     log.info(
         "%s seed %d: val %s %.4f, test %.4f (%s)",
@@ -263,6 +261,7 @@ def run_seed(
         "max_len": job.max_len,
         "model_id": job.model_id,
         "split_seed": checked.data.seed,
+        **notes,  # multi-label: labels_without_both_classes per split
     }
     return SeedResult(
         task=spec.name,
