@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from findna.data.catalog import _format_task, task_card
 from findna.data.per_base import (
     PAD_LABEL,
     PerBaseSequences,
@@ -157,6 +158,12 @@ def test_soft_mask_task_splits_by_record(tmp_path):
     assert not records["val"] & records["test"]
     assert sum(map(len, data.splits().values())) == 29 * 3
     assert isinstance(data.train, PerBaseSequences) and data.train.labels.shape[1] == 40
+    card = task_card(spec, 3)
+    assert card["task_type"] == "per_base" and "no region in two splits" in card["splits"]
+    info = _format_task(data)  # findna data info: shares of bases, not of rows
+    counts = data.train.counts(2)
+    share = f"1: {counts[1]} ({100 * counts[1] / counts.sum():.1f}%)"
+    assert "bases of each class" in info and share in info
 
 
 def test_per_base_spec_errors(tmp_path):

@@ -147,6 +147,8 @@ def task_stats(data: TaskData) -> dict[str, dict[str, Any]]:
             stats[name]["targets"] = list(zip(y.mean(0).tolist(), y.std(0).tolist(), strict=True))
         elif part.is_multilabel:  # rows with each label
             stats[name]["positives"] = part.labels.sum(axis=0).tolist()
+        elif data.spec.task_type == "per_base":  # bases of each class
+            stats[name]["classes"] = part.counts(data.spec.num_classes).tolist()
         else:
             counts = np.bincount(part.labels, minlength=data.spec.num_classes).tolist()
             stats[name]["classes"] = counts
@@ -209,6 +211,16 @@ def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
         columns = spec.target_columns or spec.targets
         card["task_type"] = "regression"
         card["targets"] = dict(zip(spec.targets, columns, strict=True))
+    if spec.task_type == "per_base":  # a class per base (findna.data.per_base)
+        card["task_type"] = "per_base"
+        if spec.format == "soft_mask":
+            card["splits"] = (
+                f"{spec.max_len}-bp windows of {spec.genome}, labelled by case (lower = repeat); "
+                "100-kb regions (or whole shorter records) shuffled by the split seed, 70/10/20 "
+                "of the windows by region, no region in two splits (findna.data.soft_mask)"
+            )
+        elif spec.origin is None or "filled" in card["splits"]:
+            card["splits"] += " (per-base rows: split at random, by row)"
     if spec.task_type == "multilabel":
         card["task_type"] = "multilabel"
         if spec.label_separator is not None:
@@ -277,14 +289,18 @@ def _format_task(data: TaskData) -> str:
         out.append("  files: " + ", ".join(f"{k} {v}" for k, v in spec.files.items()))
     if spec.task_value is not None:
         out.append(f"  rows with task == {spec.task_value!r}")
-    out.append(f"  protocol {proto.name} (seed {data.seed}): {proto.description}")
-    last = {"regression": "targets mean +- sd", "multilabel": "rows with each label"}.get(
-        spec.task_type, "class balance"
-    )
+    split_text = card["splits"] if spec.format == "soft_mask" else proto.description
+    out.append(f"  protocol {proto.name} (seed {data.seed}): {split_text}")
+    last = {
+        "regression": "targets mean +- sd",
+        "multilabel": "rows with each label",
+        "per_base": "bases of each class",
+    }.get(spec.task_type, "class balance")
     rows = [["split", "rows", "length min/median/max", last]]
     for name, s in task_stats(data).items():
         lo, med, hi = s["length"]
-        total = max(s["rows"], 1)
+        per_base = spec.task_type == "per_base"  # shares of bases, not of rows
+        total = max(sum(s["classes"]) if per_base else s["rows"], 1)
         balance = "  ".join(
             [f"{c}: {n} ({100 * n / total:.1f}%)" for c, n in enumerate(s.get("classes", []))]
             + [
