@@ -30,8 +30,9 @@ log = logging.getLogger(__name__)
 Precision = Literal["auto", "32-true", "bf16-mixed", "16-mixed"]
 """Numeric precision, in Lightning's names, everywhere in findna: ``32-true`` (float32),
 ``bf16-mixed`` / ``16-mixed`` (bfloat16 / float16 autocast over float32 weights) and, for the
-downstream commands, ``auto`` (``bf16-mixed`` on CUDA, ``32-true`` elsewhere). Pretraining names
-one explicitly (``run.precision``, no ``auto``)."""
+``auto``: ``bf16-mixed`` on CUDA and on CPUs where bf16 is faster (AMX, or a cached
+micro-benchmark), else ``32-true``; one choice for every command, pretraining included
+(:func:`findna.precision.choose_precision`)."""
 
 PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
 

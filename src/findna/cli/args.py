@@ -259,7 +259,8 @@ DEVICE = Flag(
 )
 PRECISION = Flag(
     "--precision",
-    "auto: bf16-mixed on CUDA, 32-true elsewhere",
+    "auto: bf16-mixed on CUDA and on CPUs where bf16 is faster (AMX, or measured once and "
+    "cached), else 32-true",
     precision_name,
     "{" + ",".join(PRECISIONS) + "}",
 )

@@ -86,7 +86,7 @@ class PredictConfig:
         batch_size: sequences per forward pass.
         chunk_size: sequences read at a time.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        precision: one of :data:`findna.config.PRECISIONS` (``auto``: bf16 on CUDA only).
+        precision: one of :data:`findna.config.PRECISIONS` (``auto``: ``findna.precision``).
         on_invalid: characters outside the DNA alphabet: ``error`` or read as ``n``.
         allow_longer: score inputs longer than the classifier was fine-tuned for (its head was
             selected on shorter inputs; the encoder is rebuilt for them, with untrained blocks

@@ -37,7 +37,7 @@ class FeatureConfig:
         batch_size: sequences per forward pass (does not change the features).
         precision: numeric precision of the forward pass. ``"32-true"`` (float32, the
             default), ``"bf16-mixed"`` (bfloat16 autocast, meant for GPUs), ``"16-mixed"``
-            (float16 autocast) or ``"auto"`` (``bf16-mixed`` on CUDA, else ``32-true``); see
+            (float16 autocast) or ``"auto"`` (:func:`findna.precision.choose_precision`); see
             :data:`findna.config.PRECISIONS`. The old spellings
             ``"32"`` and ``"bf16"`` are read as ``32-true`` and ``bf16-mixed`` with a warning.
             On the 2-core Xeon (AVX512-BF16) this was developed on, bf16 was slower: 4.3 vs 5.7

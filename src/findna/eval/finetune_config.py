@@ -55,7 +55,7 @@ class FinetuneConfig:
         max_len: the encoder's input length in tokens; None = the task's longest sequence (or
             its registered ``max_len`` if larger) plus the CLS rows.
         selection: ``best_val`` (best validation epoch by the task's primary metric) or ``last``.
-        precision: ``auto`` (bf16 autocast on CUDA, float32 on CPU), ``32-true``,
+        precision: ``auto`` (:func:`findna.precision.choose_precision`), ``32-true``,
             ``bf16-mixed``, ``16-mixed`` (with a gradient scaler); see
             :data:`findna.config.PRECISIONS`.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
