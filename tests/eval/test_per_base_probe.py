@@ -10,6 +10,8 @@ from sklearn.metrics import f1_score, matthews_corrcoef
 
 from findna.data.per_base import PAD_LABEL, PerBaseSequences, pad_labels
 from findna.data.tasks import TaskSpec, load_task
+from findna.eval.benchmark import run_benchmark
+from findna.eval.benchmark_config import BenchmarkConfig
 from findna.eval.features import FeatureConfig, iter_token_states
 from findna.eval.per_base_metrics import per_base_metrics
 from findna.eval.per_base_probe import Scaler, train_token_heads
@@ -52,6 +54,22 @@ def _gc_part(n: int, seed: int, prefix: str) -> PerBaseSequences:
     seqs = ["".join(rng.choice(list("ACGT"), rng.integers(20, 41))) for _ in range(n)]
     rows = [np.array([b in "GC" for b in s], np.int8) for s in seqs]
     return PerBaseSequences(seqs, pad_labels(rows), [f"{prefix}{i}" for i in range(n)])
+
+
+def _gc_spec(path):
+    files = {role: str(path) for role in ("train", "dev", "test")}
+    return TaskSpec(
+        "toy/gc_bases",
+        "toy",
+        files,
+        "table",
+        2,
+        "mcc",
+        "official",
+        classes=("0", "1"),
+        split_column="split",
+        task_type="per_base",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +143,24 @@ def test_probe_report_and_knn_refusal(gc_task, tmp_path):
     assert (tmp_path / "out" / "probe.md").is_file() and report.results[0].task == "toy/gc_bases"
     with pytest.raises(ValueError, match="head knn is not offered for per-base tasks"):
         run_probe(gc_task, "scratch", replace(FAST, head="knn"), 0, scratch_config=TINY)
+
+
+def test_benchmark_mixes_a_per_base_and_a_sequence_task(gc_task, tmp_path):
+    table = tmp_path / "cls.csv"
+    rows = [f"{s},{int(s.count('G') + s.count('C') > len(s) / 2)}" for s in gc_task.train.seqs]
+    table.write_text("sequence,label\n" + "\n".join(rows) + "\n")
+    cls = TaskSpec("toy/cls", "toy", {"all": str(table)}, "table", 2, "mcc", "resplit_70_10_20")
+    cfg = BenchmarkConfig(
+        models=["scratch"],
+        mode="probe",
+        seeds=[0],
+        out_dir=str(tmp_path / "bench"),
+        scratch_model=TINY,
+        probe=FAST,
+    )
+    report = run_benchmark(cfg, tasks=[gc_task.spec, cls], root=tmp_path)
+    by_task = {r.task: r for r in report.results}
+    assert by_task["toy/gc_bases"].test_metrics["mcc"] > 0.9
+    assert "f1_1" in by_task["toy/gc_bases"].test_metrics
+    assert by_task["toy/gc_bases"].hyperparameters["max_len"] == 40
+    assert "train_bases" not in by_task["toy/cls"].hyperparameters
