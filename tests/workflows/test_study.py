@@ -208,3 +208,57 @@ def test_the_whole_study_is_checked_before_the_first_run(inputs, tmp_path):
     with pytest.raises(FileNotFoundError, match=expected):
         run_study(_study(tmp, out), tasks=[gone])
     assert not out.exists()
+
+
+def test_a_two_step_study_shows_the_conflict_diagnostics(inputs, tmp_path):
+    """Issue 21: each run logs the conflict diagnostics and study.md tabulates them per variant."""
+    tmp, task = inputs
+    variants = {
+        "levers": [
+            "model.special_inputs=distinct",
+            "model.cls_rows=2",
+            "ssl.centering=sinkhorn",
+            "ssl.ema_horizon_frac=0.5",
+            "ssl.cl_stop_input_grad=true",
+        ],
+        "cm-mnm-ema": ["ssl.variant=cm-mnm", "ssl.ema_copy=true", "ssl.ema_horizon_frac=0.5"],
+    }
+    cfg = _study(
+        tmp,
+        tmp_path / "study",
+        variants=variants,
+        seeds=[0],
+        baseline=None,
+        scratch=False,
+        overrides=[
+            f"data.genome={tmp / 'g.fa'}",
+            "optim.max_steps=2",
+            "run.accelerator=cpu",
+            "run.progress_bar=false",
+            "run.diagnostics_every=1",
+            "run.log_every_n_steps=1",
+        ],
+    )
+    run_study(cfg, tasks=[task])
+    out = tmp_path / "study"
+    summary = json.loads((out / "runs/levers/seed0/summary.json").read_text())
+    assert summary["diag/grad_cl_input"] == 0.0  # CL stopped at the input layer
+    assert -1.0 <= summary["diag/grad_cos"] <= 1.0 and summary["diag/grad_mnm"] > 0
+    text = (out / "study.md").read_text()
+    section = text.split("## Conflict diagnostics")[1]
+    header = (
+        "| variant | MNM grad norm | CL grad norm | cos | cos input | cos head | teacher spread |"
+    )
+    assert header in section
+    lines = [line for line in section.splitlines() if line.startswith(("| levers", "| cm-mnm"))]
+    rows = {line.split(" | ")[0][2:]: line.split(" | ") for line in lines}
+    assert set(rows) == {"levers", "cm-mnm-ema"}
+    assert rows["cm-mnm-ema"][2] == "–"  # no CL term
+    assert float(rows["levers"][1]) == pytest.approx(summary["diag/grad_mnm"], rel=1e-2)
+    # With a 1-step window (0.5 x 2 steps) the EMA network copies the student: no initial
+    # weights are left in either run.
+    assert all(rows[v][-1].strip(" |") == "0" for v in rows)
+    # The EMA copy of cm-mnm is the run's exported model.
+    metrics_csv = (out / "runs/cm-mnm-ema/seed0/logs").rglob("metrics.csv")
+    assert any("diag/grad_mnm" in p.read_text().splitlines()[0] for p in metrics_csv)
+    assert json.loads((out / "study.json").read_text())["conflict"]["levers"]

@@ -152,6 +152,12 @@ class RunConfig:
         log_every_n_steps: metric logging interval.
         progress_bar: show the progress bar (windows per second included).
         export_student: also export the student next to the teacher at the end.
+        diagnostics_every: on the last step of every this many the conflict diagnostics of
+            issue 21 are logged (``findna.ssl.diagnostics``: MNM and CL gradient norms and
+            cosine, the teacher's spread and offset, the teacher's initial-weight share), at
+            the cost of one extra backward per loss on that step (2 in 100 steps: about 1.3%
+            of the run); 0 = off. Keep it a multiple of ``log_every_n_steps`` so that each
+            reaches ``metrics.csv``.
     """
 
     out_dir: str = "runs/pretrain"
@@ -168,8 +174,13 @@ class RunConfig:
     log_every_n_steps: int = 10
     progress_bar: bool = True
     export_student: bool = False
+    diagnostics_every: int = 100
 
     def __post_init__(self) -> None:
+        if self.diagnostics_every < 0:
+            raise ValueError(
+                f"run.diagnostics_every must be >= 0 (0 = off), got {self.diagnostics_every}"
+            )
         for name in ("num_nodes", "ckpt_every_n_steps", "val_every_n_steps", "log_every_n_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"run.{name} must be >= 1, got {getattr(self, name)}")
@@ -223,11 +234,28 @@ class PretrainConfig:
                 f"window + K = {window} + {self.ssl.n_cls}; raise model.max_len to at least "
                 f"{window + self.ssl.n_cls}"
             )
+        self._check_levers()
         chunk = self.data.view_chunk or self.optim.batch_size
         if self.optim.batch_size % chunk:
             raise ValueError(
                 f"optim.batch_size={self.optim.batch_size} is not a multiple of "
                 f"data.view_chunk={self.data.view_chunk}"
+            )
+
+    def _check_levers(self) -> None:
+        """Cross-section checks of the levers of issue 21."""
+        m = self.model
+        if m.special_inputs == "distinct" and m.cls_rows != self.ssl.n_cls:
+            raise ValueError(
+                f"model.special_inputs=distinct marks the last model.cls_rows={m.cls_rows} zero "
+                f"rows as CLS, but the views carry ssl.n_cls={self.ssl.n_cls}; set "
+                f"model.cls_rows={self.ssl.n_cls}"
+            )
+        if self.ssl.cl_grad_ratio > 0 and self.run.diagnostics_every == 0:
+            raise ValueError(
+                f"ssl.cl_grad_ratio={self.ssl.cl_grad_ratio} rescales the CL term from the "
+                "gradient norms of the diagnostic steps, but run.diagnostics_every=0 turns them "
+                "off; set run.diagnostics_every (e.g. 100)"
             )
 
     @property

@@ -17,7 +17,7 @@ import torch
 
 from findna.config import config_from_dict, config_to_dict
 from findna.model.config import ModelConfig
-from findna.ssl.schedules import StepSchedule, step_schedule
+from findna.ssl.schedules import StepSchedule, ema_start_of, initial_weight_share, step_schedule
 from findna.ssl.student_teacher import SelfDistillation
 from findna.ssl.views import ViewBatch, seeded_views, view_kl
 from findna.train.config import RUN_SECTIONS, PretrainConfig, run_identity
@@ -73,6 +73,13 @@ class PretrainModule(L.LightningModule):
             values["cl_weight"] = s.cl_weight
         return values
 
+    def teacher_init_share(self, step: int) -> float:
+        """The share of the EMA network's initial weights left before the update of ``step``
+        (``findna.ssl.schedules.initial_weight_share`` with this run's momenta)."""
+        total, _ = self._run_steps()
+        start = ema_start_of(self.cfg.ssl, total)
+        return initial_weight_share(step, total, start, self.cfg.ssl.ema_end)
+
     def configure_optimizers(self) -> dict[str, Any]:
         optimizer = self.cfg.optim.make_optimizer(self.model.student_parameters())
         scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -127,9 +134,19 @@ class PretrainModule(L.LightningModule):
         codes, index = batch
         step = self.global_step
         views = self.train_views(codes, index, step)
-        out = self.model(views, **self.loss_schedule(step))
+        every = self.cfg.run.diagnostics_every
+        # The last step of every `every` (Lightning writes step s when (s + 1) is a multiple of
+        # log_every_n_steps), and step 0 when the gradient balance needs its first factor.
+        diagnose = every > 0 and (
+            (step + 1) % every == 0 or (step == 0 and self.cfg.ssl.cl_grad_ratio > 0)
+        )
+        out = self.model(
+            views, **self.loss_schedule(step), **({"diagnose": True} if diagnose else {})
+        )
         metrics = out.metrics()
         self._check_finite(metrics, step)
+        if out.diagnostics is not None:
+            self._log_diagnostics(out.diagnostics, step)
         self.log("train/loss", metrics.pop("loss"), prog_bar=True)
         self.log_dict({f"train/{k}": v for k, v in metrics.items()})
         if step % self.cfg.run.log_every_n_steps == 0:
@@ -139,6 +156,15 @@ class PretrainModule(L.LightningModule):
         self.log("train/lr", self.lr_schedulers().get_last_lr()[0])
         self.log("train/data_epoch", float(step // self._run_steps()[1]))
         return out.loss
+
+    def _log_diagnostics(self, values: dict[str, torch.Tensor], step: int) -> None:
+        """Log a diagnostic step's values as ``diag/<name>`` (the last ones reach
+        ``summary.json``; ``metrics.csv`` gets them when ``run.diagnostics_every`` is a multiple
+        of ``run.log_every_n_steps``)."""
+        diag = {f"diag/{k}": float(v) for k, v in values.items()}
+        if self.model.teacher is not None:
+            diag["diag/teacher_init_share"] = self.teacher_init_share(step + 1)
+        self.log_dict(diag)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         if self._t_last is None:

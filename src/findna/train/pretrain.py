@@ -220,9 +220,9 @@ def _fit_and_export(
     model_dir = out / "model"
     if trainer.is_global_zero:
         summary = {"global_step": trainer.global_step, **metrics}
-        which = "teacher" if cfg.ssl.uses_teacher else "student"
+        which = "teacher" if cfg.ssl.has_ema_network else "student"
         export_checkpoint(final, model_dir, which, force=True, metrics=summary)
-        if cfg.run.export_student and cfg.ssl.uses_teacher:
+        if cfg.run.export_student and cfg.ssl.has_ema_network:
             export_checkpoint(final, out / "student", "student", force=True, metrics=summary)
         # Written last, atomically: a run with summary.json is finished (ensure_pretrained
         # reuses it), so a crash while writing must leave no half of one.

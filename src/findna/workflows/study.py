@@ -53,6 +53,7 @@ from findna.workflows.study_config import (
     run_name,
 )
 from findna.workflows.study_report import (
+    CONFLICT,
     diagnostics,
     diagnostics_markdown,
     plot_study,
@@ -143,16 +144,26 @@ def run_study(
     seconds["probes"] = time.perf_counter() - start - sum(seconds.values())
     table = score_table(report, cfg, "val")
     diag = diagnostics(cfg)
+    conflict = diagnostics(cfg, CONFLICT)
     text = "# findna study\n\n" + to_markdown(table, cfg, "val")
     text += (
         "\n## End of pretraining (mean ± std over pretraining seeds, summary.json)\n\n"
         + diagnostics_markdown(diag)
+        + "\n## Conflict diagnostics (last diagnostic step of each run; issue 21)\n\n"
+        + "Gradient norms of the MNM and CL terms on the student and their cosines (all "
+        + "parameters, input layer, head); the teacher's CL outputs' std over the batch against "
+        + "the mean offset the centre leaves; the share of the EMA network's initial weights "
+        + "left at the end of the run.\n\n"
+        + diagnostics_markdown(conflict, CONFLICT)
     )
     data: dict[str, Any] = {
         "config": config_to_dict(cfg),
         "val": table.to_dict("records"),
         "diagnostics": {
             v: {f"{k}|{stat}": x for (k, stat), x in row.items()} for v, row in diag.iterrows()
+        },
+        "conflict": {
+            v: {f"{k}|{stat}": x for (k, stat), x in row.items()} for v, row in conflict.iterrows()
         },
     }
     if final is not None:

@@ -13,7 +13,8 @@ import pandas as pd
 
 from findna.eval.report import BenchmarkReport
 from findna.figures import new_figure, save_figure
-from findna.workflows.study_config import StudyConfig, run_dir
+from findna.ssl.schedules import ema_start_of, initial_weight_share
+from findna.workflows.study_config import StudyConfig, pretrain_config, run_dir
 
 
 def score_table(report: BenchmarkReport, cfg: StudyConfig, split: str = "val") -> pd.DataFrame:
@@ -100,30 +101,62 @@ skill the CL term may cost, and the two collapse modes of the teacher (entropy n
 output; near ln K: uniform, no signal)."""
 
 
-def diagnostics(cfg: StudyConfig) -> pd.DataFrame:
-    """Per variant: mean ± std over pretraining seeds of :data:`DIAGNOSTICS` (NaN where a run
-    does not log one, e.g. the teacher of cm-mnm), in the order of ``cfg.variants``."""
+CONFLICT = {
+    "diag/grad_mnm": "MNM grad norm",
+    "diag/grad_cl": "CL grad norm",
+    "diag/grad_cos": "cos",
+    "diag/grad_cos_input": "cos input",
+    "diag/grad_cos_head": "cos head",
+    "diag/teacher_spread": "teacher spread",
+    "diag/teacher_offset": "centre offset",
+    "teacher_init_share": "teacher init. share",
+}
+"""The conflict diagnostics of issue 21 (``findna.ssl.diagnostics``), as logged on the run's last
+diagnostic step (``run.diagnostics_every``): the MNM and CL gradient norms on the student and
+their cosines (all, input layer, head), the teacher's CL outputs' spread over the batch against
+the offset the centre leaves, and the share of the EMA network's initial weights left at the
+end of the run (from the run's schedule)."""
+
+
+def _end_share(cfg: StudyConfig, variant: str, seed: int) -> float:
+    """The share of the EMA network's initial weights left after the run (NaN without one)."""
+    run = pretrain_config(cfg, variant, seed)
+    if not run.ssl.has_ema_network:
+        return math.nan
+    total = run.total_steps(run.run.devices if isinstance(run.run.devices, int) else 1)
+    start = ema_start_of(run.ssl, total)
+    return initial_weight_share(total, total, start, run.ssl.ema_end)
+
+
+def diagnostics(cfg: StudyConfig, keys: dict[str, str] = DIAGNOSTICS) -> pd.DataFrame:
+    """Per variant: mean ± std over pretraining seeds of ``keys`` (:data:`DIAGNOSTICS` or
+    :data:`CONFLICT`; NaN where a run does not log one, e.g. the teacher of cm-mnm), in the
+    order of ``cfg.variants``."""
     rows = []
     for variant in cfg.variants:
         for seed in cfg.seeds:
             path = run_dir(cfg, variant, seed) / "summary.json"
             summary = json.loads(path.read_text()) if path.is_file() else {}
-            rows.append({"variant": variant, **{k: summary.get(k, math.nan) for k in DIAGNOSTICS}})
+            if "teacher_init_share" in keys:
+                summary["teacher_init_share"] = _end_share(cfg, variant, seed)
+            rows.append({"variant": variant, **{k: summary.get(k, math.nan) for k in keys}})
     frame = pd.DataFrame(rows)
     return frame.groupby("variant", sort=False).agg(["mean", "std"])
 
 
-def diagnostics_markdown(table: pd.DataFrame) -> str:
+def diagnostics_markdown(table: pd.DataFrame, keys: dict[str, str] = DIAGNOSTICS) -> str:
     """:func:`diagnostics` as a Markdown table (accuracy in percent)."""
-    lines = ["| variant | " + " | ".join(DIAGNOSTICS.values()) + " |", "|---" * 5 + "|"]
+    lines = ["| variant | " + " | ".join(keys.values()) + " |", "|---" * (len(keys) + 1) + "|"]
     for variant, row in table.iterrows():
         cells = []
-        for key in DIAGNOSTICS:
+        for key in keys:
             mean, std = row[(key, "mean")], row[(key, "std")]
             if math.isnan(mean):
                 cells.append("–")
             elif key == "val/mnm_acc":
                 cells.append(_cell(mean, std))  # a fraction, shown in percent
+            elif key in CONFLICT:  # small norms and shares: 3 significant digits
+                cells.append(f"{mean:.3g}" + ("" if math.isnan(std) else f" ± {std:.2g}"))
             else:
                 cells.append(f"{mean:.2f}" + ("" if math.isnan(std) else f" ± {std:.2f}"))
         lines.append(f"| {variant} | " + " | ".join(cells) + " |")
@@ -145,6 +178,7 @@ def plot_study(table: pd.DataFrame, path: Path) -> Path:
 
 
 __all__ = [
+    "CONFLICT",
     "DIAGNOSTICS",
     "diagnostics",
     "diagnostics_markdown",
