@@ -100,7 +100,10 @@ def _pretrain(argv):
 
 
 def _load_task(argv):
-    return {"split_seed": build_parser().parse_args(argv).split_seed}
+    from findna.cli.args import task_options
+
+    args = build_parser().parse_args(argv)
+    return {"split_seed": args.split_seed, "task_options": task_options(args).given() or None}
 
 
 CLI = {

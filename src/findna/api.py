@@ -30,6 +30,7 @@ from findna.config import (
 )
 from findna.data.tasks import TaskData
 from findna.data.tasks import load_task as _load_task
+from findna.data.user_layouts import UserTaskOptions
 from findna.data.user_tasks import resolve_task
 from findna.devices import resolve_device
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
@@ -192,11 +193,16 @@ def embed_to_file(
     return embed_file(input_path, model, out, **options)
 
 
-def load_task(task: str | Any, split_seed: int = 0) -> TaskData:
+def load_task(
+    task: str | Any, split_seed: int = 0, *, task_options: Mapping[str, Any] | None = None
+) -> TaskData:
     """A task's train/val/test splits (``findna data info TASK``); ``task`` is a registered name
     (``findna data list``), the path of your own data (a folder, a table or a task YAML;
-    docs/data.md) or a :class:`findna.data.tasks.TaskSpec`."""
-    return _load_task(resolve_task(task) if isinstance(task, str) else task, split_seed)
+    docs/data.md) or a :class:`findna.data.tasks.TaskSpec`. ``task_options``: how your tables are
+    read, as the flags (``{"task_type": "multilabel", "target_columns": ["a", "b"]}``; keys of
+    :class:`findna.data.user_layouts.UserTaskOptions`: ``label_column``, ``label_separator``...)."""
+    opts = UserTaskOptions(**(task_options or {}))
+    return _load_task(resolve_task(task, opts) if isinstance(task, str) else task, split_seed)
 
 
 def probe(

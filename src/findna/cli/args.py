@@ -187,10 +187,23 @@ def target_columns(text: str) -> tuple[str, ...]:
 
 TARGET_COLUMNS = Flag(
     "--target-columns",
-    "numeric target columns of your tables, comma-separated (a,b): a regression task "
-    "(docs/data.md)",
+    "target columns of your tables, comma-separated (a,b): numbers (a regression task) or, "
+    "with --task-type multilabel, one 0/1 column per label (docs/data.md)",
     metavar="A[,B]",
     type=target_columns,
+)
+TASK_TYPES = ("classification", "regression", "multilabel")
+TASK_TYPE = Flag(
+    "--task-type",
+    "what your tables' labels are: classification (one class per row), regression (numeric "
+    "--target-columns; implied by them) or multilabel (0/1 --target-columns, or a --label-column "
+    "listing each row's labels) (docs/data.md)",
+    metavar="{" + ",".join(TASK_TYPES) + "}",
+)
+LABEL_SEPARATOR = Flag(
+    "--label-separator",
+    "multilabel: the separator between the labels one --label-column cell lists (default ;)",
+    metavar="SEP",
 )
 
 
@@ -203,27 +216,33 @@ REFERENCE = Flag(
 
 
 def add_task_columns(p: argparse.ArgumentParser, settings: SettingFlags | None = None) -> None:
-    """``--label-column``, ``--sequence-column`` and ``--target-columns`` of a user's task tables
-    (setting the keys ``label_column``, ``sequence_column`` and, where the dataclass has it,
-    ``target_columns`` of ``settings``' dataclass when given)."""
+    """``--label-column``, ``--sequence-column``, ``--target-columns``, ``--task-type`` and
+    ``--label-separator`` of a user's task tables (setting the keys ``label_column``,
+    ``sequence_column`` and, where the dataclass has them, ``target_columns``, ``task_type`` and
+    ``label_separator`` of ``settings``' dataclass when given)."""
     flags = [(LABEL_COLUMN, "label_column"), (SEQUENCE_COLUMN, "sequence_column")]
     flags.append((TARGET_COLUMNS, "target_columns"))
+    flags += [(TASK_TYPE, "task_type"), (LABEL_SEPARATOR, "label_separator")]
     flags.append((REFERENCE, "reference"))
     for flag, key in flags:
         if settings is None:
-            p.add_argument(flag.name, metavar=flag.metavar, help=flag.help, type=flag.type)
+            kind = {"choices": TASK_TYPES} if flag is TASK_TYPE else {"type": flag.type}
+            p.add_argument(flag.name, metavar=flag.metavar, help=flag.help, **kind)
         elif key in getattr(settings.cls, "__dataclass_fields__", {}):
             settings.add(flag, key)
 
 
 def task_options(args: argparse.Namespace):  # -> UserTaskOptions (no data-layer import here)
-    """The column flags given, as ``UserTaskOptions`` (``--target-columns`` implies regression)."""
+    """The column flags given, as ``UserTaskOptions`` (``--target-columns`` implies regression
+    unless ``--task-type`` says otherwise)."""
     from findna.data.user_layouts import UserTaskOptions
 
     return UserTaskOptions(
         label_column=getattr(args, "label_column", None),
         sequence_column=getattr(args, "sequence_column", None),
         target_columns=getattr(args, "target_columns", None),
+        task_type=getattr(args, "task_type", None),
+        label_separator=getattr(args, "label_separator", None),
         reference=getattr(args, "reference", None),
     )
 

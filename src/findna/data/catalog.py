@@ -267,7 +267,7 @@ def _format_task(data: TaskData) -> str:
     if "label_separator" in card:
         out.append(
             f"  labels listed in column {card['labels_column']!r}, separated by "
-            f"{card['label_separator']!r}: {', '.join(card['targets'])}"
+            f"{card['label_separator']!r} (an empty cell: no label): {', '.join(card['targets'])}"
         )
     elif "targets" in card:
         out.append(
@@ -301,17 +301,14 @@ def _format_task(data: TaskData) -> str:
         lo, med, hi = s["length"]
         per_base = spec.task_type == "per_base"  # shares of bases, not of rows
         total = max(sum(s["classes"]) if per_base else s["rows"], 1)
-        balance = "  ".join(
-            [f"{c}: {n} ({100 * n / total:.1f}%)" for c, n in enumerate(s.get("classes", []))]
-            + [
-                f"{t}: {m:.3g} +- {sd:.3g}"
-                for t, (m, sd) in zip(spec.targets, s.get("targets", []), strict=True)
-            ]
-            + [  # empty unless multi-label
-                f"{t}: {n} ({100 * n / total:.1f}%)"
-                for t, n in zip(spec.targets, s.get("positives", []), strict=False)
-            ]
-        )
+        cells = [f"{c}: {n} ({100 * n / total:.1f}%)" for c, n in enumerate(s.get("classes", []))]
+        if "targets" in s:  # regression: mean +- sd per target
+            pairs = zip(spec.targets, s["targets"], strict=True)
+            cells += [f"{t}: {m:.3g} +- {sd:.3g}" for t, (m, sd) in pairs]
+        if "positives" in s:  # multi-label: rows with each label
+            pairs = zip(spec.targets, s["positives"], strict=True)
+            cells += [f"{t}: {n} ({100 * n / total:.1f}%)" for t, n in pairs]
+        balance = "  ".join(cells)
         rows.append([name, str(s["rows"]), f"{lo}/{med:g}/{hi}", balance])
     out += _table(rows)
     shared = ", ".join(f"{k} {v}" for k, v in data.shared.items())

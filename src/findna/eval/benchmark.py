@@ -118,7 +118,15 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
 
 
 def _columns(cfg: BenchmarkConfig) -> UserTaskOptions:
-    return UserTaskOptions(label_column=cfg.label_column, sequence_column=cfg.sequence_column)
+    """How the suite's user tables are read: columns, task type, targets or labels."""
+    targets = cfg.target_columns
+    return UserTaskOptions(
+        label_column=cfg.label_column,
+        sequence_column=cfg.sequence_column,
+        task_type=cfg.task_type,
+        target_columns=tuple(targets) if targets is not None else None,
+        label_separator=cfg.label_separator,
+    )
 
 
 def _resolve_tasks(cfg: BenchmarkConfig, names: Sequence[str | TaskSpec]) -> list[TaskSpec]:

@@ -38,6 +38,13 @@ class BenchmarkConfig:
         label_column, sequence_column: the columns of the tables of your own data in the suite
             (``--label-column``/``--sequence-column``; None = ``label``, ``sequence``/``seq``, or
             a task YAML's keys); registered tasks have their own and are not affected.
+        task_type: the type of your own data's tasks in the suite (``--task-type``):
+            ``classification``, ``regression`` or ``multilabel``; None: classification, or
+            regression when ``target_columns`` are given (or a task YAML's ``type``).
+        target_columns: your tables' regression targets or multi-label 0/1 label columns
+            (``--target-columns a,b``); None: a label column (classification).
+        label_separator: a multi-label table whose label column lists each row's labels: the
+            separator between them (``--label-separator``; None: ``;``).
     """
 
     suite: str = "emp"
@@ -55,6 +62,9 @@ class BenchmarkConfig:
     on_invalid: Literal["error", "n"] = "error"
     label_column: str | None = None
     sequence_column: str | None = None
+    task_type: Literal["classification", "regression", "multilabel"] | None = None
+    target_columns: list[str] | None = None
+    label_separator: str | None = None
 
     def __post_init__(self) -> None:
         if not self.seeds:
