@@ -13,6 +13,8 @@ from findna.data.tasks import TaskSpec, load_task
 from findna.eval.benchmark import run_benchmark
 from findna.eval.benchmark_config import BenchmarkConfig
 from findna.eval.features import FeatureConfig, iter_token_states
+from findna.eval.finetune_config import FinetuneConfig
+from findna.eval.per_base_finetune import finetune_per_base_task
 from findna.eval.per_base_metrics import per_base_metrics
 from findna.eval.per_base_probe import Scaler, train_token_heads
 from findna.eval.per_base_tokens import flat_labels, token_store
@@ -164,3 +166,19 @@ def test_benchmark_mixes_a_per_base_and_a_sequence_task(gc_task, tmp_path):
     assert "f1_1" in by_task["toy/gc_bases"].test_metrics
     assert by_task["toy/gc_bases"].hyperparameters["max_len"] == 40
     assert "train_bases" not in by_task["toy/cls"].hyperparameters
+
+
+def test_finetune_end_to_end_selects_the_epoch_on_validation(gc_task, tmp_path):
+    cfg = FinetuneConfig(epochs=3, batch_size=8, lr=3e-3, warmup_frac=0.1, precision="32-true")
+    report = finetune_per_base_task(
+        gc_task, "scratch", cfg, [0], tmp_path / "ft", scratch_config=TINY, save_models=True
+    )
+    (result,) = report.results
+    hp = result.hyperparameters
+    assert result.mode == "finetune" and result.primary_metric == "mcc"
+    assert len(hp["val_by_epoch"]) == 3 and hp["saved"] is False
+    best = max(range(3), key=lambda e: hp["val_by_epoch"][e])
+    assert hp["selected_epoch"] == best + 1
+    assert result.val_metrics["mcc"] == hp["val_by_epoch"][best]
+    assert result.test_metrics["mcc"] > 0.5 and "f1_0" in result.test_metrics
+    assert (tmp_path / "ft" / "finetune.md").is_file() and not (tmp_path / "ft" / "seed0").exists()

@@ -237,6 +237,8 @@ def _finetune(args: argparse.Namespace) -> None:
     cfg = shared.load_settings(FinetuneConfig, "finetune", args)
     seeds = shared.seeds(args)
     task = load_task(shared.task_spec(args), args.split_seed, on_invalid=args.on_invalid)
+    if task.spec.task_type == "per_base":  # a class per base, end to end (nothing saved yet)
+        from findna.eval.per_base_finetune import finetune_per_base_task as finetune_task
     shared.check_report_out(args, "finetune")
     report = finetune_task(
         task,

@@ -13,8 +13,8 @@ per sequence:
    (:mod:`findna.eval.per_base_metrics`: MCC, accuracy, F1 per class and macro).
 
 :class:`PerBaseProbe` is the task-driver method; :class:`findna.eval.probe.Probe` hands per-base
-tasks to it, so ``findna probe`` and ``findna benchmark`` run it. Fine-tuning end to end is not
-offered yet.
+tasks to it, so ``findna probe`` and ``findna benchmark`` run it. Fine-tuning end to end is
+:mod:`findna.eval.per_base_finetune`.
 """
 
 from __future__ import annotations
