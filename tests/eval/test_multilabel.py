@@ -136,7 +136,10 @@ def test_probe_reports_multilabel_metrics_and_labels_left_out(multi_task, tmp_pa
     scored = multilabel_metrics(multi_task.test.labels, probs, multi_task.spec.targets)
     assert scored["macro_auroc"] == pytest.approx(r.test_metrics["macro_auroc"])
     md = (tmp_path / "out" / "probe.md").read_text()
-    assert "macro_auroc" in md
+    assert f"| {multi_task.spec.name} (macro_auroc) |" in md
+    assert f"- {multi_task.spec.name}, scratch (probe): macro_auprc " in md
+    left = "left out of the macro means (no positive or no negative row): seed 0: very_gc, "
+    assert left + "seed 1: very_gc" in report.to_markdown(split="val")
     summary = json.loads((tmp_path / "out" / "probe.json").read_text())["summary"]
     row = next(s for s in summary if s["metric"] == "macro_auroc" and s["split"] == "test")
     assert row["n"] == 2  # mean +- std over the two seeds

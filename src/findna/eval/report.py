@@ -120,6 +120,40 @@ def aggregate(results: Iterable[SeedResult]) -> pd.DataFrame:
     return out
 
 
+SECONDARY = {"pearson": ("spearman", "r2"), "macro_auroc": ("macro_auprc",)}
+"""The other means a regression or multi-label task's Markdown report shows beside its primary
+metric (every metric is in the JSON and CSV tables)."""
+
+
+def _type_lines(results: list[SeedResult], split: str) -> list[str]:
+    """Lines under the comparison table: a regression or multi-label task's other means (mean ±
+    std over seeds, in percent) and the labels each seed left out of a multi-label macro mean."""
+    agg = aggregate(results)
+    lines = []
+    for task, model, mode in dict.fromkeys((r.task, r.model, r.mode) for r in results):
+        seeds = [r for r in results if (r.task, r.model, r.mode) == (task, model, mode)]
+        others = SECONDARY.get(seeds[0].primary_metric, ())
+        rows = agg[(agg["task"] == task) & (agg["model"] == model) & (agg["mode"] == mode)]
+        rows = rows[(rows["split"] == split) & rows["metric"].isin(others)].set_index("metric")
+        stats = {m: rows.loc[m] for m in others if m in rows.index}
+        cells = [
+            f"{m} {_fmt_cell(float(v['mean']), float(v['std']), int(v['n']))}"
+            for m, v in stats.items()
+        ]
+        left = {
+            r.seed: r.hyperparameters.get("labels_without_both_classes", {}).get(split) or []
+            for r in seeds
+        }
+        if any(left.values()):
+            cells.append(
+                "left out of the macro means (no positive or no negative row): "
+                + ", ".join(f"seed {s}: {', '.join(v)}" for s, v in left.items() if v)
+            )
+        if cells:
+            lines.append(f"- {task}, {model} ({mode}): " + "; ".join(cells))
+    return ["", *lines] if lines else []
+
+
 def _fmt_cell(mean: float, std: float, n: int) -> str:
     if n == 0 or math.isnan(mean):
         return "n/a"
@@ -232,6 +266,7 @@ class BenchmarkReport:
                 bold = not math.isnan(mean) and np.isclose(mean, best, rtol=0, atol=1e-12)
                 cells.append(f"**{cell}**" if bold else cell)
             lines.append(f"| {task} ({primary[task]}) | " + " | ".join(cells) + " |")
+        lines += _type_lines(self.results, split)
         p = self.provenance
         lines += [
             "",
