@@ -264,6 +264,18 @@ def default_model_name(source: str | Path, which: str = "teacher") -> str:
     return f"{name}-student" if which == "student" else name
 
 
+DEPTHS = ("length", "pretrained")
+"""How many ChordMixer blocks a pretrained network runs downstream (``load_encoder(depth=)``)."""
+
+
+def pretrained_depth_max_len(stored: ModelConfig, max_len: int | None) -> int | None:
+    """The ``max_len`` that keeps every pretrained ChordMixer block: the larger of the task's
+    and the pretrained one (None stays None: the stored length; a transformer: unchanged)."""
+    if max_len is None or stored.backbone != "chordmixer":
+        return max_len
+    return max(max_len, stored.max_len)
+
+
 def load_encoder(
     source: str | Path,
     *,
@@ -272,6 +284,7 @@ def load_encoder(
     length_mode: str = "length_aware",
     seed: int = 0,
     scratch_config: ModelConfig | None = None,
+    depth: str = "length",
 ) -> tuple[FinDNANetwork, str]:
     """Build the network a downstream task uses, with pretrained weights where there are any.
 
@@ -288,11 +301,18 @@ def load_encoder(
         scratch_config: the architecture for ``"scratch"`` (default ``ModelConfig()``, the
             paper's). Its width was resolved at its own ``max_len`` when it was made, like a
             pretrained model's, so only the block count follows the task.
+        depth: the ChordMixer blocks per layer of a pretrained network (issue 21):
+            ``"length"`` (default) ``ceil(log2 max_len)`` of the task, so a shorter task drops
+            pretrained blocks; ``"pretrained"`` at least the pretrained count: the network is
+            built for ``max(max_len, pretrained max_len)`` tokens (inputs may be shorter), so no
+            pretrained block is dropped (a longer task still gets fresh extra blocks).
+            :func:`pretrained_depth_max_len` gives that length.
 
     Returns:
         ``(network, model_id)``: the network on the CPU in eval mode, and the sha256 of the
-        weights file (suffixed ``-student`` for the student, and ``+fresh-seed<seed>`` when
-        some embedding/backbone weights are freshly initialised), or ``"scratch-seed<seed>"``.
+        weights file (suffixed ``-student`` for the student, ``+fresh-seed<seed>`` when
+        some embedding/backbone weights are freshly initialised, and ``+depth-pretrained`` when
+        ``depth`` kept blocks the task's length would drop), or ``"scratch-seed<seed>"``.
 
     Raises:
         ValueError: bad arguments, unreadable weights, or a stored config that does not match.
@@ -314,7 +334,12 @@ def load_encoder(
             seed,
         )
         return net.eval(), f"scratch-seed{seed}"
+    if depth not in DEPTHS:
+        raise ValueError(f"depth must be one of {DEPTHS}, got {depth!r}")
     stored, state = _read_pretrained(resolved)
+    deeper = depth == "pretrained" and pretrained_depth_max_len(stored, max_len) != max_len
+    if deeper:
+        max_len = pretrained_depth_max_len(stored, max_len)
     if stored.backbone == "transformer":
         # A learned position table has exactly stored.max_len rows: shorter inputs use its first
         # rows, longer ones have no trained positions at all.
@@ -350,16 +375,20 @@ def load_encoder(
         model_id += "-student"
     if fresh:
         model_id += f"+fresh-seed{seed}"
+    if deeper:  # another network than depth="length" builds (cached features must differ)
+        model_id += "+depth-pretrained"
     return net.eval(), model_id
 
 
 __all__ = [
+    "DEPTHS",
     "SCRATCH",
     "ResolvedSource",
     "checkpoint_network",
     "default_model_name",
     "load_encoder",
     "network_from_checkpoint",
+    "pretrained_depth_max_len",
     "read_checkpoint",
     "resolve_source",
     "run_checkpoint",
