@@ -40,7 +40,7 @@ from findna.eval.features import FeatureConfig, extract_features, iter_token_sta
 from findna.eval.finetune import finetune_task
 from findna.eval.finetune_config import FinetuneConfig
 from findna.eval.length_rule import check_built_network, scan_lengths, tokens_for_inputs
-from findna.eval.predict import fit_to_inputs, input_limit, open_classifier, predict_proba
+from findna.eval.predict import fit_to_inputs, input_limit, model_outputs, open_classifier
 from findna.eval.probe import ProbeConfig, probe_task
 from findna.eval.report import BenchmarkReport, check_report_dir
 from findna.eval.variants import VariantScoreConfig
@@ -248,7 +248,9 @@ def finetune(
     force: bool = False,
 ) -> BenchmarkReport:
     """``findna finetune``: all weights trained per seed, the epoch chosen on validation; writes
-    ``out/finetune.json`` and each seed's classifier ``out/seed<k>/`` (for :func:`predict`)."""
+    ``out/finetune.json`` and each seed's model ``out/seed<k>/`` (for :func:`predict`; a
+    regression or multi-label task's too, with its task type, output names and a regression
+    task's training standardisation)."""
     cfg = _settings(FinetuneConfig, "finetune", config, settings)
     data = task if isinstance(task, TaskData) else load_task(task)
     check_report_dir(out, "finetune", force=force)
@@ -274,9 +276,13 @@ def predict(
     precision: str = "auto",
     allow_longer: bool = False,
 ) -> np.ndarray:
-    """Class probabilities (N, C) of sequences with a fine-tuned classifier folder (rows sum
-    to 1; column c is class c of the classifier's ``task.json``). ``device`` and ``precision``
-    as ``findna predict`` (``auto``: CUDA with bf16 autocast when available, else CPU float32).
+    """What a fine-tuned model folder predicts for sequences, (N, C) float64, column c for
+    output c of its ``task.json`` (``classes``): a classifier's class probabilities (rows sum
+    to 1); a regression model's values in the targets' units (``findna predict``'s
+    ``pred_<target>``: the head's standardised outputs times the training sd plus the mean); a
+    multi-label model's per-label probabilities (sigmoid; ``findna predict`` predicts a label
+    at 0.5 or ``--threshold``). ``device`` and ``precision`` as ``findna predict`` (``auto``:
+    CUDA with bf16 autocast when available, else CPU float32).
 
     Sequences longer than the classifier was fine-tuned for are refused (its head was selected
     on shorter ones) unless ``allow_longer`` (``--allow-longer``), which rebuilds the encoder
@@ -297,8 +303,8 @@ def predict(
         where="findna.predict",
         flag="allow_longer=True",
     )
-    return predict_proba(
-        model.to(dev), codes, batch_size=cfg.batch_size, device=dev, precision=cfg.precision
+    return model_outputs(
+        model.to(dev), info, codes, batch_size=cfg.batch_size, device=dev, precision=cfg.precision
     )
 
 

@@ -92,8 +92,11 @@ class PredictConfig:
             selected on shorter inputs; the encoder is rebuilt for them, with untrained blocks
             where they need more). Without it such inputs are refused (docs/reliability.md).
         label_column: the label column of a table input, kept and scored; None: ``label`` when
-            the table has one.
+            the table has one. A regression or multi-label model's: ``a,b`` (one column per
+            target or label, in the model's order); None: the columns named after them.
         sequence_column: the sequence column of a table input; None: ``sequence`` or ``seq``.
+        threshold: a multi-label model's probability at or above which a label is predicted
+            (``predicted_labels``); None: 0.5. Refused for other models.
     """
 
     batch_size: int = 128
@@ -104,6 +107,7 @@ class PredictConfig:
     allow_longer: bool = False
     label_column: str | None = None
     sequence_column: str | None = None
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         _positive("predict", batch_size=self.batch_size, chunk_size=self.chunk_size)

@@ -43,6 +43,7 @@ from findna.devices import resolve_device
 from findna.eval.finetune_config import FinetuneConfig, finetune_preset, preset_settings
 from findna.eval.finetune_loop import FitResult, fit_classifier
 from findna.eval.predict import predict_proba
+from findna.eval.regression import Standardiser
 from findna.eval.report import BenchmarkReport, SeedResult
 from findna.eval.task_driver import CheckedTask, Fit, SeedJob, run_seed, run_task
 from findna.eval.task_types import task_kind
@@ -126,12 +127,6 @@ class Finetune:
         cuda = [device.index or 0] if device.type == "cuda" else []
         kind = task_kind(spec.task_type)  # outputs, loss, predictions and metrics per type
         names = list(spec.targets) if spec.targets else None
-        if kind.name != "classification" and job.save_dir is not None:  # before any training
-            raise ValueError(
-                f"task {spec.name} is a {kind.name} task: saving a fine-tuned {kind.name} model "
-                "is not supported yet (findna predict reads classifiers only); run without "
-                "saving the model"
-            )
         scaling = kind.fit_scaling(task.labels("train"))  # regression: train mean and sd
         outputs = spec.num_outputs
         with torch.random.fork_rng(devices=cuda):
@@ -173,17 +168,21 @@ class Finetune:
             "test_s": time.perf_counter() - trained,
         }
         if job.save_dir is not None:
-            self._save(model, job)
+            self._save(model, job, scaling)
         hyper = {**{k: getattr(cfg, k) for k in _REPORTED}, "best_epoch": fit.best_epoch}
         choice = f"epoch {fit.best_epoch}"
         return Fit(fit.val_metrics, test_metrics, hyper, timings, choice, test_probs)
 
-    def _save(self, model: SequenceClassifier, job: SeedJob) -> None:
+    def _save(self, model: SequenceClassifier, job: SeedJob, scaling: Standardiser | None) -> None:
+        """The selected model to ``job.save_dir``: its task type, output names (classes, targets
+        or labels) and a regression task's training standardisation (``scaling``) in task.json."""
         cfg, spec = self.config, job.task.data.spec
-        classes = list(spec.classes) if spec.classes else [str(c) for c in range(spec.num_classes)]
+        kind = spec.task_type
+        names = spec.classes if kind == "classification" else spec.targets
+        classes = [str(c) for c in names] if names else [str(c) for c in range(spec.num_outputs)]
         info = ClassifierInfo(
             task=spec.name,
-            num_classes=spec.num_classes,
+            num_classes=len(classes),
             classes=classes,
             pooling=cfg.pooling,
             n_cls=cfg.cls_tokens,
@@ -193,6 +192,9 @@ class Finetune:
             head_hidden=cfg.head_hidden,
             source_model=job.model_id,
             seed=job.seed,
+            task_type=kind,
+            target_mean=None if scaling is None else [float(m) for m in scaling.mean],
+            target_std=None if scaling is None else [float(v) for v in scaling.std],
         )
         save_classifier(model.to("cpu"), info, job.save_dir)
 

@@ -1,6 +1,7 @@
-"""``findna predict``: class probabilities of a fine-tuned classifier for sequences in a file.
+"""``findna predict``: what a fine-tuned model predicts for sequences in a file.
 
-The classifier and its directory format live in :mod:`findna.model.classifier`.
+The model and its directory format live in :mod:`findna.model.classifier`; the columns and
+truths of regression and multi-label models in :mod:`findna.eval.predict_outputs`.
 
 ``findna predict --model DIR INPUT --out FILE.csv`` writes one row per input sequence (FASTA,
 CSV/TSV or text, read as ``findna embed`` reads them) with the columns
@@ -10,7 +11,10 @@ argmax class index and its name. A table with a label column (``label``, or
 ``--label-column``) keeps it (after ``id``), and the metrics of the predictions against it are
 printed and written to ``FILE.metrics.json``. ``FILE.meta.json`` records what made the
 predictions (findna version and commit, the classifier, its weights id, the input's md5 and the
-settings), as ``findna embed`` records its features.
+settings), as ``findna embed`` records its features. A regression model writes ``pred_<target>``
+per target (in the targets' units), a multi-label model ``prob_<label>`` per label and
+``predicted_labels`` (threshold 0.5, or ``--threshold``); their tables' truth columns are scored
+the same way (:mod:`findna.eval.predict_outputs`); ``OUT.meta.json`` names the task type.
 
 Lengths (docs/reliability.md, "The length rule"): the input is read once for its lengths before
 the model runs. A classifier takes inputs of at most its ``max_len`` tokens (CLS rows included),
@@ -41,7 +45,14 @@ from findna.eval.length_rule import (
     network_length,
     scan_lengths,
 )
-from findna.eval.metrics import compute_metrics
+from findna.eval.predict_outputs import (
+    check_threshold,
+    input_labels,
+    output_columns,
+    score,
+)
+from findna.eval.regression import Standardiser
+from findna.eval.task_types import task_kind
 from findna.model.classifier import (
     ClassifierInfo,
     SequenceClassifier,
@@ -97,6 +108,33 @@ def predict_proba(
     if out is None:
         raise ValueError("no sequences to predict")
     return out
+
+
+def model_outputs(
+    model: SequenceClassifier, info: ClassifierInfo, codes: Sequence[np.ndarray], **kwargs
+) -> np.ndarray:
+    """What a saved model predicts for encoded sequences, by its task type (``info``).
+
+    Args:
+        model, codes, kwargs: as :func:`predict_proba` (batch size, device, precision).
+
+    Returns:
+        (N, C) float64: class probabilities (rows sum to 1), a regression model's values in the
+        targets' units (the head's standardised outputs times the training sd plus the mean, as
+        ``task.json`` records them), or a multi-label model's per-label probabilities (sigmoid);
+        :func:`findna.eval.task_types.task_kind`'s ``predictions``.
+    """
+    kind = task_kind(info.task_type)
+    outputs = predict_proba(model, codes, raw=kind.raw_outputs, **kwargs)
+    return np.asarray(kind.predictions(outputs, training_scaling(info)), dtype=np.float64)
+
+
+def training_scaling(info: ClassifierInfo) -> Standardiser | None:
+    """A regression model's training standardisation (``task.json``'s ``target_mean`` and
+    ``target_std``); None for the other types."""
+    if info.target_mean is None or info.target_std is None:
+        return None
+    return Standardiser(np.asarray(info.target_mean), np.asarray(info.target_std))
 
 
 def open_classifier(model_dir: str | Path) -> tuple[SequenceClassifier, ClassifierInfo]:
@@ -183,13 +221,10 @@ def fit_to_inputs(
     return longer.eval()
 
 
-LABEL_COLUMN = "label"
-
-
 @dataclass
 class Prediction:
     """What :func:`predict_file` wrote: the CSV, its rows, and the metrics against the input's
-    labels (None when the input has none)."""
+    labels or targets (None when the input has none)."""
 
     out: Path
     rows: int
@@ -226,59 +261,7 @@ def prediction_provenance(
         checkpoint_path=Path(model_dir) / "model.safetensors",
         data_files={"input": [Path(input_path)]},
     )
-    return {"rows": rows, **asdict(provenance)}
-
-
-def input_labels(
-    path: Path, info: ClassifierInfo, column: str | None = None
-) -> tuple[list[str], np.ndarray] | None:
-    """The label column of a table input (``column``, default ``label``), as written and as class
-    indices of the classifier (integers ``0..C-1`` or its class names); None for FASTA/text, or
-    a table without a ``label`` column when ``column`` is not given.
-
-    Raises:
-        ValueError: naming the row of a label that is neither, or a ``column`` given that the
-            input lacks (or a FASTA/text input, which has no columns).
-    """
-    import pandas as pd
-
-    from findna.data.readers import data_row, table_errors, table_separator
-    from findna.eval.embed import input_format
-
-    name = column or LABEL_COLUMN
-    if input_format(path) != "table":
-        if column is not None:
-            raise ValueError(f"--label-column {column}: {path} is not a table; it has no columns")
-        return None
-    sep = table_separator(path)
-    with table_errors(path, sep):
-        header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
-        if name not in header:
-            if column is None:
-                return None
-            raise ValueError(
-                f"{path}: no label column {column!r}; the header has {list(header)}. Fix "
-                "--label-column, or drop it to score no labels."
-            )
-        values = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            usecols=lambda c: c.strip() == name,
-        )
-    given = values.iloc[:, 0].str.strip().tolist()
-    names = {name: i for i, name in enumerate(info.classes)}
-    numbers = {str(i): i for i in range(info.num_classes)}
-    lookup = names if all(v in names for v in given) else numbers
-    bad = next((i for i, v in enumerate(given) if v not in lookup), None)
-    if bad is not None:
-        raise ValueError(
-            f"{data_row(path, bad)}: label {given[bad]!r} is not a class of the classifier "
-            f"(classes {info.classes}, or 0..{info.num_classes - 1}). Fix the label or drop the "
-            f"{name!r} column."
-        )
-    return given, np.array([lookup[v] for v in given], dtype=np.int64)
+    return {"rows": rows, "task_type": info.task_type, **asdict(provenance)}
 
 
 def predict_file(
@@ -294,15 +277,23 @@ def predict_file(
     allow_longer: bool = False,
     label_column: str | None = None,
     sequence_column: str | None = None,
+    threshold: float | None = None,
     force: bool = False,
 ) -> Prediction:
-    """Class probabilities of every sequence of a FASTA, CSV/TSV or text file, as CSV.
+    """What a fine-tuned model predicts for every sequence of a FASTA, CSV/TSV or text file, as
+    CSV (a classifier's class probabilities; a regression model's ``pred_<target>`` values, a
+    multi-label model's ``prob_<label>`` and ``predicted_labels`` at ``threshold``:
+    :mod:`findna.eval.predict_outputs`).
 
     The input is read by ``findna embed``'s reader (:func:`findna.eval.embed.read_sequences`)
     and streamed ``chunk_size`` sequences at a time, so memory does not grow with the input.
-    Columns: ``id``, the input's labels (a table's ``label`` column or ``label_column``),
-    ``prob_<class>`` per class (softmax, rows sum to 1), ``predicted`` (the argmax class index)
-    and ``predicted_label`` (its name); ``sequence_column`` names a table's sequence column. The
+    Columns: ``id``, the input's truths (a table's ``label`` column or ``label_column``; a
+    regression or multi-label model's columns named after its targets or labels, or
+    ``label_column`` ``a,b``), then for a classifier ``prob_<class>`` per class (softmax, rows
+    sum to 1), ``predicted`` (the argmax class index) and ``predicted_label`` (its name); for a
+    regression model ``pred_<target>``; for a multi-label one ``prob_<label>`` and
+    ``predicted_labels`` (``threshold``, None: 0.5, multi-label models only);
+    ``sequence_column`` names a table's sequence column. The
     CSV is written to ``<out>.tmp-<pid>`` and renamed when complete, then ``OUT.meta.json``
     (:func:`prediction_provenance`). The input is read once before for its lengths: inputs
     longer than the classifier was fine-tuned for are refused unless ``allow_longer``
@@ -314,7 +305,8 @@ def predict_file(
 
     Raises:
         ValueError: ``out_path`` is the input file, a folder or not writable, a label is not a
-            class of the classifier, or inputs are longer than it takes (without
+            class of the classifier (or a truth cell is bad), ``threshold`` is given for a model
+            that is not multi-label or is not in (0, 1), or inputs are longer than it takes (without
             ``allow_longer``); ``model_dir`` is a fine-tune report folder.
         FileExistsError: ``out_path`` exists and ``force`` is False.
     """
@@ -325,6 +317,7 @@ def predict_file(
     precision = normalize_precision(precision)
     dev = resolve_device(check_device(device))
     model, info = open_classifier(model_dir)
+    threshold = check_threshold(threshold, info)
     # The settings and the model are valid; only now look at the output.
     out = check_output_file(out_path, force=force, inputs=[input_path, model_dir])
     labels = input_labels(Path(input_path), info, label_column)
@@ -344,17 +337,16 @@ def predict_file(
     with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
         while block := list(itertools.islice(records, chunk_size)):
             ids, codes = zip(*block, strict=True)
-            probs = predict_proba(
-                model, codes, batch_size=batch_size, device=dev, precision=precision
+            probs = model_outputs(
+                model, info, codes, batch_size=batch_size, device=dev, precision=precision
             )
             frame = pd.DataFrame({"id": list(ids)})
             if labels is not None:
-                frame[label_column or LABEL_COLUMN] = labels[0][total : total + len(ids)]
+                for name, cells in labels[0].items():
+                    frame[name] = cells[total : total + len(ids)]
                 all_probs.append(probs)
-            for c, name in enumerate(info.classes):
-                frame[f"prob_{name}"] = probs[:, c]
-            frame["predicted"] = probs.argmax(axis=1)
-            frame["predicted_label"] = np.asarray(info.classes, dtype=object)[frame["predicted"]]
+            for name, values in output_columns(info, probs, threshold).items():
+                frame[name] = values
             frame.to_csv(f, index=False, header=total == 0)
             total += len(frame)
         if total == 0:
@@ -362,11 +354,13 @@ def predict_file(
     log.info("wrote %d predictions of %s to %s", total, info.task, out)
     settings = {"batch_size": batch_size, "precision": precision, "device": str(dev)}
     settings |= {"allow_longer": allow_longer, **read}
+    if info.task_type == "multilabel":
+        settings["threshold"] = threshold
     meta = prediction_provenance(model_dir, info, input_path, settings, total)
     write_text_atomic(meta_path(out), json.dumps(meta, indent=1) + "\n")
     if labels is None:
         return Prediction(out, total, None)
-    metrics = compute_metrics(labels[1], np.concatenate(all_probs))
+    metrics = score(info, labels[1], np.concatenate(all_probs))
     with atomic_output(metrics_path(out)) as tmp:
         tmp.write_text(
             json.dumps(

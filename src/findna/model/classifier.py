@@ -6,9 +6,20 @@
     DIR/config.json        the encoder's ModelConfig   } FinDNANetwork.save_pretrained, so DIR is
     DIR/model.safetensors  the encoder's weights       } also a valid encoder source for probing
     DIR/head.safetensors   the classification head
-    DIR/task.json          ClassifierInfo: task, classes, pooling, CLS count, max_len, metric
+    DIR/task.json          ClassifierInfo: task, task type, output names, pooling, CLS count,
+                           max_len, metric (and a regression model's target standardisation)
     DIR/README.md, tokenizer_config.json, *.py and config.json's Hugging Face keys: for
                            transformers' AutoModelForSequenceClassification (docs/huggingface.md)
+
+Task types (issue 23): a ``classification`` head gives class logits (softmax: probabilities); a
+``regression`` head gives the targets standardised by the TRAINING split's mean and sd, which
+``task.json`` records (``target_mean``, ``target_std``: values in the targets' units are
+``outputs * target_std + target_mean``, ``findna.eval.predict.model_outputs``); a ``multilabel``
+head gives one logit per label (sigmoid: probabilities). ``classes`` names the outputs in order:
+classes, targets or labels. Classification folders are written as before (format version 1, no
+task-type keys), so older findna versions read them; regression and multi-label folders are
+version 2. A folder without a task type (every folder written before issue 23) is a classifier,
+read exactly as before.
 
 Batching (:func:`batch_tensors`) is that of :mod:`findna.model.inputs`, as in frozen-feature
 extraction, so outputs are the same in training, evaluation and prediction.
@@ -38,7 +49,12 @@ from findna.outputs import share_as_umask
 from findna.version import __version__
 
 CLASSIFIER_FORMAT = "findna-classifier"
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2
+"""The format version of regression and multi-label folders (classification ones write 1)."""
+CLASSIFICATION_VERSION = 1
+SAVED_TASK_TYPES = ("classification", "regression", "multilabel")
+"""The task types (``findna.data.task_spec.TASK_TYPES``) a saved model can have: a per-base
+model (a label per token) is not saved in this format."""
 
 
 @dataclass
@@ -47,8 +63,9 @@ class ClassifierInfo:
 
     Attributes:
         task: the task it was fine-tuned on.
-        num_classes: C, the width of the probabilities.
-        classes: class names in label order (``"0"``.. when the task has none).
+        num_classes: C, the number of outputs (classes, regression targets or labels).
+        classes: the outputs' names in order: class names (``"0"``.. when the task has none),
+            a regression task's target names or a multi-label task's label names.
         pooling: pooling of the token states (see ``findna.model.heads.pool``).
         n_cls: all-zero CLS rows appended after each sequence.
         max_len: the longest input in tokens the encoder was built for (CLS included).
@@ -57,6 +74,9 @@ class ClassifierInfo:
         source_model: id of the pretrained weights it started from (or ``scratch-seed<k>``).
         seed: the fine-tuning seed.
         findna_version: the version that wrote it.
+        task_type: ``classification``, ``regression`` or ``multilabel``.
+        target_mean, target_std: regression only: each target's mean and sd on the training
+            split (the head predicts ``(y - mean) / sd``); None for the other types.
     """
 
     task: str
@@ -71,6 +91,19 @@ class ClassifierInfo:
     source_model: str = ""
     seed: int = 0
     findna_version: str = field(default=__version__)
+    task_type: str = "classification"
+    target_mean: list[float] | None = None
+    target_std: list[float] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``task.json``'s content: version 1 without the task-type keys for a classifier (the
+        format older findna versions read), version 2 with them otherwise."""
+        meta = asdict(self)
+        if self.task_type == "classification":
+            for key in ("task_type", "target_mean", "target_std"):
+                del meta[key]
+            return {"format": CLASSIFIER_FORMAT, "version": CLASSIFICATION_VERSION, **meta}
+        return {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, **meta}
 
 
 class SequenceClassifier(nn.Module):
@@ -132,15 +165,16 @@ def batch_tensors(model: SequenceClassifier, codes: Sequence[np.ndarray]) -> tup
 
 
 def save_classifier(model: SequenceClassifier, info: ClassifierInfo, out_dir: str | Path) -> Path:
-    """Write ``config.json``, ``model.safetensors``, ``head.safetensors`` and ``task.json``."""
+    """Write ``config.json``, ``model.safetensors``, ``head.safetensors`` and ``task.json``
+    (``info`` checked first: :func:`check_info`); returns the folder."""
+    check_info(info, "ClassifierInfo", "build it from the task's outputs")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(out)
     head = {k: v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()}
     save_file(head, str(out / "head.safetensors"))
     share_as_umask(out / "head.safetensors")
-    meta = {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, **asdict(info)}
-    (out / "task.json").write_text(json.dumps(meta, indent=2) + "\n")
+    (out / "task.json").write_text(json.dumps(info.to_json(), indent=2) + "\n")
     write_hf_files(out, "FinDNAForSequenceClassification", asdict(info), info.classes)
     (out / "README.md").write_text(classifier_card(model.encoder, asdict(info), out.name))
     return out
@@ -160,16 +194,59 @@ def read_info(model_dir: str | Path) -> ClassifierInfo:
         raise ValueError(f"{path}: not valid JSON: {err}") from None
     if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT:
         raise ValueError(f"{path}: not a findna classifier (format != {CLASSIFIER_FORMAT!r})")
-    if meta.get("version") != CLASSIFIER_VERSION:
+    version = meta.get("version")
+    if version not in (CLASSIFICATION_VERSION, CLASSIFIER_VERSION):
         raise ValueError(
-            f"{path}: classifier version {meta.get('version')!r} is not {CLASSIFIER_VERSION}; "
-            "re-run `findna finetune` with this findna version"
+            f"{path}: classifier version {version!r} is not {CLASSIFICATION_VERSION} or "
+            f"{CLASSIFIER_VERSION}; re-run `findna finetune` with this findna version"
         )
     meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
+    if version == CLASSIFICATION_VERSION:
+        new = [k for k in ("task_type", "target_mean", "target_std") if k in meta]
+        if new:
+            raise ValueError(f"{path}: malformed task.json: version 1 has no {', '.join(new)}")
     try:
-        return ClassifierInfo(**meta)
+        info = ClassifierInfo(**meta)
     except TypeError as err:
         raise ValueError(f"{path}: malformed task.json: {err}") from None
+    return check_info(
+        info, str(path), "the folder is damaged or was edited by hand; fine-tune again"
+    )
+
+
+def check_info(info: ClassifierInfo, where: str, fix: str) -> ClassifierInfo:
+    """``info`` itself when its task type, output names and standardisation agree.
+
+    Raises:
+        ValueError: naming ``where`` (and saying ``fix``): an unknown task type, ``classes``
+            not ``num_classes`` long, a regression model without a finite ``target_mean`` and
+            positive ``target_std`` per target, or another type with them.
+    """
+    kind, n = info.task_type, info.num_classes
+    problem = None
+    if kind not in SAVED_TASK_TYPES:
+        problem = f"task_type {kind!r} is not one of {', '.join(SAVED_TASK_TYPES)}"
+    elif len(info.classes) != n:
+        problem = f"{len(info.classes)} names in classes for num_classes {n}"
+    elif kind == "regression":
+        for name in ("target_mean", "target_std"):
+            values = getattr(info, name)
+            numbers = isinstance(values, list) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values
+            )
+            if not numbers or len(values) != n:
+                problem = f"{name} must list one number per target ({n}), got {values!r}"
+                break
+            array = np.asarray(values, dtype=np.float64)
+            if not np.all(np.isfinite(array)) or (name == "target_std" and np.any(array <= 0)):
+                problem = f"{name} holds a non-finite{' or non-positive' * (name == 'target_std')}"
+                problem += f" value: {values!r}"
+                break
+    elif info.target_mean is not None or info.target_std is not None:
+        problem = f"a {kind} model has no target_mean/target_std"
+    if problem is not None:
+        raise ValueError(f"{where}: {problem}; {fix}")
+    return info
 
 
 def load_classifier(
@@ -198,10 +275,12 @@ def load_classifier(
 
 
 __all__ = [
+    "SAVED_TASK_TYPES",
     "ClassifierInfo",
     "SequenceClassifier",
     "batch_tensors",
     "load_classifier",
+    "check_info",
     "read_info",
     "save_classifier",
 ]

@@ -72,10 +72,13 @@ HF_CONFIG_KEYS = frozenset(
         "dtype",
         "torch_dtype",
         "pretraining_n_cls",
+        "problem_type",
+        "use_cache",
     }
 )
 """Keys of ``config.json`` that are for ``transformers`` (written by findna.model.hf.remote, or
-by ``save_pretrained`` of the ``transformers`` classes) or record how the network was pretrained
+by ``save_pretrained`` of the ``transformers`` classes: ``problem_type`` of a regression or
+multi-label head, ``use_cache`` after ``Trainer``) or record how the network was pretrained
 (``pretraining_n_cls``, read by ``findna.model.cls_rows``), not fields of ``ModelConfig``; every
 other key must be a ``ModelConfig`` field."""
 

@@ -93,12 +93,42 @@ def licence_section() -> str:
     )
 
 
+_KIND_TEXT = {
+    "classification": (
+        "classes",
+        "probs = model.eval()(**batch).logits.softmax(-1)  # (N, classes)",
+        "print([model.config.id2label[int(i)] for i in probs.argmax(-1)])",
+        "(N, classes), rows sum to 1",
+        "classes",
+    ),
+    "regression": (
+        "targets",
+        "values = model.eval()(**batch).logits  # (N, targets), in the targets' units",
+        "print(values)",
+        "(N, targets), in the targets' units",
+        "targets",
+    ),
+    "multilabel": (
+        "labels",
+        "probs = model.eval()(**batch).logits.sigmoid()  # (N, labels)",
+        "print([[model.config.id2label[j] for j in range(len(p)) if p[j] >= 0.5] for p in probs])",
+        "(N, labels), each label's probability",
+        "labels",
+    ),
+}
+"""Per task type: the outputs' noun, the transformers snippet's read and print lines, the
+findna snippet's note and what the model predicts."""
+
+
 def classifier_card(
     net: FinDNANetwork, info: Mapping[str, Any], model_ref: str, seqs: Sequence[str] = ()
 ) -> str:
     """The card of a fine-tuned classifier (``task.json`` fields in ``info``)."""
     seqs = list(seqs) or ["ACGTTGCAACGTTGCA", "GATTACA"]
     classes = ", ".join(f"`{c}`" for c in info["classes"])
+    kind = info.get("task_type", "classification")
+    outputs, read, show, api_note, verb = _KIND_TEXT[kind]
+    kind_word = "" if kind == "classification" else f"{kind} "
     from_pretrained = "from_pretrained(MODEL, trust_remote_code=True)"
     usage_tf = snippet(
         [
@@ -111,8 +141,8 @@ def classifier_card(
             f"model = AutoModelForSequenceClassification.{from_pretrained}",
             f'batch = tokenizer({seqs!r}, padding=True, return_tensors="pt")',
             "with torch.no_grad():",
-            "    probs = model.eval()(**batch).logits.softmax(-1)  # (N, classes)",
-            "print([model.config.id2label[int(i)] for i in probs.argmax(-1)])",
+            f"    {read}",
+            show,
         ]
     )
     usage_findna = snippet(
@@ -120,15 +150,16 @@ def classifier_card(
             model_ref_line(model_ref),
             "from findna import api",
             "",
-            f"probs = api.predict(MODEL, {seqs!r})  # (N, classes), rows sum to 1",
-            "print(probs)",
+            f"out = api.predict(MODEL, {seqs!r})  # {api_note}",
+            "print(out)",
         ]
     )
     card = Card(
         title=f"findna classifier: {info['task']}",
         lead=(
-            f"A findna network fine-tuned on the task `{info['task']}` ({info['num_classes']} "
-            f"classes: {classes}), from `{info.get('source_model') or 'unknown'}`, seed "
+            f"A findna network fine-tuned on the {kind_word}task `{info['task']}` "
+            f"({info['num_classes']} {outputs}: {classes}), from "
+            f"`{info.get('source_model') or 'unknown'}`, seed "
             f"{info.get('seed', 0)}, findna {info.get('findna_version', __version__)}."
         ),
         pipeline_tag="text-classification",
@@ -147,7 +178,7 @@ def classifier_card(
             (
                 "Intended use",
                 (
-                    f"Predicting the classes of `{info['task']}` for DNA sequences like its "
+                    f"Predicting the {verb} of `{info['task']}` for DNA sequences like its "
                     f"training data, at most {info['max_len'] - info['n_cls']} bp. {NOT_CLINICAL}"
                 ),
             ),

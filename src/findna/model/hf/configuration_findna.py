@@ -3,7 +3,8 @@
 ``config.json`` of a findna export is the resolved ``ModelConfig`` (one key per field) plus the
 Hugging Face keys ``model_type``, ``architectures`` and ``auto_map``; a fine-tuned classifier adds
 ``id2label``/``label2id`` and ``classifier`` (pooling, CLS rows, head kind and width, as in its
-``task.json``). This file is copied into every export for ``trust_remote_code`` loading
+``task.json``; a regression model also its target standardisation), a regression or multi-label
+one ``problem_type``. This file is copied into every export for ``trust_remote_code`` loading
 (findna/model/hf/remote.py rewrites its ``findna`` imports to relative ones), so it imports only
 modules that are copied with it.
 """
@@ -20,7 +21,11 @@ from findna.model.config import ModelConfig
 
 MODEL_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ModelConfig))
 CLASSIFIER_KEYS = ("pooling", "n_cls", "head_kind", "head_hidden")
-"""The keys of ``config.classifier`` (a fine-tuned classifier; None for a pretrained network)."""
+"""The keys of ``config.classifier`` (a fine-tuned classifier; None for a pretrained network).
+A regression or multi-label model also has ``task_type``, a regression one ``target_mean`` and
+``target_std`` (the training split's, applied to the head's outputs)."""
+PROBLEM_TYPES = {"regression": "regression", "multilabel": "multi_label_classification"}
+"""``classifier.task_type`` -> ``problem_type`` (set from it when config.json has none)."""
 
 
 class FinDNAConfig(PretrainedConfig):
@@ -48,6 +53,17 @@ class FinDNAConfig(PretrainedConfig):
                 raise ValueError(
                     f"config.json: classifier lacks {', '.join(missing)}; save the classifier "
                     "again with findna.model.classifier.save_classifier"
+                )
+            kind = classifier.get("task_type", "classification")
+            if kind in PROBLEM_TYPES and kwargs.get("problem_type") is None:
+                kwargs["problem_type"] = PROBLEM_TYPES[kind]
+            scale = [classifier.get(k) for k in ("target_mean", "target_std")]
+            if kind == "regression" and not all(
+                isinstance(v, list) and len(v) == len(scale[0] or ()) for v in scale
+            ):
+                raise ValueError(
+                    "config.json: a regression classifier needs target_mean and target_std "
+                    "(one number per target); save the model again with findna"
                 )
         for name, value in fields.items():
             setattr(self, name, value)

@@ -246,7 +246,11 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
 
     Each sequence gets the classifier's ``n_cls`` CLS rows after its real tokens and the batch is
     padded as findna pads it (to ``max_len`` for a ``fixed``-mode ChordMixer or ``mean`` pooling).
-    Give the sequences only (no CLS tokens). The loss follows ``config.problem_type`` as
+    Give the sequences only (no CLS tokens). A findna regression model (``problem_type``
+    ``regression``) gives values in the targets' units: its head predicts targets standardised
+    on the training split, and the forward applies ``config.classifier``'s ``target_mean`` and
+    ``target_std``; a multi-label one (``multi_label_classification``) gives per-label logits.
+    The loss follows ``config.problem_type`` as
     ``transformers``' classifiers do: cross-entropy for class ids, mean squared error for
     ``regression`` (``num_labels`` targets), binary cross-entropy for
     ``multi_label_classification``; unset, it is inferred from ``num_labels`` and the labels.
@@ -308,18 +312,32 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
         return_dict: bool | None = None,
         **kwargs: Any,
     ) -> SequenceClassifierOutput | tuple:
-        """Class logits (B, C) (and the cross-entropy when ``labels`` (B,) are given)."""
+        """Logits (B, C): class logits, a multi-label model's per-label logits (sigmoid: the
+        probabilities) or a regression model's values in the targets' units; and the loss of
+        ``problem_type`` when ``labels`` are given."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         input_ids, attention_mask = self._with_cls(input_ids, attention_mask)
         hidden, states = self._encode(input_ids, attention_mask, output_hidden_states)
         lengths = attention_mask.sum(-1)
         logits = self.classifier(pool(hidden, lengths, self.pooling, self.n_cls))
+        logits = self._in_target_units(logits)
         loss = None if labels is None else self._loss(logits.float(), labels)
         if return_dict is False:
             out = (logits,) + ((states,) if states is not None else ())
             return ((loss,) + out) if loss is not None else out
         return SequenceClassifierOutput(loss=loss, logits=logits, hidden_states=states)
+
+    def _in_target_units(self, outputs: Tensor) -> Tensor:
+        """A findna regression model's head outputs ``z`` (targets standardised on its training
+        split) as values in the targets' units, ``z * target_std + target_mean`` (from
+        ``config.classifier``); other models' outputs unchanged."""
+        info = self.config.classifier or {}
+        if info.get("task_type") != "regression":
+            return outputs
+        mean = torch.tensor(info["target_mean"], dtype=outputs.dtype, device=outputs.device)
+        std = torch.tensor(info["target_std"], dtype=outputs.dtype, device=outputs.device)
+        return outputs * std + mean
 
     def _loss(self, logits: Tensor, labels: Tensor) -> Tensor:
         """The loss of ``config.problem_type`` (inferred as ``transformers`` does when unset)."""

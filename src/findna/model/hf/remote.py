@@ -4,7 +4,8 @@
 
 - the Hugging Face keys of ``config.json``: ``model_type: findna``, ``architectures`` and an
   ``auto_map`` for ``trust_remote_code`` (a classifier also ``id2label``/``label2id`` and
-  ``classifier``; an export ``pretraining_n_cls``); findna's own loader accepts exactly these
+  ``classifier``, with a regression or multi-label model's task type; an export
+  ``pretraining_n_cls``); findna's own loader accepts exactly these
   extra keys (``findna.model.network.HF_CONFIG_KEYS``) and stays strict about every other one;
 - ``tokenizer_config.json`` for ``AutoTokenizer`` (``FinDNATokenizer``);
 - the model code, for machines without findna: the modules in :data:`REMOTE_SOURCES`, copied
@@ -37,6 +38,7 @@ REMOTE_SOURCES: dict[str, str] = {
     "findna.model.compiled": "compiled.py",
     "findna.model.transformer": "transformer.py",
     "findna.model.network": "network.py",
+    "findna.model.special_inputs": "special_inputs.py",
     "findna.model.heads": "heads.py",
     "findna.model.inputs": "inputs.py",
     "findna.model.pooling": "pooling.py",
@@ -123,8 +125,12 @@ def write_hf_files(
     Args:
         folder: written by ``FinDNANetwork.save_pretrained`` (a classifier's too).
         architecture: ``FinDNAForMaskedLM`` (an export) or ``FinDNAForSequenceClassification``.
-        classifier: pooling, n_cls, head_kind and head_hidden of a fine-tuned classifier.
-        class_names: the classifier's class names in label order.
+        classifier: pooling, n_cls, head_kind and head_hidden of a fine-tuned classifier, and
+            (``task.json``'s fields) its ``task_type``: a regression or multi-label model also
+            gets ``classifier.task_type`` (``FinDNAConfig`` sets ``problem_type`` from it), a
+            regression model ``classifier.target_mean``/``target_std`` (which
+            ``FinDNAForSequenceClassification`` applies to its outputs).
+        class_names: the output names in order (classes, targets or labels).
         pretraining_n_cls: the CLS rows the network was pretrained with (``ssl.n_cls``), kept
             as ``pretraining_n_cls`` so that CLS poolings of the export append as many
             (``findna.model.cls_rows``); None writes nothing.
@@ -139,6 +145,12 @@ def write_hf_files(
         config["classifier"] = {
             k: classifier[k] for k in ("pooling", "n_cls", "head_kind", "head_hidden")
         }
+        kind = classifier.get("task_type", "classification")
+        if kind != "classification":  # FinDNAConfig sets problem_type from it
+            config["classifier"]["task_type"] = kind
+            if kind == "regression":
+                config["classifier"]["target_mean"] = list(classifier["target_mean"])
+                config["classifier"]["target_std"] = list(classifier["target_std"])
         config["id2label"] = {str(i): name for i, name in enumerate(class_names)}
         config["label2id"] = {name: i for i, name in enumerate(class_names)}
     if pretraining_n_cls is not None:
