@@ -259,9 +259,12 @@ def _finetune(args: argparse.Namespace) -> None:
 def add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "predict",
-        help="class probabilities of sequences with a fine-tuned model",
+        help="class probabilities, values or labels of sequences with a fine-tuned model",
         description="Writes a CSV with columns id, prob_<class> per class, predicted (class "
-        "index), predicted_label (class name), and OUT.meta.json (what made it). INPUT is FASTA, "
+        "index), predicted_label (class name), and OUT.meta.json (what made it); a regression "
+        "model writes pred_<target> per target (in the targets' units), a multi-label model "
+        "prob_<label> per label and predicted_labels (;-separated, probability >= --threshold, "
+        "0.5). INPUT is FASTA, "
         "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. A "
         "table's label column is kept and scored (OUT.metrics.json). MODEL is one seed's "
         "classifier (OUT/seed<k>/ of `findna finetune`); inputs longer than it was fine-tuned "
@@ -296,6 +299,7 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     )
     settings.add("--label-column", "label_column", metavar="NAME")
     settings.add("--sequence-column", "sequence_column", metavar="NAME")
+    settings.add("--threshold", "threshold", type=float, metavar="P")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(handler=_predict)
 
