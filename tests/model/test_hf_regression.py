@@ -3,6 +3,7 @@ with its head and gives `findna predict`'s values (regression: in the targets' u
 probabilities; a fresh regression or multi-label head on an export trains with `Trainer`."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -125,3 +126,19 @@ def test_trainer_fits_a_fresh_regression_or_multi_label_head(tmp_path, problem_t
     batch = tokenizer(SEQS, padding=True, return_tensors="pt")
     with torch.no_grad():
         torch.testing.assert_close(again.eval()(**batch).logits, model.eval()(**batch).logits)
+
+
+def test_the_cards_of_regression_and_multi_label_models_run_and_agree(tmp_path, monkeypatch):
+    reg = _saved(tmp_path, "regression", ["gc", "length"], target_mean=[5.0, -2.0],
+                 target_std=[3.0, 0.25])  # fmt: skip
+    ml = _saved(tmp_path, "multilabel", ["a", "b", "c"])
+    monkeypatch.chdir(tmp_path)
+    for path, outputs, hf_name in ((reg, "2 targets", "values"), (ml, "3 labels", "probs")):
+        card = (path / "README.md").read_text()
+        assert f"task `synthetic/t` ({outputs}:" in card
+        blocks = re.findall(r"```python\n(.*?)```", card, re.S)
+        assert len(blocks) == 2
+        hf, ours = {}, {}
+        exec(blocks[0], hf)  # transformers, trust_remote_code: the folder's own copy of the code
+        exec(blocks[1], ours)  # findna.api.predict
+        np.testing.assert_allclose(hf[hf_name].double().numpy(), ours["out"], rtol=1e-5, atol=1e-6)
