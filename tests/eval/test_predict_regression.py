@@ -262,3 +262,47 @@ def test_saving_refuses_an_inconsistent_model_description_before_writing(tmp_pat
         "from the task's outputs"
     )
     assert not (tmp_path / "m").exists()
+
+
+def test_findna_finetune_saves_a_multi_label_model_that_findna_predict_reads(tmp_path, capsys):
+    """The command line end to end: a user's multi-label table, fine-tuned for one epoch on a
+    small scratch network, saved, then predicted and scored (0/1 columns and a listing column)."""
+    seqs = _seqs(48, seed=3)
+    gc = _targets(seqs)["gc"].to_numpy()
+    rich, long = (gc > 0.5).astype(int), np.array([len(s) > 20 for s in seqs], dtype=int)
+    pd.DataFrame({"sequence": seqs, "rich": rich, "long": long}).to_csv(tmp_path / "t.csv")
+    (tmp_path / "net.yaml").write_text("backbone: chordmixer\ntrack_size: 4\nhidden: 8\n"
+                                       "n_layers: 1\nmax_len: 64\n")  # fmt: skip
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert main(["finetune", "--task", str(tmp_path / "t.csv"), "--task-type", "multilabel",
+                     "--target-columns", "rich,long", "--model", "scratch", "--scratch-model",
+                     str(tmp_path / "net.yaml"), "--set", "epochs=1", "--out",
+                     str(tmp_path / "ft")]) == 0  # fmt: skip
+    finally:
+        torch.set_num_threads(before)
+    info = read_info(tmp_path / "ft" / "seed0")
+    assert (info.task_type, info.classes, info.metric) == ("multilabel", ["rich", "long"],
+                                                           "macro_auroc")  # fmt: skip
+    pairs = zip(rich, long, strict=True)
+    listed = [";".join(n for n, y in (("rich", r), ("long", g)) if y) for r, g in pairs]
+    pd.DataFrame({"sequence": seqs, "rich": rich, "long": long, "marks": listed}).to_csv(
+        tmp_path / "in.csv", index=False
+    )
+    base = ["predict", "--model", str(tmp_path / "ft" / "seed0"), str(tmp_path / "in.csv")]
+    assert main([*base, "--out", str(tmp_path / "a.csv"), "--device", "cpu"]) == 0
+    assert main([*base, "--out", str(tmp_path / "b.csv"), "--label-column", "marks"]) == 0
+    a = json.loads((tmp_path / "a.metrics.json").read_text())
+    b = json.loads((tmp_path / "b.metrics.json").read_text())
+    assert a["primary"] == "macro_auroc" and a["metrics"]["labels_scored"] == 2
+    assert b["metrics"]["macro_auroc"] == pytest.approx(a["metrics"]["macro_auroc"])
+    out = pd.read_csv(tmp_path / "b.csv", keep_default_na=False)
+    assert list(out.columns) == ["id", "marks", "prob_rich", "prob_long", "predicted_labels"]
+    capsys.readouterr()
+    bad = pd.DataFrame({"sequence": seqs[:2], "marks": ["rich", "rich;tall"]})
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    assert main(["predict", "--model", str(tmp_path / "ft" / "seed0"), str(tmp_path / "bad.csv"),
+                 "--out", str(tmp_path / "c.csv"), "--label-column", "marks"]) == 2  # fmt: skip
+    assert ("bad.csv, data row 2 (1-based, header not counted), column 'marks': 'tall' is not a "
+            "label of the model (2 labels: rich, long)") in capsys.readouterr().err  # fmt: skip

@@ -11,7 +11,8 @@ A saved model's ``task.json`` names its task type (:mod:`findna.model.classifier
 - ``multilabel``: ``prob_<label>`` per label (sigmoid) and ``predicted_labels``, the labels whose
   probability is at least the threshold (0.5 unless ``--threshold``), joined by
   :data:`LABEL_JOIN` (empty: none); truths: one 0/1 column per label, named after the labels
-  (or ``--label-column a,b`` in label order).
+  (or ``--label-column a,b`` in label order), or ``--label-column NAME``: one column listing
+  each row's labels in ``predicted_labels``' form.
 
 A table holding every truth column (or given ``--label-column``) keeps them (after ``id``) and
 is scored: regression by Pearson r, Spearman rho and R^2 per target and their means, multi-label
@@ -84,7 +85,8 @@ def truth_columns(
     path: Path, info: ClassifierInfo, header: Sequence[str], given: str | None
 ) -> list[str] | None:
     """The truth columns of a regression or multi-label model in a table's ``header``: those
-    named by ``given`` (``--label-column a,b``, one per output, in output order), else the
+    named by ``given`` (``--label-column a,b``, one per output, in output order; for a model of
+    several labels also one column listing each row's labels, :func:`listed_labels`), else the
     outputs' own names when the header has them all; None when it lacks some (nothing scored).
 
     Raises:
@@ -94,11 +96,13 @@ def truth_columns(
     if given is None:
         return list(info.classes) if all(c in header for c in info.classes) else None
     columns = [c.strip() for c in given.split(",")]
-    if len(columns) != info.num_classes:
+    listing = info.task_type == "multilabel" and len(columns) == 1 < info.num_classes
+    if len(columns) != info.num_classes and not listing:
         raise ValueError(
             f"--label-column {given}: the model has {info.num_classes} {what}(s) "
             f"({', '.join(info.classes)}); name one column per {what}, in that order, separated "
-            "by commas, or drop --label-column to use the columns named after them"
+            f"by commas{' (or one column listing the labels)' * (what == 'label')}, or drop "
+            "--label-column to use the columns named after them"
         )
     missing = [c for c in columns if c not in header]
     if missing:
@@ -123,6 +127,8 @@ def parse_truths(
     from findna.data.targets import parse_targets
 
     given = {c: frame[c].str.strip().tolist() for c in columns}
+    if info.task_type == "multilabel" and len(columns) == 1 < info.num_classes:
+        return given, listed_labels(given[columns[0]], columns[0], info, path)
     if info.task_type == "regression":
         return given, parse_targets(frame, columns, lambda i: data_row(path, i)).astype(np.float64)
     for c in columns:
@@ -203,6 +209,33 @@ def input_labels(
     return {name: given}, np.array([lookup[v] for v in given], dtype=np.int64)
 
 
+def listed_labels(
+    cells: Sequence[str], column: str, info: ClassifierInfo, path: Path
+) -> np.ndarray:
+    """A column listing each row's labels (``predicted_labels``' form: names joined by
+    :data:`LABEL_JOIN`; an empty cell is a row with no label) as (N, L) int64 0/1 truths.
+
+    Raises:
+        ValueError: naming the file, data row and column of a name that is not a label of the
+            model (with a few of its labels).
+    """
+    from findna.data.readers import data_row
+
+    index = {name: j for j, name in enumerate(info.classes)}
+    truths = np.zeros((len(cells), info.num_classes), dtype=np.int64)
+    for i, cell in enumerate(cells):
+        for name in filter(None, (n.strip() for n in cell.split(LABEL_JOIN))):
+            if name not in index:
+                known = ", ".join(info.classes[:5]) + (", ..." if info.num_classes > 5 else "")
+                raise ValueError(
+                    f"{data_row(path, i)}, column {column!r}: {name!r} is not a label of the "
+                    f"model ({info.num_classes} labels: {known}). A listing column names labels "
+                    f"joined by {LABEL_JOIN!r}: fix the cell, or drop --label-column."
+                )
+            truths[i, index[name]] = 1
+    return truths
+
+
 def score(info: ClassifierInfo, truths: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     """The metrics of a model's outputs against the input's truths, by its task type
     (:func:`findna.eval.task_types.task_kind`'s ``score``; per-output keys named after the
@@ -216,6 +249,7 @@ __all__ = [
     "LABEL_COLUMN",
     "check_threshold",
     "input_labels",
+    "listed_labels",
     "output_columns",
     "parse_truths",
     "score",
