@@ -166,3 +166,20 @@ def test_finetune_trains_bce_heads_and_selects_on_validation(multi_task, monkeyp
     assert r.test_metrics["labels_scored"] == 3 - len(
         labels_without_both_classes(multi_task.test.labels)
     )
+
+
+def test_check_task_names_how_the_splits_were_made(tmp_path):
+    from findna.eval.task_driver import check_task
+
+    rows = _rows(np.random.default_rng(3), 40).assign(gc_rich=0)
+    rows.loc[:1, "gc_rich"] = 1  # two positives: at most one split holds both classes
+    rows[["sequence", "gc_rich"]].to_csv(tmp_path / "t.csv", index=False)
+    opts = UserTaskOptions(task_type="multilabel", target_columns=("gc_rich",))
+    with pytest.raises(ValueError) as err:
+        check_task(load_task(resolve_task(str(tmp_path / "t.csv"), opts), seed=0))
+    text = str(err.value)
+    assert "no label of the" in text and "has both positive and negative rows" in text
+    assert text.endswith(
+        "(splits: given: none; train, val, test filled by resplit_70_10_20: all rows pooled, "
+        "then a seeded random 70/10/20 re-split; split seed 0)"
+    )

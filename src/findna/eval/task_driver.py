@@ -100,7 +100,11 @@ def check_task(task: TaskData | CheckedTask) -> CheckedTask:
     # classes, regression targets or multi-label 0/1 labels: check_splits tells them apart;
     # targets names a regression task's targets or a multi-label task's labels in messages
     targets = task.spec.targets
-    check_splits(task.spec.name, task.splits(), targets)
+    try:
+        check_splits(task.spec.name, task.splits(), targets)
+    except ValueError as err:  # say how the splits were made, and with which seed
+        made = task_card(task.spec, task.seed)["splits"]
+        raise ValueError(f"{err} (splits: {made}; split seed {task.seed})") from None
     return CheckedTask(task, split_sizes(task.splits(), targets))
 
 
