@@ -198,10 +198,14 @@ def test_a_multi_label_model_writes_label_probabilities_and_the_labels_over_the_
     meta = json.loads((tmp_path / "o.meta.json").read_text())
     assert meta["task_type"] == "multilabel" and meta["config"]["predict"]["threshold"] == 0.5
     low = tmp_path / "low.csv"
-    predict_file(tmp / "m", tmp_path / "in.tsv", low, device="cpu", threshold=0.2)
+    predict_file(
+        tmp / "m", tmp_path / "in.tsv", low, device="cpu", precision="32-true", threshold=0.2
+    )
     got = pd.read_csv(low, keep_default_na=False)["predicted_labels"].tolist()
     assert got == [";".join(n for n, q in zip(LABELS, r, strict=True) if q >= 0.2) for r in p]
-    np.testing.assert_allclose(api.predict(tmp / "m", seqs, device="cpu"), p, rtol=1e-5)
+    np.testing.assert_allclose(
+        api.predict(tmp / "m", seqs, device="cpu", precision="32-true"), p, rtol=1e-5
+    )
 
 
 def test_multi_label_truths_and_thresholds_are_checked(multilabel, tmp_path, capsys):

@@ -141,4 +141,6 @@ def test_the_cards_of_regression_and_multi_label_models_run_and_agree(tmp_path, 
         hf, ours = {}, {}
         exec(blocks[0], hf)  # transformers, trust_remote_code: the folder's own copy of the code
         exec(blocks[1], ours)  # findna.api.predict
-        np.testing.assert_allclose(hf[hf_name].double().numpy(), ours["out"], rtol=1e-5, atol=1e-6)
+        # The findna snippet runs at precision "auto" (bf16 where the CPU makes it the faster),
+        # so the agreement is checked loosely here; the tests above check 1e-5 at 32-true.
+        np.testing.assert_allclose(hf[hf_name].double().numpy(), ours["out"], rtol=2e-2, atol=2e-2)
