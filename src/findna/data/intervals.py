@@ -68,16 +68,6 @@ class IntervalTaskSpec(TaskSpec):
     flank: int = 0
     allow_overlap: bool = False
 
-    def _check_regression(self) -> None:
-        # TaskSpec's regression checks ask for a table; an interval file is one whose sequences
-        # are cut from the reference, so every other check applies as written.
-        # TODO(lead): allow "coordinates" in TaskSpec._check_regression, then drop this method.
-        object.__setattr__(self, "format", "table")
-        try:
-            super()._check_regression()
-        finally:
-            object.__setattr__(self, "format", "coordinates")
-
 
 def is_interval_file(path: Path) -> bool:
     """Whether ``path`` is named as a BED file (``.bed``, ``.bed.gz``)."""

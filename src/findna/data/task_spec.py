@@ -249,10 +249,10 @@ class TaskSpec:
             )
         if self.label_separator is not None:
             raise ValueError(f"task {self.name}: label_separator is for multi-label tasks; drop it")
-        if self.format != "table":
+        if self.format not in ("table", "coordinates"):
             raise ValueError(
-                f"task {self.name}: a regression task must be a table (format 'table'), got "
-                f"{self.format!r}"
+                f"task {self.name}: a regression task must be a table or genome intervals "
+                f"(format 'table' or 'coordinates'), got {self.format!r}"
             )
         columns = set(self.target_columns or self.targets)
         if self.peer_column is not None and self.peer_column in columns:
