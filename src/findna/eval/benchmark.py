@@ -69,6 +69,7 @@ from findna.data.user_tasks import resolve_task
 from findna.eval.benchmark_config import BenchmarkConfig, load_benchmark_config
 from findna.eval.finetune import Finetune, FinetuneConfig, preset_settings
 from findna.eval.model_specs import ModelSpec, model_id, parse_models
+from findna.eval.peer import peer_results
 from findna.eval.plots import plot_comparison
 from findna.eval.probe import Probe, ProbeConfig
 from findna.eval.report import BenchmarkReport
@@ -316,7 +317,10 @@ def write_report(
     cards = {s.name: task_card(s) for s in specs}
     ids = {m.name: model_ids[m.name] for m in models}
     provenance = Provenance.collect(plain, None, files, root_path, tasks=cards, checkpoints=ids)
-    report = BenchmarkReport([results_log.result(k) for k in keys], provenance)
+    # a published model's predictions in the task's files, scored on the same split seeds' rows
+    split_seeds = cfg.seeds if cfg.split_seed is None else [cfg.split_seed]
+    peers = peer_results(specs, split_seeds, root, on_invalid=cfg.on_invalid)
+    report = BenchmarkReport([*(results_log.result(k) for k in keys), *peers], provenance)
     report.to_json(out / "results.json")
     lines = [
         "# findna benchmark\n",

@@ -32,12 +32,19 @@ if TYPE_CHECKING:
     pass
 
 SCHEMA_VERSION = 1
-MODES = ("probe", "finetune")
+MODES = ("probe", "finetune", "published")
 SPLITS = ("val", "test")
 DEFAULT_PROTOCOL = (
     "Model selection (hyperparameters, epoch) on the validation split only; "
     "the test split is evaluated once per seed with the selected model."
 )
+
+
+def result_label(model: str, mode: str) -> str:
+    """A result's column in tables and plots: ``"model (mode)"``, or the model alone for a
+    published model's predictions read from the task's files (mode ``published``,
+    :mod:`findna.eval.peer`)."""
+    return model if mode == "published" else f"{model} ({mode})"
 
 
 @dataclass
@@ -93,8 +100,8 @@ class SeedResult:
 
     @property
     def label(self) -> str:
-        """The column name of this result in tables and plots: ``"model (mode)"``."""
-        return f"{self.model} ({self.mode})"
+        """The column name of this result in tables and plots (:func:`result_label`)."""
+        return result_label(self.model, self.mode)
 
 
 def aggregate(results: Iterable[SeedResult]) -> pd.DataFrame:
@@ -150,7 +157,7 @@ def _type_lines(results: list[SeedResult], split: str) -> list[str]:
                 + ", ".join(f"seed {s}: {', '.join(v)}" for s, v in left.items() if v)
             )
         if cells:
-            lines.append(f"- {task}, {model} ({mode}): " + "; ".join(cells))
+            lines.append(f"- {task}, {result_label(model, mode)}: " + "; ".join(cells))
     return ["", *lines] if lines else []
 
 
@@ -233,7 +240,9 @@ class BenchmarkReport:
         agg = agg[agg["split"] == split]
         primary = self.primary_metrics()
         agg = agg[agg["metric"] == agg["task"].map(primary)].copy()
-        agg["label"] = agg["model"] + " (" + agg["mode"] + ")"
+        agg["label"] = [
+            result_label(m, mode) for m, mode in zip(agg["model"], agg["mode"], strict=True)
+        ]
         return agg[["task", "label", "mean", "std", "n"]].reset_index(drop=True)
 
     def to_markdown(self, split: str = "test", per_seed: bool = False) -> str:

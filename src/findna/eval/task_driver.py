@@ -35,6 +35,7 @@ from findna.data.catalog import data_files, task_card
 from findna.data.per_base import per_base_sizes
 from findna.data.splits import check_splits, split_sizes
 from findna.data.tasks import TaskData, task_max_len
+from findna.eval.peer import peer_result
 from findna.eval.report import BenchmarkReport, SeedResult, report_folder, write_seed_results
 from findna.eval.report_tables import write_predictions, write_tables
 from findna.eval.task_types import KINDS
@@ -336,6 +337,8 @@ def run_task(
             )
             results.append(result)
             write_seed_results(results, out / f"{method.mode}_seeds.json")
+        peer = peer_result(checked.data, checked.sizes)  # a published model's, if the files hold it
+        results += [peer] if peer is not None else []
         report = _write_report(results, checked.data, source, method, out, scratch_config)
     except BaseException:
         folder.release()  # left unfinished: the next run replaces it without --force
