@@ -166,6 +166,8 @@ def test_grad_ratio_sets_the_cl_gradient_to_the_chosen_fraction() -> None:
     assert first is not None
     want = 0.25 * float(first["grad_mnm"]) / float(first["grad_cl"])
     assert m.cl_scale == pytest.approx(want)
+    assert float(m.state_dict()["cl_grad_scale"]) == pytest.approx(want)  # kept by checkpoints
+    assert "cl_grad_scale" not in _module().state_dict()  # the paper's state dict is unchanged
     # With the factor applied, the distillation gradient is a quarter of the MNM gradient.
     views = _views(1)
     out = m(views)

@@ -85,7 +85,8 @@ class SelfDistillation(nn.Module):
         self.teacher_head: nn.Module | None = None
         self.distill: CenteredDistillationLoss | None = None
         self.ibot: MaskedTokenDistillationLoss | None = None
-        self.cl_scale = 1.0  # ssl.cl_grad_ratio's factor, set on diagnostic steps
+        if ssl_cfg.cl_grad_ratio > 0:  # its factor, set on diagnostic steps; checkpointed
+            self.register_buffer("cl_grad_scale", torch.ones(()))
         if ssl_cfg.has_ema_network:
             self.teacher = _frozen_copy(self.student)
         if ssl_cfg.uses_teacher:
@@ -107,6 +108,12 @@ class SelfDistillation(nn.Module):
                     teacher_temp=ssl_cfg.teacher_temp,
                     center_momentum=ssl_cfg.center_momentum,
                 )
+
+    @property
+    def cl_scale(self) -> float:
+        """The factor on the distillation part (``ssl.cl_grad_ratio``; 1 without it)."""
+        buf = getattr(self, "cl_grad_scale", None)
+        return 1.0 if buf is None else float(buf)
 
     @property
     def cl_dim(self) -> int:
@@ -280,13 +287,15 @@ class SelfDistillation(nn.Module):
         if diagnose and torch.is_grad_enabled():
             diag = gradient_conflict(self.student.named_parameters(), mnm_part, total)
             if cfg.cl_grad_ratio > 0 and self.training:
-                self.cl_scale = grad_ratio_scale(
+                scale = grad_ratio_scale(
                     cfg.cl_grad_ratio, diag["grad_mnm"], diag["grad_cl"], self.cl_scale
                 )
-        if cfg.cl_grad_ratio > 0:
-            total = mnm_part + self.cl_scale * (total - mnm_part)
+                self.cl_grad_scale.fill_(scale)
+        if cfg.cl_grad_ratio > 0:  # the buffer, not a float: no device sync per step
+            scale = self.cl_grad_scale.to(total.dtype)
+            total = mnm_part + scale * (total - mnm_part)
             if diag is not None:
-                diag["cl_scale"] = total.new_tensor(self.cl_scale).detach()
+                diag["cl_scale"] = scale.detach().clone()
         if live is not None and cut is not None:
             total = total + input_surrogate(mnm_part, live, cut)
         return total, diag
