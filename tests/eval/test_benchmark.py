@@ -195,6 +195,7 @@ def test_settings_hash_keeps_benchmarks_written_before_the_precision_rename():
     old["features"]["precision"] = "32"
     old["features"]["n_cls"] = 10
     del old["head_threads"]  # added later; keyed only when changed
+    del old["depth"]  # added later (issue 21); keyed only when changed
     written_then = config_hash({
         "mode": "probe", "probe": old, "split_seed": 0, "per_task_presets": False,
         "scratch": None,

@@ -95,6 +95,8 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
     if cfg.mode == "probe" and settings["head_threads"] == ProbeConfig.head_threads:
         # Keyed only when changed, so that benchmarks written before the setting existed resume.
         del settings["head_threads"]
+    if cfg.mode == "probe" and settings["depth"] == ProbeConfig.depth:
+        del settings["depth"]  # likewise (issue 21's probe.depth)
     if cfg.mode == "probe":
         # Keyed as the feature cache spells it ("32" for 32-true), so that benchmarks written
         # before the precision names were unified still resume.

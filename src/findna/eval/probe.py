@@ -44,6 +44,7 @@ from findna.eval.task_driver import SPLIT_NAMES, CheckedTask, Fit, SeedJob, run_
 from findna.eval.task_types import task_kind
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
+from findna.model.loading import depth_max_len
 from findna.ssl.schedules import cosine_with_warmup
 
 
@@ -231,6 +232,7 @@ class Probe:
             job.max_len = job.task.max_len(0, cfg.max_len)  # token states: no CLS rows
             return PerBaseProbe(cfg).fit(job)
         start = time.perf_counter()
+        job.max_len = depth_max_len(job.source, cfg.which, job.max_len, cfg.depth)
         net = job.load_encoder(cfg.which, cfg.length_mode)
         feats, features_s, all_cached = {}, 0.0, True
         for split in SPLIT_NAMES:
@@ -265,6 +267,8 @@ class Probe:
             "cls_tokens": cfg.features.cls_tokens,
             "rc_average": cfg.features.rc_average,
             "standardize": cfg.standardize,
+            "depth": cfg.depth,
+            "blocks_per_layer": net.config.n_blocks_per_layer,
             "features_cached": all_cached,
             **fit.hyperparameters,
         }

@@ -27,6 +27,10 @@ class ProbeConfig:
         length_mode: ChordMixer rotation of the task network (see ``load_encoder``).
         max_len: task network length in tokens (CLS included); None: the task's ``max_len`` (or
             its longest sequence, whichever is larger) plus the appended CLS tokens.
+        depth: ChordMixer blocks per layer of a pretrained network: ``"length"`` (default) from
+            the task's length, which drops pretrained blocks on shorter tasks; ``"pretrained"``
+            every pretrained block whatever the task's length (``findna.model.depth``). The
+            results' hyperparameters name it with the blocks used.
         head_threads: CPU threads that train a ``linear`` head (tiny: thread hand-offs cost more
             than the maths, 10x slower on a loaded 2-core machine); torch's thread count is set
             for the training loop only and restored. None: leave it as it is.
@@ -45,6 +49,7 @@ class ProbeConfig:
     which: Literal["teacher", "student"] = "teacher"
     length_mode: Literal["fixed", "length_aware"] = "length_aware"
     max_len: int | None = None
+    depth: Literal["length", "pretrained"] = "length"
     head_threads: int | None = 1
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
@@ -62,6 +67,8 @@ class ProbeConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.warmup_frac <= 1.0:
             raise ValueError(f"warmup_frac must lie in [0, 1], got {self.warmup_frac}")
+        if self.depth not in ("length", "pretrained"):
+            raise ValueError(f"probe.depth must be 'length' or 'pretrained', got {self.depth!r}")
         if self.max_len is not None and self.max_len < 1:
             raise ValueError(
                 f"probe.max_len must be a positive number of tokens or null (null: the task's "

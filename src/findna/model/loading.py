@@ -29,6 +29,7 @@ from safetensors.torch import load_file
 
 from findna.config import config_from_dict
 from findna.model.config import ModelConfig
+from findna.model.depth import check_depth, pretrained_depth_max_len
 from findna.model.network import (
     BackboneLoadReport,
     FinDNANetwork,
@@ -264,16 +265,17 @@ def default_model_name(source: str | Path, which: str = "teacher") -> str:
     return f"{name}-student" if which == "student" else name
 
 
-DEPTHS = ("length", "pretrained")
-"""How many ChordMixer blocks a pretrained network runs downstream (``load_encoder(depth=)``)."""
-
-
-def pretrained_depth_max_len(stored: ModelConfig, max_len: int | None) -> int | None:
-    """The ``max_len`` that keeps every pretrained ChordMixer block: the larger of the task's
-    and the pretrained one (None stays None: the stored length; a transformer: unchanged)."""
-    if max_len is None or stored.backbone != "chordmixer":
+def depth_max_len(source: str | Path, which: str, max_len: int | None, depth: str) -> int | None:
+    """The ``max_len`` :func:`load_encoder` gets for ``depth`` (``"length"``: ``max_len``;
+    ``"pretrained"``: :func:`findna.model.depth.pretrained_depth_max_len` of the stored config;
+    a scratch network has no pretrained depth)."""
+    check_depth(depth)
+    if depth == "length" or max_len is None:
         return max_len
-    return max(max_len, stored.max_len)
+    resolved = resolve_source(source, which)
+    if resolved.kind == SCRATCH:
+        return max_len
+    return pretrained_depth_max_len(_read_pretrained(resolved)[0], max_len)
 
 
 def load_encoder(
@@ -334,8 +336,7 @@ def load_encoder(
             seed,
         )
         return net.eval(), f"scratch-seed{seed}"
-    if depth not in DEPTHS:
-        raise ValueError(f"depth must be one of {DEPTHS}, got {depth!r}")
+    check_depth(depth)
     stored, state = _read_pretrained(resolved)
     deeper = depth == "pretrained" and pretrained_depth_max_len(stored, max_len) != max_len
     if deeper:
@@ -381,14 +382,13 @@ def load_encoder(
 
 
 __all__ = [
-    "DEPTHS",
     "SCRATCH",
     "ResolvedSource",
     "checkpoint_network",
     "default_model_name",
     "load_encoder",
+    "depth_max_len",
     "network_from_checkpoint",
-    "pretrained_depth_max_len",
     "read_checkpoint",
     "resolve_source",
     "run_checkpoint",
