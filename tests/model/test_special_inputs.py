@@ -99,3 +99,25 @@ def test_a_distinct_network_round_trips_with_its_config_key(tmp_path) -> None:
 def test_bad_special_input_settings_are_refused(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _cfg(**changes)
+
+
+def test_transformers_loads_a_distinct_network_with_its_special_vectors(tmp_path) -> None:
+    transformers = pytest.importorskip("transformers")
+    from findna.data.alphabet import one_hot
+    from findna.model.hf import register
+    from findna.model.hf.remote import write_hf_files
+
+    register()
+    torch.manual_seed(0)
+    net = FinDNANetwork(ModelConfig.tiny(max_len=40, special_inputs="distinct", cls_rows=2)).eval()
+    net.save_pretrained(tmp_path)
+    write_hf_files(tmp_path)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path)
+    batch = tokenizer(
+        ["ACGTNACG", "GATTACAGATTACA"], padding="max_length", max_length=40, return_tensors="pt"
+    )
+    base = transformers.AutoModel.from_pretrained(tmp_path).eval()
+    torch.testing.assert_close(base.embed.special, net.embed.special)
+    x, lengths = one_hot(batch["input_ids"].clamp(max=5)), batch["attention_mask"].sum(-1)
+    with torch.no_grad():
+        torch.testing.assert_close(base(**batch).last_hidden_state, net(x, lengths).hidden)
