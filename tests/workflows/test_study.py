@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from findna.cli import main
 from findna.config import preset_names
@@ -258,7 +259,16 @@ def test_a_two_step_study_shows_the_conflict_diagnostics(inputs, tmp_path):
     # With a 1-step window (0.5 x 2 steps) the EMA network copies the student: no initial
     # weights are left in either run.
     assert all(rows[v][-1].strip(" |") == "0" for v in rows)
-    # The EMA copy of cm-mnm is the run's exported model.
-    metrics_csv = (out / "runs/cm-mnm-ema/seed0/logs").rglob("metrics.csv")
+    # The EMA copy of cm-mnm is the run's exported model (not the student).
+    from safetensors.torch import load_file
+
+    from findna.model.loading import read_checkpoint
+
+    run = out / "runs/cm-mnm-ema/seed0"
+    exported = load_file(run / "model" / "model.safetensors")["embed.weight"]
+    state = read_checkpoint(run / "checkpoints" / "final.ckpt")["state_dict"]
+    assert torch.equal(exported, state["model.teacher.embed.weight"])
+    assert not torch.equal(exported, state["model.student.embed.weight"])
+    metrics_csv = (run / "logs").rglob("metrics.csv")
     assert any("diag/grad_mnm" in p.read_text().splitlines()[0] for p in metrics_csv)
     assert json.loads((out / "study.json").read_text())["conflict"]["levers"]
