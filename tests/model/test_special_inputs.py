@@ -121,3 +121,6 @@ def test_transformers_loads_a_distinct_network_with_its_special_vectors(tmp_path
     x, lengths = one_hot(batch["input_ids"].clamp(max=5)), batch["attention_mask"].sum(-1)
     with torch.no_grad():
         torch.testing.assert_close(base(**batch).last_hidden_state, net(x, lengths).hidden)
+        # every layer's states: padding stays padding (not read as mask tokens) on this path too
+        states = base(**batch, output_hidden_states=True).hidden_states
+        torch.testing.assert_close(states[-1], net(x, lengths).hidden)

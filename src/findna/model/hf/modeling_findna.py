@@ -173,7 +173,7 @@ class FinDNAPreTrainedModel(PreTrainedModel):
         if not want_states:
             return net.encode(x, lengths), None
         lengths = net._check_inputs(x, lengths)
-        states = backbone_states(self.backbone, self.embed(x), lengths)
+        states = backbone_states(self.backbone, net.embed_inputs(x, lengths), lengths)
         return states[-1], states
 
 
