@@ -202,7 +202,8 @@ def test_load_watch_and_wait():
     with watch_load() as sample:
         time.sleep(0.55)
     if sys.platform == "linux":
-        assert sample.other_cpu is not None and 0.0 <= sample.other_cpu <= os.cpu_count()
+        # /proc/stat counts 10 ms ticks: over 0.55 s the estimate can exceed the cores by ~0.04
+        assert sample.other_cpu is not None and 0.0 <= sample.other_cpu <= os.cpu_count() + 0.1
 
 
 def test_best_seconds_runs_until_min_total():
