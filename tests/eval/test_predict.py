@@ -233,6 +233,10 @@ def test_predict_names_columns_after_the_classes_and_records_what_made_it(saved,
     assert made["rows"] == 6 and made["data_checksums"]["input"] == {str(table): file_md5(table)}
     assert made["config"]["classifier"]["classes"] == names
     assert made["config"]["predict"]["sequence_column"] == "dna"
+    # what ran is recorded beside what was asked (tests pin auto to float32 on a CPU)
+    ran = made["config"]["predict"]
+    assert (ran["precision_requested"], ran["precision"]) == ("auto", "32-true")
+    assert "FINDNA_CPU_PRECISION" in ran["precision_reason"]
     assert len(made["checkpoint_id"]) == 64 and made["findna_version"]
 
 

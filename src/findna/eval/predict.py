@@ -60,6 +60,7 @@ from findna.model.classifier import (
     load_classifier,
 )
 from findna.outputs import atomic_output, check_output_file, write_text_atomic
+from findna.precision import choose_precision
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +353,9 @@ def predict_file(
         if total == 0:
             raise ValueError(f"{input_path}: no sequences found")
     log.info("wrote %d predictions of %s to %s", total, info.task, out)
-    settings = {"batch_size": batch_size, "precision": precision, "device": str(dev)}
+    # what ran, not only what was asked: auto resolves by the device (findna.precision)
+    ran = choose_precision(precision, dev).record()
+    settings = {"batch_size": batch_size, **ran, "device": str(dev)}
     settings |= {"allow_longer": allow_longer, **read}
     if info.task_type == "multilabel":
         settings["threshold"] = threshold
