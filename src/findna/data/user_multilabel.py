@@ -29,12 +29,8 @@ from findna.data.multilabels import (
 from findna.data.readers import data_row, read_frame
 from findna.data.targets import require_target_columns
 from findna.data.task_spec import TaskSpec
-from findna.data.user_layouts import (
-    USER_SUITE,
-    UserTaskOptions,
-    choose_protocol,
-    read_table_labels,
-)
+from findna.data.user_layouts import UserTaskOptions, read_table_labels
+from findna.data.user_regression import target_table_spec, with_label_column
 
 MULTILABEL_FIX = (
     "pass --task-type multilabel with --target-columns A,B (one 0/1 column per label) or "
@@ -71,7 +67,7 @@ def multilabel_table_task(
     else:
         separator = opts.label_separator or DEFAULT_SEPARATOR
         label = opts.label_column or "label"
-        cells = read_table_labels(files, _with_label(opts, label), split_column)
+        cells = read_table_labels(files, with_label_column(opts, label), split_column)
         fit_role = fit_role if fit_role in cells else next(iter(cells))
         fit = cells[fit_role]
         names = list(opts.labels) if opts.labels else _listed(fit, separator, label)
@@ -86,26 +82,16 @@ def multilabel_table_task(
         targets = tuple(names)
         layout_extra = {"label_column": label, "label_separator": separator}
         parts = cells
-    one = next(iter(files.values()))
-    if split_column is not None:
-        files = {role: one for role in parts}
-    protocol = choose_protocol(set(files), origin, opts.protocol)
-    layout = f"one table, split column {split_column!r}" if split_column else "split tables"
-    return TaskSpec(
-        name=name,
-        suite=USER_SUITE,
-        files={r: str(p.resolve()) for r, p in files.items()},
-        format="table",
-        num_classes=0,
-        metric=opts.metric or "macro_auroc",
-        protocol=protocol,
-        max_len=opts.max_len,
-        description=opts.description or f"your own data ({layout}, multi-label): {origin}",
-        sequence_column=opts.sequence_column,
-        split_column=split_column,
-        origin=origin,
-        task_type="multilabel",
-        targets=targets,
+    return target_table_spec(
+        name,
+        files,
+        opts,
+        origin,
+        split_column,
+        parts,
+        "multilabel",
+        "macro_auroc",
+        targets,
         **layout_extra,
     )
 
@@ -123,7 +109,7 @@ def _binary_parts(
         require_target_columns(path, list(frames[path].columns), columns)
     # the checks of classification's label cells (sequence column, split values, empty tables),
     # with the first label column in the label's place
-    cells = read_table_labels(files, _with_label(opts, columns[0]), split_column)
+    cells = read_table_labels(files, with_label_column(opts, columns[0]), split_column)
     out = {}
     for role, part in cells.items():
         df = frames[part.path].iloc[part.rows]
@@ -154,10 +140,3 @@ def _listed(fit, separator: str, column: str) -> list[str]:
             f"{separator!r}); {MULTILABEL_FIX}."
         )
     return names
-
-
-def _with_label(opts: UserTaskOptions, column: str) -> UserTaskOptions:
-    given = {**opts.given(), "label_column": column}
-    for key in ("target_columns", "task_type", "label_separator", "labels"):
-        given.pop(key, None)
-    return UserTaskOptions(**given)

@@ -11,8 +11,9 @@ stratified: there are no classes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -51,38 +52,63 @@ def regression_table_task(
         require_target_columns(path, list(frames[path].columns), targets)
     # the checks of classification's label cells (sequence column, split values, empty tables),
     # with the first target column in the label's place
-    parts = read_table_labels(files, _with_label(opts, targets[0]), split_column)
+    parts = read_table_labels(files, with_label_column(opts, targets[0]), split_column)
     fit = "train" if "train" in parts else next(iter(parts))
     for role, part in parts.items():
         df = frames[part.path].iloc[part.rows]
         values = parse_targets(df, targets, lambda i, p=part: data_row(p.path, p.rows[i]))
         if role == fit:
             check_varies(f"{part.path} ({fit} rows)", values, targets)
+    return target_table_spec(
+        name, files, opts, origin, split_column, parts, "regression", "pearson", targets
+    )
+
+
+def target_table_spec(
+    name: str,
+    files: Mapping[str, Path],
+    opts: UserTaskOptions,
+    origin: str,
+    split_column: str | None,
+    roles: Iterable[str],
+    task_type: str,
+    default_metric: str,
+    targets: Sequence[str],
+    **layout: Any,
+) -> TaskSpec:
+    """The ``TaskSpec`` of a user's regression or multi-label table whose target cells were
+    checked: ``roles`` are the splits the table(s) hold (one table with a ``split_column`` names
+    its file once per split), ``layout`` the type's own spec fields (e.g. a label column)."""
     one = next(iter(files.values()))
     if split_column is not None:
-        files = {role: one for role in parts}
+        files = {role: one for role in roles}
     protocol = choose_protocol(set(files), origin, opts.protocol)
-    layout = f"one table, split column {split_column!r}" if split_column else "split tables"
+    kind = "regression" if task_type == "regression" else "multi-label"
+    where = f"one table, split column {split_column!r}" if split_column else "split tables"
     return TaskSpec(
         name=name,
         suite=USER_SUITE,
         files={r: str(p.resolve()) for r, p in files.items()},
         format="table",
         num_classes=0,
-        metric=opts.metric or "pearson",
+        metric=opts.metric or default_metric,
         protocol=protocol,
         max_len=opts.max_len,
-        description=opts.description or f"your own data ({layout}, regression): {origin}",
+        description=opts.description or f"your own data ({where}, {kind}): {origin}",
         sequence_column=opts.sequence_column,
         split_column=split_column,
         origin=origin,
-        task_type="regression",
+        task_type=task_type,
         targets=tuple(targets),
+        **layout,
     )
 
 
-def _with_label(opts: UserTaskOptions, column: str) -> UserTaskOptions:
+def with_label_column(opts: UserTaskOptions, column: str) -> UserTaskOptions:
+    """``opts`` as a classification table's options whose label is ``column``: the table checks
+    of :func:`~findna.data.user_layouts.read_table_labels` (sequence column, split values, empty
+    tables) then read a target or label column in the label's place."""
     given = {**opts.given(), "label_column": column}
-    given.pop("target_columns", None)
-    given.pop("task_type", None)
+    for key in ("target_columns", "task_type", "label_separator", "labels"):
+        given.pop(key, None)
     return UserTaskOptions(**given)
