@@ -192,13 +192,27 @@ TARGET_COLUMNS = Flag(
     metavar="A[,B]",
     type=target_columns,
 )
-TASK_TYPES = ("classification", "regression", "multilabel")
+TASK_TYPES = ("classification", "regression", "multilabel", "per_base")
+
+
+def task_type(text: str) -> str:
+    """A ``--task-type`` value (``per-base`` is ``per_base``); another is an error listing them."""
+    name = "per_base" if text == "per-base" else text
+    if name not in TASK_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is no task type; choose one of {', '.join(TASK_TYPES)} (or per-base)"
+        )
+    return name
+
+
 TASK_TYPE = Flag(
     "--task-type",
     "what your tables' labels are: classification (one class per row), regression (numeric "
-    "--target-columns; implied by them) or multilabel (0/1 --target-columns, or a --label-column "
-    "listing each row's labels) (docs/data.md)",
+    "--target-columns; implied by them), multilabel (0/1 --target-columns, or a --label-column "
+    "listing each row's labels) or per_base (per-base too: a --label-column of label strings, "
+    "one class character per base; the classes are the characters, sorted) (docs/data.md)",
     metavar="{" + ",".join(TASK_TYPES) + "}",
+    type=task_type,
 )
 LABEL_SEPARATOR = Flag(
     "--label-separator",
@@ -226,8 +240,7 @@ def add_task_columns(p: argparse.ArgumentParser, settings: SettingFlags | None =
     flags.append((REFERENCE, "reference"))
     for flag, key in flags:
         if settings is None:
-            kind = {"choices": TASK_TYPES} if flag is TASK_TYPE else {"type": flag.type}
-            p.add_argument(flag.name, metavar=flag.metavar, help=flag.help, **kind)
+            p.add_argument(flag.name, metavar=flag.metavar, help=flag.help, type=flag.type)
         elif key in getattr(settings.cls, "__dataclass_fields__", {}):
             settings.add(flag, key)
 

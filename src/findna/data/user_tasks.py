@@ -23,7 +23,9 @@ and GenomicBenchmarks' own download (``train/<class>/*.txt``, ``test/...``). Tex
 and written into every report. A table with target columns (``--target-columns a,b``, or a
 task YAML's ``targets``) is a regression task instead (:mod:`findna.data.user_regression`);
 ``--task-type multilabel`` (``type: multilabel``) makes a multi-label task of 0/1 label columns
-or of one column listing the labels (:mod:`findna.data.user_multilabel`).
+or of one column listing the labels (:mod:`findna.data.user_multilabel`); ``--task-type
+per_base`` (``type: per_base``, with ``classes:``) makes a per-base task of a column of label
+strings, one class character per base (:mod:`findna.data.user_per_base`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from findna.data.user_layouts import (
 )
 from findna.data.user_layouts import table_task as class_table_task
 from findna.data.user_multilabel import multilabel_table_task
+from findna.data.user_per_base import per_base_table_task
 from findna.data.user_regression import regression_table_task
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -69,26 +72,35 @@ YAML_KEYS = tuple(
             "format",
             "type",
             "targets",
+            "classes",
             *UserTaskOptions.__dataclass_fields__,
         )
     )
 )
-"""The keys a task YAML may hold, each once (``name`` is also an option; ``type`` and
-``targets`` are ``task_type`` and ``target_columns``)."""
+"""The keys a task YAML may hold, each once (``name`` is also an option; ``type``, ``targets``
+and ``classes`` are ``task_type``, ``target_columns`` and ``labels``)."""
 
 
 def table_task(name, files, options: UserTaskOptions, origin: str, split_column=None) -> TaskSpec:
     """A classification or, with target columns, a regression task of tables (a multi-label
-    one with ``task_type`` multilabel)."""
+    or per-base one with ``task_type`` multilabel or per_base)."""
     build = class_table_task
     if options.regression:
         build = regression_table_task
     elif options.task_type == "multilabel":
         build = multilabel_table_task
+    elif options.task_type == "per_base":
+        build = per_base_table_task
     return build(name, files, options, origin, split_column=split_column)
 
 
 def _tables_only(options: UserTaskOptions, where: Path, layout: str) -> None:
+    if options.task_type == "per_base":
+        raise ValueError(
+            f"{where}: {layout} hold one class per sequence, not a class per base; a per-base "
+            "task is a table (or split tables) with a column of label strings. See docs/data.md, "
+            "'Your own per-base table'."
+        )
     if options.task_type == "multilabel":
         raise ValueError(
             f"{where}: {layout} hold one class per sequence, not multi-label labels; a "
@@ -296,15 +308,17 @@ def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"{path}: flank {out['flank']!r} must be a whole number of bases >= 0")
     if not isinstance(out.get("allow_overlap", False), bool):
         raise ValueError(f"{path}: allow_overlap {out['allow_overlap']!r} must be true or false")
-    for alias, key in (("type", "task_type"), ("targets", "target_columns")):
+    for alias, key in (("type", "task_type"), ("targets", "target_columns"), ("classes", "labels")):
         if alias in data and key in data:
             raise ValueError(f"{path}: give {alias}: or {key}:, not both (they are one key)")
         if alias in data:
             out[key] = data[alias]
-    if out.get("task_type") not in (None, "classification", "regression", "multilabel"):
+    if out.get("task_type") == "per-base":
+        out["task_type"] = "per_base"
+    if out.get("task_type") not in (None, "classification", "regression", "multilabel", "per_base"):
         raise ValueError(
             f"{path}: type {out['task_type']!r} is not one of classification, regression, "
-            "multilabel"
+            "multilabel, per_base"
         )
     targets = out.get("target_columns")
     if isinstance(targets, str):
