@@ -37,8 +37,8 @@ from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.embed import EmbedResult, embed_file
 from findna.eval.embedder import Embedder
 from findna.eval.features import FeatureConfig, extract_features, iter_token_states
-from findna.eval.finetune import finetune_task
 from findna.eval.finetune_config import FinetuneConfig
+from findna.eval.finetune_methods import finetune_task_of_type
 from findna.eval.length_rule import check_built_network, scan_lengths, tokens_for_inputs
 from findna.eval.predict import fit_to_inputs, input_limit, model_outputs, open_classifier
 from findna.eval.probe import ProbeConfig, probe_task
@@ -254,7 +254,7 @@ def finetune(
     cfg = _settings(FinetuneConfig, "finetune", config, settings)
     data = task if isinstance(task, TaskData) else load_task(task)
     check_report_dir(out, "finetune", force=force)
-    return finetune_task(
+    return finetune_task_of_type(  # a per-base task gets its own (per_base_finetune)
         data,
         model,
         cfg,

@@ -232,15 +232,14 @@ def add_finetune(sub: argparse._SubParsersAction) -> None:
 
 def _finetune(args: argparse.Namespace) -> None:
     from findna.data.tasks import load_task
-    from findna.eval.finetune import FinetuneConfig, finetune_task
+    from findna.eval.finetune import FinetuneConfig
+    from findna.eval.finetune_methods import finetune_task_of_type
 
     cfg = shared.load_settings(FinetuneConfig, "finetune", args)
     seeds = shared.seeds(args)
     task = load_task(shared.task_spec(args), args.split_seed, on_invalid=args.on_invalid)
-    if task.spec.task_type == "per_base":  # a class per base, end to end (nothing saved yet)
-        from findna.eval.per_base_finetune import finetune_per_base_task as finetune_task
     shared.check_report_out(args, "finetune")
-    report = finetune_task(
+    report = finetune_task_of_type(  # a per-base task: eval/per_base_finetune.py
         task,
         args.model,
         cfg,

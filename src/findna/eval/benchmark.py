@@ -67,7 +67,8 @@ from findna.data.tasks import TASKS, TaskSpec, load_task
 from findna.data.user_layouts import UserTaskOptions
 from findna.data.user_tasks import resolve_task
 from findna.eval.benchmark_config import BenchmarkConfig, load_benchmark_config
-from findna.eval.finetune import Finetune, FinetuneConfig, preset_settings
+from findna.eval.finetune import FinetuneConfig, preset_settings
+from findna.eval.finetune_methods import finetune_method
 from findna.eval.model_specs import ModelSpec, model_id, parse_models
 from findna.eval.peer import peer_results
 from findna.eval.plots import plot_comparison
@@ -158,12 +159,13 @@ def finetune_settings(cfg: BenchmarkConfig, task: str, which: str) -> FinetuneCo
     return config_from_dict(FinetuneConfig, base, f"finetune settings of {task}")
 
 
-def _method(cfg: BenchmarkConfig, task: str, which: str) -> Method:
-    """The benchmark's method for one task and network: a probe, or fine-tuning with the task's
-    settings."""
+def _method(cfg: BenchmarkConfig, spec: TaskSpec, which: str) -> Method:
+    """The benchmark's method for one task and network: a probe (per-base tasks' own inside
+    :class:`Probe`), or fine-tuning with the task's settings for its type
+    (:func:`findna.eval.finetune_methods.finetune_method`)."""
     if cfg.mode == "probe":
         return Probe(dataclasses.replace(cfg.probe, which=which))
-    return Finetune(finetune_settings(cfg, task, which))
+    return finetune_method(spec, finetune_settings(cfg, spec.name, which))
 
 
 def _scratch_config(cfg: BenchmarkConfig, models: list[ModelSpec]) -> ModelConfig | None:
@@ -270,7 +272,7 @@ def run_benchmark(
         result = run_seed(
             loaded[(task_name, split_seed)],
             model.source,
-            _method(cfg, task_name, model.which),
+            _method(cfg, by_name[task_name], model.which),
             seed,
             scratch_config=scratch,
             model_name=model_name,

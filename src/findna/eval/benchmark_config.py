@@ -39,8 +39,9 @@ class BenchmarkConfig:
             (``--label-column``/``--sequence-column``; None = ``label``, ``sequence``/``seq``, or
             a task YAML's keys); registered tasks have their own and are not affected.
         task_type: the type of your own data's tasks in the suite (``--task-type``):
-            ``classification``, ``regression`` or ``multilabel``; None: classification, or
-            regression when ``target_columns`` are given (or a task YAML's ``type``).
+            ``classification``, ``regression``, ``multilabel`` or ``per_base``; None:
+            classification, or regression when ``target_columns`` are given (or a task YAML's
+            ``type``).
         target_columns: your tables' regression targets or multi-label 0/1 label columns
             (``--target-columns a,b``); None: a label column (classification).
         label_separator: a multi-label table whose label column lists each row's labels: the
@@ -62,7 +63,7 @@ class BenchmarkConfig:
     on_invalid: Literal["error", "n"] = "error"
     label_column: str | None = None
     sequence_column: str | None = None
-    task_type: Literal["classification", "regression", "multilabel"] | None = None
+    task_type: Literal["classification", "regression", "multilabel", "per_base"] | None = None
     target_columns: list[str] | None = None
     label_separator: str | None = None
 

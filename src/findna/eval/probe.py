@@ -41,7 +41,7 @@ from findna.eval.probe_kinds import Selected as _Selected
 from findna.eval.probe_kinds import fit_heads_kind, fit_knn_kind
 from findna.eval.report import BenchmarkReport, SeedResult
 from findna.eval.task_driver import SPLIT_NAMES, CheckedTask, Fit, SeedJob, run_seed, run_task
-from findna.eval.task_types import task_kind
+from findna.eval.task_types import is_per_base, task_kind
 from findna.model.config import ModelConfig
 from findna.model.heads import ClassificationHead
 from findna.model.loading import depth_max_len
@@ -228,7 +228,7 @@ class Probe:
     def fit(self, job: SeedJob) -> Fit:
         """Features of the three splits (cached), then kNN or heads selected on validation."""
         cfg = self.config
-        if getattr(job.task.data.spec, "task_type", None) == "per_base":  # a head per base
+        if is_per_base(job.task.data.spec):  # a head per base
             job.max_len = job.task.max_len(0, cfg.max_len)  # token states: no CLS rows
             return PerBaseProbe(cfg).fit(job)
         start = time.perf_counter()

@@ -38,7 +38,7 @@ from findna.data.tasks import TaskData, task_max_len
 from findna.eval.peer import peer_result
 from findna.eval.report import BenchmarkReport, SeedResult, report_folder, write_seed_results
 from findna.eval.report_tables import write_predictions, write_tables
-from findna.eval.task_types import KINDS
+from findna.eval.task_types import KINDS, is_per_base
 from findna.folders import start_folder
 from findna.model.config import ModelConfig
 from findna.model.inputs import encode_sequences
@@ -93,7 +93,7 @@ def check_task(task: TaskData | CheckedTask) -> CheckedTask:
     """``task`` checked (:func:`findna.data.splits.check_splits`); a checked task as it is."""
     if isinstance(task, CheckedTask):
         return task
-    if getattr(task.spec, "task_type", None) == "per_base":  # sizes count bases per class
+    if is_per_base(task.spec):  # sizes count bases per class
         try:
             return CheckedTask(task, per_base_sizes(task.splits(), task.spec.num_classes))
         except ValueError as err:

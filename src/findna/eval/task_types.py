@@ -21,6 +21,14 @@ For ``transformers`` the types are ``problem_type`` ``single_label_classificatio
 ``model/classifier.py``, ``model/hf/``) read ``spec.task_type``, ``spec.targets`` (target or
 label names in output order) and these objects' ``loss_name``, ``raw_outputs`` and
 ``predictions``.
+
+``per_base`` (a class per base, :mod:`findna.data.per_base`) has no :class:`TaskKind`: a kind's
+hooks map one output row per *sequence* ((N, C) outputs, (N,) truths, one predictions-CSV row
+per sequence), while a per-base task has (N, L, C) outputs scored base by base from a streamed
+confusion matrix, with padding skipped. Its probe and fine-tuning are methods of their own
+(:class:`findna.eval.per_base_probe.PerBaseProbe`,
+:class:`findna.eval.per_base_finetune.PerBaseFinetune`); callers ask :func:`is_per_base`, the one
+test of the type, and :func:`findna.eval.finetune_methods.finetune_method` picks the fine-tuning.
 """
 
 from __future__ import annotations
@@ -160,6 +168,12 @@ KINDS: dict[str, TaskKind] = {
 """Every task type this module defines, by ``TaskSpec.task_type`` (a new type registers here)."""
 
 
+def is_per_base(spec: Any) -> bool:
+    """Whether ``spec`` (a ``TaskSpec``, or an object without ``task_type``: not per-base) is a
+    per-base task, whose probe and fine-tuning are their own methods (module docstring)."""
+    return getattr(spec, "task_type", None) == "per_base"
+
+
 def task_kind(task_type: str) -> TaskKind:
     """The :class:`TaskKind` of a spec's ``task_type`` (the value, not the spec, so the task's
     call path stays short)."""
@@ -170,4 +184,4 @@ def task_kind(task_type: str) -> TaskKind:
     return KINDS[task_type]
 
 
-__all__ = ["KINDS", "MultilabelKind", "RegressionKind", "TaskKind", "task_kind"]
+__all__ = ["KINDS", "MultilabelKind", "RegressionKind", "TaskKind", "is_per_base", "task_kind"]
