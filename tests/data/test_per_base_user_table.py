@@ -36,6 +36,7 @@ def test_classes_are_the_sorted_characters_of_the_training_strings(tmp_path):
     assert spec.classes == ("e", "i", "n") and spec.num_classes == 3
     assert spec.metric == "mcc" and spec.protocol == "resplit_70_10_20"
     assert spec.label_column == "label" and spec.files == {"all": str(tmp_path / "t.csv")}
+    assert spec.description == f"your own data (one table, no split column, per-base): {spec.name}"
     # the flag's other spelling is the same type
     again = resolve_task(str(tmp_path / "t.csv"), UserTaskOptions(task_type="per-base"))
     assert again == spec

@@ -88,6 +88,8 @@ def per_base_table_task(
         files = {role: one for role in parts}
     protocol = choose_protocol(set(files), origin, opts.protocol)
     layout = f"one table, split column {split_column!r}" if split_column else "split tables"
+    if set(files) == {"all"}:
+        layout = "one table, no split column"
     return TaskSpec(
         name=name,
         suite=USER_SUITE,
