@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from findna.data.tasks import TaskData
-from findna.eval.finetune import Finetune, FinetuneConfig, finetune_task
-from findna.eval.per_base_finetune import PerBaseFinetune, finetune_per_base_task
+from findna.eval import finetune, per_base_finetune
+from findna.eval.finetune import Finetune, FinetuneConfig
+from findna.eval.per_base_finetune import PerBaseFinetune
 from findna.eval.report import BenchmarkReport
 from findna.eval.task_driver import CheckedTask
 from findna.eval.task_types import is_per_base
@@ -35,12 +36,14 @@ def finetune_task_of_type(
     out_dir: str | Path,
     **kw: Any,
 ) -> BenchmarkReport:
-    """``findna finetune`` of ``task`` for its type: :func:`finetune_per_base_task` for a
-    per-base task, else :func:`findna.eval.finetune.finetune_task` (same arguments; returns its
-    report)."""
-    spec = task.data.spec if isinstance(task, CheckedTask) else task.spec
-    run = finetune_per_base_task if is_per_base(spec) else finetune_task
-    return run(task, source, cfg, seeds, out_dir, **kw)
+    """``findna finetune`` of ``task`` for its type:
+    :func:`~findna.eval.per_base_finetune.finetune_per_base_task` for a per-base task, else
+    :func:`findna.eval.finetune.finetune_task` (same arguments; returns its report)."""
+    spec = getattr(task.data if isinstance(task, CheckedTask) else task, "spec", None)
+    # looked up when called, so that a replaced finetune_task (a test's spy) is the one run
+    if is_per_base(spec):
+        return per_base_finetune.finetune_per_base_task(task, source, cfg, seeds, out_dir, **kw)
+    return finetune.finetune_task(task, source, cfg, seeds, out_dir, **kw)
 
 
 __all__ = ["finetune_method", "finetune_task_of_type"]
