@@ -176,9 +176,10 @@ def test_finetune_end_to_end_selects_the_epoch_on_validation(gc_task, tmp_path):
     (result,) = report.results
     hp = result.hyperparameters
     assert result.mode == "finetune" and result.primary_metric == "mcc"
-    assert len(hp["val_by_epoch"]) == 3 and hp["saved"] is False
+    assert len(hp["val_by_epoch"]) == 3 and hp["saved"] is True
     best = max(range(3), key=lambda e: hp["val_by_epoch"][e])
     assert hp["selected_epoch"] == best + 1
     assert result.val_metrics["mcc"] == hp["val_by_epoch"][best]
     assert result.test_metrics["mcc"] > 0.5 and "f1_0" in result.test_metrics
-    assert (tmp_path / "ft" / "finetune.md").is_file() and not (tmp_path / "ft" / "seed0").exists()
+    assert (tmp_path / "ft" / "finetune.md").is_file()
+    assert (tmp_path / "ft" / "seed0" / "task.json").is_file()  # tests/eval/test_predict_per_base

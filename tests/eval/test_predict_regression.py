@@ -244,7 +244,8 @@ def test_old_classifier_folders_read_as_classifiers_exactly_as_before(tmp_path):
         ({"task_type": "multilabel"}, "malformed task.json: version 1 has no task_type"),
         ({"version": 2, "task_type": "multilabel", "target_std": [1.0, 1.0]},
          "a multilabel model has no target_mean/target_std"),
-        ({"version": 3}, "classifier version 3 is not 1 or 2"),
+        ({"version": 4}, "classifier version 4 is not one of 1, 2, 3"),
+        ({"version": 3}, "malformed task.json: version 3 has no classification models"),
     ],
 )  # fmt: skip
 def test_a_damaged_task_json_is_refused_naming_what_is_wrong(tmp_path, change, message):

@@ -198,6 +198,7 @@ TRANSFORMERS_USERS = {
     "findna.model.hf",  # register(), inside the function
     "findna.model.hf.configuration_findna",
     "findna.model.hf.modeling_findna",
+    "findna.model.hf.modeling_findna_token",
     "findna.model.hf.tokenization_findna",
     "findna.perf.peers",  # findna bench compare, inside functions
 }

@@ -263,7 +263,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         "index), predicted_label (class name), and OUT.meta.json (what made it); a regression "
         "model writes pred_<target> per target (in the targets' units), a multi-label model "
         "prob_<label> per label and predicted_labels (;-separated, probability >= --threshold, "
-        "0.5). INPUT is FASTA, "
+        "0.5), a per-base model predicted_labels (a class character per base; per-base "
+        "probabilities with --per-base-probs FILE.npy). INPUT is FASTA, "
         "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. A "
         "table's label column is kept and scored (OUT.metrics.json). MODEL is one seed's "
         "classifier (OUT/seed<k>/ of `findna finetune`); inputs longer than it was fine-tuned "
@@ -299,6 +300,12 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     settings.add("--label-column", "label_column", metavar="NAME")
     settings.add("--sequence-column", "sequence_column", metavar="NAME")
     settings.add("--threshold", "threshold", type=float, metavar="P")
+    p.add_argument(
+        "--per-base-probs",
+        metavar="FILE.npy",
+        help="per-base models: every base's class probabilities, a (bases, classes) float32 "
+        "array, sequences in input order (docs/api.md)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
     p.set_defaults(handler=_predict)
 
@@ -317,7 +324,12 @@ def _predict(args: argparse.Namespace) -> None:
 
     cfg = predict_settings(args)
     result = predict_file(
-        args.model, args.input, args.out, **dataclasses.asdict(cfg), force=args.force
+        args.model,
+        args.input,
+        args.out,
+        **dataclasses.asdict(cfg),
+        per_base_probs_path=args.per_base_probs,
+        force=args.force,
     )
     print(f"wrote {result.out}: {result.rows} predictions")
     if result.metrics is not None:

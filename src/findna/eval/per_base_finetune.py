@@ -6,8 +6,9 @@ state are trained end to end: AdamW at ``lr`` with the cosine schedule and warm-
 clipping, cross-entropy over the real bases of a batch of ``batch_size`` sequences (padding is
 never scored). After every epoch the validation split is scored by per-base MCC; the best epoch's
 weights (``selection="best_val"``, kept in memory) or the last epoch's are scored once on test.
-No CLS rows are appended (``pooling`` and ``n_cls`` do not apply). The fine-tuned model is not
-saved and no TensorBoard logs are written yet: ``findna finetune`` says so.
+No CLS rows are appended (``pooling`` and ``n_cls`` do not apply). The selected model is saved to
+the seed's folder (``findna finetune`` without ``--no-save``; task type ``per_base``,
+:mod:`findna.model.classifier`) for ``findna predict``; no TensorBoard logs are written yet.
 
 :class:`PerBaseFinetune` is the task-driver method; ``findna finetune`` uses it for per-base
 tasks (:mod:`findna.cli.downstream`).
@@ -34,23 +35,13 @@ from findna.eval.features import autocast
 from findna.eval.finetune import FinetuneConfig, adapt_encoder
 from findna.eval.per_base_metrics import confusion, metrics_from_confusion
 from findna.eval.task_driver import Fit, SeedJob, run_task
+from findna.model.classifier import ClassifierInfo, save_classifier
 from findna.model.heads import ClassificationHead
 from findna.model.inputs import fixed_pad_length, pad_codes, to_codes
-from findna.model.network import FinDNANetwork
+from findna.model.token_classifier import PER_BASE_POOLING, TokenClassifier
 from findna.ssl.schedules import cosine_with_warmup
 
 log = logging.getLogger(__name__)
-
-
-class TokenClassifier(nn.Module):
-    """An encoder and a head applied to every token: (B, L, 4) one-hot -> (B, L, C) logits."""
-
-    def __init__(self, encoder: FinDNANetwork, head: nn.Module) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.head(self.encoder.encode(x, lengths))
 
 
 def _batches(
@@ -178,9 +169,25 @@ class PerBaseFinetune:
             "val_by_epoch": [m[spec.metric] for m in val_by_epoch],
             "mlp_dropout": cfg.mlp_dropout,
             "layer_dropout": cfg.layer_dropout,
-            "saved": False,
+            "saved": job.save_dir is not None,
         }
         timings = {"load_s": load_s, "train_s": train_s, "test_s": time.perf_counter() - start}
+        if job.save_dir is not None:  # the selected epoch's model, for `findna predict`
+            info = ClassifierInfo(
+                task=spec.name,
+                num_classes=n,
+                classes=classes or [str(k) for k in range(n)],
+                pooling=PER_BASE_POOLING,
+                n_cls=0,
+                max_len=job.max_len,
+                metric=spec.metric,
+                head_kind=cfg.head,
+                head_hidden=cfg.head_hidden,
+                source_model=job.model_id or "",
+                seed=job.seed,
+                task_type="per_base",
+            )
+            save_classifier(model.to("cpu"), info, job.save_dir)
         return Fit(val_by_epoch[best], test_metrics, hyper, timings, f"epoch {best + 1}")
 
 
@@ -189,11 +196,11 @@ def finetune_per_base_task(
 ):
     """:class:`PerBaseFinetune` for each seed, written to ``out_dir``
     (:func:`findna.eval.task_driver.run_task`; the arguments of
-    :func:`findna.eval.finetune.finetune_task`). ``save_models`` is not offered yet for
-    per-base models: a warning says nothing is saved."""
-    if save_models:
-        log.warning("per-base fine-tuned models are not saved yet (only the report is written)")
-    return run_task(task, source, PerBaseFinetune(cfg), seeds, out_dir, **kw)
+    :func:`findna.eval.finetune.finetune_task`); ``save_models``: each seed's selected model
+    to ``out_dir/seed<k>/`` (a per-base model folder, for ``findna predict``)."""
+    return run_task(
+        task, source, PerBaseFinetune(cfg), seeds, out_dir, save_models=save_models, **kw
+    )
 
 
 __all__ = ["PerBaseFinetune", "TokenClassifier", "finetune_per_base_task", "score"]

@@ -14,13 +14,17 @@ predictions (findna version and commit, the classifier, its weights id, the inpu
 settings), as ``findna embed`` records its features. A regression model writes ``pred_<target>``
 per target (in the targets' units), a multi-label model ``prob_<label>`` per label and
 ``predicted_labels`` (threshold 0.5, or ``--threshold``); their tables' truth columns are scored
-the same way (:mod:`findna.eval.predict_outputs`); ``OUT.meta.json`` names the task type.
+the same way (:mod:`findna.eval.predict_outputs`); ``OUT.meta.json`` names the task type. A
+per-base model writes ``predicted_labels``, a class character per base, its probabilities to
+``--per-base-probs FILE.npy`` and its label strings are scored per base
+(:mod:`findna.eval.predict_per_base`).
 
 Lengths (docs/reliability.md, "The length rule"): the input is read once for its lengths before
 the model runs. A classifier takes inputs of at most its ``max_len`` tokens (CLS rows included),
 the length its head was selected on; longer inputs are refused, naming the longest, unless
 ``allow_longer`` (``--allow-longer``) rebuilds the encoder for them (untrained blocks where they
-need more, logged at WARNING). ``--model`` given a fine-tune report folder names its seed folders.
+need more, logged at WARNING). ``--model`` given a fine-tune report folder names its seed folders
+(:mod:`findna.eval.predict_model`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import itertools
 import json
 import logging
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,26 +44,24 @@ from findna.config import check_device, normalize_precision
 from findna.data.alphabet import OnInvalid
 from findna.devices import resolve_device
 from findna.eval.features import autocast
-from findna.eval.length_rule import (
-    InputLengths,
-    classifier_length_error,
-    network_length,
-    scan_lengths,
-)
+from findna.eval.length_rule import scan_lengths
+from findna.eval.predict_model import Model, fit_to_inputs, input_limit, open_classifier
 from findna.eval.predict_outputs import (
     check_threshold,
     input_labels,
     output_columns,
     score,
 )
+from findna.eval.predict_per_base import (
+    PerBaseOutputs,
+    check_probs_path,
+    counting,
+    open_probs_file,
+    per_base_probs,
+)
 from findna.eval.regression import Standardiser
 from findna.eval.task_types import task_kind
-from findna.model.classifier import (
-    ClassifierInfo,
-    SequenceClassifier,
-    batch_tensors,
-    load_classifier,
-)
+from findna.model.classifier import ClassifierInfo, SequenceClassifier, batch_tensors
 from findna.outputs import atomic_output, check_output_file, write_text_atomic
 from findna.precision import choose_precision
 
@@ -112,8 +115,8 @@ def predict_proba(
 
 
 def model_outputs(
-    model: SequenceClassifier, info: ClassifierInfo, codes: Sequence[np.ndarray], **kwargs
-) -> np.ndarray:
+    model: Model, info: ClassifierInfo, codes: Sequence[np.ndarray], **kwargs
+) -> np.ndarray | list[np.ndarray]:
     """What a saved model predicts for encoded sequences, by its task type (``info``).
 
     Args:
@@ -123,8 +126,12 @@ def model_outputs(
         (N, C) float64: class probabilities (rows sum to 1), a regression model's values in the
         targets' units (the head's standardised outputs times the training sd plus the mean, as
         ``task.json`` records them), or a multi-label model's per-label probabilities (sigmoid);
-        :func:`findna.eval.task_types.task_kind`'s ``predictions``.
+        :func:`findna.eval.task_types.task_kind`'s ``predictions``. A per-base model: a list of
+        N float32 (L_i, C) arrays, each base's class probabilities
+        (:func:`~findna.eval.predict_per_base.per_base_probs`).
     """
+    if info.task_type == "per_base":
+        return per_base_probs(model, codes, **kwargs)  # type: ignore[arg-type]
     kind = task_kind(info.task_type)
     outputs = predict_proba(model, codes, raw=kind.raw_outputs, **kwargs)
     return np.asarray(kind.predictions(outputs, training_scaling(info)), dtype=np.float64)
@@ -136,90 +143,6 @@ def training_scaling(info: ClassifierInfo) -> Standardiser | None:
     if info.target_mean is None or info.target_std is None:
         return None
     return Standardiser(np.asarray(info.target_mean), np.asarray(info.target_std))
-
-
-def open_classifier(model_dir: str | Path) -> tuple[SequenceClassifier, ClassifierInfo]:
-    """:func:`~findna.model.classifier.load_classifier`, with a fine-tune report folder (which
-    holds one classifier per seed, ``seed<k>/``) named as such and its seed folders listed.
-
-    Raises:
-        ValueError: ``model_dir`` is a fine-tune report folder, not a classifier.
-    """
-    path = Path(model_dir)
-    if path.is_dir() and not (path / "task.json").is_file():
-        seeds = sorted(
-            (p for p in path.iterdir() if p.is_dir() and (p / "task.json").is_file()),
-            key=lambda p: (len(p.name), p.name),
-        )
-        if seeds:
-            names = ", ".join(p.name for p in seeds)
-            raise ValueError(
-                f"{path} is a fine-tune report folder, not a classifier: each seed's classifier "
-                f"is a folder inside it. Pass one of them, e.g. --model {seeds[0]} (found: "
-                f"{names})"
-            )
-        if (path / "finetune.json").is_file():
-            raise ValueError(
-                f"{path} is a fine-tune report folder, not a classifier, and holds no classifier "
-                "(seed<k>/ folders): the fine-tune ran with --no-save or stopped before saving. "
-                "Run `findna finetune` again without --no-save"
-            )
-    return load_classifier(path)
-
-
-def input_limit(model: SequenceClassifier) -> int:
-    """The longest input in bp ``model`` was fine-tuned for: its ``max_len`` minus CLS rows."""
-    return model.encoder.config.max_len - model.n_cls
-
-
-def fit_to_inputs(
-    model: SequenceClassifier,
-    info: ClassifierInfo,
-    model_dir: str | Path,
-    lengths: InputLengths,
-    *,
-    allow_longer: bool,
-    where: str | Path,
-    flag: str = "--allow-longer",
-) -> SequenceClassifier:
-    """``model`` itself for inputs it was fine-tuned for; for longer ones a refusal, or with
-    ``allow_longer`` the classifier with its encoder rebuilt for them (docs/reliability.md).
-
-    Raises:
-        ValueError: inputs longer than the classifier's ``max_len`` and ``allow_longer`` False
-            (:func:`~findna.eval.length_rule.classifier_length_error`).
-    """
-    from findna.model.loading import load_encoder
-
-    max_len = model.encoder.config.max_len
-    tokens = network_length(lengths.longest, model.n_cls)
-    if tokens <= max_len:
-        return model
-    if not allow_longer:
-        raise classifier_length_error(
-            where, model_dir, lengths, model.n_cls, max_len, model.encoder.config, flag
-        )
-    log.warning(
-        "%s: %d of %d sequence(s) are longer than the %d bp classifier %s was fine-tuned for "
-        "(longest %d bp); scoring them as asked (%s), with the encoder rebuilt for %d tokens: "
-        "the head was selected on shorter inputs",
-        where,
-        lengths.over,
-        lengths.count,
-        input_limit(model),
-        model_dir,
-        lengths.longest,
-        flag,
-        tokens,
-    )
-    encoder, _ = load_encoder(
-        model_dir, max_len=tokens, length_mode=model.encoder.config.length_mode, seed=info.seed
-    )
-    longer = SequenceClassifier(
-        encoder, info.num_classes, info.pooling, info.n_cls, info.head_kind, info.head_hidden
-    )
-    longer.head.load_state_dict(model.head.state_dict())
-    return longer.eval()
 
 
 @dataclass
@@ -279,6 +202,7 @@ def predict_file(
     label_column: str | None = None,
     sequence_column: str | None = None,
     threshold: float | None = None,
+    per_base_probs_path: str | Path | None = None,
     force: bool = False,
 ) -> Prediction:
     """What a fine-tuned model predicts for every sequence of a FASTA, CSV/TSV or text file, as
@@ -294,7 +218,10 @@ def predict_file(
     sum to 1), ``predicted`` (the argmax class index) and ``predicted_label`` (its name); for a
     regression model ``pred_<target>``; for a multi-label one ``prob_<label>`` and
     ``predicted_labels`` (``threshold``, None: 0.5, multi-label models only);
-    ``sequence_column`` names a table's sequence column. The
+    ``sequence_column`` names a table's sequence column. A per-base model writes
+    ``predicted_labels`` (a class character per base) and, to ``per_base_probs_path`` (``.npy``),
+    every base's class probabilities; its truths are label strings, scored per base
+    (:mod:`findna.eval.predict_per_base`). The
     CSV is written to ``<out>.tmp-<pid>`` and renamed when complete, then ``OUT.meta.json``
     (:func:`prediction_provenance`). The input is read once before for its lengths: inputs
     longer than the classifier was fine-tuned for are refused unless ``allow_longer``
@@ -313,20 +240,25 @@ def predict_file(
     """
     import pandas as pd
 
+    from findna.data.readers import data_row
     from findna.eval.embed import read_sequences
 
     precision = normalize_precision(precision)
     dev = resolve_device(check_device(device))
     model, info = open_classifier(model_dir)
     threshold = check_threshold(threshold, info)
+    probs_path = check_probs_path(per_base_probs_path, info)
     # The settings and the model are valid; only now look at the output.
     out = check_output_file(out_path, force=force, inputs=[input_path, model_dir])
+    if probs_path is not None:
+        check_output_file(probs_path, force=force, inputs=[input_path, model_dir, out])
     labels = input_labels(Path(input_path), info, label_column)
     if labels is not None:
         check_output_file(metrics_path(out), force=force, inputs=[input_path])
     check_output_file(meta_path(out), force=force, inputs=[input_path])
     read = {"on_invalid": on_invalid, "sequence_column": sequence_column}
-    lengths = scan_lengths(read_sequences(input_path, **read), input_limit(model))
+    bases = [0]
+    lengths = scan_lengths(counting(read_sequences(input_path, **read), bases), input_limit(model))
     if lengths.count == 0:
         raise ValueError(f"{input_path}: no sequences found")
     model = fit_to_inputs(
@@ -334,8 +266,16 @@ def predict_file(
     )
     model.to(dev)
     records = read_sequences(input_path, **read)
-    total, all_probs = 0, []
-    with atomic_output(out) as tmp, open(tmp, "w", newline="") as f:
+    total, all_probs, per_base = 0, [], None
+    with ExitStack() as stack:
+        f = stack.enter_context(open(stack.enter_context(atomic_output(out)), "w", newline=""))
+        if info.task_type == "per_base":
+            probs_file = None
+            if probs_path is not None:
+                tmp = stack.enter_context(atomic_output(probs_path))
+                probs_file = open_probs_file(tmp, bases[0], info.num_classes)
+            truths = None if labels is None else list(labels[1])
+            per_base = PerBaseOutputs(info, truths, lambda i: data_row(input_path, i), probs_file)
         while block := list(itertools.islice(records, chunk_size)):
             ids, codes = zip(*block, strict=True)
             probs = model_outputs(
@@ -346,12 +286,18 @@ def predict_file(
                 for name, cells in labels[0].items():
                     frame[name] = cells[total : total + len(ids)]
                 all_probs.append(probs)
-            for name, values in output_columns(info, probs, threshold).items():
+            if per_base is not None:
+                columns = per_base.chunk(codes, probs)  # type: ignore[arg-type]
+            else:
+                columns = output_columns(info, probs, threshold)  # type: ignore[arg-type]
+            for name, values in columns.items():
                 frame[name] = values
             frame.to_csv(f, index=False, header=total == 0)
             total += len(frame)
         if total == 0:
             raise ValueError(f"{input_path}: no sequences found")
+        if per_base is not None:
+            per_base.close()  # the probabilities flushed before their file is renamed
     log.info("wrote %d predictions of %s to %s", total, info.task, out)
     # what ran, not only what was asked: auto resolves by the device (findna.precision)
     ran = choose_precision(precision, dev).record()
@@ -359,11 +305,16 @@ def predict_file(
     settings |= {"allow_longer": allow_longer, **read}
     if info.task_type == "multilabel":
         settings["threshold"] = threshold
+    if info.task_type == "per_base":
+        settings["per_base_probs"] = None if probs_path is None else str(probs_path)
     meta = prediction_provenance(model_dir, info, input_path, settings, total)
     write_text_atomic(meta_path(out), json.dumps(meta, indent=1) + "\n")
     if labels is None:
         return Prediction(out, total, None)
-    metrics = score(info, labels[1], np.concatenate(all_probs))
+    if per_base is not None:
+        metrics = per_base.metrics()
+    else:
+        metrics = score(info, labels[1], np.concatenate(all_probs))
     with atomic_output(metrics_path(out)) as tmp:
         tmp.write_text(
             json.dumps(

@@ -150,8 +150,9 @@ def input_labels(
     FASTA/text, or a table without them when ``column`` is not given.
 
     A classifier's: the label column (``column``, default ``label``) as class indices (its cells
-    are integers ``0..C-1`` or the class names). A regression or multi-label model's: one column
-    per output (:func:`~findna.eval.predict_outputs.truth_columns`, ``parse_truths``).
+    are integers ``0..C-1`` or the class names); a per-base model's: that column's label strings
+    as they are (checked per sequence: ``findna.eval.predict_per_base``). A regression or
+    multi-label model's: one column per output (:func:`truth_columns`, ``parse_truths``).
 
     Raises:
         ValueError: naming the row of a label that is neither, or a ``column`` given that the
@@ -168,7 +169,7 @@ def input_labels(
             raise ValueError(f"--label-column {column}: {path} is not a table; it has no columns")
         return None
     sep = table_separator(path)
-    if info.task_type != "classification":
+    if info.task_type not in ("classification", "per_base"):
         with table_errors(path, sep):
             header = list(pd.read_csv(path, sep=sep, nrows=0).columns.str.strip())
             columns = truth_columns(path, info, header, column)
@@ -196,6 +197,8 @@ def input_labels(
             usecols=lambda c: c.strip() == name,
         )
     given = values.iloc[:, 0].str.strip().tolist()
+    if info.task_type == "per_base":  # label strings, parsed against each sequence's length
+        return {name: given}, np.asarray(given, dtype=object)
     names = {name: i for i, name in enumerate(info.classes)}
     numbers = {str(i): i for i in range(info.num_classes)}
     lookup = names if all(v in names for v in given) else numbers

@@ -18,8 +18,10 @@ Task types (issue 23): a ``classification`` head gives class logits (softmax: pr
 head gives one logit per label (sigmoid: probabilities). ``classes`` names the outputs in order:
 classes, targets or labels. Classification folders are written as before (format version 1, no
 task-type keys), so older findna versions read them; regression and multi-label folders are
-version 2. A folder without a task type (every folder written before issue 23) is a classifier,
-read exactly as before.
+version 2. A ``per_base`` model (a class per base: a ``TokenClassifier``, the head on every token
+state, no pooling, no CLS rows) is version 3: ``classes`` are its one-character class names,
+``pooling`` is ``none`` and ``n_cls`` 0. A folder without a
+task type (every folder written before issue 23) is a classifier, read exactly as before.
 
 Batching (:func:`batch_tensors`) is that of :mod:`findna.model.inputs`, as in frozen-feature
 extraction, so outputs are the same in training, evaluation and prediction.
@@ -45,6 +47,7 @@ from findna.model.hf.remote import write_hf_files
 from findna.model.inputs import fixed_pad_length, pad_codes
 from findna.model.network import FinDNANetwork
 from findna.model.pooling import CLS_POOLINGS
+from findna.model.token_classifier import PER_BASE_POOLING, TokenClassifier
 from findna.outputs import share_as_umask
 from findna.version import __version__
 
@@ -52,9 +55,12 @@ CLASSIFIER_FORMAT = "findna-classifier"
 CLASSIFIER_VERSION = 2
 """The format version of regression and multi-label folders (classification ones write 1)."""
 CLASSIFICATION_VERSION = 1
-SAVED_TASK_TYPES = ("classification", "regression", "multilabel")
-"""The task types (``findna.data.task_spec.TASK_TYPES``) a saved model can have: a per-base
-model (a label per token) is not saved in this format."""
+PER_BASE_VERSION = 3
+"""The format version of per-base folders."""
+SAVED_TASK_TYPES = ("classification", "regression", "multilabel", "per_base")
+"""The task types (``findna.data.task_spec.TASK_TYPES``) a saved model can have."""
+VERSIONS = {"classification": CLASSIFICATION_VERSION, "per_base": PER_BASE_VERSION}
+"""Task type -> the format version its folders are written with (else CLASSIFIER_VERSION)."""
 
 
 @dataclass
@@ -74,7 +80,7 @@ class ClassifierInfo:
         source_model: id of the pretrained weights it started from (or ``scratch-seed<k>``).
         seed: the fine-tuning seed.
         findna_version: the version that wrote it.
-        task_type: ``classification``, ``regression`` or ``multilabel``.
+        task_type: ``classification``, ``regression``, ``multilabel`` or ``per_base``.
         target_mean, target_std: regression only: each target's mean and sd on the training
             split (the head predicts ``(y - mean) / sd``); None for the other types.
     """
@@ -97,13 +103,13 @@ class ClassifierInfo:
 
     def to_json(self) -> dict[str, Any]:
         """``task.json``'s content: version 1 without the task-type keys for a classifier (the
-        format older findna versions read), version 2 with them otherwise."""
+        format older findna versions read), version 3 for a per-base model, 2 otherwise."""
         meta = asdict(self)
+        version = VERSIONS.get(self.task_type, CLASSIFIER_VERSION)
         if self.task_type == "classification":
             for key in ("task_type", "target_mean", "target_std"):
                 del meta[key]
-            return {"format": CLASSIFIER_FORMAT, "version": CLASSIFICATION_VERSION, **meta}
-        return {"format": CLASSIFIER_FORMAT, "version": CLASSIFIER_VERSION, **meta}
+        return {"format": CLASSIFIER_FORMAT, "version": version, **meta}
 
 
 class SequenceClassifier(nn.Module):
@@ -153,7 +159,27 @@ class SequenceClassifier(nn.Module):
         return self.head(pooled)
 
 
-def batch_tensors(model: SequenceClassifier, codes: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
+def build_classifier(
+    encoder: FinDNANetwork, info: ClassifierInfo
+) -> SequenceClassifier | TokenClassifier:
+    """A fresh model of ``info``'s shape on ``encoder``: a :class:`TokenClassifier` for a
+    per-base model (the head on every token), else a :class:`SequenceClassifier`."""
+    if info.task_type == "per_base":
+        head = ClassificationHead(
+            encoder.config.width,
+            info.num_classes,
+            kind=info.head_kind,  # type: ignore[arg-type]
+            hidden=info.head_hidden,
+        )
+        return TokenClassifier(encoder, head)
+    return SequenceClassifier(
+        encoder, info.num_classes, info.pooling, info.n_cls, info.head_kind, info.head_hidden
+    )
+
+
+def batch_tensors(
+    model: SequenceClassifier | TokenClassifier, codes: Sequence[np.ndarray]
+) -> tuple[Tensor, Tensor]:
     """One padded one-hot batch for ``model`` (the batching of ``findna.model.inputs``).
 
     Returns:
@@ -164,7 +190,9 @@ def batch_tensors(model: SequenceClassifier, codes: Sequence[np.ndarray]) -> tup
     return one_hot(torch.from_numpy(padded)), torch.from_numpy(lengths)
 
 
-def save_classifier(model: SequenceClassifier, info: ClassifierInfo, out_dir: str | Path) -> Path:
+def save_classifier(
+    model: SequenceClassifier | TokenClassifier, info: ClassifierInfo, out_dir: str | Path
+) -> Path:
     """Write ``config.json``, ``model.safetensors``, ``head.safetensors`` and ``task.json``
     (``info`` checked first: :func:`check_info`); returns the folder."""
     check_info(info, "ClassifierInfo", "build it from the task's outputs")
@@ -175,7 +203,8 @@ def save_classifier(model: SequenceClassifier, info: ClassifierInfo, out_dir: st
     save_file(head, str(out / "head.safetensors"))
     share_as_umask(out / "head.safetensors")
     (out / "task.json").write_text(json.dumps(info.to_json(), indent=2) + "\n")
-    write_hf_files(out, "FinDNAForSequenceClassification", asdict(info), info.classes)
+    arch = "FinDNAForTokenClassification" if info.task_type == "per_base" else None
+    write_hf_files(out, arch or "FinDNAForSequenceClassification", asdict(info), info.classes)
     (out / "README.md").write_text(classifier_card(model.encoder, asdict(info), out.name))
     return out
 
@@ -195,16 +224,20 @@ def read_info(model_dir: str | Path) -> ClassifierInfo:
     if not isinstance(meta, dict) or meta.get("format") != CLASSIFIER_FORMAT:
         raise ValueError(f"{path}: not a findna classifier (format != {CLASSIFIER_FORMAT!r})")
     version = meta.get("version")
-    if version not in (CLASSIFICATION_VERSION, CLASSIFIER_VERSION):
+    known = (CLASSIFICATION_VERSION, CLASSIFIER_VERSION, PER_BASE_VERSION)
+    if version not in known:
         raise ValueError(
-            f"{path}: classifier version {version!r} is not {CLASSIFICATION_VERSION} or "
-            f"{CLASSIFIER_VERSION}; re-run `findna finetune` with this findna version"
+            f"{path}: classifier version {version!r} is not one of {', '.join(map(str, known))}"
+            "; re-run `findna finetune` with this findna version"
         )
     meta = {k: v for k, v in meta.items() if k not in ("format", "version")}
     if version == CLASSIFICATION_VERSION:
         new = [k for k in ("task_type", "target_mean", "target_std") if k in meta]
         if new:
             raise ValueError(f"{path}: malformed task.json: version 1 has no {', '.join(new)}")
+    kind = meta.get("task_type", "classification")
+    if (version == PER_BASE_VERSION) != (kind == "per_base"):  # older versions read as before
+        raise ValueError(f"{path}: malformed task.json: version {version} has no {kind} models")
     try:
         info = ClassifierInfo(**meta)
     except TypeError as err:
@@ -220,7 +253,8 @@ def check_info(info: ClassifierInfo, where: str, fix: str) -> ClassifierInfo:
     Raises:
         ValueError: naming ``where`` (and saying ``fix``): an unknown task type, ``classes``
             not ``num_classes`` long, a regression model without a finite ``target_mean`` and
-            positive ``target_std`` per target, or another type with them.
+            positive ``target_std`` per target, or another type with them; a per-base model
+            whose classes are not distinct single characters, or that pools or has CLS rows.
     """
     kind, n = info.task_type, info.num_classes
     problem = None
@@ -244,6 +278,13 @@ def check_info(info: ClassifierInfo, where: str, fix: str) -> ClassifierInfo:
                 break
     elif info.target_mean is not None or info.target_std is not None:
         problem = f"a {kind} model has no target_mean/target_std"
+    elif kind == "per_base" and (
+        any(len(c) != 1 for c in info.classes) or len(set(info.classes)) != n
+    ):
+        problem = f"a per_base model's classes must be distinct single characters: {info.classes}"
+    elif kind == "per_base" and (info.pooling != PER_BASE_POOLING or info.n_cls != 0):
+        problem = f"a per_base model has pooling {PER_BASE_POOLING!r} and n_cls 0"
+        problem += f", got {info.pooling!r} and {info.n_cls}"
     if problem is not None:
         raise ValueError(f"{where}: {problem}; {fix}")
     return info
@@ -251,14 +292,13 @@ def check_info(info: ClassifierInfo, where: str, fix: str) -> ClassifierInfo:
 
 def load_classifier(
     model_dir: str | Path, map_location: str = "cpu"
-) -> tuple[SequenceClassifier, ClassifierInfo]:
-    """Rebuild a classifier saved by :func:`save_classifier` (strict loading), in eval mode."""
+) -> tuple[SequenceClassifier | TokenClassifier, ClassifierInfo]:
+    """Rebuild a model saved by :func:`save_classifier` (strict loading), in eval mode: a
+    :class:`TokenClassifier` for a per-base model, else a :class:`SequenceClassifier`."""
     model_dir = Path(model_dir)
     info = read_info(model_dir)
     encoder = FinDNANetwork.from_pretrained(model_dir, map_location=map_location)
-    model = SequenceClassifier(
-        encoder, info.num_classes, info.pooling, info.n_cls, info.head_kind, info.head_hidden
-    )
+    model = build_classifier(encoder, info)
     head_path = model_dir / "head.safetensors"
     if not head_path.is_file():
         raise FileNotFoundError(f"{head_path} does not exist; the classifier is incomplete")
@@ -275,10 +315,13 @@ def load_classifier(
 
 
 __all__ = [
+    "PER_BASE_VERSION",
     "SAVED_TASK_TYPES",
     "ClassifierInfo",
     "SequenceClassifier",
+    "TokenClassifier",
     "batch_tensors",
+    "build_classifier",
     "load_classifier",
     "check_info",
     "read_info",

@@ -13,7 +13,8 @@ def register() -> None:
     """Register findna with ``transformers``' Auto classes (idempotent).
 
     After it, ``AutoConfig``, ``AutoModel``, ``AutoModelForMaskedLM``,
-    ``AutoModelForSequenceClassification`` and ``AutoTokenizer`` load findna folders without
+    ``AutoModelForSequenceClassification``, ``AutoModelForTokenClassification`` (a per-base
+    model) and ``AutoTokenizer`` load findna folders without
     ``trust_remote_code``.
 
     Raises:
@@ -32,6 +33,7 @@ def register() -> None:
         FinDNAForSequenceClassification,
         FinDNAModel,
     )
+    from findna.model.hf.modeling_findna_token import FinDNAForTokenClassification
     from findna.model.hf.tokenization_findna import FinDNATokenizer
 
     tf.AutoConfig.register(FinDNAConfig.model_type, FinDNAConfig, exist_ok=True)
@@ -39,6 +41,9 @@ def register() -> None:
     tf.AutoModelForMaskedLM.register(FinDNAConfig, FinDNAForMaskedLM, exist_ok=True)
     tf.AutoModelForSequenceClassification.register(
         FinDNAConfig, FinDNAForSequenceClassification, exist_ok=True
+    )
+    tf.AutoModelForTokenClassification.register(
+        FinDNAConfig, FinDNAForTokenClassification, exist_ok=True
     )
     try:  # transformers 5 names the argument tokenizer_class, 4.x slow_tokenizer_class
         tf.AutoTokenizer.register(FinDNAConfig, tokenizer_class=FinDNATokenizer, exist_ok=True)

@@ -115,6 +115,14 @@ _KIND_TEXT = {
         "(N, labels), each label's probability",
         "labels",
     ),
+    "per_base": (
+        "classes",
+        "probs = model.eval()(**batch).logits.softmax(-1)  # (N, L, classes)",
+        "print([''.join(model.config.id2label[int(i)] for i in row[:n]) for row, n in "
+        "zip(probs.argmax(-1), batch['attention_mask'].sum(-1))])",
+        "N arrays (L_i, classes): each base's class probabilities",
+        "class of each base",
+    ),
 }
 """Per task type: the outputs' noun, the transformers snippet's read and print lines, the
 findna snippet's note and what the model predicts."""
@@ -128,17 +136,19 @@ def classifier_card(
     classes = ", ".join(f"`{c}`" for c in info["classes"])
     kind = info.get("task_type", "classification")
     outputs, read, show, api_note, verb = _KIND_TEXT[kind]
-    kind_word = "" if kind == "classification" else f"{kind} "
+    kind_word = "" if kind == "classification" else f"{kind.replace('_', '-')} "
+    auto = "AutoModelForTokenClassification" if kind == "per_base" else None
+    auto = auto or "AutoModelForSequenceClassification"
     from_pretrained = "from_pretrained(MODEL, trust_remote_code=True)"
     usage_tf = snippet(
         [
             model_ref_line(model_ref),
             "import torch",
-            "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+            f"from transformers import {auto}, AutoTokenizer",
             "",
             "# With findna installed, findna.model.hf.register() makes trust_remote_code unneeded.",
             f"tokenizer = AutoTokenizer.{from_pretrained}",
-            f"model = AutoModelForSequenceClassification.{from_pretrained}",
+            f"model = {auto}.{from_pretrained}",
             f'batch = tokenizer({seqs!r}, padding=True, return_tensors="pt")',
             "with torch.no_grad():",
             f"    {read}",
@@ -162,14 +172,21 @@ def classifier_card(
             f"`{info.get('source_model') or 'unknown'}`, seed "
             f"{info.get('seed', 0)}, findna {info.get('findna_version', __version__)}."
         ),
-        pipeline_tag="text-classification",
+        pipeline_tag="token-classification" if kind == "per_base" else "text-classification",
         sections=[
             (
                 "Model",
                 architecture_table(net)
                 + (
-                    f"\nPooling `{info['pooling']}` over the token states ({info['n_cls']} CLS "
-                    f"rows appended after each sequence), then a {info['head_kind']} head. The "
+                    (
+                        f"\nA {info['head_kind']} head on every token state (a class per base, "
+                        "no pooling, no CLS rows). The "
+                    )
+                    if kind == "per_base"
+                    else f"\nPooling `{info['pooling']}` over the token states ({info['n_cls']} "
+                    f"CLS rows appended after each sequence), then a {info['head_kind']} head. The "
+                )
+                + (
                     f"primary metric of the task is `{info['metric']}`. Its test scores are in the "
                     "fine-tuning report (`findna finetune` writes them beside this folder); they "
                     "are not copied here."

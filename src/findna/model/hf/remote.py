@@ -44,6 +44,7 @@ REMOTE_SOURCES: dict[str, str] = {
     "findna.model.pooling": "pooling.py",
     "findna.model.hf.configuration_findna": "configuration_findna.py",
     "findna.model.hf.modeling_findna": "modeling_findna.py",
+    "findna.model.hf.modeling_findna_token": "modeling_findna_token.py",
     "findna.model.hf.tokenization_findna": "tokenization_findna.py",
 }
 """findna module -> its file name in an export (flat: ``transformers`` copies siblings only)."""
@@ -53,6 +54,7 @@ AUTO_MAP: dict[str, Any] = {
     "AutoModel": "modeling_findna.FinDNAModel",
     "AutoModelForMaskedLM": "modeling_findna.FinDNAForMaskedLM",
     "AutoModelForSequenceClassification": "modeling_findna.FinDNAForSequenceClassification",
+    "AutoModelForTokenClassification": "modeling_findna_token.FinDNAForTokenClassification",
 }
 TOKENIZER_CONFIG = "tokenizer_config.json"
 MODEL_TYPE = "findna"
@@ -124,9 +126,11 @@ def write_hf_files(
 
     Args:
         folder: written by ``FinDNANetwork.save_pretrained`` (a classifier's too).
-        architecture: ``FinDNAForMaskedLM`` (an export) or ``FinDNAForSequenceClassification``.
+        architecture: ``FinDNAForMaskedLM`` (an export), ``FinDNAForSequenceClassification``
+            or ``FinDNAForTokenClassification`` (a per-base model).
         classifier: pooling, n_cls, head_kind and head_hidden of a fine-tuned classifier, and
-            (``task.json``'s fields) its ``task_type``: a regression or multi-label model also
+            (``task.json``'s fields) its ``task_type``: a regression, multi-label or per-base
+            model also
             gets ``classifier.task_type`` (``FinDNAConfig`` sets ``problem_type`` from it), a
             regression model ``classifier.target_mean``/``target_std`` (which
             ``FinDNAForSequenceClassification`` applies to its outputs).
