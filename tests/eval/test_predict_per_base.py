@@ -175,9 +175,7 @@ def test_bad_label_strings_are_refused_naming_the_row(saved, tmp_path):
         predict_file(saved, path, out, device="cpu", label_column="label")
 
 
-def test_longer_inputs_are_refused_unless_allowed_and_the_cli_writes_probabilities(
-    saved, tmp_path
-):
+def test_longer_inputs_are_refused_unless_allowed_and_the_cli_writes_probabilities(saved, tmp_path):
     (tmp_path / "long.txt").write_text("ACGT" * 10 + "\n" + "GGCCA" * 14 + "\n")
     out = tmp_path / "pred.csv"
     with pytest.raises(ValueError, match="70 bp"):
