@@ -264,6 +264,10 @@ class FinDNAForSequenceClassification(FinDNAPreTrainedModel):
         if self.fresh_head:  # a pretrained network: a fresh head, saved with the model
             config.classifier = dict(FRESH_HEAD)
         info = config.classifier
+        if info.get("task_type") == "per_base":  # modeling_findna_token.py
+            raise ValueError(
+                "config.json: a per-base model; load it with AutoModelForTokenClassification"
+            )
         net = self._adopt(config, with_head=False)
         self.pooling = info["pooling"]
         self.n_cls = int(info["n_cls"])
