@@ -84,6 +84,6 @@ def test_finetune_method_by_type():
     files = {"all": "t.csv"}
     plain = TaskSpec("t", "user", files, "table", 2, "mcc", "resplit_70_10_20", classes=("0", "1"))
     per_base = replace(plain, task_type="per_base")
-    assert is_per_base(per_base) and not is_per_base(plain) and not is_per_base(object())
-    assert type(finetune_method(per_base, cfg)) is PerBaseFinetune
-    assert type(finetune_method(plain, cfg)) is Finetune
+    assert is_per_base(per_base.task_type) and not is_per_base(plain.task_type)
+    assert type(finetune_method(per_base.task_type, cfg)) is PerBaseFinetune
+    assert type(finetune_method(plain.task_type, cfg)) is Finetune

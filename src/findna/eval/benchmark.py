@@ -159,13 +159,13 @@ def finetune_settings(cfg: BenchmarkConfig, task: str, which: str) -> FinetuneCo
     return config_from_dict(FinetuneConfig, base, f"finetune settings of {task}")
 
 
-def _method(cfg: BenchmarkConfig, spec: TaskSpec, which: str) -> Method:
+def _method(cfg: BenchmarkConfig, task: str, which: str, task_type: str) -> Method:
     """The benchmark's method for one task and network: a probe (per-base tasks' own inside
-    :class:`Probe`), or fine-tuning with the task's settings for its type
+    :class:`Probe`), or fine-tuning with the task's settings for its ``task_type``
     (:func:`findna.eval.finetune_methods.finetune_method`)."""
     if cfg.mode == "probe":
         return Probe(dataclasses.replace(cfg.probe, which=which))
-    return finetune_method(spec, finetune_settings(cfg, spec.name, which))
+    return finetune_method(task_type, finetune_settings(cfg, task, which))
 
 
 def _scratch_config(cfg: BenchmarkConfig, models: list[ModelSpec]) -> ModelConfig | None:
@@ -272,7 +272,7 @@ def run_benchmark(
         result = run_seed(
             loaded[(task_name, split_seed)],
             model.source,
-            _method(cfg, by_name[task_name], model.which),
+            _method(cfg, task_name, model.which, by_name[task_name].task_type),
             seed,
             scratch_config=scratch,
             model_name=model_name,

@@ -22,10 +22,10 @@ from findna.eval.task_driver import CheckedTask
 from findna.eval.task_types import is_per_base
 
 
-def finetune_method(spec: Any, cfg: FinetuneConfig) -> Finetune | PerBaseFinetune:
-    """The task-driver method that fine-tunes ``spec``'s task with ``cfg``: per-base tasks get
-    :class:`PerBaseFinetune`, every other type :class:`Finetune`."""
-    return PerBaseFinetune(cfg) if is_per_base(spec) else Finetune(cfg)
+def finetune_method(task_type: str, cfg: FinetuneConfig) -> Finetune | PerBaseFinetune:
+    """The task-driver method that fine-tunes a task of ``task_type`` (``spec.task_type``) with
+    ``cfg``: per-base tasks get :class:`PerBaseFinetune`, every other type :class:`Finetune`."""
+    return PerBaseFinetune(cfg) if is_per_base(task_type) else Finetune(cfg)
 
 
 def finetune_task_of_type(
@@ -41,7 +41,7 @@ def finetune_task_of_type(
     :func:`findna.eval.finetune.finetune_task` (same arguments; returns its report)."""
     spec = getattr(task.data if isinstance(task, CheckedTask) else task, "spec", None)
     # looked up when called, so that a replaced finetune_task (a test's spy) is the one run
-    if is_per_base(spec):
+    if is_per_base(getattr(spec, "task_type", None)):
         return per_base_finetune.finetune_per_base_task(task, source, cfg, seeds, out_dir, **kw)
     return finetune.finetune_task(task, source, cfg, seeds, out_dir, **kw)
 

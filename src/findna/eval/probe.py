@@ -228,7 +228,7 @@ class Probe:
     def fit(self, job: SeedJob) -> Fit:
         """Features of the three splits (cached), then kNN or heads selected on validation."""
         cfg = self.config
-        if is_per_base(job.task.data.spec):  # a head per base
+        if is_per_base(job.task.data.spec.task_type):  # a head per base
             job.max_len = job.task.max_len(0, cfg.max_len)  # token states: no CLS rows
             return PerBaseProbe(cfg).fit(job)
         start = time.perf_counter()

@@ -93,7 +93,7 @@ def check_task(task: TaskData | CheckedTask) -> CheckedTask:
     """``task`` checked (:func:`findna.data.splits.check_splits`); a checked task as it is."""
     if isinstance(task, CheckedTask):
         return task
-    if is_per_base(task.spec):  # sizes count bases per class
+    if is_per_base(task.spec.task_type):  # sizes count bases per class
         try:
             return CheckedTask(task, per_base_sizes(task.splits(), task.spec.num_classes))
         except ValueError as err:

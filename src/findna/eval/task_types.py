@@ -27,8 +27,9 @@ hooks map one output row per *sequence* ((N, C) outputs, (N,) truths, one predic
 per sequence), while a per-base task has (N, L, C) outputs scored base by base from a streamed
 confusion matrix, with padding skipped. Its probe and fine-tuning are methods of their own
 (:class:`findna.eval.per_base_probe.PerBaseProbe`,
-:class:`findna.eval.per_base_finetune.PerBaseFinetune`); callers ask :func:`is_per_base`, the one
-test of the type, and :func:`findna.eval.finetune_methods.finetune_method` picks the fine-tuning.
+:class:`findna.eval.per_base_finetune.PerBaseFinetune`); callers ask :func:`is_per_base` of
+``spec.task_type``, the one test of the type, and
+:func:`findna.eval.finetune_methods.finetune_method` picks the fine-tuning.
 """
 
 from __future__ import annotations
@@ -168,10 +169,11 @@ KINDS: dict[str, TaskKind] = {
 """Every task type this module defines, by ``TaskSpec.task_type`` (a new type registers here)."""
 
 
-def is_per_base(spec: Any) -> bool:
-    """Whether ``spec`` (a ``TaskSpec``, or an object without ``task_type``: not per-base) is a
-    per-base task, whose probe and fine-tuning are their own methods (module docstring)."""
-    return getattr(spec, "task_type", None) == "per_base"
+def is_per_base(task_type: str | None) -> bool:
+    """Whether a spec's ``task_type`` is ``per_base``: a task whose probe and fine-tuning are
+    methods of their own (module docstring). It takes the value, not the spec, as
+    :func:`task_kind` does, so that the task's call path stays short."""
+    return task_type == "per_base"
 
 
 def task_kind(task_type: str) -> TaskKind:
