@@ -211,9 +211,4 @@ def _identity(store: TokenStore) -> Scaler:
     return Scaler(torch.zeros(d), torch.ones(d))
 
 
-def is_per_base(task_type: str | None) -> bool:
-    """Whether a spec's ``task_type`` is ``per_base``."""
-    return task_type == "per_base"
-
-
-__all__ = ["PerBaseProbe", "Scaler", "is_per_base", "score_heads", "train_token_heads"]
+__all__ = ["PerBaseProbe", "Scaler", "score_heads", "train_token_heads"]
