@@ -285,7 +285,8 @@ def predict_file(
             if labels is not None:
                 for name, cells in labels[0].items():
                     frame[name] = cells[total : total + len(ids)]
-                all_probs.append(probs)
+                if per_base is None:  # a per-base model's truths are scored chunk by chunk
+                    all_probs.append(probs)
             if per_base is not None:
                 columns = per_base.chunk(codes, probs)  # type: ignore[arg-type]
             else:

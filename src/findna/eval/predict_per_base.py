@@ -53,6 +53,8 @@ def per_base_probs(
     Returns:
         N float32 arrays, (L_i, C) each; rows sum to 1.
     """
+    if not codes:
+        raise ValueError("no sequences to predict")
     device = torch.device(device)
     model.eval()
     order = np.argsort([len(c) for c in codes], kind="stable")
@@ -65,8 +67,6 @@ def per_base_probs(
         probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(PROBS_DTYPE)
         for row, i in enumerate(idx):
             out[i] = probs[row, : len(codes[i])]
-    if not codes:
-        raise ValueError("no sequences to predict")
     return [p for p in out if p is not None]
 
 
