@@ -275,14 +275,16 @@ def predict(
     device: str = "auto",
     precision: str = "auto",
     allow_longer: bool = False,
-) -> np.ndarray:
+) -> np.ndarray | list[np.ndarray]:
     """What a fine-tuned model folder predicts for sequences, (N, C) float64, column c for
     output c of its ``task.json`` (``classes``): a classifier's class probabilities (rows sum
     to 1); a regression model's values in the targets' units (``findna predict``'s
     ``pred_<target>``: the head's standardised outputs times the training sd plus the mean); a
     multi-label model's per-label probabilities (sigmoid; ``findna predict`` predicts a label
-    at 0.5 or ``--threshold``). ``device`` and ``precision`` as ``findna predict`` (``auto``:
-    CUDA with bf16 autocast when available, else CPU float32).
+    at 0.5 or ``--threshold``). A per-base model gives a list of N (L_i, C) arrays instead: the
+    class probabilities of every base of sequence i (``findna predict``'s ``predicted_labels``
+    is their argmax). ``device`` and ``precision`` as ``findna predict`` (``auto``: CUDA with
+    bf16 autocast when available; on a CPU :func:`findna.precision.choose_precision`).
 
     Sequences longer than the classifier was fine-tuned for are refused (its head was selected
     on shorter ones) unless ``allow_longer`` (``--allow-longer``), which rebuilds the encoder

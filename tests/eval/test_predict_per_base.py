@@ -155,6 +155,12 @@ def test_predict_writes_label_strings_probabilities_and_per_base_metrics(saved, 
     meta = json.loads(out.with_suffix(".meta.json").read_text())
     assert meta["task_type"] == "per_base" and meta["rows"] == 7
     assert meta["config"]["predict"]["per_base_probs"] == str(probs_path)
+    # the Python API: one (L_i, C) array of base probabilities per sequence, the same numbers
+    import findna
+
+    got = findna.predict(saved, part.seqs, device="cpu", precision="32-true")
+    assert [g.shape for g in got] == [(n, 2) for n in lengths]
+    np.testing.assert_allclose(np.concatenate(got), probs, atol=1e-5)
 
 
 def test_bad_label_strings_are_refused_naming_the_row(saved, tmp_path):
