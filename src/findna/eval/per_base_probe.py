@@ -188,13 +188,7 @@ class PerBaseProbe:
             "features": "token states (float16 memmap)",
             "standardize": cfg.standardize,
             "features_cached": all_cached,
-            "lr": cfg.lrs[best],
-            "lrs": list(cfg.lrs),
-            "epochs": cfg.epochs,
-            "batch_size": cfg.batch_size,
-            "weight_decay": cfg.weight_decay,
-            "warmup_frac": cfg.warmup_frac,
-            "val_by_lr": {repr(lr): m[spec.metric] for lr, m in zip(cfg.lrs, val_all, strict=True)},
+            **cfg.lr_choice(best, val_all, spec.metric),
             "train_bases": stores["train"].n_tokens,
         }
         timings = {

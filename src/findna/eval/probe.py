@@ -186,15 +186,7 @@ def fit_heads(
     heads = train_heads(feats["train"], task.labels("train"), task.data.spec.num_classes, cfg, seed)
     val_all = [compute_metrics(task.labels("val"), head_probs(h, feats["val"])) for h in heads]
     best = max(range(len(heads)), key=lambda i: _score(val_all[i], metric))
-    hyper = {
-        "lr": cfg.lrs[best],
-        "lrs": list(cfg.lrs),
-        "epochs": cfg.epochs,
-        "batch_size": cfg.batch_size,
-        "weight_decay": cfg.weight_decay,
-        "warmup_frac": cfg.warmup_frac,
-        "val_by_lr": {repr(lr): m[metric] for lr, m in zip(cfg.lrs, val_all, strict=True)},
-    }
+    hyper = cfg.lr_choice(best, val_all, metric)
     train_s = time.perf_counter() - start
     return _Selected(
         val_all[best], head_probs(heads[best], feats["test"]), hyper, train_s, f"lr {cfg.lrs[best]}"

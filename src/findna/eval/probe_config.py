@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from findna.eval.feature_config import FeatureConfig
 
@@ -74,6 +75,21 @@ class ProbeConfig:
                 f"probe.max_len must be a positive number of tokens or null (null: the task's "
                 f"length plus the CLS tokens), got {self.max_len}"
             )
+
+    def lr_choice(
+        self, best: int, val_metrics: Sequence[Mapping[str, float]], metric: str
+    ) -> dict[str, Any]:
+        """What a probe records of the learning rate it chose: ``lr`` (``lrs[best]``), the grid,
+        the training settings and each learning rate's validation ``metric`` (``val_by_lr``)."""
+        return {
+            "lr": self.lrs[best],
+            "lrs": list(self.lrs),
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "weight_decay": self.weight_decay,
+            "warmup_frac": self.warmup_frac,
+            "val_by_lr": {repr(lr): m[metric] for lr, m in zip(self.lrs, val_metrics, strict=True)},
+        }
 
 
 __all__ = ["ProbeConfig"]

@@ -95,15 +95,7 @@ def fit_heads_kind(
 
     val_all = [_metrics(task, kind, "val", predict(h, "val")) for h in heads]
     best = max(range(len(heads)), key=lambda i: _score(val_all[i], metric))
-    hyper = {
-        "lr": cfg.lrs[best],
-        "lrs": list(cfg.lrs),
-        "epochs": cfg.epochs,
-        "batch_size": cfg.batch_size,
-        "weight_decay": cfg.weight_decay,
-        "warmup_frac": cfg.warmup_frac,
-        "val_by_lr": {repr(lr): m[metric] for lr, m in zip(cfg.lrs, val_all, strict=True)},
-    }
+    hyper = cfg.lr_choice(best, val_all, metric)
     if scaling is not None:
         hyper.update(target_mean=scaling.mean.tolist(), target_std=scaling.std.tolist())
     train_s = time.perf_counter() - start
