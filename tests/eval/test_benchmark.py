@@ -69,6 +69,8 @@ def test_suites():
     ]  # fmt: skip
     with pytest.raises(ValueError, match="unknown suite 'emps'"):
         resolve_tasks("emps")
+    # a registered task whose name has no '/' (the per-base repeat tasks) is a task, not a suite
+    assert resolve_tasks("repeats_hg19_chr22") == ["repeats_hg19_chr22"]
     with pytest.raises(ValueError, match="unknown task 'gue/EMP/H33'"):
         resolve_tasks("gue/EMP/H33")
 

@@ -66,9 +66,10 @@ def resolve_tasks(text: str, root: str | Path | None = None) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise ValueError("no tasks given: pass a suite name or comma-separated task names")
-    if len(names) == 1 and "/" not in names[0] and not Path(names[0]).exists():
+    one = names[0]
+    if len(names) == 1 and "/" not in one and one not in TASKS and not Path(one).exists():
         raise ValueError(
-            f"unknown suite {names[0]!r}; choose one of {', '.join(registry_suites())} or pass "
+            f"unknown suite {one!r}; choose one of {', '.join(registry_suites())} or pass "
             "comma-separated task names (see `findna data list`) or paths of your own data"
         )
     for name in names:
