@@ -122,7 +122,8 @@ def _settings_hash(cfg: BenchmarkConfig, scratch: ModelConfig | None) -> str:
 
 
 def _columns(cfg: BenchmarkConfig) -> UserTaskOptions:
-    """How the suite's user tables are read: columns, task type, targets or labels."""
+    """How the suite's user tables are read: columns, task type, targets or labels, and the
+    reference genome of its BED tasks (keyed in the settings hash only when set)."""
     targets = cfg.target_columns
     return UserTaskOptions(
         label_column=cfg.label_column,
@@ -130,6 +131,7 @@ def _columns(cfg: BenchmarkConfig) -> UserTaskOptions:
         task_type=cfg.task_type,
         target_columns=tuple(targets) if targets is not None else None,
         label_separator=cfg.label_separator,
+        reference=cfg.reference,
     )
 
 

@@ -46,6 +46,9 @@ class BenchmarkConfig:
             (``--target-columns a,b``); None: a label column (classification).
         label_separator: a multi-label table whose label column lists each row's labels: the
             separator between them (``--label-separator``; None: ``;``).
+        reference: the reference genome of your own tasks given as genome intervals (a BED in
+            the suite; ``--reference``): a FASTA (plain, gzip or bgzip) or a ``findna prepare
+            genome`` folder; None: no BED task in the suite.
     """
 
     suite: str = "emp"
@@ -66,6 +69,7 @@ class BenchmarkConfig:
     task_type: Literal["classification", "regression", "multilabel", "per_base"] | None = None
     target_columns: list[str] | None = None
     label_separator: str | None = None
+    reference: str | None = None
 
     def __post_init__(self) -> None:
         if not self.seeds:
