@@ -157,7 +157,8 @@ def _probe(args: argparse.Namespace) -> None:
 def add_plot_embeddings(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plot-embeddings",
-        help="t-SNE (or PCA) map of a task split's frozen features, coloured by label",
+        help="t-SNE (or PCA) map of a task split's frozen features, coloured by label (or a "
+        "regression target's value, a multi-label label's 0/1)",
         description="Settings: PlotEmbeddingsConfig defaults <- --config YAML <- --set <- the "
         "flags below.",
     )
@@ -180,6 +181,7 @@ def _plot_embeddings_args(p: argparse.ArgumentParser) -> None:
     settings.add("--max-points", "max_points", type=shared.positive_int, metavar="N")
     shared.add_split_seed(p)
     settings.add("--num-threads", "num_threads", type=shared.positive_int, metavar="N")
+    settings.add("--target", "target", metavar="NAME")
     p.set_defaults(handler=_plot_embeddings)
 
 
@@ -207,6 +209,7 @@ def _plot_embeddings(args: argparse.Namespace) -> None:
         num_threads=cfg.num_threads,
         scratch_config=shared.scratch_config(args),
         on_invalid=args.on_invalid,
+        target=cfg.target,
     )
     print(f"wrote {out}")
 

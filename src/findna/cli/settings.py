@@ -65,6 +65,8 @@ class PlotEmbeddingsConfig:
         method: ``tsne`` or ``pca``.
         max_points: stratified subsample above this many sequences.
         num_threads: threads of the projection (None: the library's default; 1 on busy hosts).
+        target: what colours a regression task's map (a target's value, with a colour bar) or a
+            multi-label task's (a label's 0/1); unset: the first. Refused for other task types.
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -73,6 +75,7 @@ class PlotEmbeddingsConfig:
     method: Literal["tsne", "pca"] = "tsne"
     max_points: int = 5000
     num_threads: int | None = None
+    target: str | None = None
 
     def __post_init__(self) -> None:
         _positive("plot_embeddings", max_points=self.max_points, num_threads=self.num_threads)

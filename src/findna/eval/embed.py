@@ -341,8 +341,11 @@ def plot_task_embeddings(
     scratch_config: ModelConfig | None = None,
     model_name: str | None = None,
     on_invalid: OnInvalid = "error",
+    target: str | None = None,
 ) -> Path:
-    """t-SNE (or PCA) map of one split's frozen features, coloured by label; returns the PNG.
+    """t-SNE (or PCA) map of one split's frozen features, coloured by label (a regression
+    target's value, a multi-label label's 0/1: ``target``, default the first; a per-base task is
+    refused, :mod:`findna.eval.task_maps`); returns the PNG.
 
     ``task_name``: a registered name or a ``TaskSpec`` (a path: ``user_tasks.resolve_task``);
     ``split_seed`` seeds its random splits and the map's subsample/projection. The title names
@@ -350,10 +353,11 @@ def plot_task_embeddings(
     ``on_invalid``: how the task's characters outside the DNA alphabet are read.
     """
     from findna.data.tasks import load_task, task_max_len
-    from findna.eval.plots import plot_embeddings
+    from findna.eval.task_maps import map_colouring, plot_task_map
 
     cfg = (cfg or FeatureConfig()).for_source(source, which)
     task = load_task(task_name, seed=split_seed, on_invalid=on_invalid)
+    colouring = map_colouring(task.spec, target)  # before the features, which take a while
     check_figure_path(out_png)
     if split not in task.splits():
         raise ValueError(f"split must be train, val or test, got {split!r}")
@@ -367,16 +371,18 @@ def plot_task_embeddings(
     x = extract_features(net, part.seqs, cfg, progress=True)
     name = model_name or default_model_name(source, which)
     title = f"{task.spec.name} {split}: {method} of {cfg.pooling} features of {name}"
-    plot_embeddings(
+    title += f", coloured by {colouring.name}" if colouring.name else ""
+    plot_task_map(
         x,
         part.labels,
+        task.spec,
+        colouring,
         out_png,
         method=method,
         max_points=max_points,
         title=title,
         num_threads=num_threads,
         seed=split_seed,
-        label_names=dict(enumerate(task.spec.classes)) if task.spec.classes else None,
     )
     return Path(out_png)
 

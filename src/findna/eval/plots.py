@@ -1,5 +1,6 @@
-"""Figures of the evaluation: 2-D maps of embeddings (t-SNE or PCA) coloured by label, and the
-benchmark comparison bars; figures from :mod:`findna.figures`."""
+"""Figures of the evaluation: 2-D maps of embeddings (t-SNE or PCA) coloured by label or by a
+continuous value (:mod:`findna.eval.task_maps` picks which for a task's type), and the benchmark
+comparison bars; figures from :mod:`findna.figures`."""
 
 from __future__ import annotations
 
@@ -89,6 +90,36 @@ def _project(x: np.ndarray, method: str, seed: int, perplexity: float) -> np.nda
     return tsne.fit_transform(x)
 
 
+def _checked(features: Any, labels: Any, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """``features`` as (N, d) float64 and ``labels`` as (N,), checked (:func:`plot_embeddings`'s
+    Raises)."""
+    x = to_numpy(features).astype(np.float64)
+    y = to_numpy(labels)
+    if method not in ("tsne", "pca"):
+        raise ValueError(f"method must be 'tsne' or 'pca', got {method!r}")
+    if x.ndim != 2:
+        raise ValueError(f"features must be 2-D (N, d), got shape {x.shape}")
+    if y.ndim != 1 or len(y) != len(x):
+        raise ValueError(f"labels must be 1-D with {len(x)} entries, got shape {y.shape}")
+    if len(x) < 3:
+        raise ValueError(f"need at least 3 points to draw a map, got {len(x)}")
+    if not np.all(np.isfinite(x)):
+        row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
+        raise ValueError(f"features row {row} is not finite (NaN/inf); check the model output")
+    return x, y
+
+
+def _axes_of_map(coords: np.ndarray, method: str, seed: int, title: str | None) -> tuple:
+    """A new figure and its axes, titled (default: the method and point count), no ticks."""
+    fig = new_figure(6.5, 5.5)
+    ax = fig.add_subplot()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    method_name = {"tsne": "t-SNE", "pca": "PCA"}[method]
+    ax.set_title(title or f"{method_name} of {len(coords)} embeddings (seed {seed})")
+    return fig, ax
+
+
 def plot_embeddings(
     features: Any,
     labels: Any,
@@ -100,6 +131,7 @@ def plot_embeddings(
     label_names: dict[Any, str] | None = None,
     title: str | None = None,
     num_threads: int | None = None,
+    legend_title: str = "label",
 ) -> EmbeddingMap:
     """Scatter a 2-D t-SNE (or PCA) map of pooled embeddings coloured by label.
 
@@ -117,6 +149,7 @@ def plot_embeddings(
         num_threads: cap on the OpenMP/BLAS threads of the projection (``None``: library
             default). On a busy shared machine, 1 avoids thread oversubscription, which can
             make t-SNE over 10x slower.
+        legend_title: the legend's title.
 
     Returns:
         The coordinates and the rows of ``features`` they belong to.
@@ -126,36 +159,66 @@ def plot_embeddings(
             unknown method or a figure suffix other than .png, .pdf and .svg.
     """
     figure_format(out_png)  # before the projection, which can take minutes
-    x = to_numpy(features).astype(np.float64)
-    y = to_numpy(labels)
-    if method not in ("tsne", "pca"):
-        raise ValueError(f"method must be 'tsne' or 'pca', got {method!r}")
-    if x.ndim != 2:
-        raise ValueError(f"features must be 2-D (N, d), got shape {x.shape}")
-    if y.ndim != 1 or len(y) != len(x):
-        raise ValueError(f"labels must be 1-D with {len(x)} entries, got shape {y.shape}")
-    if len(x) < 3:
-        raise ValueError(f"need at least 3 points to draw a map, got {len(x)}")
-    if not np.all(np.isfinite(x)):
-        row = int(np.flatnonzero(~np.isfinite(x).all(axis=1))[0])
-        raise ValueError(f"features row {row} is not finite (NaN/inf); check the model output")
+    x, y = _checked(features, labels, method)
     idx = stratified_subsample(y, max_points, seed)
     with threadpool_limits(limits=num_threads):
         coords = _project(x[idx], method, seed, perplexity)
 
-    fig = new_figure(6.5, 5.5)
-    ax = fig.add_subplot()
+    fig, ax = _axes_of_map(coords, method, seed, title)
     classes = np.unique(y[idx])
     colors = matplotlib.colormaps["tab10" if len(classes) <= 10 else "tab20"]
     for k, c in enumerate(classes):
         sel = y[idx] == c
         name = (label_names or {}).get(c.item() if hasattr(c, "item") else c, str(c))
         ax.scatter(*coords[sel].T, s=8, alpha=0.7, color=colors(k % colors.N), label=name)
-    ax.legend(title="label", markerscale=2, fontsize=8, loc="best")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    method_name = {"tsne": "t-SNE", "pca": "PCA"}[method]
-    ax.set_title(title or f"{method_name} of {len(idx)} embeddings (seed {seed})")
+    ax.legend(title=legend_title, markerscale=2, fontsize=8, loc="best")
+    save_figure(fig, out_png)
+    return EmbeddingMap(coords=coords, indices=idx)
+
+
+def plot_embedding_values(
+    features: Any,
+    values: Any,
+    out_png: str | Path,
+    value_name: str,
+    method: Literal["tsne", "pca"] = "tsne",
+    seed: int = 0,
+    max_points: int = 5000,
+    perplexity: float = 30.0,
+    title: str | None = None,
+    num_threads: int | None = None,
+) -> EmbeddingMap:
+    """Scatter a 2-D t-SNE (or PCA) map of pooled embeddings coloured by a continuous value
+    (a regression target), with a colour bar named ``value_name`` (viridis).
+
+    Arguments as :func:`plot_embeddings`, but ``values`` are (N,) finite numbers and the
+    subsample above ``max_points`` is uniform (seeded), not stratified.
+
+    Returns:
+        The coordinates and the rows of ``features`` they belong to.
+
+    Raises:
+        ValueError: as :func:`plot_embeddings`, and on a value that is not a finite number
+            (naming its row).
+    """
+    figure_format(out_png)
+    x, v = _checked(features, values, method)
+    v = v.astype(np.float64)
+    if not np.all(np.isfinite(v)):
+        row = int(np.flatnonzero(~np.isfinite(v))[0])
+        raise ValueError(f"{value_name} of row {row} is not finite (NaN/inf); check the targets")
+    if max_points < 1:
+        raise ValueError(f"max_points must be >= 1, got {max_points}")
+    idx = np.arange(len(v), dtype=np.int64)
+    if len(v) > max_points:
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(len(v), size=max_points, replace=False)).astype(np.int64)
+    with threadpool_limits(limits=num_threads):
+        coords = _project(x[idx], method, seed, perplexity)
+
+    fig, ax = _axes_of_map(coords, method, seed, title)
+    points = ax.scatter(*coords.T, c=v[idx], cmap="viridis", s=8, alpha=0.8)
+    fig.colorbar(points, ax=ax, label=value_name)
     save_figure(fig, out_png)
     return EmbeddingMap(coords=coords, indices=idx)
 
