@@ -10,7 +10,7 @@ soft-masked genomes instead (:mod:`findna.data.soft_mask`).
 Rows are kept as :class:`PerBaseSequences`: the sequences, an (N, L_max) int8 label matrix
 right-padded with :data:`PAD_LABEL` (-1, never a class; metrics and losses skip it) and row
 ids. Pooled protocols split per-base rows at random (seeded, never stratified: a row holds
-several classes), :func:`split_per_base`.
+several classes), :func:`findna.data.splits.apply_protocol`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import numpy as np
 from findna.data.alphabet import OnInvalid
 from findna.data.labeled import LabeledSequences
 from findna.data.readers import check_sequences, data_row
-from findna.data.splits import PROTOCOLS, split_indices
 
 PAD_LABEL = -1
 """The label of a padding position of :attr:`PerBaseSequences.labels` (ignored everywhere)."""
@@ -204,34 +203,6 @@ def read_per_base_table(
     return PerBaseSequences(seqs, matrix, ids)
 
 
-def split_per_base(
-    protocol: str, sources: Mapping[str, PerBaseSequences], seed: int
-) -> dict[str, PerBaseSequences]:
-    """``{"train", "val", "test"}`` of per-base rows by ``protocol`` (seeded, unstratified).
-
-    ``official`` uses the train/dev/test files as they are; ``val_from_dev``/``val_from_train``
-    carve a random 10% validation out of dev/train; pooled protocols split all rows 70/10/20
-    (``resplit_70_10_20``) or 60/20/20 (``nested_60_20_20``), by row.
-    """
-    needs = PROTOCOLS[protocol].needs
-    missing = [n for n in needs if n != "*" and n not in sources]
-    if missing:
-        raise ValueError(
-            f"protocol {protocol!r} needs files {list(needs)} but {missing} are missing "
-            f"(have {sorted(sources)})"
-        )
-    if protocol == "official":
-        return {"train": sources["train"], "val": sources["dev"], "test": sources["test"]}
-    if protocol in ("val_from_dev", "val_from_train"):
-        fit = sources["dev" if protocol == "val_from_dev" else "train"]
-        tr, va = split_indices(np.zeros(len(fit)), (0.9, 0.1), seed, stratify=False)
-        return {"train": fit.subset(tr), "val": fit.subset(va), "test": sources["test"]}
-    pool = PerBaseSequences.concat(list(sources.values()))
-    fractions = (0.7, 0.1, 0.2) if protocol == "resplit_70_10_20" else (0.6, 0.2, 0.2)
-    tr, va, te = split_indices(np.zeros(len(pool)), fractions, seed, stratify=False)
-    return {"train": pool.subset(tr), "val": pool.subset(va), "test": pool.subset(te)}
-
-
 def per_base_sizes(
     splits: Mapping[str, LabeledSequences], num_classes: int
 ) -> dict[str, dict[str, int]]:
@@ -265,5 +236,4 @@ __all__ = [
     "parse_label_strings",
     "per_base_sizes",
     "read_per_base_table",
-    "split_per_base",
 ]

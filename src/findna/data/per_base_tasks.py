@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from findna.data.alphabet import OnInvalid
-from findna.data.per_base import PerBaseSequences, read_per_base_table, split_per_base
+from findna.data.per_base import PerBaseSequences, read_per_base_table
 from findna.data.soft_mask import REPEAT_CLASSES, repeat_splits
-from findna.data.splits import SPLIT_VALUES
+from findna.data.splits import SPLIT_VALUES, apply_protocol
 from findna.data.task_spec import TaskSpec
 
 REPEAT_WINDOW = 500
@@ -72,7 +72,7 @@ def per_base_splits(
         )
         for role, rel in spec.files.items()
     }
-    return split_per_base(spec.protocol, sources, seed)
+    return apply_protocol(spec.protocol, sources, seed)
 
 
 __all__ = ["REPEAT_WINDOW", "per_base_splits", "repeat_tasks"]

@@ -170,7 +170,8 @@ def apply_protocol(
         fit = sources["dev" if protocol == "val_from_dev" else "train"]
         tr, va = split_indices(fit.labels, (0.9, 0.1), seed, stratify=_has_classes(fit))
         return {"train": fit.subset(tr), "val": fit.subset(va), "test": sources["test"]}
-    pool = LabeledSequences.concat([sources[k] for k in sources])
+    parts = list(sources.values())
+    pool = type(parts[0]).concat(parts)  # per-base rows concatenate as their own kind
     fractions = (0.7, 0.1, 0.2) if protocol == "resplit_70_10_20" else (0.6, 0.2, 0.2)
     stratify = protocol == "resplit_70_10_20" and _has_classes(pool)
     tr, va, te = split_indices(pool.labels, fractions, seed, stratify=stratify)
@@ -178,9 +179,9 @@ def apply_protocol(
 
 
 def _has_classes(part: LabeledSequences) -> bool:
-    """Whether ``part`` holds class labels (stratified); regression targets and multi-label rows
-    are split at random, seeded."""
-    return not (part.is_regression or part.is_multilabel)
+    """Whether ``part`` holds one class label per row (stratified); regression targets,
+    multi-label rows and per-base label rows (all 2-D) are split at random, seeded."""
+    return part.labels.ndim == 1
 
 
 def shared_sequences(splits: Mapping[str, LabeledSequences]) -> dict[str, int]:
