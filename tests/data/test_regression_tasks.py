@@ -201,8 +201,15 @@ def test_registered_vaishnav_tasks_load(shared_data):
     ]
     both = load_task("vaishnav2022/native_both", seed=0, root=shared_data)
     assert sum(len(p) for p in both.splits().values()) == 3727
-    assert both.train.labels.shape[1] == 2 and len(both.test) == 746
+    assert both.train.labels.shape[1] == 2 and len(both.test) == 764
     check_splits(both.spec.name, both.splits())
+    # The native promoters' variants stay on one side: no test row within 30 mismatches of a
+    # training row (a random split left every one within 5).
+    for data in (both, load_task("vaishnav2022/native_complex", seed=1, root=shared_data)):
+        assert data.spec.protocol == "grouped_70_10_20"
+        train = np.array([list(s.encode()) for s in data.train.seqs], dtype=np.uint8)
+        test = [np.frombuffer(s.encode(), np.uint8) for s in data.test.seqs]
+        assert min((train != row).sum(1).min() for row in test) > 30
     one = load_task("vaishnav2022/random_complex", seed=0, root=shared_data)
     assert [len(p) for p in one.splits().values()] == [2067, 296, 591]
     assert one.spec.targets == ("expression",)

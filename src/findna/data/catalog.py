@@ -160,13 +160,17 @@ FILLED = {
     "val_from_dev": "train/val = a seeded stratified 90/10 of dev, test as given",
     "resplit_70_10_20": "all rows pooled, then a seeded stratified 70/10/20 re-split",
     "nested_60_20_20": "all rows pooled, then a seeded 60/20/20 re-split (not stratified)",
+    "grouped_70_10_20": "all rows pooled, then a seeded 70/10/20 re-split of whole near-duplicate "
+    "groups",
 }
 """How each protocol fills the splits a user's task lacks (``task_card``)."""
 
 
 def _filled(spec: TaskSpec) -> str:
     text = FILLED.get(spec.protocol, "")
-    return text if spec.task_type == "classification" else text.replace("stratified", "random")
+    if spec.task_type == "classification":
+        return text
+    return text.replace("seeded stratified", "seeded random")  # only class labels stratify
 
 
 def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:

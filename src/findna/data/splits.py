@@ -13,6 +13,8 @@ protocol             needs files           result
 ``val_from_dev``     dev, test             train/val = stratified 90/10 of dev; test untouched
 ``val_from_train``   train, test           train/val = stratified 90/10 of train; test untouched
 ``resplit_70_10_20`` any (pooled)          stratified 70/10/20 of all rows
+``grouped_70_10_20`` any (pooled)          70/10/20 of the near-duplicate groups of all rows
+                                           (:mod:`.near_duplicates`), each group whole, seeded
 ``nested_60_20_20``  any (pooled)          MTcDNA reference: 80/20 train/test, then 75/25 of
                                            train into train/val, not stratified
 ===================  ====================  ====================================================
@@ -28,6 +30,7 @@ from itertools import combinations
 import numpy as np
 
 from findna.data.labeled import LabeledSequences
+from findna.data.near_duplicates import grouped_split
 from findna.data.targets import check_varies
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,12 @@ PROTOCOLS: dict[str, SplitProtocol] = {
             ("*",),
             "all rows pooled, then a seeded stratified 70/10/20 train/val/test re-split "
             "(regression and multi-label: seeded random, not stratified)",
+        ),
+        SplitProtocol(
+            "grouped_70_10_20",
+            ("*",),
+            "all rows pooled, grouped by near-duplicates (rows sharing half their 12-mers), "
+            "then a seeded 70/10/20 re-split of whole groups (not stratified)",
         ),
         SplitProtocol(
             "nested_60_20_20",
@@ -172,6 +181,9 @@ def apply_protocol(
         return {"train": fit.subset(tr), "val": fit.subset(va), "test": sources["test"]}
     parts = list(sources.values())
     pool = type(parts[0]).concat(parts)  # per-base rows concatenate as their own kind
+    if protocol == "grouped_70_10_20":
+        tr, va, te = grouped_split(pool.seqs, (0.7, 0.1, 0.2), seed, "pooled rows")
+        return {"train": pool.subset(tr), "val": pool.subset(va), "test": pool.subset(te)}
     fractions = (0.7, 0.1, 0.2) if protocol == "resplit_70_10_20" else (0.6, 0.2, 0.2)
     stratify = protocol == "resplit_70_10_20" and _has_classes(pool)
     tr, va, te = split_indices(pool.labels, fractions, seed, stratify=stratify)

@@ -263,8 +263,8 @@ class TaskSpec:
         if self.join_column is not None and PROTOCOLS[self.protocol].needs != ("*",):
             raise ValueError(
                 f"task {self.name}: a task joined on {self.join_column!r} is one pool of rows; "
-                f"its protocol must pool (resplit_70_10_20 or nested_60_20_20), not "
-                f"{self.protocol!r}"
+                "its protocol must pool (resplit_70_10_20, grouped_70_10_20 or "
+                f"nested_60_20_20), not {self.protocol!r}"
             )
         if self.join_column is not None and set(self.files) != set(self.targets):
             raise ValueError(

@@ -16,8 +16,9 @@ Split protocols (see :mod:`findna.data.splits`):
 - The two GenomicBenchmarks test-only files, the toy TSVs, the NT tasks and the DNABERT example:
   ``resplit_70_10_20`` (seeded stratified).
 - Downloaded GenomicBenchmarks train/test: ``val_from_train``; MTcDNA: ``nested_60_20_20``.
-- The Vaishnav 2022 expression tasks (regression, :mod:`findna.data.vaishnav`):
-  ``resplit_70_10_20``, seeded and random (regression is never stratified).
+- The Vaishnav 2022 expression tasks (regression, :mod:`findna.data.vaishnav`): the native
+  promoters ``grouped_70_10_20`` (whole near-duplicate groups, seeded), the random ones
+  ``resplit_70_10_20`` (seeded, random; regression is never stratified).
 """
 
 from __future__ import annotations
