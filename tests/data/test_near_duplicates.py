@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from findna.data.near_duplicates import grouped_split_indices, similarity_groups
+from findna.data.catalog import format_info
+from findna.data.near_duplicates import (
+    grouped_split_indices,
+    kmer_matrix,
+    near_duplicate_leaks,
+    similarity_groups,
+)
 from findna.data.readers import LabeledSequences
 from findna.data.splits import apply_protocol
 from findna.data.tasks import load_task
@@ -113,3 +119,39 @@ def test_a_users_task_yaml_can_ask_for_the_grouped_split(tmp_path):
     row = {s: i for i, s in enumerate(seqs)}
     sides = [{family[row[s]] for s in part.seqs} for part in data.splits().values()]
     assert [len(s) for s in sides] == [14, 2, 4] and len(set().union(*sides)) == 20
+
+
+def test_kmer_matrix_by_hand():
+    # 3-mers, columns in code order (A0 C1 G2 T3): ACG, CGT, GTA. TAN holds an N and is left
+    # out; TAC (across the first two rows' boundary) is never a k-mer; case is ignored.
+    seqs = ["ACGTA", "CGTAN", "acg", "AC"]
+    matrix = kmer_matrix(seqs, 3, max_rows=2)
+    assert matrix.toarray().tolist() == [[1, 1, 1], [0, 1, 1], [1, 0, 0], [0, 0, 0]]
+    assert kmer_matrix(seqs, 3, max_rows=1) is None  # every 3-mer is in 2 rows
+    assert kmer_matrix(["ACGTACGT"], 3, max_rows=2).toarray().tolist() == [[1, 1, 1, 1]]
+    assert kmer_matrix(["AC", "G"], 3, max_rows=2) is None
+
+
+def test_near_duplicate_leaks_count_later_rows_with_a_relative_earlier():
+    seqs, family = families(6, 3, seed=5)
+    by_family = [[s for s, f in zip(seqs, family, strict=True) if f == k] for k in range(6)]
+    splits = {
+        "train": by_family[0] + by_family[1][:1],
+        "val": by_family[1][1:] + by_family[2],  # 2 rows with a relative in train
+        "test": by_family[2][:1] + by_family[3] + by_family[4][:2],  # 1 with one in val
+    }
+    assert near_duplicate_leaks(splits) == {
+        "val in train": (2, 5),
+        "test in train": (0, 6),
+        "test in val": (1, 6),
+    }
+
+
+def test_data_info_reports_near_duplicates_across_splits(tmp_path):
+    seqs, _ = families(10, 4, seed=6)
+    split = ["train"] * 30 + ["val"] * 2 + ["test"] * 8  # family 7 straddles train and val
+    rows = [f"{s},{i % 2},{p}" for i, (s, p) in enumerate(zip(seqs, split, strict=True))]
+    (tmp_path / "t.csv").write_text("sequence,label,split\n" + "\n".join(rows) + "\n")
+    text = format_info(str(tmp_path / "t.csv"))
+    assert "near-duplicate in an earlier split (sharing half their 12-mers" in text
+    assert "val in train 2/2, test in train 0/8, test in val 0/8" in text

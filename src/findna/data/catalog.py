@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from findna.data.near_duplicates import NEAR_RULE, near_duplicate_leaks
 from findna.data.root import data_root
 from findna.data.splits import PROTOCOLS
 from findna.data.tasks import TASKS, TaskData, TaskSpec, load_task, task_paths, task_root
@@ -317,6 +318,13 @@ def _format_task(data: TaskData) -> str:
     out += _table(rows)
     shared = ", ".join(f"{k} {v}" for k, v in data.shared.items())
     out.append(f"  exact-duplicate sequences shared across splits (kept, not dropped): {shared}")
+    leaks = near_duplicate_leaks({n: p.seqs for n, p in data.splits().items()})
+    found = (
+        "not checked (too many bases)"
+        if leaks is None
+        else ", ".join(f"{k} {hit}/{of}" for k, (hit, of) in leaks.items())
+    )
+    out.append(f"  rows with a near-duplicate in an earlier split ({NEAR_RULE}): {found}")
     return "\n".join(out)
 
 
