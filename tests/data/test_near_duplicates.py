@@ -155,3 +155,11 @@ def test_data_info_reports_near_duplicates_across_splits(tmp_path):
     text = format_info(str(tmp_path / "t.csv"))
     assert "near-duplicate in an earlier split (sharing half their 12-mers" in text
     assert "val in train 2/2, test in train 0/8, test in val 0/8" in text
+
+
+def test_near_duplicate_leaks_leave_tasks_over_the_cap_unchecked(monkeypatch):
+    monkeypatch.setattr("findna.data.near_duplicates.MAX_CHECKED_BASES", 100)
+    assert near_duplicate_leaks({"train": ["A" * 60], "test": ["A" * 60]}) is None
+    assert near_duplicate_leaks({"train": ["A" * 50], "test": ["A" * 50]}) == {
+        "test in train": (1, 1)  # the same sequence: a near-duplicate too
+    }
