@@ -12,7 +12,9 @@ splits whole groups.
 On the native_complex file the rule finds exactly the 200 groups that single linkage at up to
 30 mismatches finds (no pair within 30 mismatches is left across groups), and so does
 native_defined; the random_complex file's rows stay one group each. The groups are the same
-with :data:`MAX_DF` anywhere from 0.05 to 1 (docs/data.md).
+with :data:`MAX_DF` anywhere from 0.05 to 1 (docs/data.md). :func:`near_duplicate_leaks`
+counts, for ``findna data info``, the rows of each split with a near-duplicate in an earlier
+one: every registered task's figures are in docs/data.md.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,7 @@ def similarity_groups(
     """Group id (0..G-1) of every row: rows sharing most of their k-mers, transitively.
 
     Args:
-        seqs: the sequences (upper case; case is ignored).
+        seqs: the sequences (case is ignored; a base other than A/C/G/T is in no k-mer).
         k: k-mer length.
         min_shared: the fraction of the smaller row's distinct (kept) k-mers two rows must share.
         max_df: k-mers in more than ``max(2, ceil(max_df * N))`` rows are ignored.
@@ -77,7 +83,7 @@ for _i, _base in enumerate(b"ACGT"):
     _CODES[_base] = _CODES[_base + 32] = _i  # upper and lower case; anything else breaks a k-mer
 
 
-def kmer_matrix(seqs: Sequence[str], k: int, max_rows: int):
+def kmer_matrix(seqs: Sequence[str], k: int, max_rows: int) -> csr_matrix | None:
     """The (N, V) 0/1 sparse matrix of which rows hold which distinct k-mer, leaving out k-mers
     with a base other than A/C/G/T and those in more than ``max_rows`` rows; None when no k-mer
     is left. Vectorised over all rows at once (a 2-bit code per base, one pass per k-mer
