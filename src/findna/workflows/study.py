@@ -149,9 +149,11 @@ def run_study(
     text += (
         "\n## End of pretraining (mean ± std over pretraining seeds, summary.json)\n\n"
         + diagnostics_markdown(diag)
-        + "\n## Conflict diagnostics (last diagnostic step of each run; issue 21)\n\n"
-        + "Gradient norms of the MNM and CL terms on the student and their cosines (all "
-        + "parameters, input layer, head); the teacher's CL outputs' std over the batch against "
+        + "\n## Conflict diagnostics (issue 21)\n\n"
+        + "Means over the diagnostic steps of each run's second half (metrics.csv), then mean ± "
+        + "std over pretraining seeds: gradient norms of the MNM and CL terms on the student and "
+        + "their cosines (all parameters, its absolute value, input layer, head); the teacher's "
+        + "CL outputs' std over the batch against "
         + "the mean offset the centre leaves; the share of the EMA network's initial weights "
         + "left at the end of the run.\n\n"
         + diagnostics_markdown(conflict, CONFLICT)
