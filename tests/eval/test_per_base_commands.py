@@ -63,6 +63,17 @@ def test_benchmark_finetunes_a_per_base_table_per_base(gc_table, tmp_path, capsy
     assert yaml.safe_load((out / "config.yaml").read_text())["task_type"] == "per_base"
 
 
+def test_finetune_command_shows_a_progress_bar_for_a_per_base_task(gc_table, tmp_path, capsys):
+    (tmp_path / "tiny.yaml").write_text(TINY.strip("{}").replace(", ", "\n") + "\n")
+    args = ["finetune", "--task", str(gc_table), *FLAGS, "--model", "scratch", "--no-save"]
+    args += ["--scratch-model", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "f")]
+    args += ["--set", "epochs=2", "--set", "batch_size=8", "--set", "precision=32-true"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    # 42 training rows in batches of 8: 6 steps per epoch, 12 in all, then each epoch's val MCC.
+    assert "fine-tune seed 0" in err and "12/12" in err and "val_mcc=" in err
+
+
 def test_api_finetune_routes_a_per_base_task(gc_table, tmp_path):
     opts = {"task_type": "per-base", "label_column": "bases", "sequence_column": "dna"}
     data = findna.load_task(str(gc_table), 0, task_options=opts)

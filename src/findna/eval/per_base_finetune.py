@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from findna.data.alphabet import one_hot
 from findna.data.per_base import PAD_LABEL, PerBaseSequences
@@ -129,6 +130,9 @@ class PerBaseFinetune:
         gen = torch.Generator().manual_seed(job.seed)
         pad = fixed_pad_length(encoder, "masked_mean", None)
         val_by_epoch, best, best_state = [], None, None
+        bar = tqdm(
+            total=total, desc=f"fine-tune seed {job.seed}", unit="step", disable=not job.progress
+        )
         for epoch in range(cfg.epochs):
             model.train()
             order = torch.randperm(len(train), generator=gen).numpy()
@@ -146,12 +150,16 @@ class PerBaseFinetune:
                         nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                     opt.step()
                     sched.step()
+                    bar.update()
+                    bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
             metrics = metrics_from_confusion(score(model, data.val, cfg, n), classes)
             val_by_epoch.append(metrics)
+            bar.set_postfix({f"val_{spec.metric}": f"{metrics[spec.metric]:.3f}"})
             last = epoch == cfg.epochs - 1
             better = best is None or metrics[spec.metric] > val_by_epoch[best][spec.metric]
             if (cfg.selection == "best_val" and better) or (cfg.selection == "last" and last):
                 best, best_state = epoch, copy.deepcopy(model.state_dict())
+        bar.close()
         assert best is not None and best_state is not None
         model.load_state_dict(best_state)
         train_s = time.perf_counter() - start
