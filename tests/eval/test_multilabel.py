@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from gc_sequences import gc_biased_sequence
 
 from findna.data.tasks import load_task
 from findna.data.user_layouts import UserTaskOptions
@@ -86,10 +87,7 @@ def test_task_types_define_outputs_loss_and_predictions():
 def _rows(rng, n):
     rows = []
     for _ in range(n):
-        g = rng.uniform(0.05, 0.45)
-        seq = "".join(
-            rng.choice(list("ACGT"), int(rng.integers(16, 25)), p=[0.5 - g, g, g, 0.5 - g])
-        )
+        seq = gc_biased_sequence(rng)
         gc = sum(c in "GC" for c in seq) / len(seq)
         rows.append((seq, int(gc > 0.5), int(seq.count("A") > 0.3 * len(seq)), int(gc > 0.75)))
     return pd.DataFrame(rows, columns=["sequence", "gc_rich", "a_rich", "very_gc"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from gc_sequences import gc_biased_sequence
 
 import findna.eval.plots as plots
 import findna.eval.task_maps as task_maps
@@ -25,10 +26,7 @@ def table(tmp_path) -> Path:
     rng = np.random.default_rng(0)
     rows = []
     for i in range(48):
-        g = rng.uniform(0.05, 0.45)
-        seq = "".join(
-            rng.choice(list("ACGT"), int(rng.integers(16, 25)), p=[0.5 - g, g, g, 0.5 - g])
-        )
+        seq = gc_biased_sequence(rng)
         gc = sum(c in "GC" for c in seq) / len(seq)
         bases = "".join("1" if c in "GC" else "0" for c in seq)
         rows.append((seq, gc, len(seq), i % 2, int(len(seq) > 20), "ab"[i % 2], bases))

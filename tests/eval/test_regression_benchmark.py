@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pandas as pd
+from gc_sequences import gc_biased_sequence
 
 from findna.data.tasks import TaskSpec
 from findna.eval.benchmark import run_benchmark
@@ -19,10 +20,7 @@ def _tasks(tmp):
     rows, seen = [], set()
     while len(rows) < 80:
         i = len(rows)
-        g = rng.uniform(0.05, 0.45)
-        seq = "".join(
-            rng.choice(list("ACGT"), int(rng.integers(16, 25)), p=[0.5 - g, g, g, 0.5 - g])
-        )
+        seq = gc_biased_sequence(rng)
         if seq in seen:
             continue
         seen.add(seq)

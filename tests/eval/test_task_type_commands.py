@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from gc_sequences import gc_biased_sequence
 
 from findna.cli import main
 
@@ -21,10 +22,7 @@ def table(tmp_path) -> Path:
     rng = np.random.default_rng(0)
     rows = []
     for _ in range(60):
-        g = rng.uniform(0.05, 0.45)
-        seq = "".join(
-            rng.choice(list("ACGT"), int(rng.integers(16, 25)), p=[0.5 - g, g, g, 0.5 - g])
-        )
+        seq = gc_biased_sequence(rng)
         gc = sum(c in "GC" for c in seq) / len(seq)
         rows.append((seq, gc, int(gc > 0.45), int(len(seq) > 20)))
     df = pd.DataFrame(rows, columns=["sequence", "gc", "gc_rich", "long"])
