@@ -23,6 +23,7 @@ Split protocols (see :mod:`findna.data.splits`):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,6 +68,22 @@ class TaskData:
     def splits(self) -> dict[str, LabeledSequences]:
         """``{"train": ..., "val": ..., "test": ...}``."""
         return {"train": self.train, "val": self.val, "test": self.test}
+
+    def fingerprint(self) -> str:
+        """A SHA-256 of every split's row ids, sequences and labels (hex): two loads give the same
+        fingerprint exactly when they hold the same rows with the same labels in the same splits,
+        so a result logged with one is a result on these very splits (a registered task whose
+        split protocol or files changed since has another)."""
+        digest = hashlib.sha256()
+        for name, part in self.splits().items():
+            labels = part.labels
+            head = f"{name}|{len(part.seqs)}|{labels.dtype.str}|{labels.shape}"
+            digest.update(head.encode())
+            for field in (part.ids, part.seqs):
+                digest.update("\0".join(field).encode())
+                digest.update(b"\1")
+            digest.update(labels.tobytes())
+        return digest.hexdigest()
 
 
 def task_max_len(task: TaskData, cls_tokens: int, override: int | None = None) -> int:

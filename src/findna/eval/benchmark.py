@@ -19,8 +19,10 @@ The tables are :mod:`findna.eval.report_tables`. A killed benchmark started agai
 ``out_dir`` skips every entry of ``results.jsonl`` (their predictions are not needed again: a
 run's predictions are written before its entry, and entries logged before predictions existed
 have none); entries made with other settings or other weights under the same model name
-are refused (use another ``out_dir`` or ``--force``). ``--force`` removes the files a benchmark
-writes and keeps any other (:mod:`findna.folders`); two benchmarks cannot write one folder at once.
+are refused (use another ``out_dir`` or ``--force``), and entries made on other rows or splits
+than the task has now (each entry logs the task's fingerprint) are redone, with a warning.
+``--force`` removes the files a benchmark writes and keeps any other (:mod:`findna.folders`); two
+benchmarks cannot write one folder at once.
 
 Model specs (``--models``, comma-separated): ``[NAME=]SOURCE[:teacher|:student]``. SOURCE is an
 HF model directory, a pretraining run directory, a ``.ckpt`` file or ``scratch``. The default
@@ -252,19 +254,26 @@ def run_benchmark(
     dump_config(cfg, out / "config.yaml")
     cache = Path(cfg.cache_dir) if cfg.cache_dir else out / "cache"
     keys = [(s.name, m.name, cfg.mode, seed) for s in specs for m in models for seed in cfg.seeds]
-    todo = [k for k in keys if k not in results_log.entries]
+    by_name = {s.name: s for s in specs}
+    loaded: dict[tuple[str, int], CheckedTask] = {}  # one task in memory at a time
+
+    def load(task_name: str, split_seed: int) -> CheckedTask:
+        if (task_name, split_seed) not in loaded:
+            loaded.clear()
+            data = load_task(by_name[task_name], split_seed, root=root, on_invalid=cfg.on_invalid)
+            loaded[(task_name, split_seed)] = check_task(data)
+        return loaded[(task_name, split_seed)]
+
+    done = [k for k in keys if k in results_log.entries]
+    redo = results_log.made_on_other_data(done, lambda seed: _split_seed(cfg, seed), load)
+    todo = [k for k in keys if k not in results_log.entries or k in redo]
     log.info(
         "benchmark: %d runs, %d already done, %d to do", len(keys), len(keys) - len(todo), len(todo)
     )
-    loaded: dict[tuple[str, int], CheckedTask] = {}
-    by_name = {s.name: s for s in specs}
     for n, key in enumerate(todo, 1):
         task_name, model_name, _, seed = key
-        split_seed = seed if cfg.split_seed is None else cfg.split_seed
-        if (task_name, split_seed) not in loaded:
-            loaded.clear()  # one task in memory at a time
-            data = load_task(by_name[task_name], split_seed, root=root, on_invalid=cfg.on_invalid)
-            loaded[(task_name, split_seed)] = check_task(data)
+        split_seed = _split_seed(cfg, seed)
+        task = load(task_name, split_seed)
         model = next(m for m in models if m.name == model_name)
         log.info("[%d/%d] %s / %s / seed %d", n, len(todo), task_name, model_name, seed)
         where = Path(_task_folder(task_name), model_name, f"seed{seed}")
@@ -272,7 +281,7 @@ def run_benchmark(
         if cfg.mode == "finetune" and cfg.save_models:
             save = out / "models" / where
         result = run_seed(
-            loaded[(task_name, split_seed)],
+            task,
             model.source,
             _method(cfg, task_name, model.which, by_name[task_name].task_type),
             seed,
@@ -282,10 +291,15 @@ def run_benchmark(
             save_dir=save,
             predictions=out / "predictions" / where.with_suffix(".csv"),
         )
-        results_log.append(key, settings, model_ids[model_name], result)
+        results_log.append(key, settings, model_ids[model_name], result, task.data.fingerprint())
     report = write_report(cfg, specs, models, model_ids, results_log, keys, root)
     folder.finish()  # the manifest: complete (a failure leaves it unfinished, to be resumed)
     return report
+
+
+def _split_seed(cfg: BenchmarkConfig, seed: int) -> int:
+    """The seed a run's task is split with: the run's seed unless ``split_seed`` fixes one."""
+    return seed if cfg.split_seed is None else cfg.split_seed
 
 
 def _task_folder(task: str) -> str:

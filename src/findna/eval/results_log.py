@@ -7,17 +7,21 @@ import json
 import logging
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from findna.eval.report import SeedResult
+from findna.eval.task_driver import CheckedTask
 from findna.outputs import write_text_atomic
 
 log = logging.getLogger(__name__)
 
 
 class ResultLog:
-    """Append-only JSONL of finished seeds: ``{"key", "settings", "model_id", "result"}``.
+    """Append-only JSONL of finished seeds: ``{"key", "settings", "model_id", "data_id",
+    "result"}`` (``data_id``: the task's :meth:`~findna.data.tasks.TaskData.fingerprint`; a later
+    line for the same key replaces an earlier one).
 
     A truncated last line (a killed process) is dropped and the file rewritten on open.
     """
@@ -39,17 +43,69 @@ class ResultLog:
         if len(good) != len(lines) or not path.read_text().endswith("\n"):
             write_text_atomic(path, "".join(g + "\n" for g in good))  # a kill keeps the old
 
-    def append(self, key: tuple, settings: str, model_id: str, result: SeedResult) -> None:
+    def append(
+        self, key: tuple, settings: str, model_id: str, result: SeedResult, data_id: str
+    ) -> None:
         """Record one result durably (flushed and fsynced)."""
         data = dataclasses.asdict(result)
         for name in ("val_metrics", "test_metrics", "timings"):
             data[name] = {k: (v if math.isfinite(v) else None) for k, v in data[name].items()}
-        entry = {"key": list(key), "settings": settings, "model_id": model_id, "result": data}
+        entry = {
+            "key": list(key),
+            "settings": settings,
+            "model_id": model_id,
+            "data_id": data_id,
+            "result": data,
+        }
         with open(self.path, "a") as f:
             f.write(json.dumps(entry, allow_nan=False) + "\n")
             f.flush()
             os.fsync(f.fileno())
         self.entries[key] = entry
+
+    def made_on_other_data(
+        self,
+        done: Sequence[tuple],
+        split_seed: Callable[[int], int],
+        load: Callable[[str, int], CheckedTask],
+    ) -> set[tuple]:
+        """The logged runs among ``done`` (keys ``(task, model, mode, seed)``) whose task now has
+        other rows or splits than they were made on: a registered task's split protocol or
+        files changed since, or a user's table was edited. Each is to be redone; a warning says
+        so, and its old line stays in the log.
+
+        A line's logged ``data_id`` is compared with the fingerprint of the task as ``load``
+        gives it (split with ``split_seed(seed)``); a line written before data ids were logged
+        is compared by its split sizes (rows and classes per split), the best it can tell.
+        """
+        by_task: dict[tuple[str, int], list[tuple]] = {}
+        for key in done:
+            by_task.setdefault((key[0], split_seed(key[3])), []).append(key)
+        redo: set[tuple] = set()
+        for (task_name, seed), keys in by_task.items():
+            task = load(task_name, seed)
+            data_id = task.data.fingerprint()
+            sizes = json.loads(json.dumps(task.sizes))  # as the log spells them (string keys)
+            other = [k for k in keys if self._data_of(k) not in (data_id, sizes)]
+            if other:
+                log.warning(
+                    "%s: %d of the %d logged results of %s (split seed %d) were made on other "
+                    "rows or splits than the task has now (its files or split protocol changed "
+                    "since); they are redone, and their old lines stay in the log",
+                    self.path,
+                    len(other),
+                    len(keys),
+                    task_name,
+                    seed,
+                )
+                redo.update(other)
+        return redo
+
+    def _data_of(self, key: tuple) -> str | dict[str, Any]:
+        """What a logged result says of its data: its data id, else (older lines) its split
+        sizes."""
+        entry = self.entries[key]
+        return entry["data_id"] if "data_id" in entry else entry["result"]["split_sizes"]
 
     def result(self, key: tuple) -> SeedResult:
         data = dict(self.entries[key]["result"])
