@@ -59,6 +59,7 @@ def test_registry_entries_are_well_formed():
         ("gue/mouse/1", "mcc", "val_from_dev", 2),
         ("gue/splice/reconstructed", "mcc", "val_from_dev", 3),
         ("gb/human_enhancers_cohn", "accuracy", "resplit_70_10_20", 2),
+        ("gb/human_nontata_promoters", "accuracy", "grouped_70_10_20", 2),
         ("toy/human_ensembl_regulatory", "accuracy", "resplit_70_10_20", 3),
         ("nt/enhancers_types", "mcc", "resplit_70_10_20", 3),
     ],
