@@ -1,6 +1,6 @@
 """A real full disk (issue 22): a small tmpfs that fills up while findna writes.
 
-tests/test_bad_inputs.py simulates ENOSPC on every machine; here, where the machine lets the test
+tests/bad_inputs simulates ENOSPC on every machine; here, where the machine lets the test
 mount a tmpfs (root, Linux), the disk really fills: the command stops with a named error, the old
 output stays byte for byte, and no temporary or lock is left behind.
 """
