@@ -62,6 +62,41 @@ def test_unrelated_rows_and_rows_shorter_than_k_are_groups_of_their_own():
     assert similarity_groups([]).shape == (0,)
 
 
+def test_identical_rows_share_a_group_even_without_kmers_to_link_them():
+    # 3 copies in 4 rows: their 12-mers are in over half the rows, so all are filtered out
+    rng = np.random.default_rng(7)
+    copy, other = _random(rng, 100), _random(rng, 100)
+    assert similarity_groups([copy, other, copy.lower(), copy]).tolist() == [0, 1, 0, 0]
+    assert similarity_groups(["ACGT", "acgt", "ACG", "ACGT"]).tolist() == [0, 0, 1, 0]  # < k
+
+
+def test_one_family_filling_the_table_is_refused_by_the_grouped_split(caplog):
+    """200 variants of one promoter: their shared 12-mers are in every row, so the common-k-mer
+    filter leaves each row a few variant-specific ones, and the groups would split the family."""
+    seqs, _ = families(1, 200, seed=8)
+    with caplog.at_level("WARNING"):
+        similarity_groups(seqs)
+    assert "100% of the 200 rows share most of their 12-mers with more than half" in caplog.text
+    pool = LabeledSequences(seqs, np.zeros((200, 1), np.float32), [f"f:{i}" for i in range(200)])
+    refused = r"mostly one family of near-copies .*both sides\. Set `protocol: resplit_70_10_20`"
+    with pytest.raises(ValueError, match=refused):
+        apply_protocol("grouped_70_10_20", {"all": pool}, seed=0)
+    # families of a realistic size next to each other pass (test_grouped_protocol_never_...)
+    assert similarity_groups(families(30, 4, seed=3)[0]).max() == 29
+
+
+def test_a_task_names_itself_when_its_grouped_split_fails(tmp_path):
+    seqs, _ = families(2, 6, seed=9)  # 2 groups cannot make 3 splits
+    (tmp_path / "t.csv").write_text(
+        "sequence,y\n" + "".join(f"{s},{i}\n" for i, s in enumerate(seqs))
+    )
+    (tmp_path / "task.yaml").write_text("path: t.csv\ntargets: [y]\nprotocol: grouped_70_10_20\n")
+    with pytest.raises(ValueError, match=r"^task .*task\.yaml: cannot split 12 rows in 2 near"):
+        load_task(resolve_task(str(tmp_path / "task.yaml")), seed=0)
+    with pytest.raises(ValueError, match="k-mer length k=0: use 1-20"):
+        kmer_matrix(seqs, 0, max_rows=2)
+
+
 def test_groups_are_transitive_and_case_is_ignored():
     rng = np.random.default_rng(2)
     a, x = _random(rng, 100), _random(rng, 100)

@@ -14,7 +14,7 @@ from findna.config import preset_names
 from findna.data.tasks import TaskSpec
 from findna.eval.probe import ProbeConfig
 from findna.workflows.study import StudyConfig, load_study_config, pretrain_config, run_study
-from findna.workflows.study_report import late_diagnostics
+from findna.workflows.study_report import CONFLICT, diagnostics, late_diagnostics
 
 BASE = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_0_1_0" / "run" / "config.yaml"
 
@@ -293,3 +293,17 @@ def test_conflict_diagnostics_average_the_diagnostic_steps_of_the_second_half(tm
     assert means["diag/grad_mnm"] == pytest.approx(4.0)
     assert "train/loss" not in means
     assert late_diagnostics(tmp_path / "missing", every=4) == {}
+
+
+def test_the_conflict_table_never_shows_a_last_step_under_the_second_half_header(tmp_path):
+    """A run without a diagnostics log (metrics.csv gone) shows '–', not summary.json's last
+    diagnostic step, which the table's header does not describe."""
+    cfg = StudyConfig(variants={"findna": []}, seeds=[0], baseline=None, out_dir=str(tmp_path))
+    run = tmp_path / "runs" / "findna" / "seed0"
+    run.mkdir(parents=True)
+    summary = {"diag/grad_cos": -0.5, "diag/grad_mnm": 0.3, "val/mnm_acc": 0.4}
+    (run / "summary.json").write_text(json.dumps(summary))
+    conflict = diagnostics(cfg, CONFLICT)
+    assert np.isnan(conflict.loc["findna", ("diag/grad_cos", "mean")])
+    assert np.isnan(conflict.loc["findna", ("diag/grad_mnm", "mean")])
+    assert diagnostics(cfg).loc["findna", ("val/mnm_acc", "mean")] == pytest.approx(0.4)

@@ -44,38 +44,77 @@ MAX_DF = 0.5
 variants is far smaller than half the rows, a constant flank is in all of them."""
 
 
+FAMILY_SHARE = 0.2
+"""A pool where more than this share of the rows lose at least half their k-mers to the
+:data:`MAX_DF` filter is mostly one family of near-copies (on every registered task no row
+does; among 200 variants of one promoter every row does): no grouped split can keep it apart."""
+
+
 def similarity_groups(
     seqs: Sequence[str], k: int = K, min_shared: float = MIN_SHARED, max_df: float = MAX_DF
 ) -> np.ndarray:
-    """Group id (0..G-1) of every row: rows sharing most of their k-mers, transitively.
+    """Group id (0..G-1) of every row: identical rows (case ignored), and rows sharing most of
+    their k-mers, transitively. Logs a warning when the rows are mostly one family
+    (:data:`FAMILY_SHARE`), whose members the groups cannot all join.
 
     Args:
         seqs: the sequences (case is ignored; a base other than A/C/G/T is in no k-mer).
-        k: k-mer length.
+        k: k-mer length, 1-20.
         min_shared: the fraction of the smaller row's distinct (kept) k-mers two rows must share.
         max_df: k-mers in more than ``max(2, ceil(max_df * N))`` rows are ignored.
 
     Returns:
         (N,) int64 group ids; a row shorter than ``k``, or whose k-mers were all ignored, is a
-        group of its own.
+        group of its own unless it has an identical copy.
     """
+    groups, family = _groups_and_family(seqs, k, min_shared, max_df)
+    if family > FAMILY_SHARE:
+        log.warning(_family_message(len(seqs), family, k))
+    return groups
+
+
+def _family_message(n: int, family: float, k: int) -> str:
+    return (
+        f"{family:.0%} of the {n} rows share most of their {k}-mers with more than half of all "
+        "rows: they are mostly one family of near-copies (variants of one sequence), which "
+        "near-duplicate groups cannot keep apart"
+    )
+
+
+def _groups_and_family(
+    seqs: Sequence[str], k: int, min_shared: float, max_df: float
+) -> tuple[np.ndarray, float]:
+    """:func:`similarity_groups`' groups, and the share of rows that lost at least half their
+    distinct k-mers to the ``max_df`` filter (0 for no rows)."""
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components  # lazy: keeps `findna --help` fast
 
     n = len(seqs)
-    kmers = kmer_matrix(seqs, k, max(2, math.ceil(max_df * n)))
-    if kmers is None:  # no k-mer left (every row shorter than k, or every k-mer too common)
-        return np.arange(n, dtype=np.int64)
-    sizes = np.asarray(kmers.sum(axis=1)).ravel()
-    shared = (kmers @ kmers.T).tocoo()
-    smaller = np.minimum(sizes[shared.row], sizes[shared.col])
-    linked = (shared.row != shared.col) & (smaller > 0) & (shared.data >= min_shared * smaller)
-    graph = csr_matrix(
-        (np.ones(int(linked.sum()), dtype=np.int8), (shared.row[linked], shared.col[linked])),
-        shape=(n, n),
-    )
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), 0.0
+    pairs = _row_kmers(seqs, k)
+    row_of, rows, cols = _identical_rows(seqs), [], []
+    before = np.bincount(pairs // 4**k, minlength=n)  # distinct k-mers per row
+    kmers = _kmer_columns(pairs, k, n, max(2, math.ceil(max_df * n)))
+    sizes = np.zeros(n, dtype=np.int64) if kmers is None else np.asarray(kmers.sum(axis=1)).ravel()
+    family = float(((before > 0) & (sizes * 2 <= before)).mean()) if n else 0.0
+    if kmers is not None:
+        shared = (kmers @ kmers.T).tocoo()
+        smaller = np.minimum(sizes[shared.row], sizes[shared.col])
+        linked = (shared.row != shared.col) & (smaller > 0) & (shared.data >= min_shared * smaller)
+        rows, cols = [shared.row[linked]], [shared.col[linked]]
+    same = np.flatnonzero(row_of != np.arange(n))  # a row and the first identical copy
+    rows, cols = [*rows, same], [*cols, row_of[same]]
+    row, col = np.concatenate(rows), np.concatenate(cols)
+    graph = csr_matrix((np.ones(len(row), dtype=np.int8), (row, col)), shape=(n, n))
     _, groups = connected_components(graph, directed=False)
-    return groups.astype(np.int64)
+    return groups.astype(np.int64), family
+
+
+def _identical_rows(seqs: Sequence[str]) -> np.ndarray:
+    """(N,) the index of the first row identical to each row (case ignored); itself if none."""
+    first: dict[str, int] = {}
+    return np.array([first.setdefault(s.upper(), i) for i, s in enumerate(seqs)], dtype=np.int64)
 
 
 _CODES = np.full(256, 4, dtype=np.int64)
@@ -91,31 +130,43 @@ def kmer_matrix(seqs: Sequence[str], k: int, max_rows: int) -> csr_matrix | None
     Python loop: on gue/EMP/H3 (2,994 rows of 500 bp) the groups took 10.3 s with it and 0.8 s
     with this, on gb/human_enhancers_cohn (6,948 rows) 27 s and 2.4 s, with identical groups
     (2-core AMD EPYC beside two 1-thread jobs)."""
-    from scipy.sparse import csr_matrix
+    return _kmer_columns(_row_kmers(seqs, k), k, len(seqs), max_rows)
 
+
+def _row_kmers(seqs: Sequence[str], k: int) -> np.ndarray:
+    """Sorted distinct ``row * 4**k + code`` of every (row, k-mer of A/C/G/T only) pair."""
+    if not 1 <= k <= 20:  # row * 4**k must fit in int64 for millions of rows
+        raise ValueError(f"k-mer length k={k}: use 1-20")
     lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
     positions = int(lengths.sum()) - k + 1
     if positions <= 0:
-        return None
+        return np.zeros(0, dtype=np.int64)
     codes = _CODES[np.frombuffer("".join(seqs).encode("ascii", "replace"), dtype=np.uint8)]
     row = np.repeat(np.arange(len(seqs)), lengths)[:positions]
     ends = np.cumsum(lengths)[row]  # one past the last base of each position's row
     unknown = np.concatenate(([0], np.cumsum(codes == 4)))
     valid = (np.arange(positions) + k <= ends) & (unknown[k:] == unknown[:-k])
-    if not valid.any():
-        return None
     ids = np.zeros(positions, dtype=np.int64)
     for j in range(k):
         ids = ids * 4 + (codes[j : j + positions] & 3)
     pairs = np.sort(row[valid] * 4**k + ids[valid])
-    pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]  # each (row, k-mer) once
+    return pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+
+
+def _kmer_columns(pairs: np.ndarray, k: int, n: int, max_rows: int) -> csr_matrix | None:
+    """The (n, V) 0/1 matrix of :func:`_row_kmers`' pairs, k-mers in over ``max_rows`` rows
+    left out; None when none is left."""
+    from scipy.sparse import csr_matrix
+
+    if not len(pairs):
+        return None
     columns, inverse, counts = np.unique(pairs % 4**k, return_inverse=True, return_counts=True)
     kept = counts[inverse] <= max_rows
     if not kept.any():
         return None
     return csr_matrix(
         (np.ones(int(kept.sum()), dtype=np.int32), (pairs[kept] // 4**k, inverse[kept])),
-        shape=(len(seqs), len(columns)),
+        shape=(n, len(columns)),
     )
 
 
@@ -141,8 +192,7 @@ def grouped_split_indices(
         raise ValueError(
             f"cannot split {len(groups)} rows in {len(distinct)} near-duplicate group(s) (the "
             f"largest holds {largest} rows) into {len(fractions)} parts; the rows are too alike "
-            "for a grouped split: use the resplit_70_10_20 protocol and read the scores as an "
-            "upper bound"
+            f"for a grouped split. {_INSTEAD}"
         )
     rest = np.arange(len(groups))
     parts: list[np.ndarray] = []
@@ -159,11 +209,29 @@ def grouped_split_indices(
     return [np.sort(p).astype(np.int64) for p in parts[::-1]]
 
 
+_INSTEAD = (
+    "Set `protocol: resplit_70_10_20` in the task's YAML (a random split: read its scores as an "
+    "upper bound), or give the splits yourself (a split column or train/val/test files)"
+)
+
+
 def grouped_split(
     seqs: Sequence[str], fractions: tuple[float, ...], seed: int, name: str = "rows"
 ) -> list[np.ndarray]:
-    """:func:`similarity_groups` then :func:`grouped_split_indices`, logging the groups found."""
-    groups = similarity_groups(seqs)
+    """:func:`similarity_groups` then :func:`grouped_split_indices`, logging the groups found.
+
+    Raises:
+        ValueError: no rows; rows mostly of one family (:data:`FAMILY_SHARE`); fewer groups
+            than parts.
+    """
+    if not len(seqs):
+        raise ValueError("no rows to split")
+    groups, family = _groups_and_family(seqs, K, MIN_SHARED, MAX_DF)
+    if family > FAMILY_SHARE:
+        raise ValueError(
+            f"{_family_message(len(seqs), family, K)}, so a grouped split would put near-copies "
+            f"on both sides. {_INSTEAD}"
+        )
     sizes = np.bincount(groups)
     log.info(
         "%s: %d rows in %d near-duplicate groups (largest %d rows), split whole",

@@ -365,7 +365,11 @@ def load_task(
     if spec.task_type == "per_base":  # label strings or a soft-masked genome
         splits = per_base_splits(spec, root, seed, on_invalid)
     else:
-        splits = apply_protocol(spec.protocol, read_sources(spec, root, on_invalid), seed)
+        sources = read_sources(spec, root, on_invalid)
+        try:
+            splits = apply_protocol(spec.protocol, sources, seed)
+        except ValueError as err:
+            raise ValueError(f"task {spec.name}: {err}") from None
     for name, part in splits.items():
         if len(part) == 0:
             raise ValueError(f"task {spec.name}: the {name} split is empty; the task is too small")

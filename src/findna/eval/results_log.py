@@ -9,11 +9,13 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from findna.eval.report import SeedResult
-from findna.eval.task_driver import CheckedTask
 from findna.outputs import write_text_atomic
+
+if TYPE_CHECKING:  # only a hint: the driver imports torch and the network
+    from findna.eval.task_driver import CheckedTask
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,9 @@ class ResultLog:
 
         A line's logged ``data_id`` is compared with the fingerprint of the task as ``load``
         gives it (split with ``split_seed(seed)``); a line written before data ids were logged
-        is compared by its split sizes (rows and classes per split), the best it can tell.
+        is compared by its split sizes (rows and classes per split), the best it can tell (an
+        edit that keeps them, a changed regression value, is not seen: an INFO line counts such
+        lines), and one without split sizes either is redone.
         """
         by_task: dict[tuple[str, int], list[tuple]] = {}
         for key in done:
@@ -87,6 +91,15 @@ class ResultLog:
             data_id = task.data.fingerprint()
             sizes = json.loads(json.dumps(task.sizes))  # as the log spells them (string keys)
             other = [k for k in keys if self._data_of(k) not in (data_id, sizes)]
+            by_sizes = sum("data_id" not in self.entries[k] for k in keys if k not in other)
+            if by_sizes:
+                log.info(
+                    "%s: %d logged results of %s predate data fingerprints; kept because their "
+                    "split sizes match the task's",
+                    self.path,
+                    by_sizes,
+                    task_name,
+                )
             if other:
                 log.warning(
                     "%s: %d of the %d logged results of %s (split seed %d) were made on other "
@@ -101,11 +114,11 @@ class ResultLog:
                 redo.update(other)
         return redo
 
-    def _data_of(self, key: tuple) -> str | dict[str, Any]:
+    def _data_of(self, key: tuple) -> str | dict[str, Any] | None:
         """What a logged result says of its data: its data id, else (older lines) its split
-        sizes."""
+        sizes, else None."""
         entry = self.entries[key]
-        return entry["data_id"] if "data_id" in entry else entry["result"]["split_sizes"]
+        return entry["data_id"] if "data_id" in entry else entry["result"].get("split_sizes")
 
     def result(self, key: tuple) -> SeedResult:
         data = dict(self.entries[key]["result"])

@@ -160,7 +160,8 @@ def diagnostics(cfg: StudyConfig, keys: dict[str, str] = DIAGNOSTICS) -> pd.Data
             summary = json.loads(path.read_text()) if path.is_file() else {}
             if "teacher_init_share" in keys:
                 summary["teacher_init_share"] = _end_share(cfg, variant, seed)
-            if any(k.startswith("diag/") for k in keys):
+            if any(k.startswith("diag/") for k in keys):  # never summary.json's last step
+                summary = {k: v for k, v in summary.items() if not k.startswith("diag/")}
                 every = pretrain_config(cfg, variant, seed).run.diagnostics_every
                 summary.update(late_diagnostics(run_dir(cfg, variant, seed), every))
             rows.append({"variant": variant, **{k: summary.get(k, math.nan) for k in keys}})
