@@ -93,19 +93,20 @@ def _groups_and_family(
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0.0
     pairs = _row_kmers(seqs, k)
-    row_of, rows, cols = _identical_rows(seqs), [], []
     before = np.bincount(pairs // 4**k, minlength=n)  # distinct k-mers per row
     kmers = _kmer_columns(pairs, k, n, max(2, math.ceil(max_df * n)))
     sizes = np.zeros(n, dtype=np.int64) if kmers is None else np.asarray(kmers.sum(axis=1)).ravel()
-    family = float(((before > 0) & (sizes * 2 <= before)).mean()) if n else 0.0
+    family = float(((before > 0) & (sizes * 2 <= before)).mean())
+    # Edges: each row to the first identical copy, and the pairs sharing enough kept k-mers.
+    row_of = _identical_rows(seqs)
+    row = np.flatnonzero(row_of != np.arange(n))
+    col = row_of[row]
     if kmers is not None:
         shared = (kmers @ kmers.T).tocoo()
         smaller = np.minimum(sizes[shared.row], sizes[shared.col])
         linked = (shared.row != shared.col) & (smaller > 0) & (shared.data >= min_shared * smaller)
-        rows, cols = [shared.row[linked]], [shared.col[linked]]
-    same = np.flatnonzero(row_of != np.arange(n))  # a row and the first identical copy
-    rows, cols = [*rows, same], [*cols, row_of[same]]
-    row, col = np.concatenate(rows), np.concatenate(cols)
+        row = np.concatenate([row, shared.row[linked]])
+        col = np.concatenate([col, shared.col[linked]])
     graph = csr_matrix((np.ones(len(row), dtype=np.int8), (row, col)), shape=(n, n))
     _, groups = connected_components(graph, directed=False)
     return groups.astype(np.int64), family

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from findna.data.alphabet import OnInvalid
@@ -65,6 +65,7 @@ class TaskData:
     test: LabeledSequences
     shared: dict[str, int]
     root: Path | None = None
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def splits(self) -> dict[str, LabeledSequences]:
         """``{"train": ..., "val": ..., "test": ...}``."""
@@ -74,17 +75,20 @@ class TaskData:
         """A SHA-256 of every split's row ids, sequences and labels (hex): two loads give the same
         fingerprint exactly when they hold the same rows with the same labels in the same splits,
         so a result logged with one is a result on these very splits (a registered task whose
-        split protocol or files changed since has another)."""
+        split protocol or files changed since has another). Hashed once per loaded task."""
+        if self._fingerprint is not None:
+            return self._fingerprint
         digest = hashlib.sha256()
         for name, part in self.splits().items():
             labels = part.labels
             head = f"{name}|{len(part.seqs)}|{labels.dtype.str}|{labels.shape}"
             digest.update(head.encode())
-            for field in (part.ids, part.seqs):
-                digest.update("\0".join(field).encode())
+            for column in (part.ids, part.seqs):
+                digest.update("\0".join(column).encode())
                 digest.update(b"\1")
             digest.update(labels.tobytes())
-        return digest.hexdigest()
+        self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
 
 def task_max_len(task: TaskData, cls_tokens: int, override: int | None = None) -> int:
