@@ -46,8 +46,9 @@ variants is far smaller than half the rows, a constant flank is in all of them."
 
 FAMILY_SHARE = 0.2
 """A pool where more than this share of the rows lose at least half their k-mers to the
-:data:`MAX_DF` filter is mostly one family of near-copies (on every registered task no row
-does; among 200 variants of one promoter every row does): no grouped split can keep it apart."""
+:data:`MAX_DF` filter is mostly one family of near-copies (no row does on the 5 registered
+tasks measured, docs/data.md; among 200 variants of one promoter every row does): no grouped
+split can keep it apart."""
 
 
 def similarity_groups(
