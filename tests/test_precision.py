@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-import numpy as np
 import pytest
 import torch
 import yaml
 
-from findna.config import config_from_dict
+from findna.config import load_config
 from findna.precision import (
     BF16_MIN_SPEEDUP,
     CPU_PRECISION_ENV,
@@ -25,6 +24,7 @@ from findna.precision import (
 from findna.train.config import PretrainConfig
 from findna.train.pretrain import run_pretrain
 from findna.train.run_precision import run_device_type, run_precision
+from micro_pretrain import micro_config
 
 
 @pytest.fixture(autouse=True)
@@ -157,31 +157,9 @@ def test_the_real_probe_and_timing_run():
 
 
 def _micro_run(tmp_path, precision: str) -> PretrainConfig:
-    """A pretraining config of a few seconds on 2 CPU cores (as tests/train/test_pretrain.py)."""
-    rng = np.random.default_rng(0)
-    genome = tmp_path / "g.fa"
-    genome.write_text("".join(f">{n}\n{''.join(rng.choice(list('ACGT'), 3000))}\n" for n in "AB"))
-    return config_from_dict(
-        PretrainConfig,
-        {
-            "data": {
-                "genome": str(genome),
-                "prepared_dir": str(tmp_path / "prepared"),
-                "windows": {"window_length": 32, "num_windows": 64, "holdout_records": ["B"]},
-                "val_windows": 8,
-            },
-            "model": {"track_size": 4, "hidden": 16, "n_layers": 1, "max_len": 34},
-            "views": {"n_cls": 2},
-            "ssl": {"n_cls": 2},
-            "optim": {"batch_size": 8, "max_steps": 2, "lr": 1e-3},
-            "run": {
-                "out_dir": str(tmp_path / "run"),
-                "precision": precision,
-                "accelerator": "cpu",
-                "progress_bar": False,
-            },
-        },
-    )
+    """A pretraining config of a few seconds on 2 CPU cores, 2 steps."""
+    path = micro_config(tmp_path, optim={"max_steps": 2}, run={"precision": precision})
+    return load_config(PretrainConfig, path)
 
 
 def test_pretraining_resolves_auto_at_its_shapes_and_records_it(tmp_path, monkeypatch):

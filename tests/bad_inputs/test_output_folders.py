@@ -24,6 +24,7 @@ from bad_input_kit import (
 )
 
 from findna.cli import main
+from micro_pretrain import micro_config
 
 NOTES = {"NOTES.txt": "my notes", "probe/probe.json": '{"mine": 1}'}
 MANIFEST = ".findna-manifest.json"
@@ -36,37 +37,8 @@ def _add_notes(folder: Path) -> dict[str, str]:
     return {k: v for k, v in tree_hashes(folder).items() if k in NOTES}
 
 
-def _pretrain_config(root: Path) -> Path:
-    import yaml
-
-    rng = np.random.default_rng(0)
-    seqs = {
-        name: "".join(rng.choice(list("ACGT"), size=n)) for name, n in (("a", 3000), ("b", 900))
-    }
-    (root / "g.fa").write_text("".join(f">{k}\n{v}\n" for k, v in seqs.items()))
-    cfg = {
-        "data": {
-            "genome": str(root / "g.fa"),
-            "prepared_dir": str(root / "prepared"),
-            "windows": {"window_length": 32, "num_windows": 64, "holdout_records": ["b"]},
-            "val_windows": 8,
-        },
-        "model": {"track_size": 4, "hidden": 16, "n_layers": 1, "max_len": 34},
-        "views": {"n_cls": 2},
-        "ssl": {"n_cls": 2},
-        "optim": {"batch_size": 8, "max_steps": 2, "lr": 1e-3},
-        "run": {
-            "out_dir": str(root / "run"),
-            "precision": "32-true",
-            "accelerator": "cpu",
-            "ckpt_every_n_steps": 2,
-            "val_every_n_steps": 2,
-            "log_every_n_steps": 1,
-            "progress_bar": False,
-        },
-    }
-    (root / "micro.yaml").write_text(yaml.safe_dump(cfg))
-    return root / "micro.yaml"
+def _micro_config(root: Path) -> Path:
+    return micro_config(root, optim={"max_steps": 2}, run={"ckpt_every_n_steps": 2})
 
 
 def _finetune(root: Path) -> list[str]:
@@ -115,7 +87,7 @@ FORCE_KEEPS = {
         "seed0/task.json",
     ),
     "pretraining run": (
-        lambda root: main(["pretrain", "--config", str(_pretrain_config(root))]),
+        lambda root: main(["pretrain", "--config", str(_micro_config(root))]),
         lambda root: ["pretrain", "--config", str(root / "micro.yaml")],
         "run",
         "summary.json",

@@ -5,13 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
-from test_pretrain import micro_config
 
 from findna.config import load_config
 from findna.folders import folder_state
 from findna.folders.lock import LOCK
 from findna.train.config import PretrainConfig
 from findna.train.pretrain import RUN_FOLDER, ensure_pretrained, run_pretrain
+from micro_pretrain import micro_config
 
 
 def _fail_half_way(monkeypatch, name: str) -> None:

@@ -7,10 +7,11 @@ import sys
 import time
 
 import pytest
-from test_pretrain import assert_follows_one_process, micro_config
+from test_pretrain import assert_follows_one_process
 
 from findna.cli import main
 from findna.model.loading import read_checkpoint
+from micro_pretrain import micro_config
 
 # What a launcher sets per process; cleared so that an outer launcher cannot leak into the nodes.
 _LAUNCH_KEYS = ("RANK", "LOCAL_RANK", "GROUP_RANK", "NODE_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE")

@@ -6,13 +6,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file
 
 from findna.cli import main
@@ -20,45 +17,7 @@ from findna.config import load_config
 from findna.model.loading import network_from_checkpoint, read_checkpoint
 from findna.model.network import FinDNANetwork
 from findna.train.config import PretrainConfig
-
-
-def write_genome(path: Path, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    with open(path, "w") as f:
-        for name, n in (("chrA", 6000), ("chrB", 3000)):
-            seq = "".join(rng.choice(list("ACGT"), size=n))
-            f.write(f">{name}\n" + "\n".join(seq[i : i + 70] for i in range(0, n, 70)) + "\n")
-    return path
-
-
-def micro_config(tmp_path: Path, **sections) -> Path:
-    """A YAML config small enough for a few-second run on 2 CPU cores."""
-    cfg = {
-        "data": {
-            "genome": str(write_genome(tmp_path / "g.fa")),
-            "prepared_dir": str(tmp_path / "prepared"),
-            "windows": {"window_length": 32, "num_windows": 256, "holdout_records": ["chrB"]},
-            "val_windows": 16,
-        },
-        "model": {"track_size": 4, "hidden": 16, "n_layers": 1, "max_len": 34},
-        "views": {"n_cls": 2},
-        "ssl": {"n_cls": 2},
-        "optim": {"batch_size": 8, "max_steps": 12, "lr": 1e-3},
-        "run": {
-            "out_dir": str(tmp_path / "run"),
-            "precision": "32-true",
-            "accelerator": "cpu",
-            "ckpt_every_n_steps": 4,
-            "val_every_n_steps": 6,
-            "log_every_n_steps": 2,
-            "progress_bar": False,
-        },
-    }
-    for section, values in sections.items():
-        cfg[section].update(values)
-    path = tmp_path / "micro.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+from micro_pretrain import micro_config
 
 
 def assert_follows_one_process(distributed: dict, single: dict) -> None:

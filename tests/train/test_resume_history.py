@@ -12,7 +12,6 @@ import lightning as L
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from test_pretrain import micro_config
 
 from findna.cli import main
 from findna.config import load_config
@@ -21,6 +20,7 @@ from findna.train.config import PretrainConfig
 from findna.train.pretrain import run_pretrain
 from findna.train.resume import find_resume_point, has_checkpoint
 from findna.train.run_logs import RunCSVLogger, continue_logs
+from micro_pretrain import micro_config
 
 
 def _fake_checkpoint(path: Path, step: int) -> Path:
