@@ -5,6 +5,7 @@ default where the option is a settings key. The API passes settings as values, n
 import inspect
 
 import pytest
+import yaml
 
 from findna import api
 from findna.cli import build_parser
@@ -78,11 +79,12 @@ def _score_variants(argv):
 
 def _benchmark(argv):
     args = build_parser().parse_args(argv)
-    cfg = benchmark_settings(args)
     return {
-        "mode": cfg.mode,
-        "seeds": tuple(cfg.seeds),
-        "out": cfg.out_dir,
+        "suite": args.suite,
+        "config": args.config,
+        "mode": args.mode,
+        "seeds": args.seeds,
+        "out": args.out,
         "settings": args.overrides or None,
         "force": args.force,
     }
@@ -147,17 +149,39 @@ def test_api_keyword_defaults_are_the_command_defaults(name):
 
 def test_api_defaults_are_the_dataclass_defaults():
     from findna.cli.settings import PredictConfig
-    from findna.eval.benchmark import BenchmarkConfig
     from findna.eval.features import FeatureConfig
 
-    embed, predict, bench = _defaults(api.embed), _defaults(api.predict), _defaults(api.benchmark)
+    embed, predict = _defaults(api.embed), _defaults(api.predict)
     features = FeatureConfig()
     for key in ("pooling", "rc_average", "batch_size", "device"):
         assert embed[key] == getattr(features, key), key
     for key in ("batch_size", "device", "precision"):
         assert predict[key] == getattr(PredictConfig(), key), key
-    cfg = BenchmarkConfig()
-    assert (bench["mode"], list(bench["seeds"]), bench["out"]) == (cfg.mode, cfg.seeds, cfg.out_dir)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        [],
+        ["--config", "emp_probe"],
+        ["--config", "emp_probe", "--suite", "gb", "--seeds", "0", "--out", "o"],
+        ["--mode", "finetune", "--config", "configs/benchmark/gb_finetune.yaml"],
+        ["--set", "probe.epochs=3", "--seeds", "1,2"],
+    ],
+)
+def test_api_benchmark_resolves_settings_as_the_command(flags, monkeypatch):
+    """A preset's suite, seeds and folder hold unless an argument is given, as with the flags."""
+    args = build_parser().parse_args(["benchmark", "--models", "a=r,scratch", *flags])
+    given = {
+        "suite": args.suite,
+        "config": args.config,
+        "mode": args.mode,
+        "seeds": None if args.seeds is None else parse_seeds(args.seeds),
+        "out": args.out,
+        "settings": {k: yaml.safe_load(v) for k, v in (o.split("=") for o in args.overrides)},
+    }
+    monkeypatch.setattr(api, "run_benchmark", lambda cfg, force: cfg)
+    assert api.benchmark(["a=r", "scratch"], **given) == benchmark_settings(args)
 
 
 def test_settings_are_values_a_dataclass_or_dotted_keys():

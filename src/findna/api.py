@@ -1,4 +1,4 @@
-"""The Python API: findna's commands as functions with the CLI's names and defaults.
+"""The Python API: findna's main commands as functions with the CLI's names and defaults.
 
 ``import findna`` gives these names lazily (importing findna stays fast; torch loads on first
 use). Each is a thin layer over the module the CLI calls, so settings, checks and outputs are the
@@ -58,13 +58,15 @@ T = TypeVar("T")
 
 def _settings(cls: type[T], kind: str, config: str | Path | None, settings: Any, **given: Any) -> T:
     """``cls`` defaults <- preset ``config`` <- ``settings`` <- ``given`` (the function's own
-    arguments, e.g. ``out_dir``), as the CLI's ``--config`` <- ``--set`` <- flags.
+    arguments, e.g. ``out_dir``; None ones are unset), as the CLI's ``--config`` <- ``--set`` <-
+    flags.
 
     ``settings``: a mapping of keys (dotted or nested), a ready ``cls`` (then it replaces
     defaults and preset) or None. Values are used
     as given (no text round trip); a wrong key or value raises ValueError naming it, a broken
     preset names its file.
     """
+    given = {k: v for k, v in given.items() if v is not None}
     if isinstance(settings, cls):
         if config is not None:
             raise ValueError(f"give config or a ready {cls.__name__} as settings, not both")
@@ -158,7 +160,7 @@ def embed(
     or with ``per_token`` one (L_i, d) array of token states per sequence.
 
     ``model``: a network from :func:`load_model`, or a source it takes. ``pooling``: one of
-    :data:`findna.model.inputs.POOLINGS` (:class:`~findna.eval.features.FeatureConfig`). Files
+    :data:`findna.model.pooling.POOLINGS` (:class:`~findna.eval.features.FeatureConfig`). Files
     of any size go through :func:`embed_to_file` instead (streamed, with ids).
 
     Lengths (docs/reliability.md, "The length rule"): a source is built for the inputs, the
@@ -342,29 +344,25 @@ def score_variants(
 
 def benchmark(
     models: Sequence[str],
-    suite: str,
+    suite: str | None = None,
     *,
-    mode: str = "probe",
-    seeds: Sequence[int] = (0, 1, 2),
-    out: str | Path = "runs/benchmark",
+    config: str | Path | None = None,
+    mode: str | None = None,
+    seeds: Sequence[int] | None = None,
+    out: str | Path | None = None,
     settings: Mapping[str, Any] | BenchmarkConfig | None = None,
     force: bool = False,
 ) -> BenchmarkReport:
     """``findna benchmark``: every (task, model, seed), resumable; ``models`` as the CLI's
-    ``--models`` (``NAME=SOURCE`` or a source, ``scratch`` for a random network). ``settings``:
-    BenchmarkConfig keys (``probe``, ``finetune``, ...) or a BenchmarkConfig; the arguments
-    ``models``, ``suite``, ``mode``, ``seeds`` and ``out`` always set those keys."""
-    cfg = _settings(
-        BenchmarkConfig,
-        "benchmark",
-        None,
-        settings,
-        models=list(models),
-        suite=suite,
-        mode=mode,
-        seeds=list(seeds),
-        out_dir=str(out),
-    )
+    ``--models`` (``NAME=SOURCE`` or a source, ``scratch`` for a random network). ``config``: a
+    benchmark preset (``"emp_probe"``) or YAML, as ``--config``; ``settings``: BenchmarkConfig
+    keys (``probe``, ``finetune``, ...) or a BenchmarkConfig. ``suite``, ``mode``, ``seeds`` and
+    ``out`` set those keys when given, as the flags do; left None they are the preset's, else
+    BenchmarkConfig's (``emp``, ``probe``, 0 1 2, ``runs/benchmark``)."""
+    seeds = None if seeds is None else list(seeds)
+    out = None if out is None else str(out)
+    given = dict(models=list(models), suite=suite, mode=mode, seeds=seeds, out_dir=out)
+    cfg = _settings(BenchmarkConfig, "benchmark", config, settings, **given)
     return run_benchmark(cfg, force=force)
 
 
