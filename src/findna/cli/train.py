@@ -106,14 +106,15 @@ def _plot_run(args: argparse.Namespace) -> None:
 def add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="the main job: pretrain tiny FinDNA and CM-MNM, probe them against scratch, report",
-        description="End to end on the bundled chrX: pretrain (the tiny preset), the "
-        "MNM-only ablation, a linear-probe benchmark on GUE EMP tasks with several seeds, and "
+        help="the main job: pretrain three tiny objectives, probe them against scratch, report",
+        description="End to end on the bundled chrX: pretrain (the tiny preset) the paper's "
+        "objective, the best self-distillation variant of the studies and the MNM-only "
+        "ablation, a linear-probe benchmark on GUE EMP tasks with several seeds, and "
         "OUT/report.md. Rerunning resumes or reuses what is done.",
     )
     p.add_argument("--out", default="runs/demo", help="demo directory (default runs/demo)")
     shared.add_config(p, "pretrain", "tiny or small", default="tiny")
-    shared.add_overrides(p, "pretraining override for both runs")
+    shared.add_overrides(p, "pretraining override for every run")
     p.add_argument("--tasks", default="gue/EMP/H3,gue/EMP/H4", help="comma-separated task names")
     shared.add_seeds(p, "0,1,2", "probe seeds, comma-separated (default 0,1,2)")
     shared.add_overrides(

@@ -29,7 +29,7 @@ class FeatureConfig:
             over real non-CLS tokens; findna's default, docs/method.md §5.2 and §7 row 18),
             ``"mean"`` (over all padded positions, the reference's decoder), ``"cls"`` (mean of
             the CLS outputs) or ``"mean+cls"`` (both, concatenated: width 2d); see
-            :data:`findna.model.inputs.POOLINGS`.
+            :data:`findna.model.pooling.POOLINGS`.
         n_cls: CLS rows appended after each sequence when the pooling reads them; None: as
             many as the model was pretrained with (its ``ssl.n_cls``), else 10
             (:meth:`for_source`). Ignored (no CLS rows) for ``"mean"``/``"masked_mean"``.

@@ -30,7 +30,7 @@ class FinetuneConfig:
 
     Attributes:
         which: pretrained network to start from: ``teacher`` (the paper) or ``student``.
-        pooling: one of :data:`findna.model.inputs.POOLINGS`: ``masked_mean`` (real tokens only;
+        pooling: one of :data:`findna.model.pooling.POOLINGS`: ``masked_mean`` (real tokens only;
             default), ``mean`` (all padded positions, the reference), ``cls`` or ``mean+cls``
             (CLS rows appended, see ``n_cls``).
         n_cls: CLS rows appended after each sequence for the CLS poolings; None: as many as

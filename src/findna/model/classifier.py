@@ -118,7 +118,7 @@ class SequenceClassifier(nn.Module):
     Args:
         encoder: the backbone network (its per-token head is not used).
         num_classes: C.
-        pooling: a ``findna.model.inputs.POOLINGS`` entry.
+        pooling: a ``findna.model.pooling.POOLINGS`` entry.
         n_cls: CLS rows appended after each sequence (``cls`` poolings only; else 0).
         head_kind: ``linear`` or ``mlp``. head_hidden: hidden width of the ``mlp`` head.
     """
