@@ -9,6 +9,7 @@ from bad_input_kit import (
     embed_argv,
     fasta_text,
     random_seq,
+    task_folder,
     unreadable,
     write_files,
 )
@@ -150,4 +151,51 @@ INPUT_CASES = [
         embed_argv("t.csv.gz"),
         r"t\.csv\.gz: named \.gz but not gzip-compressed",
     ),  # fmt: skip
+    Case(
+        "gzip table named .csv",
+        write_files(**{"t.csv": GZ_TABLE}),
+        embed_argv("t.csv"),
+        r"t\.csv: gzip-compressed, but its name does not end in \.gz\. Rename it to t\.csv\.gz",
+    ),
+    Case(
+        "table not UTF-8",
+        write_files(**{"t.csv": csv_text([f"{random_seq()},\xb5"]).encode("latin-1")}),
+        embed_argv("t.csv"),
+        r"t\.csv: not UTF-8 text \(byte 0xb5 .*iconv -f latin1",
+    ),
+    Case(
+        "BED with a UCSC track line",
+        write_files(
+            **{
+                "ref.fa": fasta_text(["chr1"]),
+                "r.bed": "track name=peaks\nchr1\t0\t10\tr0\t0\t+\ttrain\t1\n",
+            }
+        ),
+        lambda root: ["data", "info", str(root / "r.bed"), "--reference", str(root / "ref.fa")],
+        r"r\.bed, line 1: a UCSC 'track' line .*grep -v -e '\^track' -e '\^browser'",
+    ),
+    Case(
+        "one label number written two ways",
+        task_folder({"train": [(random_seq(), "1.0")]}),
+        lambda root: ["data", "info", str(root / "task")],
+        r"train\.csv, data row 41 .*label '1\.0' is label '1' of data row 2 .*written another "
+        r"way.*Write each class one way",
+    ),
+    Case(
+        "multi-label column on every training row",
+        write_files(
+            **{"t.csv": csv_text([f"{random_seq()},1,{i % 2}" for i in range(40)], "sequence,A,B")}
+        ),
+        lambda root: [
+            "data",
+            "info",
+            str(root / "t.csv"),
+            "--task-type",
+            "multilabel",
+            "--target-columns",
+            "A,B",
+        ],
+        r"t\.csv \(all rows\): the label\(s\) \['A'\] are on every one of the 40 training "
+        r"rows.*drop it from --target-columns",
+    ),
 ]

@@ -25,6 +25,7 @@ checks the rows against the reference and cuts the sequences, and
 from __future__ import annotations
 
 import functools
+import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from findna.data.fasta import is_gzip
 from findna.data.readers import data_row, parse_ints, read_frame, table_errors
 from findna.data.splits import SPLIT_VALUES
 from findna.data.task_spec import TaskSpec
@@ -123,6 +125,7 @@ def _where(path: Path, header: bool, i: int) -> str:
 
 def _read_bed(path: Path) -> tuple[pd.DataFrame, bool]:
     """A BED file's rows as text, and whether its first line is a header."""
+    _refuse_browser_lines(path)
     with table_errors(path, "\t"):
         df = pd.read_csv(
             path, sep="\t", header=None, dtype=str, keep_default_na=False, na_filter=False
@@ -140,6 +143,20 @@ def _read_bed(path: Path) -> tuple[pd.DataFrame, bool]:
         )
     df.columns = list(BED_COLUMNS)
     return df.reset_index(drop=True), False
+
+
+def _refuse_browser_lines(path: Path) -> None:
+    """Refuse the UCSC genome browser's ``track``/``browser`` lines at the top of a BED."""
+    if not path.is_file():
+        return  # table_errors' reader says what is missing
+    with (gzip.open if is_gzip(path) else open)(path, "rt", errors="replace") as f:
+        first = f.readline()
+    if first.split(maxsplit=1)[:1] in (["track"], ["browser"]):
+        raise ValueError(
+            f"{path}, line 1: a UCSC {first.split()[0]!r} line ({first.strip()[:40]!r}); findna "
+            "reads the BED rows and an optional header line only. Remove the track and browser "
+            "lines (`grep -v -e '^track' -e '^browser' FILE > NEW`)."
+        )
 
 
 def read_interval_rows(

@@ -167,14 +167,20 @@ def find_sequence_column(path: Path, columns: Sequence[str], fix: str) -> str:
 
 @contextmanager
 def table_errors(path: Path, sep: str) -> Iterator[None]:
-    """Turn pandas' empty-file, parse and gzip errors in the block into ValueErrors naming
-    ``path``; a ``.gz`` file that is not gzip is refused before reading."""
+    """Turn pandas' empty-file, parse, text-encoding and gzip errors in the block into
+    ValueErrors naming ``path``; a ``.gz`` file that is not gzip, or a gzip file without the
+    ``.gz``, is refused before reading."""
     kind = "TSV" if sep == "\t" else "CSV"
     gz = path.suffix.lower() == ".gz"
     if gz and path.is_file() and not is_gzip(path):
         raise ValueError(
             f"{path}: named .gz but not gzip-compressed. Compress it (`gzip FILE`) or drop the "
             "'.gz' from its name."
+        )
+    if not gz and path.is_file() and is_gzip(path):
+        raise ValueError(
+            f"{path}: gzip-compressed, but its name does not end in .gz. Rename it to "
+            f"{path.name}.gz, or decompress it (`gunzip -c FILE > NEW`)."
         )
     try:
         yield
@@ -186,6 +192,12 @@ def table_errors(path: Path, sep: str) -> Iterator[None]:
     except (gzip.BadGzipFile, zlib.error) as err:
         raise ValueError(
             f"{path}: corrupt gzip data ({err}). `gzip -t FILE` checks a gzip file."
+        ) from None
+    except UnicodeDecodeError as err:
+        byte = err.object[err.start : err.start + 1].hex()
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte 0x{byte} is not UTF-8; a Latin-1 or Excel export?). "
+            "Save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE > NEW`)."
         ) from None
     except pd.errors.EmptyDataError:
         raise ValueError(

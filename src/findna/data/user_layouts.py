@@ -169,6 +169,8 @@ def check_classes(
     fit = "train" if "train" in labels else next(iter(labels))
     train = labels[fit]
     train_values = set(_values(train))
+    if given is None:
+        _refuse_one_number_two_ways(labels)
     for role, part in labels.items():
         if "" in _values(part):
             raise ValueError(
@@ -201,6 +203,27 @@ def check_classes(
             "--label-column names the label column, or add rows of the other classes."
         )
     return classes, count
+
+
+def _refuse_one_number_two_ways(labels: Mapping[str, _Labels | tuple[Path, list[str]]]) -> None:
+    """Refuse labels such as ``1`` and ``1.0`` (or ``01``): one number written two ways would
+    become two classes."""
+    first: dict[float, tuple[str, str]] = {}  # number -> (its first spelling, where)
+    for part in labels.values():
+        values = _values(part)
+        for i, value in enumerate(values):
+            try:
+                number = float(value)
+            except ValueError:
+                continue
+            here = _where(part, i)
+            seen, there = first.setdefault(number, (value, here))
+            if seen != value:
+                there = there.removeprefix(f"{_where(part)}, ")
+                raise ValueError(
+                    f"{here}: label {value!r} is label {seen!r} of {there} written another way; "
+                    "they would become two classes. Write each class one way (e.g. all integers)."
+                )
 
 
 def _values(part: _Labels | tuple[Path, list[str]]) -> list[str]:

@@ -62,7 +62,7 @@ def multilabel_table_task(
     if columns:
         parts, targets = _binary_parts(files, opts, columns, split_column)
         fit_role = fit_role if fit_role in parts else next(iter(parts))
-        _require_positives(parts[fit_role], targets, fit_role)
+        _require_both_values(parts[fit_role], targets, fit_role)
         layout_extra: dict[str, object] = {}
     else:
         separator = opts.label_separator or DEFAULT_SEPARATOR
@@ -118,15 +118,24 @@ def _binary_parts(
     return out, tuple(columns)
 
 
-def _require_positives(fit: tuple[Path, np.ndarray], names: tuple[str, ...], role: str) -> None:
-    """Refuse a label no row of the training split has (nothing to learn)."""
+def _require_both_values(fit: tuple[Path, np.ndarray], names: tuple[str, ...], role: str) -> None:
+    """Refuse a label no row of the training split has, or every row has (nothing to learn)."""
     path, labels = fit
-    missing = [n for n, k in zip(names, labels.sum(axis=0), strict=True) if k == 0]
+    counts = labels.sum(axis=0)
+    missing = [n for n, k in zip(names, counts, strict=True) if k == 0]
     if missing:
         raise ValueError(
             f"{path} ({role} rows): the label column(s) {missing} are 0 in every row, so no "
             f"training row has the label ({known_labels_text(list(names))}). Add rows with it, "
             "or drop the column from --target-columns."
+        )
+    everywhere = [n for n, k in zip(names, counts, strict=True) if k == len(labels)]
+    if everywhere:
+        raise ValueError(
+            f"{path} ({role} rows): the label(s) {everywhere} are on every one of the "
+            f"{len(labels)} training rows, so there is nothing to tell apart "
+            f"({known_labels_text(list(names))}). Add training rows without it, or drop it from "
+            "--target-columns (or from the label lists)."
         )
 
 
