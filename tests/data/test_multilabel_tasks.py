@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -240,3 +241,24 @@ def test_multilabel_split_checks():
         check_splits("t", {"train": good, "val": flat, "test": good}, ("x", "y"))
     assert "no label of the val split has both positive and negative rows" in str(err.value)
     assert "val: 2 rows, positives x 2, y 0" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "cell, warning",
+    [
+        ("H3K4me3|CTCF", r"data row 4 \(.*column 'labels': label 'H3K4me3\|CTCF' holds '\|'"),
+        ("ctcf", r"lists 'CTCF' and 'ctcf', which differ only in case"),
+    ],
+)
+def test_listed_labels_that_look_like_typos_are_warned_about(tmp_path, caplog, cell, warning):
+    """A label holding another separator, or one label in two cases, is read as written but a
+    warning names it (it becomes a label of its own)."""
+    path = table(tmp_path / "t.csv", **{"labels:3": cell})
+    with caplog.at_level("WARNING", logger="findna.data.multilabels"):
+        spec = resolve_task(str(path), listed_opts())
+    assert cell in spec.targets
+    assert re.search(warning, caplog.text), caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="findna.data.multilabels"):
+        resolve_task(str(table(tmp_path / "clean.csv")), listed_opts())
+    assert caplog.text == ""

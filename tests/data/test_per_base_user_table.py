@@ -129,3 +129,25 @@ def test_task_yaml_declares_type_and_classes(tmp_path):
     yml.write_text("path: .\ntype: per_base\nclasses: [0, 1]\nlabels: [0, 1]\n")
     with pytest.raises(ValueError, match="give classes: or labels:, not both"):
         resolve_task(str(yml))
+
+
+def test_a_class_of_one_training_row_is_warned_about(tmp_path, caplog):
+    """A typo in one label string ('2' among 0/1) makes a class of its own: a warning names the
+    row; declared classes (YAML ``classes:``) or a class in two rows are not warned about."""
+    rows = _gc_rows(30)
+    seq, label = rows[5]
+    rows[5] = (seq, "2" + label[1:])
+    path = _table(tmp_path / "t.csv", rows)
+    with caplog.at_level("WARNING", logger="findna.data.user_per_base"):
+        spec = resolve_task(str(path), PER_BASE)
+    assert spec.classes == ("0", "1", "2")
+    assert "t.csv, data row 6 (1-based, header not counted): class '2' appears in this " in (
+        caplog.text
+    )
+    assert "(1 of its bases, out of 30 training rows)" in caplog.text
+    caplog.clear()
+    seq, label = rows[7]
+    rows[7] = (seq, "2" + label[1:])
+    with caplog.at_level("WARNING", logger="findna.data.user_per_base"):
+        resolve_task(str(_table(tmp_path / "two.csv", rows)), PER_BASE)
+    assert caplog.text == ""

@@ -138,6 +138,23 @@ def test_a_task_yaml_names_files_columns_labels_and_metric(tmp_path):
     assert task.test.labels.tolist() == [0, 1] * 5  # frame(): other, enhancer, ...
 
 
+def test_a_max_len_shorter_than_the_sequences_is_warned_about(tmp_path, caplog):
+    """Table sequences are never cut: a YAML max_len under the longest (50 bp) is named in a
+    warning, with the length the models are built for; max_len 50 or more says nothing."""
+    frame(40).to_csv(tmp_path / "t.csv", index=False)
+    for max_len, warned in ((10, True), (50, False), (64, False)):
+        yaml = tmp_path / f"task{max_len}.yaml"
+        yaml.write_text(f"path: t.csv\nmax_len: {max_len}\n")
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="findna.data.tasks"):
+            task = load_task(resolve_task(str(yaml)), seed=0)
+        assert len(task.train.seqs[0]) == 50
+        message = f"max_len {max_len} is shorter than its longest sequence (50 bp)"
+        assert (message in caplog.text) == warned, caplog.text
+        fix = "models are built for 50 bp; raise max_len to at least 50, or drop it"
+        assert (fix in caplog.text) == warned
+
+
 def test_label_and_sequence_column_options(tmp_path):
     path = tmp_path / "t.csv"
     frame(40).rename(columns={"sequence": "dna", "label": "y"}).to_csv(path, index=False)

@@ -202,6 +202,29 @@ def test_predict_keeps_and_scores_the_labels_of_a_table(saved, tmp_path, capsys)
     assert not (tmp_path / "n.csv").exists()
 
 
+def test_predict_warns_when_a_scored_table_holds_training_rows(saved, tmp_path, caplog):
+    """A task table given as it is (a split column with train rows): the metrics cover every
+    row, which a warning says with the counts; a table of test rows alone is not warned about."""
+    tmp, task, _ = saved
+    n = len(task.test)
+    splits = ["train"] * (n - 2) + ["test", "TEST "]
+    frame = pd.DataFrame({"sequence": task.test.seqs, "label": task.test.labels, "split": splits})
+    frame.to_csv(tmp_path / "task.csv", index=False)
+    argv = ["predict", "--model", str(tmp / "m"), str(tmp_path / "task.csv")]
+    with caplog.at_level("WARNING", logger="findna.eval.predict_outputs"):
+        assert main([*argv, "--out", str(tmp_path / "a.csv")]) == 0
+    assert f"task.csv has a 'split' column: the metrics cover all {n} rows (train {n - 2}, " in (
+        caplog.text
+    )
+    assert "test 2), not the test rows alone" in caplog.text
+    caplog.clear()
+    frame.assign(split="test").to_csv(tmp_path / "test.csv", index=False)
+    argv = ["predict", "--model", str(tmp / "m"), str(tmp_path / "test.csv")]
+    with caplog.at_level("WARNING", logger="findna.eval.predict_outputs"):
+        assert main([*argv, "--out", str(tmp_path / "b.csv")]) == 0
+    assert caplog.text == ""
+
+
 def test_predict_names_columns_after_the_classes_and_records_what_made_it(saved, tmp_path):
     """Issue 24: prob_<class> and predicted_label from the classifier's class names, the label
     and sequence columns named by the user, and OUT.meta.json as embed writes its metadata."""

@@ -18,10 +18,16 @@ Labels are (N, L) int64 0/1 (:class:`findna.data.labeled.LabeledSequences`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
+log = logging.getLogger(__name__)
+
+_SEPARATORS = (";", "|", ",")
+"""Characters that usually separate listed labels (a label holding one may be two labels)."""
 
 DEFAULT_SEPARATOR = ";"
 """The separator of a column listing labels when none is given."""
@@ -87,11 +93,40 @@ def split_cell(cell: object, separator: str, where: str, column: str) -> list[st
 def labels_listed(
     cells: Iterable[object], separator: str, where: Callable[[int], str], column: str
 ) -> list[str]:
-    """Every label the cells list, sorted (the label names of a training split)."""
-    found: set[str] = set()
+    """Every label the cells list, sorted (the label names of a training split).
+
+    Logs a warning for labels that look like typos: two labels differing only in case, and a
+    label holding another usual separator (``a|b`` when the separator is ``;``).
+    """
+    first: dict[str, int] = {}  # label -> its first row
     for i, cell in enumerate(cells):
-        found.update(split_cell(cell, separator, where(i), column))
-    return sorted(found)
+        for label in split_cell(cell, separator, where(i), column):
+            first.setdefault(label, i)
+    by_case: dict[str, list[str]] = {}
+    for label in first:
+        by_case.setdefault(label.lower(), []).append(label)
+    for same in (v for v in by_case.values() if len(v) > 1):
+        log.warning(
+            "column %r lists %s, which differ only in case (first at %s): they are different "
+            "labels. If they are one label, write it one way.",
+            column,
+            " and ".join(repr(x) for x in same),
+            "; ".join(where(first[x]) for x in same),
+        )
+    for label, i in first.items():
+        other = next((c for c in _SEPARATORS if c != separator and c in label), None)
+        if other is not None:
+            log.warning(
+                "%s, column %r: label %r holds %r; the separator is %r. If the cell lists two "
+                "labels, separate them with %r (or set the task's label separator).",
+                where(i),
+                column,
+                label,
+                other,
+                separator,
+                separator,
+            )
+    return sorted(first)
 
 
 def parse_label_lists(

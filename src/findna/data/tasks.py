@@ -377,6 +377,18 @@ def load_task(
     for name, part in splits.items():
         if len(part) == 0:
             raise ValueError(f"task {spec.name}: the {name} split is empty; the task is too small")
+    longest = max(int(part.lengths().max()) for part in splits.values())
+    if spec.max_len and longest > spec.max_len and spec.format != "fasta_classes":
+        log.warning(
+            "task %s: max_len %d is shorter than its longest sequence (%d bp). Table sequences "
+            "are not cut, so models are built for %d bp; raise max_len to at least %d, or drop "
+            "it (the default is the longest sequence).",
+            spec.name,
+            spec.max_len,
+            longest,
+            longest,
+            longest,
+        )
     shared = shared_sequences(splits)
     if any(shared.values()):
         log.warning(

@@ -14,7 +14,8 @@ give are filled at random by row, seeded (never stratified: a row holds several 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,8 @@ from findna.data.user_layouts import (
     read_table_labels,
 )
 from findna.data.user_regression import with_label_column
+
+log = logging.getLogger(__name__)
 
 PER_BASE_FIX = (
     "a per-base table has a column of label strings, one class character per base "
@@ -77,6 +80,9 @@ def per_base_table_task(
             "--label-column names the label strings, or declare the classes (classes: in a "
             "task YAML)."
         )
+    if opts.labels is None:
+        train = parts[fit]
+        _warn_rare_classes(strings[fit], classes, lambda i: data_row(train.path, train.rows[i]))
     for role, part in parts.items():
         df = frames[part.path]
         seq_col = opts.sequence_column or find_sequence_column(part.path, list(df.columns), "")
@@ -107,6 +113,27 @@ def per_base_table_task(
         origin=origin,
         task_type="per_base",
     )
+
+
+def _warn_rare_classes(
+    strings: Sequence[str], classes: Sequence[str], where: Callable[[int], str]
+) -> None:
+    """Warn about a class that one training row alone holds (a typo in a label string?)."""
+    if len(strings) < 10:
+        return
+    for c in classes:
+        rows = [i for i, s in enumerate(strings) if c in s]
+        if len(rows) == 1:
+            i = rows[0]
+            log.warning(
+                "%s: class %r appears in this training row only (%d of its bases, out of %d "
+                "training rows), so it becomes a class of its own. If it is a typo, fix the "
+                "label string; to fix the classes, declare them (classes: in a task YAML).",
+                where(i),
+                c,
+                strings[i].count(c),
+                len(strings),
+            )
 
 
 def _cells(df: pd.DataFrame, column: str, rows: list[int]) -> list[str]:

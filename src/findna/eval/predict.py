@@ -51,6 +51,7 @@ from findna.eval.predict_outputs import (
     input_labels,
     output_columns,
     score,
+    warn_mixed_splits,
 )
 from findna.eval.predict_per_base import (
     PerBaseOutputs,
@@ -255,6 +256,7 @@ def predict_file(
     labels = input_labels(Path(input_path), info, label_column)
     if labels is not None:
         check_output_file(metrics_path(out), force=force, inputs=[input_path])
+        warn_mixed_splits(Path(input_path))
     check_output_file(meta_path(out), force=force, inputs=[input_path])
     read = {"on_invalid": on_invalid, "sequence_column": sequence_column}
     bases = [0]

@@ -21,6 +21,7 @@ by AUROC/AUPRC per label and their macro means (:func:`findna.eval.metrics.compu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +29,8 @@ import numpy as np
 
 from findna.eval.task_types import task_kind
 from findna.model.classifier import ClassifierInfo
+
+log = logging.getLogger(__name__)
 
 LABEL_JOIN = ";"
 """Separator of ``predicted_labels`` (a multi-label model's labels over the threshold)."""
@@ -210,6 +213,33 @@ def input_labels(
             f"{name!r} column."
         )
     return {name: given}, np.array([lookup[v] for v in given], dtype=np.int64)
+
+
+def warn_mixed_splits(path: Path) -> None:
+    """Warn when a scored table has a ``split`` column with rows other than test rows: the
+    metrics then cover training rows too (a task table given to ``findna predict`` as it is)."""
+    import pandas as pd
+
+    from findna.data.readers import table_errors, table_separator
+
+    sep = table_separator(path)
+    with table_errors(path, sep):
+        header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
+        if "split" not in header:
+            return
+        cells = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, usecols=lambda c: c.strip() == "split"
+        )
+    counts = cells.iloc[:, 0].str.strip().str.lower().value_counts()
+    if set(counts.index) <= {"test"}:
+        return
+    log.warning(
+        "%s has a 'split' column: the metrics cover all %d rows (%s), not the test rows alone. "
+        "To score one split, predict a table of its rows only.",
+        path,
+        int(counts.sum()),
+        ", ".join(f"{k or '(empty)'} {v}" for k, v in counts.items()),
+    )
 
 
 def listed_labels(
