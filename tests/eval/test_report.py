@@ -181,3 +181,19 @@ def test_summary_rejects_unknown_split(report):
     with pytest.raises(ValueError, match="split must be one of"):
         report.summary("train")
     assert np.isclose(report.summary("val").query("task == 'promoters'")["mean"].max(), 0.82)
+
+
+def test_regression_targets_are_written_as_their_float32_text(tmp_path):
+    """Targets are held as float32; the predictions table writes 0.448, not the
+    0.4480000138282776 a float64 cast would print, and reads back to the same float32."""
+    from findna.data.labeled import LabeledSequences
+    from findna.eval.report_tables import predictions_table
+
+    values = np.array([[0.448, 2.024], [-1.236, 1e-8]], dtype=np.float32)
+    test = LabeledSequences(["ACGT", "GGCC"], values, ["a", "b"])
+    preds = np.array([[0.5, 2.0], [-1.0, 0.0]])
+    table = predictions_table(test, ["x", "y"], preds, ("target", "pred"))
+    text = table.to_csv(index=False)
+    assert "a,0.448,2.024,0.5,2.0" in text and "b,-1.236,1e-08,-1.0,0.0" in text
+    back = table[["target_x", "target_y"]].to_numpy().astype(np.float32)
+    np.testing.assert_array_equal(back, values)

@@ -101,7 +101,9 @@ def _output_table(
 ) -> pd.DataFrame:
     preds = preds[:, None] if preds.ndim == 1 else preds
     true = np.asarray(test.labels)
-    true = true if test.is_multilabel else true.astype(np.float64)
+    # targets are held as float32: write each as its shortest float32 text (0.448, not the
+    # 0.4480000138282776 a plain float64 cast prints)
+    true = true if test.is_multilabel else true.astype(np.float32).astype(str).astype(np.float64)
     true = true[:, None] if true.ndim == 1 else true
     if preds.shape != (len(test), len(names)) or true.shape != preds.shape:
         raise ValueError(
