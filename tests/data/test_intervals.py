@@ -294,4 +294,10 @@ def test_interval_options_are_refused_for_other_layouts(tmp_path, genome):
     assert msg.startswith(f"{folder}: ['reference'] are for a task given as genome intervals")
     table = tmp_path / "t.csv"
     table.write_text("sequence,label,split\nACGT,a,train\n")
-    assert "no chrom, start and end column" in error_of(table, reference=str(genome))
+    msg = error_of(table, reference=str(genome))
+    assert msg.startswith(f"{table}: ['reference'] are for a task given as genome intervals")
+    assert msg.endswith("but this is a table of sequences. Drop them, or give the interval file.")
+    assert "['flank']" in error_of(table, flank=10)
+    headless = tmp_path / "h.csv"  # no sequence column: read as intervals, which it lacks
+    headless.write_text("name,label,split\nx,a,train\n")
+    assert "no chrom, start and end column" in error_of(headless, reference=str(genome))

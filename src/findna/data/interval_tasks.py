@@ -39,14 +39,16 @@ INTERVAL_KEYS = ("reference", "flank", "allow_overlap")
 
 def is_interval_task(path: Path, options: UserTaskOptions) -> bool:
     """Whether the file ``path`` is an interval task: a BED, a table whose header names
-    ``chrom``, ``start`` and ``end`` and no sequence column, or a table given a reference."""
+    ``chrom``, ``start`` and ``end`` and no sequence column, or a table given a reference that
+    is not a table of sequences alone (that one's reference is refused by the caller)."""
     if is_interval_file(path):
-        return True
-    if options.reference is not None:
         return True
     header = list(read_frame(path, None).columns)
     sequence = options.sequence_column or "sequence"
-    return interval_columns(header) is not None and sequence not in header and "seq" not in header
+    sequences = sequence in header or "seq" in header
+    if options.reference is not None:
+        return not sequences or interval_columns(header) is not None
+    return interval_columns(header) is not None and not sequences
 
 
 def refuse_interval_options(options: UserTaskOptions, where: object, layout: str) -> None:

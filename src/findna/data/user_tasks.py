@@ -169,6 +169,7 @@ def path_task(
     if path.is_file() and (table or is_interval_file(path)):
         if is_interval_task(path, options):
             return interval_task(name, path, options, origin)
+        refuse_interval_options(options, path, "a table of sequences")
         column = options.split_column or "split"
         header = list(read_frame(path, None).columns)
         if column in header:
