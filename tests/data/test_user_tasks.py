@@ -327,3 +327,25 @@ def test_the_unknown_key_error_lists_each_yaml_key_once(tmp_path):
         resolve_task(str(yaml))
     allowed = str(err.value).split("allowed: ")[1]
     assert allowed.count("'name'") == 1
+
+
+def test_decimal_labels_point_to_regression_unless_declared(tmp_path):
+    """A regression target left in the label column would make every value a class: refused
+    with the flag to pass; declared labels (labels: in a YAML) are taken as class names."""
+    df = frame(40)
+    df["label"] = [f"{x:.3f}" for x in np.linspace(-1, 1, 40)]
+    df.to_csv(tmp_path / "t.csv", index=False)
+    with pytest.raises(ValueError) as err:
+        resolve_task(str(tmp_path / "t.csv"))
+    assert str(err.value).startswith(
+        f"{tmp_path / 't.csv'}, data row 2 (1-based, header not counted): label '-0.949' of "
+        "column 'label' is a number with decimals"  # row 1's -1.000 is a whole number
+    )
+    assert "pass --target-columns label (type: regression and targets: [label]" in str(err.value)
+    spec = resolve_task(str(tmp_path / "t.csv"), UserTaskOptions(target_columns=("label",)))
+    assert spec.task_type == "regression"
+    df["label"] = ["0.5", "1.5"] * 20
+    df.to_csv(tmp_path / "c.csv", index=False)
+    yaml = tmp_path / "c.yaml"
+    yaml.write_text("path: c.csv\nlabels: ['0.5', '1.5']\n")
+    assert resolve_task(str(yaml)).classes == ("0.5", "1.5")

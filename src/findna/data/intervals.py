@@ -188,9 +188,16 @@ def read_interval_rows(
     if columns is None or missing:
         lacks = [] if columns is not None else ["chrom, start and end"]
         lacks += [repr(c) for c in missing]
+        spaces = len(have) == 1 and len(str(have[0]).split()) > 1
+        hint = (
+            " Its fields are separated by spaces: BED and TSV files need tabs (`tr -s ' ' "
+            "'\\t' < FILE > NEW`)."
+            if spaces
+            else ""
+        )
         raise ValueError(
             f"{path}: no {' or '.join(lacks)} column; the columns are {have}. {LAYOUT} "
-            f"(the split column is split_column: in a task YAML, the label {value_flag})."
+            f"(the split column is split_column: in a task YAML, the label {value_flag}).{hint}"
         )
     if len(df) == 0:
         raise ValueError(f"{path}: no intervals (no data rows). Fill in the file or remove it.")

@@ -170,6 +170,7 @@ def check_classes(
     train = labels[fit]
     train_values = set(_values(train))
     if given is None:
+        _refuse_decimal_labels(train, column)
         _refuse_one_number_two_ways(labels)
     for role, part in labels.items():
         if "" in _values(part):
@@ -203,6 +204,25 @@ def check_classes(
             "--label-column names the label column, or add rows of the other classes."
         )
     return classes, count
+
+
+def _refuse_decimal_labels(part: _Labels | tuple[Path, list[str]], column: str) -> None:
+    """Refuse training labels that are all numbers, some with decimals: a regression target
+    read as classes (every value a class)."""
+    numbers = []
+    for value in _values(part):
+        try:
+            numbers.append(float(value))
+        except ValueError:
+            return
+    i = next((i for i, x in enumerate(numbers) if not float(x).is_integer()), None)
+    if i is not None:
+        raise ValueError(
+            f"{_where(part, i)}: label {_values(part)[i]!r} of column {column!r} is a number with "
+            "decimals: as class labels every value would be a class. For a regression task pass "
+            f"--target-columns {column} (type: regression and targets: [{column}] in a task "
+            "YAML); if the values are class names, declare them (labels: in a task YAML)."
+        )
 
 
 def _refuse_one_number_two_ways(labels: Mapping[str, _Labels | tuple[Path, list[str]]]) -> None:
