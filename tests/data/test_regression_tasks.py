@@ -107,6 +107,8 @@ def test_missing_and_constant_targets_and_misuse(tmp_path):
         resolve_task("gue/EMP/H3", opts("a"))
     with pytest.raises(ValueError, match="is for classification"):
         resolve_task(str(path), UserTaskOptions(target_columns=("a",), label_column="a"))
+    with pytest.raises(ValueError, match=r"YAML\) \(not --label-column: --target-columns a\)\.$"):
+        resolve_task(str(path), UserTaskOptions(task_type="regression", label_column="a"))
     with pytest.raises(ValueError, match="target columns are for a regression or multi-label task"):
         UserTaskOptions(task_type="classification", target_columns=("a",))
     with pytest.raises(Exception, match="column names separated by commas"):
@@ -216,3 +218,20 @@ def test_registered_vaishnav_tasks_load(shared_data):
     card = task_card(one.spec, seed=0)
     assert card["peer_predictions"]["column"] == "Predicted Expression"
     assert "Predicted Expression" not in card["targets"].values()
+
+
+def test_the_task_card_never_calls_a_regression_split_stratified(tmp_path):
+    """Only class labels stratify: a regression task's card and `data info` say "random" in the
+    filled-split text and the protocol line alike; a classification task keeps "stratified"."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    frame(50).to_csv(folder / "train.csv", index=False)
+    frame(10, 1).to_csv(folder / "test.csv", index=False)
+    info = format_info(str(folder), options=opts("a"))
+    assert "val = a seeded random 10% of train" in info
+    assert "train/val = seeded random 90/10 of train" in info and "stratified" not in info
+    for part, n in (("train", 50), ("test", 10)):
+        df = frame(n, n).assign(label=lambda d: (d["a"] > d["a"].median()).astype(int))
+        df.to_csv(folder / f"{part}.csv", index=False)
+    info = format_info(str(folder))
+    assert "train/val = seeded stratified 90/10 of train" in info

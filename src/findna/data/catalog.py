@@ -168,7 +168,19 @@ FILLED = {
 
 
 def _filled(spec: TaskSpec) -> str:
-    text = FILLED.get(spec.protocol, "")
+    return _unstratified(spec, FILLED.get(spec.protocol, ""))
+
+
+def _protocol_text(spec: TaskSpec) -> str:
+    """The protocol's description, as it applies to this task's type."""
+    text = PROTOCOLS[spec.protocol].description
+    return _unstratified(spec, text.replace(_NOT_STRATIFIED, ""))
+
+
+_NOT_STRATIFIED = " (regression and multi-label: seeded random, not stratified)"
+
+
+def _unstratified(spec: TaskSpec, text: str) -> str:
     if spec.task_type == "classification":
         return text
     return text.replace("seeded stratified", "seeded random")  # only class labels stratify
@@ -200,7 +212,7 @@ def task_card(spec: TaskSpec, seed: int | None = None) -> dict[str, Any]:
     if seed is not None:
         card["split_seed"] = seed
     if spec.origin is None:
-        card["splits"] = proto.description
+        card["splits"] = _protocol_text(spec)
     else:
         roles = {{"dev": "val"}.get(r, r) for r in spec.files}
         given = [s for s in ("train", "val", "test") if s in roles]
@@ -294,7 +306,7 @@ def _format_task(data: TaskData) -> str:
         out.append("  files: " + ", ".join(f"{k} {v}" for k, v in spec.files.items()))
     if spec.task_value is not None:
         out.append(f"  rows with task == {spec.task_value!r}")
-    split_text = card["splits"] if spec.format == "soft_mask" else proto.description
+    split_text = card["splits"] if spec.format == "soft_mask" else _protocol_text(spec)
     out.append(f"  protocol {proto.name} (seed {data.seed}): {split_text}")
     last = {
         "regression": "targets mean +- sd",

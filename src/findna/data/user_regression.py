@@ -39,7 +39,14 @@ def regression_table_task(
     ``all``), or one table whose ``split_column`` names each row's split."""
     targets = opts.target_columns
     if not targets:
-        raise ValueError(f"{origin}: a regression task needs its target column(s); {TARGET_FIX}.")
+        instead = (
+            f" (not --label-column: --target-columns {opts.label_column})"
+            if opts.label_column is not None
+            else ""
+        )
+        raise ValueError(
+            f"{origin}: a regression task needs its target column(s); {TARGET_FIX}{instead}."
+        )
     for flag, value in (("--label-column", opts.label_column), ("labels", opts.labels)):
         if value is not None:
             raise ValueError(
