@@ -264,7 +264,8 @@ def test_overlaps_across_splits_are_an_error_unless_allowed(tmp_path, genome, ca
     with caplog.at_level(logging.WARNING):
         task = load_task(task_of(bed, reference=str(genome), allow_overlap=True))
     assert len(task.test) == 2 and "1 pair(s) of intervals" in caplog.text
-    assert "kept (allow_overlap)" in caplog.text
+    # said once, though resolving and loading the task both check the windows
+    assert caplog.text.count("kept (allow_overlap)") == 1
 
 
 def test_overlap_count_matches_every_pair(tmp_path):

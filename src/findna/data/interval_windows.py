@@ -76,7 +76,8 @@ def windows(rows: IntervalRows, ref: ReferenceGenome, flank: int) -> tuple[np.nd
     clipped = np.flatnonzero((lo != rows.starts - flank) | (hi != rows.ends + flank))
     if clipped.size:
         i = int(clipped[0])
-        log.warning(
+        _warn_once(
+            (rows.path, "clipped", flank, clipped.size),
             "%s: %d interval(s) lie within the %d bp flank of a chromosome end; their windows "
             "are clipped there, so they are shorter (first: %s, window %s)",
             rows.path,
@@ -149,13 +150,26 @@ def check_overlaps(rows: IntervalRows, lo: np.ndarray, hi: np.ndarray, allow: bo
         f" ({role.get(rows.roles[j], rows.roles[j])})"
     )
     if allow:
-        log.warning("%s: %s; kept (allow_overlap)", rows.path, pair)
+        key = (rows.path, "overlap", count, i, j)
+        _warn_once(key, "%s: %s; kept (allow_overlap)", rows.path, pair)
         return
     raise ValueError(
         f"{rows.path}: {pair}: a model would be scored on bases it was trained on. Split by "
         "chromosome or region so that splits do not overlap, or set allow_overlap: true in a "
         "task YAML to go on with a warning."
     )
+
+
+_WARNED: set[tuple] = set()
+
+
+def _warn_once(key: tuple, message: str, *args: object) -> None:
+    """Log a warning about a file once per process: resolving a task and loading it both check
+    its windows (the key's first item is the file, compared as its resolved path)."""
+    key = (Path(key[0]).resolve(), *key[1:])
+    if key not in _WARNED:
+        _WARNED.add(key)
+        log.warning(message, *args)
 
 
 def cut(ref: ReferenceGenome, chrom: str, lo: int, hi: int, minus: bool) -> str:
