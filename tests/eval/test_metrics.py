@@ -80,9 +80,14 @@ def test_single_class_gives_nan_auroc_with_warning_and_zero_mcc(caplog):
     assert m["accuracy"] == pytest.approx(0.75)
 
 
-def test_missing_class_gives_nan_ovr_auroc():
-    y = np.array([0, 1, 0, 1])  # class 2 never occurs
-    assert math.isnan(compute_metrics(y, _onehot_probs([0, 1, 0, 2], 3))["auroc_ovr_macro"])
+def test_missing_class_gives_nan_ovr_auroc(caplog):
+    y = np.array([0, 1, 0, 1, 1, 0, 1])  # class 2 never occurs
+    with caplog.at_level("WARNING", logger="findna.eval.metrics"):
+        for guess in ([0, 1, 0, 2, 1, 0, 1], [2, 2, 2, 2, 2, 2, 2]):  # a probe: one call per lr
+            assert math.isnan(compute_metrics(y, _onehot_probs(guess, 3))["auroc_ovr_macro"])
+        assert caplog.text.count("only 2 of 3 classes occur in y_true (7 rows)") == 1
+        compute_metrics(y[:6], _onehot_probs([0] * 6, 3))  # another split: said again
+    assert caplog.text.count("auroc_ovr_macro is undefined") == 2
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ NaN (with a logged warning), and MCC is 0 (scikit-learn's convention for a zero 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from collections.abc import Callable
@@ -144,6 +145,9 @@ def auroc(y_true: Any, probs: Any) -> float:
     return float(roc_auc_score(y_true, probs[:, 1]))
 
 
+_UNDEFINED_SAID: set[tuple[int, str]] = set()
+
+
 def auroc_ovr_macro(y_true: Any, probs: Any) -> float:
     """Multi-class one-vs-rest AUROC, macro-averaged; NaN unless every class occurs in y_true."""
     y_true, probs = validate_inputs(y_true, probs)
@@ -152,11 +156,16 @@ def auroc_ovr_macro(y_true: Any, probs: Any) -> float:
         return auroc(y_true, probs)
     present = np.unique(y_true).size
     if present < n_classes:
-        log.warning(
-            "auroc_ovr_macro is undefined: only %d of %d classes occur in y_true; returning NaN",
-            present,
-            n_classes,
-        )
+        key = (n_classes, hashlib.sha256(np.ascontiguousarray(y_true).tobytes()).hexdigest())
+        if key not in _UNDEFINED_SAID:  # once per label vector: a probe scores it per lr
+            _UNDEFINED_SAID.add(key)
+            log.warning(
+                "auroc_ovr_macro is undefined: only %d of %d classes occur in y_true (%d rows); "
+                "returning NaN",
+                present,
+                n_classes,
+                len(y_true),
+            )
         return float("nan")
     return float(
         roc_auc_score(y_true, probs, multi_class="ovr", average="macro", labels=range(n_classes))
