@@ -146,13 +146,28 @@ def test_a_max_len_shorter_than_the_sequences_is_warned_about(tmp_path, caplog):
         yaml = tmp_path / f"task{max_len}.yaml"
         yaml.write_text(f"path: t.csv\nmax_len: {max_len}\n")
         caplog.clear()
-        with caplog.at_level("WARNING", logger="findna.data.tasks"):
+        with caplog.at_level("WARNING", logger="findna.data.task_checks"):
             task = load_task(resolve_task(str(yaml)), seed=0)
         assert len(task.train.seqs[0]) == 50
         message = f"max_len {max_len} is shorter than its longest sequence (50 bp)"
         assert (message in caplog.text) == warned, caplog.text
         fix = "models are built for 50 bp; raise max_len to at least 50, or drop it"
         assert (fix in caplog.text) == warned
+
+
+def test_one_far_longer_sequence_is_named_in_a_warning(tmp_path, caplog):
+    """One 300 bp row among 50 bp rows sizes every network: a warning names it; a longest
+    row at most 4x the next says nothing."""
+    for extra, warned in ((300, True), (200, False)):
+        df = frame(40)
+        df.loc[7, "sequence"] = "A" * extra
+        df.to_csv(tmp_path / "t.csv", index=False)
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="findna.data.task_checks"):
+            load_task(resolve_task(str(tmp_path / "t.csv")), seed=0)
+        message = "one sequence, t.csv:8 ("
+        assert (message in caplog.text) == warned, caplog.text
+    assert caplog.text == ""
 
 
 def test_label_and_sequence_column_options(tmp_path):

@@ -39,6 +39,7 @@ from findna.data.per_base_tasks import per_base_splits, repeat_tasks
 from findna.data.readers import LabeledSequences, read_table
 from findna.data.root import data_root
 from findna.data.splits import SPLIT_VALUES, apply_protocol, shared_sequences
+from findna.data.task_checks import warn_about_lengths
 from findna.data.task_spec import Format, TaskSpec
 from findna.data.vaishnav import vaishnav_tasks
 
@@ -377,18 +378,7 @@ def load_task(
     for name, part in splits.items():
         if len(part) == 0:
             raise ValueError(f"task {spec.name}: the {name} split is empty; the task is too small")
-    longest = max(int(part.lengths().max()) for part in splits.values())
-    if spec.max_len and longest > spec.max_len and spec.format != "fasta_classes":
-        log.warning(
-            "task %s: max_len %d is shorter than its longest sequence (%d bp). Table sequences "
-            "are not cut, so models are built for %d bp; raise max_len to at least %d, or drop "
-            "it (the default is the longest sequence).",
-            spec.name,
-            spec.max_len,
-            longest,
-            longest,
-            longest,
-        )
+    warn_about_lengths(spec, splits)
     shared = shared_sequences(splits)
     if any(shared.values()):
         log.warning(
