@@ -338,14 +338,16 @@ def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
             "(quote it in YAML)"
         )
     labels = out.get("labels")
+    said = "classes" if "classes" in data else "labels"  # the key as the YAML writes it
     if isinstance(labels, dict):  # name -> label: must be 0..C-1
         if sorted(labels.values()) != list(range(len(labels))):
-            raise ValueError(f"{path}: labels: values must be 0..{len(labels) - 1} once each")
+            raise ValueError(f"{path}: {said}: values must be 0..{len(labels) - 1} once each")
         labels = sorted(labels, key=labels.get)
     if labels is not None:
         if not isinstance(labels, list):
             raise ValueError(
-                f"{path}: labels: a list of class names in label order, or a mapping name: label"
+                f"{path}: {said}: a list of class names in label order, or a mapping name: "
+                f"label (got {labels!r}; per-base classes: one character each, e.g. ['0', '1'])"
             )
         out["labels"] = tuple(str(x) for x in labels)
     if out.get("metric") not in (None, *METRICS):
