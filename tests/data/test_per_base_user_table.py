@@ -151,3 +151,16 @@ def test_a_class_of_one_training_row_is_warned_about(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="findna.data.user_per_base"):
         resolve_task(str(_table(tmp_path / "two.csv", rows)), PER_BASE)
     assert caplog.text == ""
+
+
+def test_an_id_column_names_the_rows_of_a_per_base_table(tmp_path):
+    rows = _gc_rows(30)
+    text = "id,sequence,label\n" + "".join(f"r{i},{s},{y}\n" for i, (s, y) in enumerate(rows))
+    (tmp_path / "t.csv").write_text(text)
+    task = load_task(resolve_task(str(tmp_path / "t.csv"), PER_BASE), seed=0)
+    assert set(task.train.ids) | set(task.val.ids) | set(task.test.ids) == {
+        f"r{i}" for i in range(30)
+    }
+    (tmp_path / "d.csv").write_text(text.replace("r5,", "r4,"))
+    with pytest.raises(ValueError, match=r"d\.csv, data row 6 .*id 'r4' repeats data row 5"):
+        load_task(resolve_task(str(tmp_path / "d.csv"), PER_BASE), seed=0)

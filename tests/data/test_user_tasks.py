@@ -377,3 +377,24 @@ def test_a_label_list_error_names_the_key_as_written(tmp_path, key):
         f"{yaml}: {key}: a list of class names in label order, or a mapping name: label (got "
         "'01'; per-base classes: one character each, e.g. ['0', '1'])"
     )
+
+
+def test_an_id_column_gives_the_rows_ids_and_must_be_unique(tmp_path):
+    """A table's ``id`` column names its rows in every split (and so in the predictions files);
+    without one the ids are ``<file>:<data row>``. A repeated id is refused with both rows."""
+    df = frame(40).assign(split=["train"] * 30 + ["val"] * 5 + ["test"] * 5)
+    df.insert(0, "id", [f"seq{i}" for i in range(40)])
+    df.to_csv(tmp_path / "t.csv", index=False)
+    task = load_task(resolve_task(str(tmp_path / "t.csv")), seed=0)
+    assert task.test.ids == [f"seq{i}" for i in range(35, 40)]
+    df.drop(columns="id").to_csv(tmp_path / "plain.csv", index=False)
+    plain = load_task(resolve_task(str(tmp_path / "plain.csv")), seed=0)
+    assert plain.test.ids == [f"plain.csv:{i}" for i in range(36, 41)]
+    df.loc[3, "id"] = "seq1"
+    df.to_csv(tmp_path / "dup.csv", index=False)
+    with pytest.raises(ValueError) as err:
+        load_task(resolve_task(str(tmp_path / "dup.csv")), seed=0)
+    assert "dup.csv, data row 4 (1-based, header not counted): id 'seq1' repeats data row 2" in (
+        str(err.value)
+    )
+    assert "(or rename the column if it does not hold row ids)" in str(err.value)

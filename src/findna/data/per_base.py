@@ -23,7 +23,7 @@ import numpy as np
 
 from findna.data.alphabet import OnInvalid
 from findna.data.labeled import LabeledSequences
-from findna.data.readers import check_sequences, data_row
+from findna.data.readers import check_sequences, check_unique_ids, data_row
 
 PAD_LABEL = -1
 """The label of a padding position of :attr:`PerBaseSequences.labels` (ignored everywhere)."""
@@ -195,11 +195,11 @@ def read_per_base_table(
     seqs = check_sequences(seqs, lambda k: data_row(path, int(rows[k])), on_invalid)
     labels = [frame[label_column].iat[i].strip() for i in rows]
     matrix = parse_label_strings(labels, seqs, classes, lambda k: data_row(path, int(rows[k])))
-    ids = (
-        [str(frame[id_column].iat[i]) for i in rows]
-        if id_column
-        else [f"{path.name}:{i + 1}" for i in rows]
-    )
+    if id_column:
+        ids = [str(frame[id_column].iat[i]) for i in rows]
+        check_unique_ids(path, ids, lambda k: data_row(path, int(rows[k])))
+    else:
+        ids = [f"{path.name}:{i + 1}" for i in rows]
     return PerBaseSequences(seqs, matrix, ids)
 
 

@@ -270,7 +270,8 @@ def check_unique_ids(
         if rid in seen:
             raise ValueError(
                 f"{where(i)}: id {rid!r} repeats {where(seen[rid]).removeprefix(f'{path}, ')}. "
-                "Row ids must be unique; rename or remove one of the rows."
+                "Row ids must be unique: rename or remove one of the rows (or rename the column "
+                "if it does not hold row ids)."
             )
         seen[rid] = i
 

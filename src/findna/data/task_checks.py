@@ -9,27 +9,34 @@ from collections.abc import Mapping
 import numpy as np
 
 from findna.data.labeled import LabeledSequences
-from findna.data.task_spec import TaskSpec
 
 log = logging.getLogger(__name__)
 
 
-def warn_about_lengths(spec: TaskSpec, splits: Mapping[str, LabeledSequences]) -> None:
-    """Warn about a ``max_len`` under the longest table sequence (tables are never cut), and
-    about one sequence far longer than every other."""
+def warn_about_lengths(
+    name: str, splits: Mapping[str, LabeledSequences], max_len: int | None = None
+) -> None:
+    """Warn about a ``max_len`` under the longest sequence (give it only where sequences are
+    not cut to it: tables), and about one sequence far longer than every other.
+
+    Args:
+        name: the task's name, for the messages.
+        splits: its loaded splits.
+        max_len: the task's ``max_len`` when its sequences are kept whole, else None.
+    """
     longest = max(int(part.lengths().max()) for part in splits.values())
-    if spec.max_len and longest > spec.max_len and spec.format != "fasta_classes":
+    if max_len and longest > max_len:
         log.warning(
             "task %s: max_len %d is shorter than its longest sequence (%d bp). Table sequences "
             "are not cut, so models are built for %d bp; raise max_len to at least %d, or drop "
             "it (the default is the longest sequence).",
-            spec.name,
-            spec.max_len,
+            name,
+            max_len,
             longest,
             longest,
             longest,
         )
-    _warn_outlier_length(spec.name, splits)
+    _warn_outlier_length(name, splits)
 
 
 def _warn_outlier_length(name: str, splits: Mapping[str, LabeledSequences]) -> None:

@@ -378,7 +378,8 @@ def load_task(
     for name, part in splits.items():
         if len(part) == 0:
             raise ValueError(f"task {spec.name}: the {name} split is empty; the task is too small")
-    warn_about_lengths(spec, splits)
+    cut = spec.format == "fasta_classes"  # records cut or padded to max_len
+    warn_about_lengths(spec.name, splits, None if cut else spec.max_len)
     shared = shared_sequences(splits)
     if any(shared.values()):
         log.warning(

@@ -11,14 +11,20 @@ A validation split that is given is used as given; a missing one is filled by th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from findna.data.labels import class_names, label_order, shown
-from findna.data.readers import data_row, find_sequence_column, read_frame
+from findna.data.readers import (
+    data_row,
+    find_sequence_column,
+    read_frame,
+    table_errors,
+    table_separator,
+)
 from findna.data.splits import PROTOCOLS, SPLIT_VALUES
 from findna.data.task_spec import TaskSpec
 from findna.data.user_options import UserTaskOptions
@@ -100,6 +106,22 @@ def _column_error(path: Path, what: str, column: str, header: list[str], flag: s
         f"{path}: no {what} column {column!r}; the header has {header}. Rename the column, or "
         f"pass --{flag} NAME (or {flag.replace('-', '_')}: NAME in a task YAML)."
     )
+
+
+ID_COLUMN = "id"
+"""The column of a user's table whose cells are the rows' ids (as ``findna embed`` reads it)."""
+
+
+def table_id_column(paths: Iterable[Path]) -> str | None:
+    """``id`` when every table's header has an ``id`` column (the user's row ids, which must be
+    unique), else None (row ids ``<file name>:<data row>``)."""
+    for path in dict.fromkeys(paths):
+        sep = table_separator(path)
+        with table_errors(path, sep):
+            header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
+        if ID_COLUMN not in header:
+            return None
+    return ID_COLUMN
 
 
 def read_table_labels(
@@ -287,6 +309,7 @@ def table_task(
         split_column=split_column,
         sequence_column=opts.sequence_column,
         label_column=opts.label_column or "label",
+        id_column=table_id_column(files.values()),
     )
 
 

@@ -28,6 +28,7 @@ from findna.data.user_layouts import (
     UserTaskOptions,
     choose_protocol,
     read_table_labels,
+    table_id_column,
 )
 from findna.data.user_regression import with_label_column
 
@@ -110,6 +111,7 @@ def per_base_table_task(
         sequence_column=opts.sequence_column,
         label_column=label,
         split_column=split_column,
+        id_column=table_id_column(files.values()),
         origin=origin,
         task_type="per_base",
     )

@@ -25,6 +25,7 @@ from findna.data.user_layouts import (
     UserTaskOptions,
     choose_protocol,
     read_table_labels,
+    table_id_column,
 )
 
 
@@ -104,6 +105,7 @@ def target_table_spec(
         description=opts.description or f"your own data ({where}, {kind}): {origin}",
         sequence_column=opts.sequence_column,
         split_column=split_column,
+        id_column=table_id_column(files.values()),
         origin=origin,
         task_type=task_type,
         targets=tuple(targets),
