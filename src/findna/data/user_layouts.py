@@ -11,9 +11,11 @@ A validation split that is given is used as given; a missing one is filled by th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -231,16 +233,19 @@ def check_classes(
 def _refuse_decimal_labels(part: _Labels | tuple[Path, list[str]], column: str) -> None:
     """Refuse training labels that are all numbers, some with decimals: a regression target
     read as classes (every value a class)."""
+    values = _values(part)
     numbers = []
-    for value in _values(part):
+    for value in values:
         try:
             numbers.append(float(value))
         except ValueError:
             return
-    i = next((i for i, x in enumerate(numbers) if not float(x).is_integer()), None)
+    if not all(math.isfinite(x) for x in numbers):
+        return  # nan/inf are no regression targets either; not numbers to judge
+    i = next((i for i, x in enumerate(numbers) if not x.is_integer()), None)
     if i is not None:
         raise ValueError(
-            f"{_where(part, i)}: label {_values(part)[i]!r} of column {column!r} is a number with "
+            f"{_where(part, i)}: label {values[i]!r} of column {column!r} is a number with "
             "decimals: as class labels every value would be a class. For a regression task pass "
             f"--target-columns {column} (type: regression and targets: [{column}] in a task "
             "YAML); if the values are class names, declare them (labels: in a task YAML)."
@@ -250,21 +255,20 @@ def _refuse_decimal_labels(part: _Labels | tuple[Path, list[str]], column: str) 
 def _refuse_one_number_two_ways(labels: Mapping[str, _Labels | tuple[Path, list[str]]]) -> None:
     """Refuse labels such as ``1`` and ``1.0`` (or ``01``): one number written two ways would
     become two classes."""
-    first: dict[float, tuple[str, str]] = {}  # number -> (its first spelling, where)
+    first: dict[float, tuple[str, Any, int]] = {}  # number -> (first spelling, its part, row)
     for part in labels.values():
-        values = _values(part)
-        for i, value in enumerate(values):
+        for i, value in enumerate(_values(part)):
             try:
                 number = float(value)
             except ValueError:
                 continue
-            here = _where(part, i)
-            seen, there = first.setdefault(number, (value, here))
+            seen, where, j = first.setdefault(number, (value, part, i))
             if seen != value:
-                there = there.removeprefix(f"{_where(part)}, ")
+                there = _where(where, j).removeprefix(f"{_where(part)}, ")
                 raise ValueError(
-                    f"{here}: label {value!r} is label {seen!r} of {there} written another way; "
-                    "they would become two classes. Write each class one way (e.g. all integers)."
+                    f"{_where(part, i)}: label {value!r} is label {seen!r} of {there} written "
+                    "another way; they would become two classes. Write each class one way (e.g. "
+                    "all integers)."
                 )
 
 
