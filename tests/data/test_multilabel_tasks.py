@@ -262,3 +262,18 @@ def test_listed_labels_that_look_like_typos_are_warned_about(tmp_path, caplog, c
     with caplog.at_level("WARNING", logger="findna.data.multilabels"):
         resolve_task(str(table(tmp_path / "clean.csv")), listed_opts())
     assert caplog.text == ""
+
+
+def test_a_listed_label_on_every_or_no_training_row_is_refused(tmp_path):
+    """As with 0/1 columns: a label every training row lists, or a declared one none lists,
+    leaves nothing to learn."""
+    df = frame()
+    df["labels"] = ["DNase;" + x if x and "DNase" not in x else x or "DNase" for x in df["labels"]]
+    with pytest.raises(ValueError) as err:
+        resolve_task(str(table(tmp_path / "t.csv", df)), listed_opts())
+    assert "t.csv (all rows): the label(s) ['DNase'] are on every one of the 60 training rows" in (
+        str(err.value)
+    )
+    assert str(err.value).endswith("drop it from labels: (or the lists).")
+    with pytest.raises(ValueError, match=r"the label\(s\) \['ATAC'\] are listed in no row"):
+        resolve_task(str(table(tmp_path / "u.csv")), listed_opts(labels=(*NAMES, "ATAC")))

@@ -379,9 +379,10 @@ def test_a_label_list_error_names_the_key_as_written(tmp_path, key):
     )
 
 
-def test_an_id_column_gives_the_rows_ids_and_must_be_unique(tmp_path):
+def test_an_id_column_gives_the_rows_ids_unless_it_repeats_one(tmp_path, caplog):
     """A table's ``id`` column names its rows in every split (and so in the predictions files);
-    without one the ids are ``<file>:<data row>``. A repeated id is refused with both rows."""
+    without one the ids are ``<file>:<data row>``, and so with one that repeats a value (it
+    holds no row ids), which a warning says."""
     df = frame(40).assign(split=["train"] * 30 + ["val"] * 5 + ["test"] * 5)
     df.insert(0, "id", [f"seq{i}" for i in range(40)])
     df.to_csv(tmp_path / "t.csv", index=False)
@@ -392,9 +393,9 @@ def test_an_id_column_gives_the_rows_ids_and_must_be_unique(tmp_path):
     assert plain.test.ids == [f"plain.csv:{i}" for i in range(36, 41)]
     df.loc[3, "id"] = "seq1"
     df.to_csv(tmp_path / "dup.csv", index=False)
-    with pytest.raises(ValueError) as err:
-        load_task(resolve_task(str(tmp_path / "dup.csv")), seed=0)
-    assert "dup.csv, data row 4 (1-based, header not counted): id 'seq1' repeats data row 2" in (
-        str(err.value)
+    with caplog.at_level("WARNING", logger="findna.data.row_ids"):
+        dup = load_task(resolve_task(str(tmp_path / "dup.csv")), seed=0)
+    assert dup.test.ids == [f"dup.csv:{i}" for i in range(36, 41)]
+    assert "dup.csv: its 'id' column repeats 'seq1' (data rows 2 and 4), so it does not name" in (
+        caplog.text
     )
-    assert "(or rename the column if it does not hold row ids)" in str(err.value)

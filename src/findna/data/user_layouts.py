@@ -12,7 +12,7 @@ A validation split that is given is used as given; a missing one is filled by th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,8 @@ from typing import Any
 import pandas as pd
 
 from findna.data.labels import class_names, label_order, shown
-from findna.data.readers import (
-    data_row,
-    find_sequence_column,
-    read_frame,
-    table_errors,
-    table_separator,
-)
+from findna.data.readers import data_row, find_sequence_column, read_frame
+from findna.data.row_ids import table_id_column
 from findna.data.splits import PROTOCOLS, SPLIT_VALUES
 from findna.data.task_spec import TaskSpec
 from findna.data.user_options import UserTaskOptions
@@ -108,22 +103,6 @@ def _column_error(path: Path, what: str, column: str, header: list[str], flag: s
         f"{path}: no {what} column {column!r}; the header has {header}. Rename the column, or "
         f"pass --{flag} NAME (or {flag.replace('-', '_')}: NAME in a task YAML)."
     )
-
-
-ID_COLUMN = "id"
-"""The column of a user's table whose cells are the rows' ids (as ``findna embed`` reads it)."""
-
-
-def table_id_column(paths: Iterable[Path]) -> str | None:
-    """``id`` when every table's header has an ``id`` column (the user's row ids, which must be
-    unique), else None (row ids ``<file name>:<data row>``)."""
-    for path in dict.fromkeys(paths):
-        sep = table_separator(path)
-        with table_errors(path, sep):
-            header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
-        if ID_COLUMN not in header:
-            return None
-    return ID_COLUMN
 
 
 def read_table_labels(

@@ -71,14 +71,16 @@ def multilabel_table_task(
         fit_role = fit_role if fit_role in cells else next(iter(cells))
         fit = cells[fit_role]
         names = list(opts.labels) if opts.labels else _listed(fit, separator, label)
-        for part in cells.values():  # every listed label must be known from training
-            parse_label_lists(
+        for role, part in cells.items():  # every listed label must be known from training
+            matrix = parse_label_lists(
                 part.values.tolist(),
                 names,
                 separator,
                 lambda i, p=part: data_row(p.path, p.rows[i]),
                 label,
             )
+            if role == fit_role:
+                _require_both_values((part.path, matrix), tuple(names), fit_role, listed=True)
         targets = tuple(names)
         layout_extra = {"label_column": label, "label_separator": separator}
         parts = cells
@@ -118,24 +120,32 @@ def _binary_parts(
     return out, tuple(columns)
 
 
-def _require_both_values(fit: tuple[Path, np.ndarray], names: tuple[str, ...], role: str) -> None:
-    """Refuse a label no row of the training split has, or every row has (nothing to learn)."""
+def _require_both_values(
+    fit: tuple[Path, np.ndarray], names: tuple[str, ...], role: str, listed: bool = False
+) -> None:
+    """Refuse a label no row of the training split has, or every row has (nothing to learn);
+    ``listed``: the labels come from one column listing them (else one 0/1 column each)."""
     path, labels = fit
     counts = labels.sum(axis=0)
+    drop = "from labels: (or the lists)" if listed else "from --target-columns"
     missing = [n for n, k in zip(names, counts, strict=True) if k == 0]
     if missing:
+        what = (
+            "label(s) {} are listed in no row"
+            if listed
+            else "label column(s) {} are 0 in every row"
+        )
         raise ValueError(
-            f"{path} ({role} rows): the label column(s) {missing} are 0 in every row, so no "
-            f"training row has the label ({known_labels_text(list(names))}). Add rows with it, "
-            "or drop the column from --target-columns."
+            f"{path} ({role} rows): the {what.format(missing)}, so no training row has the "
+            f"label ({known_labels_text(list(names))}). Add rows with it, or drop it {drop}."
         )
     everywhere = [n for n, k in zip(names, counts, strict=True) if k == len(labels)]
     if everywhere:
         raise ValueError(
             f"{path} ({role} rows): the label(s) {everywhere} are on every one of the "
             f"{len(labels)} training rows, so there is nothing to tell apart "
-            f"({known_labels_text(list(names))}). Add training rows without it, or drop it from "
-            "--target-columns (or from the label lists)."
+            f"({known_labels_text(list(names))}). Add training rows without it, or drop it "
+            f"{drop}."
         )
 
 

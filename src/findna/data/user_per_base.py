@@ -22,13 +22,13 @@ import pandas as pd
 
 from findna.data.per_base import parse_label_strings
 from findna.data.readers import data_row, find_sequence_column, read_frame
+from findna.data.row_ids import table_id_column
 from findna.data.task_spec import CLASSIFICATION_METRICS, TaskSpec
 from findna.data.user_layouts import (
     USER_SUITE,
     UserTaskOptions,
     choose_protocol,
     read_table_labels,
-    table_id_column,
 )
 from findna.data.user_regression import with_label_column
 

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from findna.data.readers import data_row, read_frame
+from findna.data.row_ids import table_id_column
 from findna.data.targets import TARGET_FIX, check_varies, parse_targets, require_target_columns
 from findna.data.task_spec import TaskSpec
 from findna.data.user_layouts import (
@@ -25,7 +26,6 @@ from findna.data.user_layouts import (
     UserTaskOptions,
     choose_protocol,
     read_table_labels,
-    table_id_column,
 )
 
 
