@@ -3,6 +3,7 @@ gives when the option is left out (parsed through the real parser), and the sett
 default where the option is a settings key. The API passes settings as values, never as text."""
 
 import inspect
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from findna.cli import build_parser
 from findna.cli.downstream import benchmark_settings, embed_settings, predict_settings
 from findna.config import parse_seeds
 
+REPO = Path(__file__).parents[1]
 NOT_OPTIONS = {"progress"}
 """Progress bars: on for a command in a terminal, off for a function by design."""
 
@@ -165,7 +167,7 @@ def test_api_defaults_are_the_dataclass_defaults():
         [],
         ["--config", "emp_probe"],
         ["--config", "emp_probe", "--suite", "gb", "--seeds", "0", "--out", "o"],
-        ["--mode", "finetune", "--config", "configs/benchmark/gb_finetune.yaml"],
+        ["--mode", "finetune", "--config", str(REPO / "configs/benchmark/gb_finetune.yaml")],
         ["--set", "probe.epochs=3", "--seeds", "1,2"],
     ],
 )

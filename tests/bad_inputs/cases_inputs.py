@@ -164,6 +164,12 @@ INPUT_CASES = [
         r"t\.csv: not UTF-8 text \(byte 0xb5 .*iconv -f latin1",
     ),
     Case(
+        "table in UTF-16",
+        write_files(**{"t.csv": csv_text([f"{random_seq()},0"]).encode("utf-16")}),
+        embed_argv("t.csv"),
+        r"t\.csv: UTF-16 text \(Excel's 'Unicode Text'\?\)\. .*iconv -f utf-16",
+    ),
+    Case(
         "BED with a UCSC track line",
         write_files(
             **{

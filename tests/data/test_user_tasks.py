@@ -366,16 +366,22 @@ def test_decimal_labels_point_to_regression_unless_declared(tmp_path):
     assert resolve_task(str(yaml)).classes == ("0.5", "1.5")
 
 
-@pytest.mark.parametrize("key", ["labels", "classes"])
-def test_a_label_list_error_names_the_key_as_written(tmp_path, key):
+@pytest.mark.parametrize(
+    "key, kind, hint",
+    [
+        ("labels", "", ""),
+        ("classes", "type: per_base\n", "; per-base classes: one character each, e.g. ['0', '1']"),
+    ],
+)
+def test_a_label_list_error_names_the_key_as_written(tmp_path, key, kind, hint):
     frame(40).to_csv(tmp_path / "t.csv", index=False)
     yaml = tmp_path / "t.yaml"
-    yaml.write_text(f"path: t.csv\n{key}: '01'\n")
+    yaml.write_text(f"path: t.csv\n{kind}{key}: '01'\n")
     with pytest.raises(ValueError) as err:
         resolve_task(str(yaml))
     assert str(err.value) == (
         f"{yaml}: {key}: a list of class names in label order, or a mapping name: label (got "
-        "'01'; per-base classes: one character each, e.g. ['0', '1'])"
+        f"'01'{hint})"
     )
 
 

@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 
 from findna.data.fasta import is_gzip
-from findna.data.readers import data_row, parse_ints, read_frame, table_errors
+from findna.data.readers import data_row, parse_ints, read_frame
 from findna.data.splits import SPLIT_VALUES
+from findna.data.table_files import table_errors, table_separator
 from findna.data.task_spec import TaskSpec
 
 INTERVAL_SUFFIXES = (".bed",)
@@ -149,7 +150,10 @@ def _refuse_browser_lines(path: Path) -> None:
     """Refuse the UCSC genome browser's ``track``/``browser`` lines at the top of a BED."""
     if not path.is_file():
         return  # table_errors' reader says what is missing
-    with (gzip.open if is_gzip(path) else open)(path, "rt", errors="replace") as f:
+    with (
+        table_errors(path, "\t"),
+        (gzip.open if is_gzip(path) else open)(path, "rt", errors="replace") as f,
+    ):
         first = f.readline()
     if first.split(maxsplit=1)[:1] in (["track"], ["browser"]):
         raise ValueError(
@@ -189,12 +193,13 @@ def read_interval_rows(
         lacks = [] if columns is not None else ["chrom, start and end"]
         lacks += [repr(c) for c in missing]
         spaces = len(have) == 1 and len(str(have[0]).split()) > 1
-        hint = (
-            " Its fields are separated by spaces: BED and TSV files need tabs (`tr -s ' ' "
-            "'\\t' < FILE > NEW`)."
-            if spaces
-            else ""
+        tabs = is_interval_file(path) or table_separator(path) == "\t"
+        fix = (
+            "BED and TSV files need tabs (`tr -s ' ' '\\t' < FILE > NEW`)"
+            if tabs
+            else "a .csv file needs commas (or name it .tsv and use tabs)"
         )
+        hint = f" Its fields are separated by spaces: {fix}." if spaces else ""
         raise ValueError(
             f"{path}: no {' or '.join(lacks)} column; the columns are {have}. {LAYOUT} "
             f"(the split column is split_column: in a task YAML, the label {value_flag}).{hint}"

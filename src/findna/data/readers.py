@@ -17,22 +17,19 @@ Layouts:
 
 from __future__ import annotations
 
-import gzip
 import logging
-import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from findna.data.alphabet import OnInvalid, decode, encode
-from findna.data.fasta import is_gzip
 from findna.data.kmers import decode_kmers, detect_kmers
 from findna.data.labeled import LabeledSequences
 from findna.data.labels import map_labels, shown
 from findna.data.multilabels import parse_binary, parse_label_lists
+from findna.data.table_files import table_errors, table_separator
 from findna.data.targets import parse_targets, require_target_columns
 from findna.outputs import require_file
 
@@ -146,11 +143,6 @@ def parse_ints(values: Sequence[str], where: Callable[[int], str], what: str) ->
     return out
 
 
-def table_separator(path: Path) -> str:
-    """Tab for ``.tsv``/``.txt`` files (also ``.tsv.gz``), else comma."""
-    return "\t" if {".tsv", ".txt"} & {x.lower() for x in path.suffixes} else ","
-
-
 def find_sequence_column(path: Path, columns: Sequence[str], fix: str) -> str:
     """The first of :data:`SEQUENCE_COLUMNS` in ``columns``; raise naming the file otherwise.
 
@@ -163,51 +155,6 @@ def find_sequence_column(path: Path, columns: Sequence[str], fix: str) -> str:
             f"{list(columns)}. {fix}"
         )
     return found
-
-
-@contextmanager
-def table_errors(path: Path, sep: str) -> Iterator[None]:
-    """Turn pandas' empty-file, parse, text-encoding and gzip errors in the block into
-    ValueErrors naming ``path``; a ``.gz`` file that is not gzip, or a gzip file without the
-    ``.gz``, is refused before reading."""
-    kind = "TSV" if sep == "\t" else "CSV"
-    gz = path.suffix.lower() == ".gz"
-    if gz and path.is_file() and not is_gzip(path):
-        raise ValueError(
-            f"{path}: named .gz but not gzip-compressed. Compress it (`gzip FILE`) or drop the "
-            "'.gz' from its name."
-        )
-    if not gz and path.is_file() and is_gzip(path):
-        raise ValueError(
-            f"{path}: gzip-compressed, but its name does not end in .gz. Rename it to "
-            f"{path.name}.gz, or decompress it (`gunzip -c FILE > NEW`)."
-        )
-    try:
-        yield
-    except EOFError:
-        raise ValueError(
-            f"{path}: the gzip stream ends early (truncated file?). Download or copy it again; "
-            "`gzip -t FILE` checks a gzip file."
-        ) from None
-    except (gzip.BadGzipFile, zlib.error) as err:
-        raise ValueError(
-            f"{path}: corrupt gzip data ({err}). `gzip -t FILE` checks a gzip file."
-        ) from None
-    except UnicodeDecodeError as err:
-        byte = err.object[err.start : err.start + 1].hex()
-        raise ValueError(
-            f"{path}: not UTF-8 text (byte 0x{byte} is not UTF-8; a Latin-1 or Excel export?). "
-            "Save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8 FILE > NEW`)."
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise ValueError(
-            f"{path}: file is empty; expected a header line and data rows ({kind})"
-        ) from None
-    except pd.errors.ParserError as err:
-        raise ValueError(
-            f"{path}: cannot be parsed as {kind} ({err}). Every row needs as many fields as the "
-            "header (pandas counts the header as line 1)."
-        ) from None
 
 
 def check_frame(path: Path, df: pd.DataFrame, sep: str, columns: Sequence[str], first: int = 0):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from findna.data.readers import table_errors, table_separator
+from findna.data.table_files import table_errors, table_separator
 
 log = logging.getLogger(__name__)
 

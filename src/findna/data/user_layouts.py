@@ -173,7 +173,8 @@ def check_classes(
     train = labels[fit]
     train_values = set(_values(train))
     if given is None:
-        _refuse_decimal_labels(train, column)
+        if isinstance(train, _Labels):  # a table's label column (not class folder names)
+            _refuse_decimal_labels(train, column)
         _refuse_one_number_two_ways(labels)
     for role, part in labels.items():
         if "" in _values(part):
@@ -236,7 +237,8 @@ def _refuse_one_number_two_ways(labels: Mapping[str, _Labels | tuple[Path, list[
     become two classes."""
     first: dict[float, tuple[str, Any, int]] = {}  # number -> (first spelling, its part, row)
     for part in labels.values():
-        for i, value in enumerate(_values(part)):
+        distinct = {v: i for i, v in reversed(list(enumerate(_values(part))))}  # -> first row
+        for value, i in sorted(distinct.items(), key=lambda x: x[1]):
             try:
                 number = float(value)
             except ValueError:

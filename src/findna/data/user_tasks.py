@@ -345,9 +345,10 @@ def _options(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         labels = sorted(labels, key=labels.get)
     if labels is not None:
         if not isinstance(labels, list):
+            per_base = "; per-base classes: one character each, e.g. ['0', '1']"
             raise ValueError(
                 f"{path}: {said}: a list of class names in label order, or a mapping name: "
-                f"label (got {labels!r}; per-base classes: one character each, e.g. ['0', '1'])"
+                f"label (got {labels!r}{per_base if out.get('task_type') == 'per_base' else ''})"
             )
         out["labels"] = tuple(str(x) for x in labels)
     if out.get("metric") not in (None, *METRICS):

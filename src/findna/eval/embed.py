@@ -45,9 +45,8 @@ from findna.data.readers import (
     data_row,
     find_sequence_column,
     require_column,
-    table_errors,
-    table_separator,
 )
+from findna.data.table_files import table_errors, table_separator
 from findna.eval.embed_io import (
     EmbedResult,
     NpyWriter,

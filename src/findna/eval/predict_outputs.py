@@ -163,7 +163,8 @@ def input_labels(
     """
     import pandas as pd
 
-    from findna.data.readers import data_row, table_errors, table_separator
+    from findna.data.readers import data_row
+    from findna.data.table_files import table_errors, table_separator
     from findna.eval.embed import input_format
 
     name = column or LABEL_COLUMN
@@ -220,7 +221,7 @@ def warn_mixed_splits(path: Path) -> None:
     metrics then cover training rows too (a task table given to ``findna predict`` as it is)."""
     import pandas as pd
 
-    from findna.data.readers import table_errors, table_separator
+    from findna.data.table_files import table_errors, table_separator
 
     sep = table_separator(path)
     with table_errors(path, sep):
