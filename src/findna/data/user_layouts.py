@@ -15,7 +15,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -235,7 +234,7 @@ def _refuse_decimal_labels(part: _Labels | tuple[Path, list[str]], column: str) 
 def _refuse_one_number_two_ways(labels: Mapping[str, _Labels | tuple[Path, list[str]]]) -> None:
     """Refuse labels such as ``1`` and ``1.0`` (or ``01``): one number written two ways would
     become two classes."""
-    first: dict[float, tuple[str, Any, int]] = {}  # number -> (first spelling, its part, row)
+    first: dict[float, tuple[str, _Labels | tuple[Path, list[str]], int]] = {}  # -> spelling, row
     for part in labels.values():
         distinct = {v: i for i, v in reversed(list(enumerate(_values(part))))}  # -> first row
         for value, i in sorted(distinct.items(), key=lambda x: x[1]):
