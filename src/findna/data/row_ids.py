@@ -7,9 +7,7 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-import pandas as pd
-
-from findna.data.table_files import table_errors, table_separator
+from findna.data.table_files import read_column
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +22,9 @@ def table_id_column(paths: Iterable[Path]) -> str | None:
     no row ids: a warning names the repeat, and the rows get ``<file name>:<data row>`` ids.
     """
     for path in dict.fromkeys(paths):
-        sep = table_separator(path)
-        with table_errors(path, sep):
-            header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
-            if ID_COLUMN not in header:
-                return None
-            ids = pd.read_csv(
-                path,
-                sep=sep,
-                dtype=str,
-                keep_default_na=False,
-                usecols=lambda c: c.strip() == ID_COLUMN,
-            ).iloc[:, 0]
+        ids = read_column(path, ID_COLUMN)
+        if ids is None:
+            return None
         again = ids.duplicated().to_numpy().nonzero()[0]
         if again.size:
             j = int(again[0])

@@ -68,4 +68,24 @@ def table_errors(path: Path, sep: str) -> Iterator[None]:
         ) from None
 
 
-__all__ = ["table_errors", "table_separator"]
+def table_header(path: Path) -> list[str]:
+    """The column names of the table ``path`` (stripped), reading its header line only."""
+    sep = table_separator(path)
+    with table_errors(path, sep):
+        return list(pd.read_csv(path, sep=sep, nrows=0).columns.str.strip())
+
+
+def read_column(path: Path, name: str) -> pd.Series | None:
+    """Column ``name`` of the table ``path`` as text (cells as written, empty ones ``""``), or
+    None when its header has no such column; headers are compared stripped."""
+    if name not in table_header(path):
+        return None
+    sep = table_separator(path)
+    with table_errors(path, sep):
+        frame = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, usecols=lambda c: c.strip() == name
+        )
+    return frame.iloc[:, 0]
+
+
+__all__ = ["read_column", "table_errors", "table_header", "table_separator"]

@@ -164,7 +164,7 @@ def input_labels(
     import pandas as pd
 
     from findna.data.readers import data_row
-    from findna.data.table_files import table_errors, table_separator
+    from findna.data.table_files import read_column, table_errors, table_header, table_separator
     from findna.eval.embed import input_format
 
     name = column or LABEL_COLUMN
@@ -174,33 +174,24 @@ def input_labels(
         return None
     sep = table_separator(path)
     if info.task_type not in ("classification", "per_base"):
+        columns = truth_columns(path, info, table_header(path), column)
+        if columns is None:
+            return None
         with table_errors(path, sep):
-            header = list(pd.read_csv(path, sep=sep, nrows=0).columns.str.strip())
-            columns = truth_columns(path, info, header, column)
-            if columns is None:
-                return None
             frame = pd.read_csv(
                 path, sep=sep, dtype=str, keep_default_na=False, usecols=lambda c: c in columns
             )
         frame.columns = frame.columns.str.strip()
         return parse_truths(frame, columns, info, path)
-    with table_errors(path, sep):
-        header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
-        if name not in header:
-            if column is None:
-                return None
-            raise ValueError(
-                f"{path}: no label column {column!r}; the header has {list(header)}. Fix "
-                "--label-column, or drop it to score no labels."
-            )
-        values = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            usecols=lambda c: c.strip() == name,
+    values = read_column(path, name)
+    if values is None:
+        if column is None:
+            return None
+        raise ValueError(
+            f"{path}: no label column {column!r}; the header has {table_header(path)}. Fix "
+            "--label-column, or drop it to score no labels."
         )
-    given = values.iloc[:, 0].str.strip().tolist()
+    given = values.str.strip().tolist()
     if info.task_type == "per_base":  # label strings, parsed against each sequence's length
         return {name: given}, np.asarray(given, dtype=object)
     names = {name: i for i, name in enumerate(info.classes)}
@@ -219,19 +210,12 @@ def input_labels(
 def warn_mixed_splits(path: Path) -> None:
     """Warn when a scored table has a ``split`` column with rows other than test rows: the
     metrics then cover training rows too (a task table given to ``findna predict`` as it is)."""
-    import pandas as pd
+    from findna.data.table_files import read_column
 
-    from findna.data.table_files import table_errors, table_separator
-
-    sep = table_separator(path)
-    with table_errors(path, sep):
-        header = pd.read_csv(path, sep=sep, nrows=0).columns.str.strip()
-        if "split" not in header:
-            return
-        cells = pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, usecols=lambda c: c.strip() == "split"
-        )
-    counts = cells.iloc[:, 0].str.strip().str.lower().value_counts()
+    cells = read_column(path, "split")
+    if cells is None:
+        return
+    counts = cells.str.strip().str.lower().value_counts()
     if set(counts.index) <= {"test"}:
         return
     log.warning(
