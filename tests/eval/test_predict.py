@@ -202,27 +202,42 @@ def test_predict_keeps_and_scores_the_labels_of_a_table(saved, tmp_path, capsys)
     assert not (tmp_path / "n.csv").exists()
 
 
-def test_predict_warns_when_a_scored_table_holds_training_rows(saved, tmp_path, caplog):
-    """A task table given as it is (a split column with train rows): the metrics cover every
-    row, which a warning says with the counts; a table of test rows alone is not warned about."""
+def test_predict_scores_each_split_of_a_task_table(saved, tmp_path, caplog, capsys):
+    """A task table given as it is (a split column with train rows): a warning says the metrics
+    over all rows cover training rows, with the counts, and each split is scored apart too, as
+    its rows alone would be; a table of test rows alone is neither warned about nor split."""
     tmp, task, _ = saved
     n = len(task.test)
-    splits = ["train"] * (n - 2) + ["test", "TEST "]
+    splits = ["train"] * (n - 4) + ["test", "TEST ", "", "test"]
     frame = pd.DataFrame({"sequence": task.test.seqs, "label": task.test.labels, "split": splits})
     frame.to_csv(tmp_path / "task.csv", index=False)
     argv = ["predict", "--model", str(tmp / "m"), str(tmp_path / "task.csv")]
     with caplog.at_level("WARNING", logger="findna.eval.predict_outputs"):
         assert main([*argv, "--out", str(tmp_path / "a.csv")]) == 0
-    assert f"task.csv has a 'split' column: the metrics cover all {n} rows (train {n - 2}, " in (
-        caplog.text
+    said = f"the metrics cover all {n} rows ((empty) 1, test 3, train {n - 4}), not the test rows"
+    assert "task.csv has a 'split' column: " + said in caplog.text
+    scored = json.loads((tmp_path / "a.metrics.json").read_text())
+    assert list(scored["per_split"]) == ["train", "test", "(empty)"]
+    probs = pd.read_csv(tmp_path / "a.csv")[["prob_0", "prob_1", "prob_2"]].to_numpy()
+    labels = np.asarray(task.test.labels)
+    test_rows = np.array([n - 4, n - 3, n - 1])
+    assert scored["per_split"]["test"]["rows"] == 3
+    assert scored["per_split"]["test"]["metrics"] == pytest.approx(
+        compute_metrics(labels[test_rows], probs[test_rows]), abs=1e-6, nan_ok=True
     )
-    assert "test 2), not the test rows alone" in caplog.text
+    assert scored["per_split"]["train"]["metrics"] == pytest.approx(
+        compute_metrics(labels[: n - 4], probs[: n - 4]), abs=1e-6
+    )
+    assert scored["metrics"] == pytest.approx(compute_metrics(labels, probs), abs=1e-6)
+    assert f"  split train ({n - 4} rows): accuracy" in capsys.readouterr().out
     caplog.clear()
     frame.assign(split="test").to_csv(tmp_path / "test.csv", index=False)
     argv = ["predict", "--model", str(tmp / "m"), str(tmp_path / "test.csv")]
     with caplog.at_level("WARNING", logger="findna.eval.predict_outputs"):
         assert main([*argv, "--out", str(tmp_path / "b.csv")]) == 0
     assert caplog.text == ""
+    assert "per_split" not in json.loads((tmp_path / "b.metrics.json").read_text())
+    assert "  split " not in capsys.readouterr().out
 
 
 def test_predict_names_columns_after_the_classes_and_records_what_made_it(saved, tmp_path):

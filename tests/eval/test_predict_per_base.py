@@ -163,6 +163,32 @@ def test_predict_writes_label_strings_probabilities_and_per_base_metrics(saved, 
     np.testing.assert_allclose(np.concatenate(got), probs, atol=1e-5)
 
 
+def test_a_table_with_training_rows_is_scored_per_split_too(saved, tmp_path):
+    """A split column with train rows: each split's per-base metrics are those of its rows'
+    bases alone, counted across chunks (chunk_size 3 cuts the train rows 3 + 1)."""
+    path, part = _input(tmp_path)
+    table = pd.read_csv(path, dtype=str).assign(split=["train"] * 4 + ["test"] * 3)
+    table.to_csv(path, index=False)
+    result = predict_file(saved, path, tmp_path / "p.csv", chunk_size=3, device="cpu",
+                          precision="32-true")  # fmt: skip
+    preds = pd.read_csv(tmp_path / "p.csv", dtype=str)["predicted_labels"].tolist()
+    truths = _labels(part)
+
+    def bases(rows):
+        return [np.array([int(c) for c in "".join(x[i] for i in rows)]) for x in (truths, preds)]
+
+    assert result.per_split is not None and list(result.per_split) == ["train", "test"]
+    for name, rows in (("train", range(4)), ("test", range(4, 7))):
+        assert result.per_split[name]["rows"] == len(rows)
+        want = per_base_metrics(*bases(rows), 2, ["0", "1"])
+        assert result.per_split[name]["metrics"] == pytest.approx(want)
+    assert result.metrics == pytest.approx(per_base_metrics(*bases(range(7)), 2, ["0", "1"]))
+    written = json.loads((tmp_path / "p.metrics.json").read_text())
+    assert written["per_split"]["test"]["metrics"] == pytest.approx(
+        result.per_split["test"]["metrics"]
+    )
+
+
 def test_bad_label_strings_are_refused_naming_the_row(saved, tmp_path):
     path, part = _input(tmp_path)
     frame = pd.read_csv(path, dtype=str)

@@ -269,7 +269,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
         "0.5), a per-base model predicted_labels (a class character per base; per-base "
         "probabilities with --per-base-probs FILE.npy). INPUT is FASTA, "
         "CSV/TSV (column sequence or seq; id column if present) or one sequence per line. A "
-        "table's label column is kept and scored (OUT.metrics.json). MODEL is one seed's "
+        "table's label column is kept and scored (OUT.metrics.json; per split too when a split "
+        "column holds train/val rows). MODEL is one seed's "
         "classifier (OUT/seed<k>/ of `findna finetune`); inputs longer than it was fine-tuned "
         "for are refused unless --allow-longer. "
         "Settings: PredictConfig defaults <- --config YAML <- --set <- the flags below.",
@@ -338,6 +339,9 @@ def _predict(args: argparse.Namespace) -> None:
     if result.metrics is not None:
         shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
         print(f"against the input's labels: {shown} (in {metrics_path(result.out)})")
+    for name, scored in (result.per_split or {}).items():
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in scored["metrics"].items())
+        print(f"  split {name} ({scored['rows']} rows): {shown}")
 
 
 def add_benchmark(sub: argparse._SubParsersAction) -> None:

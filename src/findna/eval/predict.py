@@ -4,18 +4,19 @@ The model and its directory format live in :mod:`findna.model.classifier`; the c
 truths of regression and multi-label models in :mod:`findna.eval.predict_outputs`.
 
 ``findna predict --model DIR INPUT --out FILE.csv`` writes one row per input sequence (FASTA,
-CSV/TSV or text, read as ``findna embed`` reads them) with the columns
-``id, prob_<class> .. , predicted, predicted_label``: a probability column per class, named
-after the classifier's class names (``prob_0``, ``prob_1`` for classes written as 0..C-1), the
-argmax class index and its name. A table with a label column (``label``, or
-``--label-column``) keeps it (after ``id``), and the metrics of the predictions against it are
-printed and written to ``FILE.metrics.json``. ``FILE.meta.json`` records what made the
+CSV/TSV or text, read as ``findna embed`` reads them) with the columns ``id, prob_<class> .. ,
+predicted, predicted_label``: a probability column per class, named after the classifier's class
+names (``prob_0``, ``prob_1`` for classes written as 0..C-1), the argmax class index and its name. A
+table with a label column (``label``, or ``--label-column``) keeps it (after ``id``), and the
+metrics of the predictions against it are printed and written to ``FILE.metrics.json`` (and each
+split's, when a ``split`` column holds train or val rows:
+:func:`~findna.eval.predict_outputs.table_splits`). ``FILE.meta.json`` records what made the
 predictions (findna version and commit, the classifier, its weights id, the input's md5 and the
-settings), as ``findna embed`` records its features. A regression model writes ``pred_<target>``
-per target (in the targets' units), a multi-label model ``prob_<label>`` per label and
-``predicted_labels`` (threshold 0.5, or ``--threshold``); their tables' truth columns are scored
-the same way (:mod:`findna.eval.predict_outputs`); ``OUT.meta.json`` names the task type. A
-per-base model writes ``predicted_labels``, a class character per base, its probabilities to
+settings), as ``findna embed`` records its features. A regression model writes ``pred_<target>`` per
+target (in the targets' units), a multi-label model ``prob_<label>`` per label and
+``predicted_labels`` (threshold 0.5, or ``--threshold``); their tables' truth columns are scored the
+same way (:mod:`findna.eval.predict_outputs`); ``OUT.meta.json`` names the task type. A per-base
+model writes ``predicted_labels``, a class character per base, its probabilities to
 ``--per-base-probs FILE.npy`` and its label strings are scored per base
 (:mod:`findna.eval.predict_per_base`).
 
@@ -51,7 +52,8 @@ from findna.eval.predict_outputs import (
     input_labels,
     output_columns,
     score,
-    warn_mixed_splits,
+    split_scores,
+    table_splits,
 )
 from findna.eval.predict_per_base import (
     PerBaseOutputs,
@@ -149,11 +151,14 @@ def training_scaling(info: ClassifierInfo) -> Standardiser | None:
 @dataclass
 class Prediction:
     """What :func:`predict_file` wrote: the CSV, its rows, and the metrics against the input's
-    labels or targets (None when the input has none)."""
+    labels or targets (None when the input has none); ``per_split``: those of each split of a
+    table whose ``split`` column holds rows other than test rows (split -> ``{"rows": n,
+    "metrics": {...}}``; :func:`~findna.eval.predict_outputs.table_splits`), else None."""
 
     out: Path
     rows: int
     metrics: dict[str, float] | None
+    per_split: dict[str, dict] | None = None
 
 
 def metrics_path(out: Path) -> Path:
@@ -254,9 +259,10 @@ def predict_file(
     if probs_path is not None:
         check_output_file(probs_path, force=force, inputs=[input_path, model_dir, out])
     labels = input_labels(Path(input_path), info, label_column)
+    splits = None
     if labels is not None:
         check_output_file(metrics_path(out), force=force, inputs=[input_path])
-        warn_mixed_splits(Path(input_path))
+        splits = table_splits(Path(input_path))
     check_output_file(meta_path(out), force=force, inputs=[input_path])
     read = {"on_invalid": on_invalid, "sequence_column": sequence_column}
     bases = [0]
@@ -277,7 +283,9 @@ def predict_file(
                 tmp = stack.enter_context(atomic_output(probs_path))
                 probs_file = open_probs_file(tmp, bases[0], info.num_classes)
             truths = None if labels is None else list(labels[1])
-            per_base = PerBaseOutputs(info, truths, lambda i: data_row(input_path, i), probs_file)
+            per_base = PerBaseOutputs(
+                info, truths, lambda i: data_row(input_path, i), probs_file, splits
+            )
         while block := list(itertools.islice(records, chunk_size)):
             ids, codes = zip(*block, strict=True)
             probs = model_outputs(
@@ -315,15 +323,13 @@ def predict_file(
     if labels is None:
         return Prediction(out, total, None)
     if per_base is not None:
-        metrics = per_base.metrics()
+        metrics, per_split = per_base.metrics(), per_base.split_metrics()
     else:
-        metrics = score(info, labels[1], np.concatenate(all_probs))
-    with atomic_output(metrics_path(out)) as tmp:
-        tmp.write_text(
-            json.dumps(
-                {"task": info.task, "rows": total, "primary": info.metric, "metrics": metrics},
-                indent=1,
-            )
-            + "\n"
-        )
-    return Prediction(out, total, metrics)
+        outputs = np.concatenate(all_probs)
+        metrics = score(info, labels[1], outputs)
+        per_split = None if splits is None else split_scores(info, labels[1], outputs, splits)
+    scored = {"task": info.task, "rows": total, "primary": info.metric, "metrics": metrics}
+    if per_split is not None:
+        scored["per_split"] = per_split
+    write_text_atomic(metrics_path(out), json.dumps(scored, indent=1) + "\n")
+    return Prediction(out, total, metrics, per_split)

@@ -207,24 +207,43 @@ def input_labels(
     return {name: given}, np.array([lookup[v] for v in given], dtype=np.int64)
 
 
-def warn_mixed_splits(path: Path) -> None:
-    """Warn when a scored table has a ``split`` column with rows other than test rows: the
-    metrics then cover training rows too (a task table given to ``findna predict`` as it is)."""
+def table_splits(path: Path) -> np.ndarray | None:
+    """A scored table's split per row (its ``split`` column, stripped and lower-case; an empty
+    cell is ``(empty)``) when that column holds rows other than test rows, logged at WARNING (the
+    metrics over all rows then cover training rows too, a task table given to ``findna predict``
+    as it is); None for a table without the column or with test rows only."""
     from findna.data.table_files import read_column
 
     cells = read_column(path, "split")
     if cells is None:
-        return
-    counts = cells.str.strip().str.lower().value_counts()
-    if set(counts.index) <= {"test"}:
-        return
+        return None
+    splits = cells.str.strip().str.lower().replace("", "(empty)").to_numpy(dtype=object)
+    names, counts = np.unique(splits, return_counts=True)
+    if set(names) <= {"test"}:
+        return None
     log.warning(
-        "%s has a 'split' column: the metrics cover all %d rows (%s), not the test rows alone. "
-        "To score one split, predict a table of its rows only.",
+        "%s has a 'split' column: the metrics cover all %d rows (%s), not the test rows alone; "
+        "each split's metrics are under 'per_split' in the metrics file.",
         path,
-        int(counts.sum()),
-        ", ".join(f"{k or '(empty)'} {v}" for k, v in counts.items()),
+        len(splits),
+        ", ".join(f"{k} {v}" for k, v in zip(names, counts, strict=True)),
     )
+    return splits
+
+
+def split_scores(
+    info: ClassifierInfo, truths: np.ndarray, outputs: np.ndarray, splits: np.ndarray
+) -> dict[str, dict]:
+    """:func:`score` of the rows of each split (:func:`table_splits`), in order of first
+    appearance: split -> ``{"rows": n, "metrics": {...}}``."""
+    scores = {}
+    for name in dict.fromkeys(splits):
+        rows = splits == name
+        scores[name] = {
+            "rows": int(rows.sum()),
+            "metrics": score(info, truths[rows], outputs[rows]),
+        }
+    return scores
 
 
 def listed_labels(
@@ -271,5 +290,7 @@ __all__ = [
     "output_columns",
     "parse_truths",
     "score",
+    "split_scores",
+    "table_splits",
     "truth_columns",
 ]

@@ -92,6 +92,7 @@ class PerBaseOutputs:
         truths: the input's label strings (all rows), or None.
         where: data row index -> location text (file and row) for messages.
         probs_file: an open (T, C) memmap for ``--per-base-probs`` (None: not written).
+        splits: each row's split (all rows), to score every split apart too; None: not asked.
     """
 
     def __init__(
@@ -100,9 +101,13 @@ class PerBaseOutputs:
         truths: Sequence[str] | None,
         where: Callable[[int], str],
         probs_file: np.ndarray | None = None,
+        splits: np.ndarray | None = None,
     ) -> None:
         self.info, self.truths, self.where, self.probs_file = info, truths, where, probs_file
+        self.splits = splits
         self.cm = np.zeros((info.num_classes, info.num_classes), dtype=np.int64)
+        self.split_cm: dict[str, np.ndarray] = {}
+        self.split_rows: dict[str, int] = {}
         self.rows = self.bases = 0
 
     def chunk(self, codes: Sequence[np.ndarray], probs: list[np.ndarray]) -> dict[str, list]:
@@ -124,13 +129,25 @@ class PerBaseOutputs:
             pred = np.zeros(y.shape, dtype=np.int64)
             for row, p in enumerate(probs):
                 pred[row, : len(p)] = p.argmax(axis=1)
-            self.cm += confusion(y, np.where(y == PAD_LABEL, 0, pred), self.info.num_classes)
+            pred = np.where(y == PAD_LABEL, 0, pred)
+            self.cm += confusion(y, pred, self.info.num_classes)
+            if self.splits is not None:
+                self._count_splits(self.splits[first : first + n], y, pred)
         if self.probs_file is not None:
             for p in probs:
                 self.probs_file[self.bases : self.bases + len(p)] = p
                 self.bases += len(p)
         self.rows += n
         return {"predicted_labels": preds}
+
+    def _count_splits(self, splits: np.ndarray, y: np.ndarray, pred: np.ndarray) -> None:
+        """Add a chunk's confusion counts to those of its rows' splits."""
+        c = self.info.num_classes
+        for name in dict.fromkeys(splits):
+            rows = splits == name
+            cm = self.split_cm.setdefault(name, np.zeros((c, c), dtype=np.int64))
+            cm += confusion(y[rows], pred[rows], c)
+            self.split_rows[name] = self.split_rows.get(name, 0) + int(rows.sum())
 
     def close(self) -> None:
         """Flush the probabilities file and let it go (before it is renamed)."""
@@ -141,6 +158,19 @@ class PerBaseOutputs:
     def metrics(self) -> dict[str, float]:
         """Per-base MCC, accuracy, macro F1 and ``f1_<class>`` over every scored base."""
         return metrics_from_confusion(self.cm, self.info.classes)
+
+    def split_metrics(self) -> dict[str, dict] | None:
+        """:meth:`metrics` of each split's rows (split -> ``{"rows": n, "metrics": {...}}``, in
+        order of first appearance); None when no splits were given."""
+        if self.splits is None:
+            return None
+        return {
+            name: {
+                "rows": self.split_rows[name],
+                "metrics": metrics_from_confusion(cm, self.info.classes),
+            }
+            for name, cm in self.split_cm.items()
+        }
 
 
 def open_probs_file(path: Path, bases: int, num_classes: int) -> np.ndarray:
