@@ -10,7 +10,8 @@ import yaml
 
 from findna import api
 from findna.cli import build_parser
-from findna.cli.downstream import benchmark_settings, embed_settings, predict_settings
+from findna.cli.benchmark import benchmark_settings
+from findna.cli.downstream import embed_settings, predict_settings
 from findna.config import parse_seeds
 
 REPO = Path(__file__).parents[1]

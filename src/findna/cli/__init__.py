@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from findna.cli import bench, config_show, data, downstream, study, train, variants
+from findna.cli import bench, benchmark, config_show, data, downstream, study, train, variants
 from findna.cli.setting_flags import CommandParser
 
 # Subcommands are registered in this order in `findna --help`.
@@ -30,7 +30,7 @@ _COMMANDS = [
     study.add_study,
     downstream.add_finetune,
     downstream.add_predict,
-    downstream.add_benchmark,
+    benchmark.add_benchmark,
     downstream.add_embed,
     downstream.add_probe,
     downstream.add_plot_embeddings,
