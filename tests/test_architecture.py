@@ -26,6 +26,7 @@ LAYERS = {
     "folders": 0,
     "devices": 0,
     "precision": 0,
+    "logs": 0,
     "version": 0,
     "data": 1,
     "model": 2,

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from findna.config import PRECISIONS
+from findna.logs import log_once
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,6 @@ def time_linears(
 
 
 _MEMO: dict[tuple[str, str], float] = {}
-_LOGGED: set[tuple[str, str]] = set()
 
 
 def _read_cache(path: Path) -> dict[str, Any]:
@@ -312,9 +312,8 @@ def choose_precision(
                 f"auto on a CPU without AMX ({cpu.model}): bf16 matmuls measured {speedup:.2f}x "
                 f"the float32 speed ({'>=' if faster else '<'} {BF16_MIN_SPEEDUP}x)",
             )
-    if (choice.precision, choice.reason) not in _LOGGED:
-        _LOGGED.add((choice.precision, choice.reason))
-        log.info("precision %s: %s", choice.precision, choice.reason)
+    key = (choice.precision, choice.reason)
+    log_once(log, logging.INFO, key, "precision %s: %s", choice.precision, choice.reason)
     return choice
 
 

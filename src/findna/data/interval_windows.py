@@ -20,6 +20,7 @@ from findna.data.labels import map_labels
 from findna.data.readers import parse_labels
 from findna.data.reference import ReferenceGenome
 from findna.data.targets import parse_targets
+from findna.logs import log_once
 
 log = logging.getLogger(__name__)
 
@@ -160,16 +161,10 @@ def check_overlaps(rows: IntervalRows, lo: np.ndarray, hi: np.ndarray, allow: bo
     )
 
 
-_WARNED: set[tuple] = set()
-
-
 def _warn_once(key: tuple, message: str, *args: object) -> None:
     """Log a warning about a file once per process: resolving a task and loading it both check
     its windows (the key's first item is the file, compared as its resolved path)."""
-    key = (Path(key[0]).resolve(), *key[1:])
-    if key not in _WARNED:
-        _WARNED.add(key)
-        log.warning(message, *args)
+    log_once(log, logging.WARNING, (Path(key[0]).resolve(), *key[1:]), message, *args)
 
 
 def cut(ref: ReferenceGenome, chrom: str, lo: int, hi: int, minus: bool) -> str:

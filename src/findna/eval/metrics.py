@@ -32,6 +32,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef, roc_auc
 
 from findna.eval.multilabel import MULTILABEL_METRICS, multilabel_metrics
 from findna.eval.regression import REGRESSION_METRICS, regression_metrics
+from findna.logs import log_once
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +146,6 @@ def auroc(y_true: Any, probs: Any) -> float:
     return float(roc_auc_score(y_true, probs[:, 1]))
 
 
-_UNDEFINED_SAID: set[tuple[int, str]] = set()
-
-
 def auroc_ovr_macro(y_true: Any, probs: Any) -> float:
     """Multi-class one-vs-rest AUROC, macro-averaged; NaN unless every class occurs in y_true."""
     y_true, probs = validate_inputs(y_true, probs)
@@ -157,15 +155,16 @@ def auroc_ovr_macro(y_true: Any, probs: Any) -> float:
     present = np.unique(y_true).size
     if present < n_classes:
         key = (n_classes, hashlib.sha256(np.ascontiguousarray(y_true).tobytes()).hexdigest())
-        if key not in _UNDEFINED_SAID:  # once per label vector: a probe scores it per lr
-            _UNDEFINED_SAID.add(key)
-            log.warning(
-                "auroc_ovr_macro is undefined: only %d of %d classes occur in y_true (%d rows); "
-                "returning NaN",
-                present,
-                n_classes,
-                len(y_true),
-            )
+        log_once(  # once per label vector: a probe scores it per lr
+            log,
+            logging.WARNING,
+            key,
+            "auroc_ovr_macro is undefined: only %d of %d classes occur in y_true (%d rows); "
+            "returning NaN",
+            present,
+            n_classes,
+            len(y_true),
+        )
         return float("nan")
     return float(
         roc_auc_score(y_true, probs, multi_class="ovr", average="macro", labels=range(n_classes))
