@@ -50,6 +50,19 @@ def test_metrics_match_sklearn_on_three_classes():
         assert m[f"f1_{k}"] == pytest.approx(v)
 
 
+def test_a_class_absent_from_truth_and_predictions_has_no_f1():
+    """A 3-class model scored on a split without class 2, that it never predicted: f1_2 is NaN
+    and macro F1 averages classes 0 and 1, as scikit-learn's does; a class predicted but absent
+    from the truth still counts, with F1 0."""
+    y, p = np.array([0, 0, 1, 1, 1]), np.array([0, 1, 1, 1, 0])
+    m = per_base_metrics(y, p, 3)
+    assert np.isnan(m["f1_2"]) and m["f1_0"] == pytest.approx(0.5)
+    assert m["macro_f1"] == pytest.approx((0.5 + 2 / 3) / 2)
+    assert m["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"))
+    wrong = per_base_metrics(y, np.array([0, 2, 1, 1, 0]), 3)
+    assert wrong["f1_2"] == 0.0 and wrong["macro_f1"] == pytest.approx((0.5 + 0.8 + 0) / 3)
+
+
 def _gc_part(n: int, seed: int, prefix: str) -> PerBaseSequences:
     """Random sequences of 20-40 bp; a base's label is 1 for G or C (readable from its token)."""
     rng = np.random.default_rng(seed)

@@ -46,6 +46,11 @@ def metrics_from_confusion(
 ) -> dict[str, float]:
     """``mcc``, ``accuracy``, ``macro_f1`` and ``f1_<class>`` of a (C, C) confusion matrix.
 
+    A class with no base in the truth or the predictions (a test split without it, that no base
+    was predicted as) has no F1: its ``f1_<class>`` is NaN and ``macro_f1`` averages the other
+    classes, as scikit-learn's ``f1_score(average="macro")`` and the sequence-level ``macro_f1``
+    do; counting it as 0 would lower the mean by a class that was never there.
+
     Args:
         cm: counts, rows true class, columns predicted.
         classes: the C class names for the ``f1_`` keys (None: ``0``, ``1``, ...).
@@ -54,12 +59,13 @@ def metrics_from_confusion(
     names = list(classes) if classes is not None else [str(k) for k in range(len(cm))]
     tp = np.diag(cm)
     denom = cm.sum(axis=0) + cm.sum(axis=1)  # 2 tp + fp + fn
-    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
+    seen = denom > 0
+    f1 = np.divide(2 * tp, denom, out=np.full_like(tp, np.nan), where=seen)
     total = cm.sum()
     out = {
         "mcc": mcc_from_confusion(cm),
         "accuracy": float(tp.sum() / total) if total else 0.0,
-        "macro_f1": float(f1.mean()),
+        "macro_f1": float(f1[seen].mean()) if seen.any() else 0.0,
     }
     out.update({f"f1_{name}": float(v) for name, v in zip(names, f1, strict=True)})
     return out
