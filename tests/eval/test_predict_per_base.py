@@ -165,10 +165,10 @@ def test_predict_writes_label_strings_probabilities_and_per_base_metrics(saved, 
 
 def test_a_table_with_training_rows_is_scored_per_split_too(saved, tmp_path):
     """A split column with train rows: each split's per-base metrics are those of its rows'
-    bases alone, counted across chunks (chunk_size 3 cuts the train rows 3 + 1)."""
+    bases alone, counted across chunks of 3 rows that mix splits (dev and Validation are val)."""
     path, part = _input(tmp_path)
-    table = pd.read_csv(path, dtype=str).assign(split=["train"] * 4 + ["test"] * 3)
-    table.to_csv(path, index=False)
+    splits = ["train", "test", "dev", "train", "Validation", "train", "test"]
+    pd.read_csv(path, dtype=str).assign(split=splits).to_csv(path, index=False)
     result = predict_file(saved, path, tmp_path / "p.csv", chunk_size=3, device="cpu",
                           precision="32-true")  # fmt: skip
     preds = pd.read_csv(tmp_path / "p.csv", dtype=str)["predicted_labels"].tolist()
@@ -177,8 +177,8 @@ def test_a_table_with_training_rows_is_scored_per_split_too(saved, tmp_path):
     def bases(rows):
         return [np.array([int(c) for c in "".join(x[i] for i in rows)]) for x in (truths, preds)]
 
-    assert result.per_split is not None and list(result.per_split) == ["train", "test"]
-    for name, rows in (("train", range(4)), ("test", range(4, 7))):
+    assert result.per_split is not None and list(result.per_split) == ["train", "test", "val"]
+    for name, rows in (("train", [0, 3, 5]), ("test", [1, 6]), ("val", [2, 4])):
         assert result.per_split[name]["rows"] == len(rows)
         want = per_base_metrics(*bases(rows), 2, ["0", "1"])
         assert result.per_split[name]["metrics"] == pytest.approx(want)

@@ -115,6 +115,40 @@ def test_predict_writes_values_in_the_targets_units_and_scores_the_target_column
     np.testing.assert_allclose(values, want, rtol=1e-6)
 
 
+def _strict(path: Path) -> dict:
+    """A JSON file parsed strictly: NaN or Infinity in it fails the test."""
+
+    def refuse(name):
+        raise AssertionError(f"{path} holds {name}, which is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_a_regression_table_with_a_split_column_is_scored_per_split(regression, tmp_path):
+    """Each split's metrics are those of its rows alone; a one-row split's Pearson is undefined
+    and written as null, so the metrics file stays strict JSON."""
+    tmp, _ = regression
+    seqs = _seqs(12, seed=5)
+    truth = _targets(seqs)
+    split = ["train"] * 6 + ["test"] * 5 + ["val"]
+    table = pd.concat([pd.DataFrame({"sequence": seqs, "split": split}), truth], axis=1)
+    table.to_csv(tmp_path / "in.csv", index=False)
+    result = predict_file(tmp / "m", tmp_path / "in.csv", tmp_path / "out.csv", device="cpu",
+                          precision="32-true")  # fmt: skip
+    pred = pd.read_csv(tmp_path / "out.csv")[["pred_gc", "pred_length"]].to_numpy()
+    assert result.per_split is not None and list(result.per_split) == ["train", "test", "val"]
+    for name, rows in (("train", slice(0, 6)), ("test", slice(6, 11))):
+        got = result.per_split[name]["metrics"]
+        assert got["pearson_gc"] == pytest.approx(pearsonr(truth["gc"][rows], pred[rows, 0])[0])
+        assert result.per_split[name]["rows"] == len(range(12)[rows])
+    assert np.isnan(result.per_split["val"]["metrics"]["pearson"])
+    written = _strict(tmp_path / "out.metrics.json")
+    assert written["per_split"]["val"]["metrics"]["pearson"] is None
+    assert written["per_split"]["test"]["metrics"]["pearson_gc"] == pytest.approx(
+        result.per_split["test"]["metrics"]["pearson_gc"]
+    )
+
+
 def test_regression_truth_columns_by_name_and_their_errors(regression, tmp_path, capsys):
     tmp, _ = regression
     seqs = _seqs(4, seed=6)

@@ -141,9 +141,20 @@ def auroc(y_true: Any, probs: Any) -> float:
             "use auroc_ovr_macro for multi-class"
         )
     if np.unique(y_true).size < 2:
-        log.warning("auroc is undefined: y_true holds a single class; returning NaN")
+        log_once(  # once per label vector: a probe scores it per lr
+            log,
+            logging.WARNING,
+            _labels_key(y_true, 2),
+            "auroc is undefined: y_true holds a single class (%d rows); returning NaN",
+            len(y_true),
+        )
         return float("nan")
     return float(roc_auc_score(y_true, probs[:, 1]))
+
+
+def _labels_key(y_true: np.ndarray, n_classes: int) -> tuple[int, str]:
+    """What an undefined-AUROC warning is said once for: the class count and the labels."""
+    return n_classes, hashlib.sha256(np.ascontiguousarray(y_true).tobytes()).hexdigest()
 
 
 def auroc_ovr_macro(y_true: Any, probs: Any) -> float:
@@ -154,11 +165,10 @@ def auroc_ovr_macro(y_true: Any, probs: Any) -> float:
         return auroc(y_true, probs)
     present = np.unique(y_true).size
     if present < n_classes:
-        key = (n_classes, hashlib.sha256(np.ascontiguousarray(y_true).tobytes()).hexdigest())
         log_once(  # once per label vector: a probe scores it per lr
             log,
             logging.WARNING,
-            key,
+            _labels_key(y_true, n_classes),
             "auroc_ovr_macro is undefined: only %d of %d classes occur in y_true (%d rows); "
             "returning NaN",
             present,

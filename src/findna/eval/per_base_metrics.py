@@ -6,11 +6,13 @@ batches of a streamed split and never need every prediction at once:
 - ``mcc``: Matthews correlation over all bases (the multi-class R_K of Gorodkin 2004, equal to
   ``sklearn.metrics.matthews_corrcoef``); the primary metric;
 - ``accuracy``: the share of bases predicted right;
-- ``f1_<class>``: F1 of each class (one-vs-rest), and ``macro_f1``, their mean.
+- ``f1_<class>``: F1 of each class (one-vs-rest), and ``macro_f1``, their mean over the classes
+  that occur in the truth or the predictions (scikit-learn's ``average="macro"``).
 
-Padding positions (label :data:`findna.data.per_base.PAD_LABEL`) are never counted. An undefined
-value (no base of a class predicted or present: F1's 0/0; a constant prediction: MCC's 0/0) is 0,
-as scikit-learn reports it.
+Padding positions (label :data:`findna.data.per_base.PAD_LABEL`) are never counted. A class with
+no base in the truth or the predictions has no F1 (0/0): its ``f1_<class>`` is NaN and it is left
+out of ``macro_f1``. A constant prediction's MCC (0/0) is 0, as scikit-learn reports it; with no
+base scored at all, ``mcc``, ``accuracy`` and ``macro_f1`` are 0.
 """
 
 from __future__ import annotations

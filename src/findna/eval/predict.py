@@ -63,6 +63,7 @@ from findna.eval.predict_per_base import (
     per_base_probs,
 )
 from findna.eval.regression import Standardiser
+from findna.eval.report import nan_to_none
 from findna.eval.task_types import task_kind
 from findna.model.classifier import ClassifierInfo, SequenceClassifier, batch_tensors
 from findna.outputs import atomic_output, check_output_file, write_text_atomic
@@ -234,8 +235,9 @@ def predict_file(
     (:func:`fit_to_inputs`).
 
     Returns:
-        The CSV, its row count and, for a labelled table, the metrics (also written to
-        ``OUT.metrics.json``).
+        The CSV, its row count and, for a labelled table, the metrics, and each split's when
+        its ``split`` column holds train or val rows (also written to ``OUT.metrics.json``,
+        undefined values as null).
 
     Raises:
         ValueError: ``out_path`` is the input file, a folder or not writable, a label is not a
@@ -328,8 +330,13 @@ def predict_file(
         outputs = np.concatenate(all_probs)
         metrics = score(info, labels[1], outputs)
         per_split = None if splits is None else split_scores(info, labels[1], outputs, splits)
-    scored = {"task": info.task, "rows": total, "primary": info.metric, "metrics": metrics}
+    scored = {"task": info.task, "rows": total, "primary": info.metric}
+    scored["metrics"] = nan_to_none(metrics)  # undefined metrics are null: strict JSON
     if per_split is not None:
-        scored["per_split"] = per_split
-    write_text_atomic(metrics_path(out), json.dumps(scored, indent=1) + "\n")
+        scored["per_split"] = {
+            name: {**split, "metrics": nan_to_none(split["metrics"])}
+            for name, split in per_split.items()
+        }
+    text = json.dumps(scored, indent=1, allow_nan=False) + "\n"
+    write_text_atomic(metrics_path(out), text)
     return Prediction(out, total, metrics, per_split)

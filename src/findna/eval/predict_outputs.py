@@ -208,16 +208,20 @@ def input_labels(
 
 
 def table_splits(path: Path) -> np.ndarray | None:
-    """A scored table's split per row (its ``split`` column, stripped and lower-case; an empty
-    cell is ``(empty)``) when that column holds rows other than test rows, logged at WARNING (the
-    metrics over all rows then cover training rows too, a task table given to ``findna predict``
-    as it is); None for a table without the column or with test rows only."""
+    """A scored table's split per row (its ``split`` column, stripped and lower-case, with the
+    validation split's other names (``dev``, ``valid``, ``validation``) read as ``val``, as task
+    tables are read; an empty cell is ``(empty)``) when that column holds rows other than test
+    rows, logged at WARNING (the metrics over all rows then cover training rows too, a task
+    table given to ``findna predict`` as it is); None for a table without the column or with
+    test rows only."""
+    from findna.data.splits import SPLIT_VALUES
     from findna.data.table_files import read_column
 
     cells = read_column(path, "split")
     if cells is None:
         return None
-    splits = cells.str.strip().str.lower().replace("", "(empty)").to_numpy(dtype=object)
+    names = {word: "val" for word in SPLIT_VALUES["dev"]} | {"": "(empty)"}
+    splits = cells.str.strip().str.lower().replace(names).to_numpy(dtype=object)
     names, counts = np.unique(splits, return_counts=True)
     if set(names) <= {"test"}:
         return None

@@ -168,18 +168,21 @@ def _fmt_cell(mean: float, std: float, n: int) -> str:
     return f"{100 * mean:.2f} ± {spread} ({n})"
 
 
-def _nan_to_none(values: Mapping[str, float]) -> dict[str, float | None]:
+def nan_to_none(values: Mapping[str, float]) -> dict[str, float | None]:
+    """``values`` with NaN and infinities as None: JSON's null (``json.dumps(...,
+    allow_nan=False)`` then writes strict JSON, which every parser reads)."""
     return {k: (None if not math.isfinite(v) else v) for k, v in values.items()}
 
 
-def _none_to_nan(values: Mapping[str, float | None]) -> dict[str, float]:
+def none_to_nan(values: Mapping[str, float | None]) -> dict[str, float]:
+    """The inverse of :func:`nan_to_none`: JSON's null read back as NaN."""
     return {k: (math.nan if v is None else v) for k, v in values.items()}
 
 
 def _result_dict(result: SeedResult) -> dict[str, Any]:
     d = dataclasses.asdict(result)
     for name in ("val_metrics", "test_metrics", "timings"):
-        d[name] = _nan_to_none(d[name])
+        d[name] = nan_to_none(d[name])
     return d
 
 
@@ -348,7 +351,7 @@ class BenchmarkReport:
             for i, d in enumerate(data["results"]):
                 where = f"results[{i}]"
                 for name in ("val_metrics", "test_metrics", "timings"):
-                    d[name] = _none_to_nan(d.get(name, {}))
+                    d[name] = none_to_nan(d.get(name, {}))
                 results.append(SeedResult(**d))
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(f"{path}: malformed report at {where}: {err}") from None

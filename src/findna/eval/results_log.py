@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from findna.eval.report import SeedResult
+from findna.eval.report import SeedResult, nan_to_none, none_to_nan
 from findna.outputs import write_text_atomic
 
 if TYPE_CHECKING:  # only a hint: the driver imports torch and the network
@@ -51,7 +50,7 @@ class ResultLog:
         """Record one result durably (flushed and fsynced)."""
         data = dataclasses.asdict(result)
         for name in ("val_metrics", "test_metrics", "timings"):
-            data[name] = {k: (v if math.isfinite(v) else None) for k, v in data[name].items()}
+            data[name] = nan_to_none(data[name])
         entry = {
             "key": list(key),
             "settings": settings,
@@ -123,7 +122,7 @@ class ResultLog:
     def result(self, key: tuple) -> SeedResult:
         data = dict(self.entries[key]["result"])
         for name in ("val_metrics", "test_metrics", "timings"):
-            data[name] = {k: (math.nan if v is None else v) for k, v in data[name].items()}
+            data[name] = none_to_nan(data[name])
         return SeedResult(**data)
 
 
