@@ -11,12 +11,34 @@ from findna.outputs import (
     atomic_output,
     check_output_dir,
     check_output_file,
+    json_text,
     remove_stale_temps,
     require_file,
     temp_path,
     write_bytes_atomic,
     write_text_atomic,
 )
+
+
+def test_json_text_is_strict_json_with_undefined_values_as_null():
+    """NaN and infinities at any depth (a NumPy float32 NaN too) become null; NumPy scalars become
+    numbers; the text parses under a parser that refuses NaN, and ends with a newline."""
+    import json
+
+    import numpy as np
+
+    split = {"test": {"rows": np.int64(3), "mcc": np.float64(0.25)}}
+    data = {"auroc": float("nan"), "r": [1.5, float("inf"), np.float32("nan")], "split": split}
+    text = json_text(data)
+
+    def refuse(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    assert text.endswith("}\n")
+    want = {"auroc": None, "r": [1.5, None, None], "split": {"test": {"rows": 3, "mcc": 0.25}}}
+    assert json.loads(text, parse_constant=refuse) == want
+    with pytest.raises(TypeError):
+        json_text({"a": object()})
 
 
 def _dead_pid() -> int:

@@ -258,6 +258,31 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return Path(path)
 
 
+def json_text(data: object, *, indent: int = 1) -> str:
+    """``data`` as strict JSON text ending in a newline: NaN and infinities (undefined metrics:
+    an AUROC of one class, the spread of one seed) become null, which every JSON parser reads
+    (Python's ``json`` writes ``NaN``, which is not JSON). NumPy scalars become numbers.
+
+    Raises:
+        TypeError: a value JSON cannot hold (other than a NumPy scalar).
+    """
+    import json
+    import math
+
+    def strict(value: object) -> object:
+        if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a NumPy scalar
+            value = value.item()  # type: ignore[attr-defined]
+        if isinstance(value, float):
+            return value if math.isfinite(value) else None
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [strict(v) for v in value]
+        return value
+
+    return json.dumps(strict(data), indent=indent, allow_nan=False) + "\n"
+
+
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8 by default) and return ``path``.
 
@@ -268,6 +293,7 @@ def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -
 
 __all__ = [
     "atomic_output",
+    "json_text",
     "process_umask",
     "share_as_umask",
     "check_output_dir",

@@ -121,7 +121,12 @@ def test_study_ranks_variants_on_validation_and_resumes(inputs, tmp_path, capsys
     pd.testing.assert_frame_equal(again.table, result.table)
     final = (out / "study.md").read_text()
     assert "(test split)" in final and "never used to rank" in final
-    assert json.loads((out / "study.json").read_text())["final"] == "findna"
+
+    def refuse(name):
+        raise AssertionError(f"study.json holds {name}, which is not JSON")
+
+    study_json = json.loads((out / "study.json").read_text(), parse_constant=refuse)
+    assert study_json["final"] == "findna"
 
     # Another view of the same runs: runs_from probes them (here the students) in a folder of
     # its own, without pretraining or writing anything into the first study's folder.

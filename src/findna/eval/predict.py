@@ -63,10 +63,9 @@ from findna.eval.predict_per_base import (
     per_base_probs,
 )
 from findna.eval.regression import Standardiser
-from findna.eval.report import nan_to_none
 from findna.eval.task_types import task_kind
 from findna.model.classifier import ClassifierInfo, SequenceClassifier, batch_tensors
-from findna.outputs import atomic_output, check_output_file, write_text_atomic
+from findna.outputs import atomic_output, check_output_file, json_text, write_text_atomic
 from findna.precision import choose_precision
 
 log = logging.getLogger(__name__)
@@ -330,13 +329,8 @@ def predict_file(
         outputs = np.concatenate(all_probs)
         metrics = score(info, labels[1], outputs)
         per_split = None if splits is None else split_scores(info, labels[1], outputs, splits)
-    scored = {"task": info.task, "rows": total, "primary": info.metric}
-    scored["metrics"] = nan_to_none(metrics)  # undefined metrics are null: strict JSON
+    scored = {"task": info.task, "rows": total, "primary": info.metric, "metrics": metrics}
     if per_split is not None:
-        scored["per_split"] = {
-            name: {**split, "metrics": nan_to_none(split["metrics"])}
-            for name, split in per_split.items()
-        }
-    text = json.dumps(scored, indent=1, allow_nan=False) + "\n"
-    write_text_atomic(metrics_path(out), text)
+        scored["per_split"] = per_split
+    write_text_atomic(metrics_path(out), json_text(scored))  # undefined metrics: null
     return Prediction(out, total, metrics, per_split)

@@ -48,7 +48,7 @@ from findna.eval.variants_vcf import VcfWriter, check_vcf_input, vcf_header
 from findna.model.cls_rows import source_n_cls
 from findna.model.config import ModelConfig
 from findna.model.loading import load_encoder
-from findna.outputs import atomic_output, check_output_file, write_text_atomic
+from findna.outputs import atomic_output, check_output_file, json_text, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ def score_variants_file(
         write_text_atomic(sidecars[0], json.dumps({**counts, **meta}, indent=1) + "\n")
         metrics = label_metrics(labels.column, seen, llrs) if labels else None
         if metrics is not None:
-            write_text_atomic(sidecars[1], json.dumps(metrics, indent=1) + "\n")
+            write_text_atomic(sidecars[1], json_text(metrics))
     result = ScoreVariantsResult(
         out, rows, scored, rows - scored, skipped, which, window, model_id, sidecars[0], metrics
     )

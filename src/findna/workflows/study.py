@@ -40,7 +40,7 @@ from findna.data.tasks import TaskSpec
 from findna.eval.benchmark import BenchmarkConfig, run_benchmark
 from findna.eval.report import BenchmarkReport
 from findna.model.loading import SCRATCH
-from findna.outputs import write_text_atomic
+from findna.outputs import json_text, write_text_atomic
 from findna.train.config import PretrainConfig
 from findna.train.curves import plot_run
 from findna.train.pretrain import ensure_pretrained
@@ -175,7 +175,7 @@ def run_study(
         text += "\n" + to_markdown(test, cfg, "test")
         data["test"] = test.to_dict("records")
         data["final"] = final
-    write_text_atomic(out / "study.json", json.dumps(data, indent=2, default=float) + "\n")
+    write_text_atomic(out / "study.json", json_text(data, indent=2))  # NaN (one seed's std): null
     path = write_text_atomic(out / "study.md", text + "\n![study](study.png)\n")
     plot_study(table, out / "study.png")
     return StudyResult(table, path, seconds)
