@@ -233,6 +233,20 @@ def test_predict_scores_each_split_of_a_task_table(saved, tmp_path, caplog, caps
     )
     assert scored["metrics"] == pytest.approx(compute_metrics(labels, probs), abs=1e-6)
     assert f"  split train ({n - 4} rows): accuracy" in capsys.readouterr().out
+    # A split column of another name is named with --split-column (and must exist).
+    frame.rename(columns={"split": "fold"}).to_csv(tmp_path / "fold.csv", index=False)
+    argv = ["predict", "--model", str(tmp / "m"), str(tmp_path / "fold.csv")]
+    assert main([*argv, "--out", str(tmp_path / "f.csv"), "--split-column", "fold"]) == 0
+    scored_fold = json.loads((tmp_path / "f.metrics.json").read_text())
+    assert scored_fold["per_split"] == scored["per_split"]
+    assert main([*argv, "--out", str(tmp_path / "g.csv"), "--split-column", "split"]) == 2
+    err = capsys.readouterr().err
+    assert "fold.csv: no split column 'split'; the header has ['sequence', 'label', 'fold']" in err
+    assert not (tmp_path / "g.csv").exists()
+    frame[["sequence"]].to_csv(tmp_path / "bare.csv", index=False)
+    argv = ["predict", "--model", str(tmp / "m"), str(tmp_path / "bare.csv")]
+    assert main([*argv, "--out", str(tmp_path / "h.csv"), "--split-column", "fold"]) == 2
+    assert "has no labels or targets to score" in capsys.readouterr().err
     caplog.clear()
     frame.assign(split="test").to_csv(tmp_path / "test.csv", index=False)
     argv = ["predict", "--model", str(tmp / "m"), str(tmp_path / "test.csv")]

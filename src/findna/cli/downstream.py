@@ -302,6 +302,7 @@ def _predict_args(p: argparse.ArgumentParser) -> None:
     )
     settings.add("--label-column", "label_column", metavar="NAME")
     settings.add("--sequence-column", "sequence_column", metavar="NAME")
+    settings.add("--split-column", "split_column", metavar="NAME")
     settings.add("--threshold", "threshold", type=float, metavar="P")
     p.add_argument(
         "--per-base-probs",

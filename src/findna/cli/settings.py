@@ -98,6 +98,9 @@ class PredictConfig:
             the table has one. A regression or multi-label model's: ``a,b`` (one column per
             target or label, in the model's order); None: the columns named after them.
         sequence_column: the sequence column of a table input; None: ``sequence`` or ``seq``.
+        split_column: the split column of a scored table input: when it holds train or val rows,
+            each split is scored apart too (``per_split``); None: ``split`` when the table has
+            one.
         threshold: a multi-label model's probability at or above which a label is predicted
             (``predicted_labels``); None: 0.5. Refused for other models.
     """
@@ -110,6 +113,7 @@ class PredictConfig:
     allow_longer: bool = False
     label_column: str | None = None
     sequence_column: str | None = None
+    split_column: str | None = None
     threshold: float | None = None
 
     def __post_init__(self) -> None:

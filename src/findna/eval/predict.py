@@ -207,6 +207,7 @@ def predict_file(
     allow_longer: bool = False,
     label_column: str | None = None,
     sequence_column: str | None = None,
+    split_column: str | None = None,
     threshold: float | None = None,
     per_base_probs_path: str | Path | None = None,
     force: bool = False,
@@ -224,7 +225,9 @@ def predict_file(
     sum to 1), ``predicted`` (the argmax class index) and ``predicted_label`` (its name); for a
     regression model ``pred_<target>``; for a multi-label one ``prob_<label>`` and
     ``predicted_labels`` (``threshold``, None: 0.5, multi-label models only);
-    ``sequence_column`` names a table's sequence column. A per-base model writes
+    ``sequence_column`` names a table's sequence column, ``split_column`` its split column
+    (None: ``split``), whose splits are scored apart too when it holds train or val rows. A
+    per-base model writes
     ``predicted_labels`` (a class character per base) and, to ``per_base_probs_path`` (``.npy``),
     every base's class probabilities; its truths are label strings, scored per base
     (:mod:`findna.eval.predict_per_base`). The
@@ -240,7 +243,8 @@ def predict_file(
 
     Raises:
         ValueError: ``out_path`` is the input file, a folder or not writable, a label is not a
-            class of the classifier (or a truth cell is bad), ``threshold`` is given for a model
+            class of the classifier (or a truth cell is bad), ``split_column`` is not a column
+            of the input or is given for an input without truths, ``threshold`` is given for a model
             that is not multi-label or is not in (0, 1), or inputs are longer than it takes (without
             ``allow_longer``); ``model_dir`` is a fine-tune report folder.
         FileExistsError: ``out_path`` exists and ``force`` is False.
@@ -263,7 +267,13 @@ def predict_file(
     splits = None
     if labels is not None:
         check_output_file(metrics_path(out), force=force, inputs=[input_path])
-        splits = table_splits(Path(input_path))
+        splits = table_splits(Path(input_path), split_column)
+    elif split_column is not None:
+        raise ValueError(
+            f"--split-column {split_column}: {input_path} has no labels or targets to score, so "
+            "there is nothing to score per split. Drop --split-column, or name the truth "
+            "columns (--label-column)."
+        )
     check_output_file(meta_path(out), force=force, inputs=[input_path])
     read = {"on_invalid": on_invalid, "sequence_column": sequence_column}
     bases = [0]
@@ -314,7 +324,7 @@ def predict_file(
     # what ran, not only what was asked: auto resolves by the device (findna.precision)
     ran = choose_precision(precision, dev).record()
     settings = {"batch_size": batch_size, **ran, "device": str(dev)}
-    settings |= {"allow_longer": allow_longer, **read}
+    settings |= {"allow_longer": allow_longer, **read, "split_column": split_column}
     if info.task_type == "multilabel":
         settings["threshold"] = threshold
     if info.task_type == "per_base":

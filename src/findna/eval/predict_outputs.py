@@ -207,28 +207,38 @@ def input_labels(
     return {name: given}, np.array([lookup[v] for v in given], dtype=np.int64)
 
 
-def table_splits(path: Path) -> np.ndarray | None:
-    """A scored table's split per row (its ``split`` column, stripped and lower-case, with the
-    validation split's other names (``dev``, ``valid``, ``validation``) read as ``val``, as task
-    tables are read; an empty cell is ``(empty)``) when that column holds rows other than test
-    rows, logged at WARNING (the metrics over all rows then cover training rows too, a task
-    table given to ``findna predict`` as it is); None for a table without the column or with
-    test rows only."""
-    from findna.data.splits import SPLIT_VALUES
-    from findna.data.table_files import read_column
+def table_splits(path: Path, column: str | None = None) -> np.ndarray | None:
+    """A scored table's split per row (its ``column``, default ``split``, stripped and
+    lower-case, with the validation split's other names (``dev``, ``valid``, ``validation``)
+    read as ``val``, as task tables are read; an empty cell is ``(empty)``) when that column
+    holds rows other than test rows, logged at WARNING (the metrics over all rows then cover
+    training rows too, a task table given to ``findna predict`` as it is); None for a table
+    without the column or with test rows only.
 
-    cells = read_column(path, "split")
+    Raises:
+        ValueError: ``column`` is given and the table has no such column.
+    """
+    from findna.data.splits import SPLIT_VALUES
+    from findna.data.table_files import read_column, table_header
+
+    cells = read_column(path, column or "split")
     if cells is None:
-        return None
+        if column is None:
+            return None
+        raise ValueError(
+            f"{path}: no split column {column!r}; the header has {table_header(path)}. Fix "
+            "--split-column, or drop it to score all rows together."
+        )
     names = {word: "val" for word in SPLIT_VALUES["dev"]} | {"": "(empty)"}
     splits = cells.str.strip().str.lower().replace(names).to_numpy(dtype=object)
     names, counts = np.unique(splits, return_counts=True)
     if set(names) <= {"test"}:
         return None
     log.warning(
-        "%s has a 'split' column: the metrics cover all %d rows (%s), not the test rows alone; "
+        "%s has a %r column: the metrics cover all %d rows (%s), not the test rows alone; "
         "each split's metrics are under 'per_split' in the metrics file.",
         path,
+        column or "split",
         len(splits),
         ", ".join(f"{k} {v}" for k, v in zip(names, counts, strict=True)),
     )
