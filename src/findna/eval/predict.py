@@ -151,9 +151,10 @@ def training_scaling(info: ClassifierInfo) -> Standardiser | None:
 @dataclass
 class Prediction:
     """What :func:`predict_file` wrote: the CSV, its rows, and the metrics against the input's
-    labels or targets (None when the input has none); ``per_split``: those of each split of a
-    table whose ``split`` column holds rows other than test rows (split -> ``{"rows": n,
-    "metrics": {...}}``; :func:`~findna.eval.predict_outputs.table_splits`), else None."""
+    labels or targets (None when the input has none); ``per_split``: those of each split of a table
+    whose split column (``split``, or ``split_column``) holds rows other than test rows (split ->
+    ``{"rows": n, "metrics": {...}}``; :func:`~findna.eval.predict_outputs.table_splits`), else
+    None."""
 
     out: Path
     rows: int
@@ -217,36 +218,34 @@ def predict_file(
     multi-label model's ``prob_<label>`` and ``predicted_labels`` at ``threshold``:
     :mod:`findna.eval.predict_outputs`).
 
-    The input is read by ``findna embed``'s reader (:func:`findna.eval.embed.read_sequences`)
-    and streamed ``chunk_size`` sequences at a time, so memory does not grow with the input.
-    Columns: ``id``, the input's truths (a table's ``label`` column or ``label_column``; a
-    regression or multi-label model's columns named after its targets or labels, or
-    ``label_column`` ``a,b``), then for a classifier ``prob_<class>`` per class (softmax, rows
-    sum to 1), ``predicted`` (the argmax class index) and ``predicted_label`` (its name); for a
-    regression model ``pred_<target>``; for a multi-label one ``prob_<label>`` and
-    ``predicted_labels`` (``threshold``, None: 0.5, multi-label models only);
-    ``sequence_column`` names a table's sequence column, ``split_column`` its split column
-    (None: ``split``), whose splits are scored apart too when it holds train or val rows. A
-    per-base model writes
-    ``predicted_labels`` (a class character per base) and, to ``per_base_probs_path`` (``.npy``),
-    every base's class probabilities; its truths are label strings, scored per base
-    (:mod:`findna.eval.predict_per_base`). The
-    CSV is written to ``<out>.tmp-<pid>`` and renamed when complete, then ``OUT.meta.json``
-    (:func:`prediction_provenance`). The input is read once before for its lengths: inputs
-    longer than the classifier was fine-tuned for are refused unless ``allow_longer``
-    (:func:`fit_to_inputs`).
+    The input is read by ``findna embed``'s reader (:func:`findna.eval.embed.read_sequences`) and
+    streamed ``chunk_size`` sequences at a time, so memory does not grow with the input. Columns:
+    ``id``, the input's truths (a table's ``label`` column or ``label_column``; a regression or
+    multi-label model's columns named after its targets or labels, or ``label_column`` ``a,b``),
+    then for a classifier ``prob_<class>`` per class (softmax, rows sum to 1), ``predicted`` (the
+    argmax class index) and ``predicted_label`` (its name); for a regression model
+    ``pred_<target>``; for a multi-label one ``prob_<label>`` and ``predicted_labels``
+    (``threshold``, None: 0.5, multi-label models only); ``sequence_column`` names a table's
+    sequence column, ``split_column`` its split column (None: ``split``), whose splits are scored
+    apart too when it holds train or val rows. A per-base model writes ``predicted_labels`` (a class
+    character per base) and, to ``per_base_probs_path`` (``.npy``), every base's class
+    probabilities; its truths are label strings, scored per base
+    (:mod:`findna.eval.predict_per_base`). The CSV is written to ``<out>.tmp-<pid>`` and renamed
+    when complete, then ``OUT.meta.json`` (:func:`prediction_provenance`). The input is read once
+    before for its lengths: inputs longer than the classifier was fine-tuned for are refused unless
+    ``allow_longer`` (:func:`fit_to_inputs`).
 
     Returns:
         The CSV, its row count and, for a labelled table, the metrics, and each split's when
-        its ``split`` column holds train or val rows (also written to ``OUT.metrics.json``,
+        its split column holds train or val rows (also written to ``OUT.metrics.json``,
         undefined values as null).
 
     Raises:
         ValueError: ``out_path`` is the input file, a folder or not writable, a label is not a
             class of the classifier (or a truth cell is bad), ``split_column`` is not a column
-            of the input or is given for an input without truths, ``threshold`` is given for a model
-            that is not multi-label or is not in (0, 1), or inputs are longer than it takes (without
-            ``allow_longer``); ``model_dir`` is a fine-tune report folder.
+            of the input or is given for an input without truths, ``threshold`` is given for a
+            model that is not multi-label or is not in (0, 1), or inputs are longer than it
+            takes (without ``allow_longer``); ``model_dir`` is a fine-tune report folder.
         FileExistsError: ``out_path`` exists and ``force`` is False.
     """
     import pandas as pd

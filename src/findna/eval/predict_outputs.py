@@ -229,8 +229,8 @@ def table_splits(path: Path, column: str | None = None) -> np.ndarray | None:
             f"{path}: no split column {column!r}; the header has {table_header(path)}. Fix "
             "--split-column, or drop it to score all rows together."
         )
-    names = {word: "val" for word in SPLIT_VALUES["dev"]} | {"": "(empty)"}
-    splits = cells.str.strip().str.lower().replace(names).to_numpy(dtype=object)
+    aliases = {word: "val" for word in SPLIT_VALUES["dev"]} | {"": "(empty)"}
+    splits = cells.str.strip().str.lower().replace(aliases).to_numpy(dtype=object)
     names, counts = np.unique(splits, return_counts=True)
     if set(names) <= {"test"}:
         return None
