@@ -170,19 +170,20 @@ def check_classes(
     """
     fit = "train" if "train" in labels else next(iter(labels))
     train = labels[fit]
-    train_values = set(_values(train))
+    cells = {role: _values(part) for role, part in labels.items()}  # stripped text, read once
+    train_values = set(cells[fit])
     if given is None:
         if isinstance(train, _Labels):  # a table's label column (not class folder names)
-            _refuse_decimal_labels(train, column)
-        _refuse_one_number_two_ways(labels)
+            _refuse_decimal_labels(train, cells[fit], column)
+        _refuse_one_number_two_ways(labels, cells)
     for role, part in labels.items():
-        if "" in _values(part):
+        if "" in cells[role]:
             raise ValueError(
-                f"{_where(part, _values(part).index(''))}: empty label. Fill it in or drop the row."
+                f"{_where(part, cells[role].index(''))}: empty label. Fill it in or drop the row."
             )
-        extra = [v for v in _values(part) if v not in train_values]
+        extra = [v for v in cells[role] if v not in train_values]
         if role != fit and extra:
-            where = _where(part, _values(part).index(extra[0]))
+            where = _where(part, cells[role].index(extra[0]))
             raise ValueError(
                 f"{where}: label {extra[0]!r} of the {role} split does not occur in the training "
                 f"split ({_where(train)}; classes there: {shown(label_order(train_values))}). "
@@ -209,19 +210,20 @@ def check_classes(
     return classes, count
 
 
-def _refuse_decimal_labels(part: _Labels | tuple[Path, list[str]], column: str) -> None:
-    """Refuse training labels that are all numbers, some with decimals: a regression target
-    read as classes (every value a class)."""
-    values = _values(part)
-    numbers = []
-    for value in values:
+def _refuse_decimal_labels(
+    part: _Labels | tuple[Path, list[str]], values: list[str], column: str
+) -> None:
+    """Refuse training labels (``values``, ``part``'s cells) that are all numbers, some with
+    decimals: a regression target read as classes (every value a class)."""
+    numbers = {}
+    for value in dict.fromkeys(values):  # each distinct value once
         try:
-            numbers.append(float(value))
+            numbers[value] = float(value)
         except ValueError:
             return
-    if not all(math.isfinite(x) for x in numbers):
+    if not all(math.isfinite(x) for x in numbers.values()):
         return  # nan/inf are no regression targets either; not numbers to judge
-    i = next((i for i, x in enumerate(numbers) if not x.is_integer()), None)
+    i = next((i for i, v in enumerate(values) if not numbers[v].is_integer()), None)
     if i is not None:
         raise ValueError(
             f"{_where(part, i)}: label {values[i]!r} of column {column!r} is a number with "
@@ -231,12 +233,14 @@ def _refuse_decimal_labels(part: _Labels | tuple[Path, list[str]], column: str) 
         )
 
 
-def _refuse_one_number_two_ways(labels: Mapping[str, _Labels | tuple[Path, list[str]]]) -> None:
+def _refuse_one_number_two_ways(
+    labels: Mapping[str, _Labels | tuple[Path, list[str]]], cells: Mapping[str, list[str]]
+) -> None:
     """Refuse labels such as ``1`` and ``1.0`` (or ``01``): one number written two ways would
-    become two classes."""
+    become two classes (``cells``: each role's label text)."""
     first: dict[float, tuple[str, _Labels | tuple[Path, list[str]], int]] = {}  # -> spelling, row
-    for part in labels.values():
-        distinct = {v: i for i, v in reversed(list(enumerate(_values(part))))}  # -> first row
+    for role, part in labels.items():
+        distinct = {v: i for i, v in reversed(list(enumerate(cells[role])))}  # -> first row
         for value, i in sorted(distinct.items(), key=lambda x: x[1]):
             try:
                 number = float(value)
