@@ -258,29 +258,34 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return Path(path)
 
 
-def json_text(data: object, *, indent: int = 1) -> str:
-    """``data`` as strict JSON text ending in a newline: NaN and infinities (undefined metrics:
-    an AUROC of one class, the spread of one seed) become null, which every JSON parser reads
-    (Python's ``json`` writes ``NaN``, which is not JSON). NumPy scalars become numbers.
+def json_ready(data: object) -> object:
+    """``data`` with every float NaN or infinity (an undefined metric: an AUROC of one class, the
+    spread of one seed) as None, JSON's null, and NumPy scalars as Python numbers, through nested
+    dicts, lists and tuples (tuples become lists). Other values are returned as they are."""
+    import math
+
+    if hasattr(data, "item") and getattr(data, "shape", None) == ():  # a NumPy scalar
+        data = data.item()  # type: ignore[attr-defined]
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: json_ready(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_ready(v) for v in data]
+    return data
+
+
+def json_text(data: object, *, indent: int | None = 1) -> str:
+    """``data`` as strict JSON text ending in a newline, through :func:`json_ready`: undefined
+    values become null, which every JSON parser reads (Python's ``json`` writes ``NaN``, which is
+    not JSON). ``indent=None`` writes one line.
 
     Raises:
         TypeError: a value JSON cannot hold (other than a NumPy scalar).
     """
     import json
-    import math
 
-    def strict(value: object) -> object:
-        if hasattr(value, "item") and getattr(value, "shape", None) == ():  # a NumPy scalar
-            value = value.item()  # type: ignore[attr-defined]
-        if isinstance(value, float):
-            return value if math.isfinite(value) else None
-        if isinstance(value, dict):
-            return {k: strict(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [strict(v) for v in value]
-        return value
-
-    return json.dumps(strict(data), indent=indent, allow_nan=False) + "\n"
+    return json.dumps(json_ready(data), indent=indent, allow_nan=False) + "\n"
 
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
@@ -293,6 +298,7 @@ def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -
 
 __all__ = [
     "atomic_output",
+    "json_ready",
     "json_text",
     "process_umask",
     "share_as_umask",

@@ -8,6 +8,7 @@ import pytest
 
 from findna.eval.plots import plot_comparison
 from findna.eval.report import BenchmarkReport, SeedResult, aggregate
+from findna.eval.results_log import ResultLog
 from findna.provenance import (
     Provenance,
 )
@@ -197,3 +198,17 @@ def test_regression_targets_are_written_as_their_float32_text(tmp_path):
     assert "a,0.448,2.024,0.5,2.0" in text and "b,-1.236,1e-08,-1.0,0.0" in text
     back = table[["target_x", "target_y"]].to_numpy().astype(np.float32)
     np.testing.assert_array_equal(back, values)
+
+
+def test_the_results_log_writes_nan_as_null_and_reads_it_back(tmp_path):
+    path = tmp_path / "results.jsonl"
+    result = _result("t", "m", 0, 0.5, auroc=math.nan)
+    ResultLog(path).append(("t", "m", "finetune", 0), "s", "id", result, "data")
+    line = path.read_text()
+    assert line.count("\n") == 1 and json.loads(line, parse_constant=_refuse)["result"]
+    back = ResultLog(path).result(("t", "m", "finetune", 0))
+    assert math.isnan(back.test_metrics["auroc"]) and back.test_metrics["accuracy"] == 0.5
+
+
+def _refuse(constant: str) -> None:
+    raise AssertionError(f"{constant} is not JSON")

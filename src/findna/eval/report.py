@@ -25,7 +25,7 @@ import pandas as pd
 
 from findna.eval.metrics import METRIC_NAMES
 from findna.folders import FolderKind, check_folder, entries
-from findna.outputs import write_text_atomic
+from findna.outputs import json_ready, json_text, write_text_atomic
 from findna.provenance import Provenance
 
 if TYPE_CHECKING:
@@ -168,22 +168,9 @@ def _fmt_cell(mean: float, std: float, n: int) -> str:
     return f"{100 * mean:.2f} ± {spread} ({n})"
 
 
-def nan_to_none(values: Mapping[str, float]) -> dict[str, float | None]:
-    """``values`` with NaN and infinities as None: JSON's null (``json.dumps(...,
-    allow_nan=False)`` then writes strict JSON, which every parser reads)."""
-    return {k: (None if not math.isfinite(v) else v) for k, v in values.items()}
-
-
 def none_to_nan(values: Mapping[str, float | None]) -> dict[str, float]:
-    """The inverse of :func:`nan_to_none`: JSON's null read back as NaN."""
+    """JSON's null read back as NaN (:func:`findna.outputs.json_ready` writes NaN as null)."""
     return {k: (math.nan if v is None else v) for k, v in values.items()}
-
-
-def _result_dict(result: SeedResult) -> dict[str, Any]:
-    d = dataclasses.asdict(result)
-    for name in ("val_metrics", "test_metrics", "timings"):
-        d[name] = nan_to_none(d[name])
-    return d
 
 
 def write_seed_results(results: Iterable[SeedResult], path: str | Path) -> Path:
@@ -192,8 +179,7 @@ def write_seed_results(results: Iterable[SeedResult], path: str | Path) -> Path:
     Written before provenance is collected, so a failure there (e.g. a data file that went away)
     never loses finished runs. NaN metrics become null.
     """
-    text = json.dumps([_result_dict(r) for r in results], indent=2, allow_nan=False) + "\n"
-    return write_text_atomic(path, text)
+    return write_text_atomic(path, json_text([dataclasses.asdict(r) for r in results], indent=2))
 
 
 @dataclass
@@ -313,20 +299,20 @@ class BenchmarkReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain JSON types (NaN metrics become null)."""
-        results = [_result_dict(r) for r in self.results]
-        summary = aggregate(self.results).astype(object)
-        summary = summary.where(summary.notna(), None)
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "protocol": self.protocol,
-            "provenance": dataclasses.asdict(self.provenance),
-            "results": results,
-            "summary": summary.to_dict(orient="records"),
-        }
+        summary = aggregate(self.results).to_dict(orient="records")
+        return json_ready(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "protocol": self.protocol,
+                "provenance": dataclasses.asdict(self.provenance),
+                "results": [dataclasses.asdict(r) for r in self.results],
+                "summary": summary,
+            }
+        )
 
     def to_json(self, path: str | Path) -> Path:
         """Write :meth:`to_dict` as standard JSON (no NaN literals, atomically); return the path."""
-        return write_text_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        return write_text_atomic(path, json_text(self.to_dict(), indent=2))
 
     @classmethod
     def from_json(cls, path: str | Path) -> BenchmarkReport:

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from findna.eval.report import SeedResult, nan_to_none, none_to_nan
-from findna.outputs import write_text_atomic
+from findna.eval.report import SeedResult, none_to_nan
+from findna.outputs import json_text, write_text_atomic
 
 if TYPE_CHECKING:  # only a hint: the driver imports torch and the network
     from findna.eval.task_driver import CheckedTask
@@ -48,18 +48,15 @@ class ResultLog:
         self, key: tuple, settings: str, model_id: str, result: SeedResult, data_id: str
     ) -> None:
         """Record one result durably (flushed and fsynced)."""
-        data = dataclasses.asdict(result)
-        for name in ("val_metrics", "test_metrics", "timings"):
-            data[name] = nan_to_none(data[name])
         entry = {
             "key": list(key),
             "settings": settings,
             "model_id": model_id,
             "data_id": data_id,
-            "result": data,
+            "result": dataclasses.asdict(result),
         }
         with open(self.path, "a") as f:
-            f.write(json.dumps(entry, allow_nan=False) + "\n")
+            f.write(json_text(entry, indent=None))  # NaN metrics: null
             f.flush()
             os.fsync(f.fileno())
         self.entries[key] = entry
